@@ -1,0 +1,108 @@
+//! The one error type of the crate. Every variant names the file it is about.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a channel's files say about the type of the value they hold.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Schema {
+    /// The Rust type name recorded by the writer (truncated to what the header holds).
+    pub type_name: String,
+    /// The 64-bit schema fingerprint (see `SharedState::FINGERPRINT`).
+    pub fingerprint: u64,
+}
+
+impl fmt::Display for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (fingerprint {:#018x})", self.type_name, self.fingerprint)
+    }
+}
+
+/// Everything that can go wrong when opening, writing or reading a channel.
+///
+/// Matching should use `{ .. }` patterns: variants may gain fields.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Nothing has been published at this path yet (no file, no magic, or generation 0).
+    /// A reader can wait for it with `Reader::wait_for_change` or `ReaderBuilder::open_wait`.
+    #[error("{}: nothing published yet", path.display())]
+    NotPublished { path: PathBuf },
+
+    /// Another live writer holds this channel's writer lock.
+    #[error("{}: another writer holds this channel", path.display())]
+    WriterExists { path: PathBuf },
+
+    /// The files hold a value of another type (or another version of the type).
+    #[error("{}: schema mismatch: expected {expected}, found {found}", path.display())]
+    SchemaMismatch { path: PathBuf, expected: Schema, found: Schema },
+
+    /// A file's content is malformed: too short, wrong magic, unknown format version, a copy
+    /// whose checksum or archive validation fails, a data file shorter than its descriptor.
+    #[error("{}: corrupt: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+
+    /// The files were created with another layout (copy count, reader slots) than asked for.
+    #[error("{}: incompatible channel layout: {reason}", path.display())]
+    Incompatible { path: PathBuf, reason: String },
+
+    /// Every reader slot is held by a live reader.
+    #[error("{}: all {slots} reader slots are in use", path.display())]
+    ReadersFull { path: PathBuf, slots: u32 },
+
+    /// Every copy other than the active one stayed pinned by live readers for the writer's
+    /// whole wait limit; nothing was written and the last published value is untouched.
+    #[error(
+        "{}: every free copy is pinned by a live reader; gave up after {waited:?}",
+        path.display()
+    )]
+    WriterBlocked { path: PathBuf, waited: Duration },
+
+    /// The archived value is larger than the channel's `max_size`; nothing was published.
+    #[error("{}: value of {size} bytes exceeds max_size {max_size}", path.display())]
+    TooLarge { path: PathBuf, size: u64, max_size: u64 },
+
+    /// The value could not be serialized, or bytes given to `write_bytes` are not a valid
+    /// archive of the channel's type.
+    #[error("{}: invalid value: {reason}", path.display())]
+    InvalidValue { path: PathBuf, reason: String },
+
+    /// An operating-system error on the named file.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// The file the error is about.
+    pub fn path(&self) -> &std::path::Path {
+        match self {
+            Error::NotPublished { path }
+            | Error::WriterExists { path }
+            | Error::SchemaMismatch { path, .. }
+            | Error::Corrupt { path, .. }
+            | Error::Incompatible { path, .. }
+            | Error::ReadersFull { path, .. }
+            | Error::WriterBlocked { path, .. }
+            | Error::TooLarge { path, .. }
+            | Error::InvalidValue { path, .. }
+            | Error::Io { path, .. } => path,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Corrupt { path: path.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,59 @@
+//! Share one value between a single writer process and many reader processes on the same host,
+//! through memory-mapped files.
+//!
+//! * Reads are **wait-free** (three atomic operations, no loop, no syscall) and **zero-copy**: a
+//!   [`ReadGuard`] dereferences straight into the shared mapping as the value's rkyv archived form.
+//! * Reads are **safe**: a copy is validated (bytecheck, checksum, schema fingerprint) once per
+//!   published generation, and every further read of that generation is a pointer cast.
+//! * The writer **never overwrites a copy a reader may be reading**, and never takes data away
+//!   from a live reader; readers that die while holding a copy are detected through the kernel's
+//!   open-file-description locks and reclaimed.
+//!
+//! ```no_run
+//! use mmap_sync::{Reader, SharedState, Writer};
+//! # fn demo<T: SharedState>(value: &T) -> mmap_sync::Result<()> {
+//! let mut writer: Writer<T> = Writer::open("/dev/shm/example")?;
+//! writer.write(value)?;
+//!
+//! let mut reader: Reader<T> = Reader::open("/dev/shm/example")?;
+//! let guard = reader.read()?; // derefs to T::Archived
+//! println!("generation {}", guard.generation());
+//! # Ok(()) }
+//! ```
+//!
+//! The protocol and its correctness argument live in [`protocol`]; the on-disk format in
+//! [`layout`].
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "mmap-sync needs Linux: it relies on open-file-description locks and futexes (see README)"
+);
+
+mod channel;
+mod error;
+mod files;
+mod fingerprint;
+mod guard;
+pub mod layout;
+mod os;
+mod paths;
+pub mod protocol;
+mod reader;
+mod shared_state;
+pub mod synchronizer;
+mod writer;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use error::{Error, Result, Schema};
+pub use fingerprint::{fingerprint_of, fold_fingerprint};
+pub use guard::ReadGuard;
+pub use paths::ChannelPaths;
+pub use reader::{Reader, ReaderBuilder};
+pub use shared_state::SharedState;
+pub use writer::{CopySerializer, CopyWriter, Published, Writer, WriterBuilder};
+
+/// The rkyv version this crate archives with, so users need not name it themselves.
+pub use rkyv;

@@ -1,0 +1,178 @@
+//! An upstream-shaped facade: `Synchronizer` keeps the method names and signatures of
+//! mmap-sync 2.x so existing code ports by changing imports, on top of the same safe core.
+//!
+//! Differences a porting user should know:
+//! * `read` is safe. `check_bytes` is accepted for source compatibility, but every generation
+//!   is validated once anyway (bytecheck, checksum, fingerprint); after that a read costs the
+//!   same either way. [`Synchronizer::read_unchecked`] skips bytecheck for trusted writers.
+//! * `grace_duration` is how long a write may wait for a reader to release a copy; readers are
+//!   never reset under their feet. The returned `bool` reports whether dead readers' slots were
+//!   reclaimed during the write.
+//! * The value type needs no `SharedState` derive: the schema fingerprint is computed from the
+//!   type's name and archived size and alignment (see [`fingerprint_of`]).
+//! * Channels created by the facade have 3 copies, so one slow reader never stalls the writer.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rkyv::bytecheck::CheckBytes;
+use rkyv::ser::allocator::Arena;
+use rkyv::{Archive, Portable, Serialize, rancor};
+
+use crate::error::{Error, Result, Schema};
+use crate::fingerprint::fingerprint_of;
+use crate::guard::ReadGuard;
+use crate::layout;
+use crate::reader::{Expect, RawReader, check_archive};
+use crate::writer::{CopySerializer, CopyWriter, RawWriter, WriterOptions};
+
+/// The result of a read: derefs to the archived value.
+pub type ReadResult<'a, T> = ReadGuard<'a, T>;
+
+/// Error type of the facade (upstream calls it `SynchronizerError`).
+pub type SynchronizerError = Error;
+
+/// Copies of channels the facade creates.
+const FACADE_COPIES: usize = 3;
+
+/// Reads and writes one value at a path prefix, opening the writer or reader side on first use.
+pub struct Synchronizer {
+    path: PathBuf,
+    writer: Option<RawWriter>,
+    reader: Option<RawReader>,
+    arena: Arena,
+}
+
+impl fmt::Debug for Synchronizer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Synchronizer").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn schema_of<T: Archive>() -> Schema {
+    Schema { type_name: std::any::type_name::<T>().to_owned(), fingerprint: fingerprint_of::<T>() }
+}
+
+impl Synchronizer {
+    /// A synchronizer for the files at `path_prefix` (`{prefix}_state`, `{prefix}_readers`,
+    /// `{prefix}_data_{i}`). Nothing is opened until the first call.
+    pub fn new(path_prefix: impl AsRef<Path>) -> Self {
+        Synchronizer {
+            path: path_prefix.as_ref().to_path_buf(),
+            writer: None,
+            reader: None,
+            arena: Arena::new(),
+        }
+    }
+
+    fn writer<T: Archive>(&mut self) -> Result<&mut RawWriter> {
+        let schema = schema_of::<T>();
+        match &mut self.writer {
+            Some(_) => {}
+            slot @ None => {
+                let options = WriterOptions::new(
+                    FACADE_COPIES,
+                    layout::DEFAULT_READER_SLOTS,
+                    layout::DEFAULT_MAX_SIZE,
+                );
+                *slot = Some(RawWriter::open(&self.path, options, schema)?);
+            }
+        }
+        Ok(self.writer.as_mut().expect("opened above"))
+    }
+
+    /// Serializes `entity` into a free copy and publishes it. Returns the archived size and
+    /// whether dead readers were reclaimed. Waits at most `grace_duration` for a free copy.
+    pub fn write<T>(&mut self, entity: &T, grace_duration: Duration) -> Result<(usize, bool)>
+    where
+        T: Archive + for<'a, 'b> Serialize<CopySerializer<'a, 'b>>,
+        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+    {
+        self.writer::<T>()?;
+        let writer = self.writer.as_mut().expect("opened above");
+        writer.set_max_wait(grace_duration);
+        let path = writer.paths().state.clone();
+        let arena = &mut self.arena;
+        let published = writer.publish(
+            &mut |buf| {
+                rkyv::api::high::to_bytes_in_with_alloc::<_, _, rancor::Error>(
+                    entity,
+                    CopyWriter::new(buf),
+                    arena.acquire(),
+                )
+                .map(|out| out.len())
+                .map_err(|e| Error::InvalidValue { path: path.clone(), reason: e.to_string() })
+            },
+            None,
+        )?;
+        Ok((published.bytes, published.reclaimed > 0))
+    }
+
+    /// Publishes bytes archived elsewhere after validating them as a `T::Archived`.
+    pub fn write_raw<T>(&mut self, data: &[u8], grace_duration: Duration) -> Result<(usize, bool)>
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+    {
+        let writer = self.writer::<T>()?;
+        writer.set_max_wait(grace_duration);
+        let published = writer.publish(
+            &mut |buf| {
+                if let Some(dst) = buf.get_mut(..data.len()) {
+                    dst.copy_from_slice(data);
+                }
+                Ok(data.len())
+            },
+            Some(&check_archive::<T::Archived>),
+        )?;
+        Ok((published.bytes, published.reclaimed > 0))
+    }
+
+    fn reader(&mut self) -> Result<&mut RawReader> {
+        if self.reader.is_none() {
+            self.reader = Some(RawReader::open(&self.path, None, true)?);
+        }
+        Ok(self.reader.as_mut().expect("opened above"))
+    }
+
+    /// The newest published value, validated once per generation. `check_bytes` is accepted
+    /// for compatibility with mmap-sync 2.x; validation is never skipped by a safe call.
+    pub fn read<T>(&mut self, check_bytes: bool) -> Result<ReadResult<'_, T>>
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+    {
+        let _ = check_bytes;
+        let expect = Expect::of::<T::Archived>(fingerprint_of::<T>());
+        let pinned = self.reader()?.pin(&expect, Some(check_archive::<T::Archived>))?;
+        // SAFETY: validated as a `T::Archived` for this generation; pinned until the guard drops.
+        Ok(unsafe { ReadGuard::new(pinned) })
+    }
+
+    /// Like [`read`](Self::read) without bytecheck (checksum and fingerprint still checked).
+    ///
+    /// # Safety
+    /// The writer must be trusted to publish only valid archives of `T`.
+    pub unsafe fn read_unchecked<T>(&mut self) -> Result<ReadResult<'_, T>>
+    where
+        T: Archive,
+    {
+        let expect = Expect::of::<T::Archived>(fingerprint_of::<T>());
+        let pinned = self.reader()?.pin(&expect, None)?;
+        // SAFETY: the caller vouches for the bytes; pinned until the guard drops.
+        Ok(unsafe { ReadGuard::new(pinned) })
+    }
+
+    /// The published generation (upstream: the instance version).
+    pub fn version(&mut self) -> Result<u64> {
+        if let Some(writer) = &self.writer {
+            return Ok(writer.generation());
+        }
+        let generation = self.reader()?.generation();
+        if generation == 0 {
+            return Err(Error::NotPublished { path: self.reader()?.paths().state.clone() });
+        }
+        Ok(generation)
+    }
+}
