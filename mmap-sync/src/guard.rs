@@ -59,14 +59,11 @@ impl<T: Archive> Drop for ReadGuard<'_, T> {
     }
 }
 
-impl<T: Archive> fmt::Debug for ReadGuard<'_, T>
-where
-    T::Archived: fmt::Debug,
-{
+impl<T: Archive> fmt::Debug for ReadGuard<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadGuard")
+            .field("type", &std::any::type_name::<T>())
             .field("generation", &self.generation)
-            .field("value", self.root)
-            .finish()
+            .finish_non_exhaustive()
     }
 }

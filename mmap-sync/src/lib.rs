@@ -50,6 +50,7 @@ pub mod __private;
 pub use error::{Error, Result, Schema};
 pub use fingerprint::{fingerprint_of, fold_fingerprint};
 pub use guard::ReadGuard;
+pub use mmap_sync_derive::SharedState;
 pub use paths::ChannelPaths;
 pub use reader::{Reader, ReaderBuilder};
 pub use shared_state::SharedState;

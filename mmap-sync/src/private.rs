@@ -1,5 +1,8 @@
 //! Paths used by code that `#[derive(SharedState)]` generates. Not a public API: anything here
 //! may change in any release.
+//!
+//! Generated code names everything through this module by absolute path, so it does not depend
+//! on what the user's module has in scope (a `Result` of their own, `#![no_implicit_prelude]`).
 
 pub use ::core;
 pub use ::rkyv;
@@ -10,3 +13,59 @@ pub use crate::{Error, Reader, Result, SharedState, Writer};
 
 /// The validator a copy's archived bytes are checked with.
 pub type Validator<'a> = rkyv::api::high::HighValidator<'a, rkyv::rancor::Error>;
+
+/// `rkyv::Archive` under a name whose "not implemented" error says what to do, instead of
+/// listing every type that does implement `Archive`. Generated code asks for this bound on
+/// every field type (through [`Fingerprint::archived`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be archived by rkyv, so it cannot be part of a `SharedState` type",
+    label = "not archivable: `{Self}` does not implement `rkyv::Archive`",
+    note = "add `#[derive(rkyv::Archive, rkyv::Serialize)]` to `{Self}`, or archive this field \
+            through a wrapper with `#[rkyv(with = ..)]`"
+)]
+pub trait Archivable: rkyv::Archive {}
+
+impl<T: rkyv::Archive> Archivable for T {}
+
+/// Builds a type's fingerprint in const context: the hash of its macro-time description, then
+/// values and archived layouts folded in, in the order the calls are made.
+#[derive(Clone, Copy, Debug)]
+pub struct Fingerprint(u64);
+
+impl Fingerprint {
+    /// Starts from the hash of the type's description (kind, name, fields and type tokens).
+    pub const fn of_schema(description: &str) -> Self {
+        Fingerprint(hash_str(description))
+    }
+
+    /// Folds in a number (the `schema_version`).
+    pub const fn value(self, value: u64) -> Self {
+        Fingerprint(fold_fingerprint(self.0, value))
+    }
+
+    /// Folds in the size and alignment of `T`'s archived form.
+    pub const fn archived<T: Archivable>(self) -> Self {
+        self.layout(size_of::<T::Archived>(), align_of::<T::Archived>())
+    }
+
+    /// Folds in the size and alignment of field type `F` archived through wrapper `W`
+    /// (`#[rkyv(with = W)]`).
+    pub const fn archived_with<F, W: rkyv::with::ArchiveWith<F>>(self) -> Self {
+        self.layout(size_of::<W::Archived>(), align_of::<W::Archived>())
+    }
+
+    const fn layout(self, size: usize, align: usize) -> Self {
+        self.value(size as u64).value(align as u64)
+    }
+
+    /// The fingerprint.
+    pub const fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// Size of `T`'s archived root: a lower bound for any archived value of `T`, which the
+/// derive checks `max_size` against at compile time.
+pub const fn archived_root_size<T: Archivable>() -> u64 {
+    size_of::<T::Archived>() as u64
+}

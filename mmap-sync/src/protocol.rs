@@ -102,10 +102,18 @@ pub fn copy_is_free(held: u64, pins: impl IntoIterator<Item = u64>) -> bool {
     pins.into_iter().all(|pin| pin_allows(pin, held))
 }
 
-/// Writer step 1: among the copies other than `active_copy` whose `blocked[c]` is false, the one
-/// holding the oldest generation. `held[c]` is the generation copy `c` holds.
-pub fn choose_copy(active_copy: usize, held: &[u64], blocked: &[bool]) -> Option<usize> {
-    (0..held.len()).filter(|&c| c != active_copy && !blocked[c]).min_by_key(|&c| held[c])
+/// The copy the `active` word names, or `None` while nothing is published.
+#[inline]
+pub const fn active_copy(active: u64) -> Option<usize> {
+    if generation(active) == 0 { None } else { Some(copy(active)) }
+}
+
+/// Writer step 1: among the copies other than the active one whose `blocked[c]` is false, the
+/// one holding the oldest generation (lowest index on ties). `held[c]` is the generation copy `c`
+/// holds; `active` is the current `active` word.
+pub fn choose_copy(active: u64, held: &[u64], blocked: &[bool]) -> Option<usize> {
+    let active = active_copy(active);
+    (0..held.len()).filter(|&c| Some(c) != active && !blocked[c]).min_by_key(|&c| held[c])
 }
 
 /// Marks in `blocked` every copy whose generation `pin` forbids overwriting.
@@ -209,7 +217,7 @@ mod model {
                 n.writer = WriterPc::Scan { slot: slot + 1 };
             }
             WriterPc::Scan { .. } => {
-                match choose_copy(copy(s.active), &s.held, &s.blocked) {
+                match choose_copy(s.active, &s.held, &s.blocked) {
                     Some(c) => {
                         // Step 2 begins: nobody may be reading the copy from now on.
                         for (pc, _) in &s.readers {
@@ -324,7 +332,7 @@ mod model {
         let held = [5, 6, 4];
         let mut blocked = [false; 3];
         mark_blocked(exact_pin(pack(5, 0)), &held, &mut blocked);
-        assert_eq!(choose_copy(1, &held, &blocked), Some(2));
+        assert_eq!(choose_copy(pack(6, 1), &held, &blocked), Some(2));
         // A range pin on 5 blocks every copy holding 5 or newer.
         let mut blocked = [false; 3];
         mark_blocked(range_pin(pack(5, 0)), &held, &mut blocked);
@@ -332,6 +340,6 @@ mod model {
         let held = [5, 6, 7];
         let mut blocked = [false; 3];
         mark_blocked(range_pin(pack(5, 0)), &held, &mut blocked);
-        assert_eq!(choose_copy(1, &held, &blocked), None);
+        assert_eq!(choose_copy(pack(6, 1), &held, &blocked), None);
     }
 }

@@ -367,7 +367,7 @@ impl RawWriter {
             *h = d.generation.load(Ordering::Relaxed);
         }
         let held = &held[..copies];
-        let active_copy = protocol::copy(shared.header().active.load(Ordering::Relaxed));
+        let active = shared.header().active.load(Ordering::Relaxed);
         let mut reclaimed = 0;
         let mut attempt = 0u32;
         loop {
@@ -379,10 +379,10 @@ impl RawWriter {
                     &mut blocked[..copies],
                 );
             }
-            if let Some(c) = protocol::choose_copy(active_copy, held, &blocked[..copies]) {
+            if let Some(c) = protocol::choose_copy(active, held, &blocked[..copies]) {
                 return Ok((c, reclaimed));
             }
-            let cleared = self.reclaim_dead_readers(held, active_copy)?;
+            let cleared = self.reclaim_dead_readers(held, protocol::active_copy(active))?;
             reclaimed += cleared;
             if cleared > 0 {
                 continue;
@@ -402,7 +402,7 @@ impl RawWriter {
     /// Clears the pins of slots that block a candidate copy and whose owner is gone (nobody
     /// holds the slot's OFD lock). The writer takes the slot's lock while it clears the pin, so a
     /// reader claiming the slot at the same moment cannot have its fresh pin erased.
-    fn reclaim_dead_readers(&self, held: &[u64], active_copy: usize) -> Result<usize> {
+    fn reclaim_dead_readers(&self, held: &[u64], active_copy: Option<usize>) -> Result<usize> {
         let shared = &self.channel.shared;
         let file = &self.channel.readers_file;
         let path = &self.channel.paths.readers;
@@ -412,7 +412,7 @@ impl RawWriter {
             let blocks_candidate = held
                 .iter()
                 .enumerate()
-                .any(|(c, &h)| c != active_copy && !protocol::pin_allows(pin, h));
+                .any(|(c, &h)| Some(c) != active_copy && !protocol::pin_allows(pin, h));
             if !blocks_candidate {
                 continue;
             }
@@ -588,6 +588,11 @@ impl<T: SharedState> Writer<T> {
     /// The channel's file paths.
     pub fn paths(&self) -> &ChannelPaths {
         self.raw.paths()
+    }
+
+    /// Changes how long a write may wait for readers to release a copy.
+    pub fn set_max_wait(&mut self, limit: Duration) {
+        self.raw.set_max_wait(limit);
     }
 }
 

@@ -1,0 +1,121 @@
+//! Opening, restarting and mixing processes: writer exclusivity, publishing before and after
+//! readers arrive, generations across writer restarts, readers of the wrong type.
+
+use std::time::Duration;
+
+use mmap_sync::{Error, Reader, Writer};
+use mmap_sync_tests::{Note, Probe, TempDir, field};
+
+const PROBE: &str = env!("CARGO_BIN_EXE_probe");
+const LONG: Duration = Duration::from_secs(20);
+
+fn note(version: u32) -> Note {
+    Note { version, messages: vec!["Hello".into(), "World".into(), "!".into()] }
+}
+
+#[test]
+fn a_second_writer_process_gets_writer_exists() {
+    let dir = TempDir::new("second-writer");
+    let path = dir.channel("note");
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    writer.write(&note(1)).unwrap();
+    let mut second = Probe::spawn(PROBE, &["write-note", path.to_str().unwrap(), "2"]);
+    let line = second.expect_line("err", LONG);
+    assert!(line.contains("WriterExists"), "{line}");
+    second.wait_success(LONG);
+    // In-process too: each open is its own open file description, so the lock conflicts.
+    assert!(matches!(Writer::<Note>::open(&path), Err(Error::WriterExists { .. })));
+    // The first writer is undisturbed.
+    assert_eq!(writer.write(&note(3)).unwrap().generation, 2);
+}
+
+#[test]
+fn the_writer_lock_goes_with_a_dead_writer() {
+    let dir = TempDir::new("dead-writer");
+    let path = dir.channel("note");
+    let mut holder = Probe::spawn(PROBE, &["hold-writer", path.to_str().unwrap(), "600000"]);
+    holder.expect_line("ready", LONG);
+    assert!(matches!(Writer::<Note>::open(&path), Err(Error::WriterExists { .. })));
+    holder.kill();
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    assert_eq!(writer.write(&note(2)).unwrap().generation, 2);
+}
+
+#[test]
+fn a_reader_before_any_write_gets_not_published_and_can_wait_for_the_first_value() {
+    let dir = TempDir::new("not-published");
+    let path = dir.channel("note");
+    // No files at all.
+    let err = Reader::<Note>::open(&path).unwrap_err();
+    assert!(matches!(err, Error::NotPublished { .. }), "{err:?}");
+    assert!(err.to_string().contains("note_state"), "the error names the file: {err}");
+
+    // A waiting reader process, started before the writer exists.
+    let mut waiter = Probe::spawn(PROBE, &["wait-change", path.to_str().unwrap(), "0", "20000"]);
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    // Files exist, nothing published: open works, read says NotPublished.
+    let mut reader = Reader::<Note>::open(&path).unwrap();
+    assert_eq!(reader.generation(), 0);
+    assert!(matches!(reader.read(), Err(Error::NotPublished { .. })));
+    assert_eq!(reader.wait_for_change(0, Duration::from_millis(50)).unwrap(), None);
+
+    // Give the waiter time to block on the futex, then publish.
+    std::thread::sleep(Duration::from_millis(300));
+    writer.write(&note(7)).unwrap();
+    assert_eq!(field(&waiter.expect_line("changed", LONG), "changed"), 1);
+    waiter.wait_success(LONG);
+    assert_eq!(reader.wait_for_change(0, LONG).unwrap(), Some(1));
+    let guard = reader.read().unwrap();
+    assert_eq!(guard.version, 7);
+    assert_eq!(guard.messages.len(), 3);
+}
+
+#[test]
+fn a_restarted_writer_continues_the_generation_count() {
+    let dir = TempDir::new("restart");
+    let path = dir.channel("note");
+    for expected in 1..=3u64 {
+        let mut run =
+            Probe::spawn(PROBE, &["write-note", path.to_str().unwrap(), &expected.to_string()]);
+        assert_eq!(field(&run.expect_line("published", LONG), "published"), expected);
+        run.wait_success(LONG);
+    }
+    let mut reader = Reader::<Note>::open(&path).unwrap();
+    let guard = reader.read().unwrap();
+    assert_eq!((guard.generation(), guard.version.to_native()), (3, 3));
+    drop(guard);
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    assert_eq!(writer.generation(), 3);
+    assert_eq!(writer.write(&note(4)).unwrap().generation, 4);
+    assert_eq!(reader.read().unwrap().version, 4);
+}
+
+#[test]
+fn a_reader_of_another_type_gets_schema_mismatch() {
+    let dir = TempDir::new("schema");
+    let path = dir.channel("note");
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    writer.write(&note(1)).unwrap();
+    let mut other = Probe::spawn(PROBE, &["open-read", path.to_str().unwrap(), "other"]);
+    let line = other.expect_line("err", LONG);
+    assert!(line.contains("SchemaMismatch") && line.contains("mmap_sync_tests::Note"), "{line}");
+    other.wait_success(LONG);
+    // A writer of another type refuses the channel too, instead of clobbering it.
+    let err = Writer::<mmap_sync_tests::Other>::open(&path);
+    assert!(matches!(err, Err(Error::WriterExists { .. })));
+    drop(writer);
+    let err = Writer::<mmap_sync_tests::Other>::open(&path).unwrap_err();
+    assert!(matches!(err, Error::SchemaMismatch { .. }), "{err:?}");
+}
+
+#[test]
+fn generation_is_one_cheap_load_that_follows_publishes() {
+    let dir = TempDir::new("generation");
+    let path = dir.channel("note");
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    let reader = Reader::<Note>::open(&path).unwrap();
+    for expected in 1..=5 {
+        writer.write(&note(expected as u32)).unwrap();
+        assert_eq!(reader.generation(), expected);
+    }
+}

@@ -1,0 +1,156 @@
+//! The other process of the cross-process tests. Each role does one thing to a channel and
+//! reports on stdout in `key value` words; the tests assert on what it prints and how it exits.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use mmap_sync::{Error, Reader, Writer};
+use mmap_sync_tests::{Note, Other, Stamp};
+
+fn say(line: impl AsRef<str>) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", line.as_ref());
+    let _ = out.flush();
+}
+
+fn millis(arg: &str) -> Duration {
+    Duration::from_millis(arg.parse().expect("milliseconds"))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["stamp-writer", path, copies, ms, len] => {
+            stamp_writer(path, copies.parse().unwrap(), millis(ms), len.parse().unwrap())
+        }
+        ["stamp-reader", path, ms] => stamp_reader(path, millis(ms)),
+        ["hold", path, ms] => hold(path, millis(ms)),
+        ["open-read", path, kind] => open_read(path, kind),
+        ["write-note", path, version] => write_note(path, version.parse().unwrap()),
+        ["hold-writer", path, ms] => {
+            let mut writer = Writer::<Note>::open(path).expect("open writer");
+            writer.write(&Note { version: 1, messages: vec![] }).expect("write");
+            say("ready");
+            std::thread::sleep(millis(ms));
+        }
+        ["wait-change", path, since, ms] => {
+            let reader =
+                Reader::<Note>::builder().open_wait(path, millis(ms)).expect("open reader");
+            match reader.wait_for_change(since.parse().unwrap(), millis(ms)) {
+                Ok(Some(generation)) => say(format!("changed {generation}")),
+                Ok(None) => say("timeout"),
+                Err(e) => say(format!("err {e:?}")),
+            }
+        }
+        _ => {
+            eprintln!("probe: unknown role {args:?}");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Publishes stamps as fast as it can for `run`, then reports how many.
+fn stamp_writer(path: &str, copies: usize, run: Duration, len: usize) {
+    let mut writer = Writer::<Stamp>::builder()
+        .copies(copies)
+        .max_wait(Duration::from_secs(5))
+        .open(path)
+        .expect("open writer");
+    say("ready");
+    let start = Instant::now();
+    let mut published = 0u64;
+    let mut value = Stamp::new(0, len);
+    while start.elapsed() < run {
+        let next = writer.generation() + 1;
+        value.generation = next;
+        value.words.fill(next);
+        let done = writer.write(&value).expect("publish");
+        assert_eq!(done.generation, next);
+        published += 1;
+    }
+    say(format!("published {published}"));
+}
+
+/// Reads and checks every read for `run`: a torn read is a stamp whose words disagree with
+/// the generation the guard reports; generations must never go backwards.
+fn stamp_reader(path: &str, run: Duration) {
+    let mut reader =
+        Reader::<Stamp>::builder().open_wait(path, Duration::from_secs(10)).expect("open reader");
+    say("ready");
+    let start = Instant::now();
+    let (mut reads, mut torn, mut backwards, mut not_yet, mut last, mut distinct) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    while start.elapsed() < run {
+        for _ in 0..64 {
+            match reader.read() {
+                Ok(guard) => {
+                    let generation = guard.generation();
+                    if !guard.is_intact(generation) {
+                        torn += 1;
+                    }
+                    if generation < last {
+                        backwards += 1;
+                    }
+                    if generation != last {
+                        distinct += 1;
+                    }
+                    last = generation;
+                    reads += 1;
+                }
+                Err(Error::NotPublished { .. }) => not_yet += 1,
+                Err(e) => panic!("read failed: {e}"),
+            }
+        }
+    }
+    say(format!(
+        "reads {reads} torn {torn} backwards {backwards} distinct {distinct} unpublished {not_yet}"
+    ));
+}
+
+/// Holds one guard for `hold`, then checks the data under it is still what it was.
+fn hold(path: &str, hold: Duration) {
+    let mut reader =
+        Reader::<Stamp>::builder().open_wait(path, Duration::from_secs(10)).expect("open reader");
+    let guard = reader.read().expect("read");
+    let generation = guard.generation();
+    assert!(guard.is_intact(generation), "damaged before holding");
+    say(format!("holding {generation}"));
+    std::thread::sleep(hold);
+    if guard.is_intact(generation) {
+        say(format!("intact {generation}"));
+    } else {
+        say(format!("damaged {generation}"));
+    }
+}
+
+/// Opens a reader of `kind` and reads once, reporting the outcome. A crash (signal) is the
+/// failure the caller looks for; an error is an answer.
+fn open_read(path: &str, kind: &str) {
+    fn report<T: mmap_sync::SharedState>(path: &str) {
+        match Reader::<T>::open(path) {
+            Err(e) => say(format!("err {e:?}")),
+            Ok(mut reader) => match reader.read() {
+                Ok(guard) => say(format!("ok generation {}", guard.generation())),
+                Err(e) => say(format!("err {e:?}")),
+            },
+        }
+    }
+    match kind {
+        "note" => report::<Note>(path),
+        "other" => report::<Other>(path),
+        "stamp" => report::<Stamp>(path),
+        _ => panic!("unknown kind {kind}"),
+    }
+}
+
+fn write_note(path: &str, version: u32) {
+    match Writer::<Note>::open(path) {
+        Ok(mut writer) => {
+            let published =
+                writer.write(&Note { version, messages: vec!["hello".into()] }).expect("write");
+            say(format!("published {}", published.generation));
+        }
+        Err(e) => say(format!("err {e:?}")),
+    }
+}
