@@ -7,14 +7,22 @@ struct Hello {
 }
 
 impl SharedState for Hello {
-    const PATH: &'static str = "/dev/shm/mmap_sync_smoke";
+    const PATH: &'static str = "/dev/shm/mmap_sync_round_trip";
     const TYPE_NAME: &'static str = "Hello";
     const FINGERPRINT: u64 = 42;
 }
 
 #[test]
-fn round_trip() {
-    let dir = std::env::temp_dir().join(format!("smoke{}", std::process::id()));
+fn handles_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Writer<Hello>>();
+    assert_send::<Reader<Hello>>();
+    assert_send::<mmap_sync::synchronizer::Synchronizer>();
+}
+
+#[test]
+fn values_round_trip_through_a_writer_and_a_reader_in_one_process() {
+    let dir = std::env::temp_dir().join(format!("mmap-sync-round-trip-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join("hello");
     assert!(matches!(Reader::<Hello>::open(&p), Err(mmap_sync::Error::NotPublished { .. })));
