@@ -20,8 +20,8 @@ pub type Validator<'a> = rkyv::api::high::HighValidator<'a, rkyv::rancor::Error>
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be archived by rkyv, so it cannot be part of a `SharedState` type",
     label = "not archivable: `{Self}` does not implement `rkyv::Archive`",
-    note = "add `#[derive(rkyv::Archive, rkyv::Serialize)]` to `{Self}`, or archive this field \
-            through a wrapper with `#[rkyv(with = ..)]`"
+    note = "if `{Self}` is your type, add `#[derive(rkyv::Archive, rkyv::Serialize)]` to it; \
+            otherwise archive the field through a wrapper (`#[rkyv(with = ..)]`) or use another type"
 )]
 pub trait Archivable: rkyv::Archive {}
 

@@ -1,0 +1,144 @@
+//! `expand`: derive input in, generated items out. Reads the attributes, checks everything,
+//! and only then generates code, so a refused input produces its errors and nothing else.
+
+use proc_macro2::{Literal, Span, TokenStream, TokenTree};
+use quote::quote;
+use syn::DeriveInput;
+use syn::ext::IdentExt;
+
+use crate::attr;
+use crate::check::{self, Config};
+use crate::ctxt::Ctxt;
+use crate::fingerprint;
+
+/// Expands `#[derive(SharedState)]` on `input`: every error found, or the generated items.
+pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
+    let mut cx = Ctxt::new();
+    let attrs = attr::parse(&mut cx, &input.attrs);
+    let config = check::check(&mut cx, &input, attrs);
+    cx.check()?;
+    let config = config.expect("a config is computed whenever no error was recorded");
+    Ok(generate(&input, &config))
+}
+
+fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
+    let ident = &input.ident;
+    let krate = &config.krate;
+    let private = quote!(#krate::__private);
+    let path = &config.path;
+    let type_name = ident.unraw().to_string();
+    let copies = config.copies;
+    let copies_lit = Literal::usize_unsuffixed(copies);
+
+    let data_paths = (0..copies).map(|i| {
+        let suffix = format!("_data_{i}");
+        quote!(#private::core::concat!(#path, #suffix))
+    });
+    let fingerprint = fingerprint::expression(input, config);
+
+    let doc_path = format!(
+        " Path prefix of this type's channel files: `{}` (from `#[shared_state(path = ..)]`).",
+        path.value()
+    );
+    let doc_env = match &config.env {
+        Some(env) => format!(
+            " `{ident}::writer()` and `{ident}::reader()` use the value of the environment variable \
+             `{}` instead when it is set and not empty.",
+            env.value()
+        ),
+        None => String::new(),
+    };
+    let doc_path = format!("{doc_path}{doc_env}");
+    let doc_data =
+        format!(" The channel's {copies} data files, one complete archived value per copy.");
+
+    let readers = config.readers.map(|readers| {
+        let readers = Literal::usize_unsuffixed(readers);
+        quote!(const READER_SLOTS: usize = #readers;)
+    });
+    let max_size_lit = config.max_size.map(|(max_size, _)| Literal::u64_unsuffixed(max_size));
+    let max_size = max_size_lit.as_ref().map(|max_size| quote!(const MAX_SIZE: u64 = #max_size;));
+    let path_env = config.env.as_ref().map(|env| {
+        quote! {
+            const PATH_ENV: #private::core::option::Option<&'static str> =
+                #private::core::option::Option::Some(#env);
+        }
+    });
+    let max_size_assertion = config.max_size.zip(max_size_lit).map(|((max_size, span), max_size_lit)| {
+        let message = format!(
+            "`max_size` ({max_size} bytes) is smaller than the archived root of `{type_name}`, so no \
+             value of `{type_name}` could ever be published; raise `max_size`"
+        );
+        // Every token spanned at the `max_size` literal, so the failed evaluation is reported
+        // there: that is what the user has to change.
+        respanned(
+            quote! {
+                const _: () = #private::core::assert!(
+                    #private::archived_root_size::<#ident>() <= #max_size_lit,
+                    #message
+                );
+            },
+            span,
+        )
+    });
+
+    quote! {
+        const _: () = {
+            #[automatically_derived]
+            #[allow(dead_code)]
+            impl #ident {
+                #[doc = #doc_path]
+                pub const PATH: &'static str = #path;
+                /// The channel's state file: header, publish word and copy descriptors.
+                pub const STATE_PATH: &'static str = #private::core::concat!(#path, "_state");
+                /// The channel's reader slot table.
+                pub const READERS_PATH: &'static str = #private::core::concat!(#path, "_readers");
+                #[doc = #doc_data]
+                pub const DATA_PATHS: [&'static str; #copies_lit] = [#(#data_paths),*];
+                /// Schema fingerprint: readers refuse files written with another one.
+                pub const FINGERPRINT: u64 = #fingerprint;
+
+                /// Opens (creating if needed) this type's channel for writing.
+                pub fn writer() -> #private::Result<#private::Writer<Self>> {
+                    #private::Writer::<Self>::open(<Self as #private::SharedState>::path())
+                }
+
+                /// Opens this type's channel for reading.
+                pub fn reader() -> #private::Result<#private::Reader<Self>> {
+                    #private::Reader::<Self>::open(<Self as #private::SharedState>::path())
+                }
+            }
+
+            #[automatically_derived]
+            impl #private::SharedState for #ident {
+                const PATH: &'static str = #path;
+                const TYPE_NAME: &'static str = #type_name;
+                const FINGERPRINT: u64 = #ident::FINGERPRINT;
+                const COPIES: usize = #copies_lit;
+                #readers
+                #max_size
+                #path_env
+            }
+
+            #max_size_assertion
+        };
+    }
+}
+
+/// `tokens` with every token's span (recursively) set to `span`.
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respanned(group.stream(), span));
+                inner.set_span(span);
+                tree = TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}

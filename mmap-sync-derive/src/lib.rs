@@ -1,0 +1,104 @@
+//! `#[derive(SharedState)]`: turns a struct or enum into a typed, named, checked mmap-sync
+//! channel. Use it through `mmap_sync::SharedState`, which re-exports it next to the trait.
+//!
+//! The attributes and the generated items are documented on [`SharedState`](derive@SharedState).
+//!
+//! # The schema fingerprint
+//!
+//! `FINGERPRINT` is a 64-bit hash that a writer stores in the channel's header and in every
+//! copy it publishes; a reader whose type has another fingerprint refuses the files with
+//! `Error::SchemaMismatch` instead of reading bytes laid out for some other type. It is built in
+//! two parts:
+//!
+//! 1. At macro time, a description of the definition: `struct` or `enum`, the type's name, each
+//!    variant's name and discriminant, each field's name and the tokens of its type (and of its
+//!    `#[rkyv(with = ..)]` wrapper), in declaration order. Tokens are written one space apart,
+//!    so formatting and the compiler version do not matter.
+//! 2. By const evaluation, folded into that hash in a fixed order: `schema_version`, then the
+//!    size and alignment of the archived root (`<T as Archive>::Archived`), then of each field's
+//!    archived type, and of the archived element types inside arrays, tuples and the standard
+//!    containers `Vec`, `VecDeque`, `Box`, `Option`, `Arc`, `Rc`, `BTreeSet`, `HashSet`,
+//!    `BTreeMap`, `HashMap` and `Result` (recursively).
+//!
+//! It **catches**: a field or variant added, removed, renamed or reordered; a field's type
+//! changed in its spelling; a change behind a type alias or inside a nested type that alters
+//! the size or alignment of that type's archived form, including the element type of a
+//! `Vec<Nested>` or `HashMap<K, Nested>`; a bumped `schema_version`.
+//!
+//! It **cannot see**: changes inside a nested type that keep its archived size and alignment,
+//! such as swapping two `u32` fields of a nested struct, renaming them, or changing an
+//! `i32` to a `u32` behind an alias or inside a nested struct; element types of generic types
+//! not listed above (a user's own `Table<Nested>` contributes only its own archived size and
+//! its type tokens); the meaning of a field (same type, new units). Bump `schema_version` for
+//! such changes. The module path is not part of the fingerprint: two programs that each define
+//! the same `struct HelloWorld` can talk to each other.
+//!
+//! It can also **differ where the layout is equal**: spelling a field's type differently
+//! (`Vec<String>` versus `std::vec::Vec<String>`, or through an alias) changes the description
+//! and therefore the fingerprint. Share the type through one crate (as the workspace's `schemas`
+//! crate does) rather than copying it.
+
+mod attr;
+mod byte_size;
+mod check;
+mod ctxt;
+mod expand;
+mod fingerprint;
+mod suggest;
+
+#[cfg(test)]
+mod expansion_tests;
+
+/// Makes a struct or enum a `mmap_sync::SharedState` channel type.
+///
+/// ```ignore
+/// use mmap_sync::SharedState;
+///
+/// #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, SharedState)]
+/// #[shared_state(path = "/dev/shm/hello_world", env = "HELLO_WORLD_PATH")]
+/// pub struct HelloWorld {
+///     pub version: u32,
+///     pub messages: Vec<String>,
+/// }
+///
+/// let mut writer = HelloWorld::writer()?;
+/// let mut reader = HelloWorld::reader()?;
+/// ```
+///
+/// The type must also derive rkyv's `Archive` and `Serialize`, be concrete (no generic or
+/// lifetime parameters), and be a struct (named, tuple or unit) or an enum.
+///
+/// # Attributes
+///
+/// All keys go in `#[shared_state(..)]`; several such attributes may be combined. Each key may
+/// be given once.
+///
+/// | key | value | default |
+/// | --- | --- | --- |
+/// | `path` | absolute path prefix of the files, e.g. `"/dev/shm/hello_world"`; not empty, no NUL, no trailing `/` | required |
+/// | `copies` | number of data copies, `2..=16`; 3 or more let the writer publish while a slow reader holds a copy | `2` |
+/// | `readers` | reader slots (readers open at once), `1..=65536` | the runtime's, 128 |
+/// | `max_size` | largest archived value: `"64 MiB"`, `"1 GB"`, `"4096"` or `4096`; kB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB powers of 1024; must be at least the archived root's size | the runtime's, 2 GiB |
+/// | `env` | name of an environment variable that, when set and not empty, replaces `path` at run time for `writer()` and `reader()` | none |
+/// | `schema_version` | integer mixed into the fingerprint; bump it for changes the fingerprint cannot see | `0` |
+/// | `crate` | path of the runtime crate, when it is not reachable as `::mmap_sync`: `crate = ::my::reexport` or `crate = "my::reexport"` | `::mmap_sync` |
+///
+/// # Generated items
+///
+/// Besides `impl mmap_sync::SharedState`, the type gets these inherent items:
+///
+/// * `PATH`, `STATE_PATH`, `READERS_PATH`: `&'static str`, the prefix and the state and
+///   reader-table files (`{PATH}_state`, `{PATH}_readers`);
+/// * `DATA_PATHS: [&'static str; COPIES]`: the data files, `{PATH}_data_{i}`;
+/// * `FINGERPRINT: u64`: the schema fingerprint (see the crate documentation for what it catches);
+/// * `fn writer() -> mmap_sync::Result<mmap_sync::Writer<Self>>` and
+///   `fn reader() -> mmap_sync::Result<mmap_sync::Reader<Self>>`: open the channel at
+///   `SharedState::path()`, i.e. at the `env` override when set, else at `PATH`.
+///
+/// The constants name the default files; with an `env` override in effect the files opened by
+/// `writer()` and `reader()` are elsewhere.
+#[proc_macro_derive(SharedState, attributes(shared_state))]
+pub fn derive_shared_state(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}

@@ -1,0 +1,15 @@
+// `crate = ..` routes every generated path through another path to the runtime, as a crate
+// that re-exports mmap-sync would need.
+mod ipc {
+    pub use ::mmap_sync as runtime;
+}
+
+#[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState)]
+#[shared_state(path = "/dev/shm/renamed", crate = crate::ipc::runtime)]
+pub struct Renamed {
+    pub value: u64,
+}
+
+fn main() {
+    let _: fn() -> mmap_sync::Result<mmap_sync::Writer<Renamed>> = Renamed::writer;
+}
