@@ -293,6 +293,14 @@ impl RawWriter {
     ) -> Result<Published> {
         let started = Instant::now();
         let generation = self.generation() + 1;
+        // `active` keeps the generation in its top 56 bits: one more would wrap to generation 0
+        // ("nothing published"). No real channel gets there; a damaged state file can.
+        if protocol::pack(generation, 0) >> 8 != generation {
+            return Err(Error::corrupt(
+                &self.channel.paths.state,
+                format!("generation {} is the last the format can hold", generation - 1),
+            ));
+        }
         let (index, reclaimed) = self.acquire_copy(started)?;
         let waited = started.elapsed();
         let shared = &self.channel.shared;
