@@ -209,3 +209,73 @@ pub fn stress_duration(default_secs: u64) -> Duration {
         .unwrap_or(default_secs);
     Duration::from_secs(secs)
 }
+
+/// A count for the chaos tests: the environment variable `var` if set (e.g.
+/// `MMAP_SYNC_WRITER_KILLS=1000`), `ci_default` otherwise.
+pub fn env_count(var: &str, ci_default: u64) -> u64 {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(ci_default)
+}
+
+/// A small deterministic generator (xorshift64*), so the chaos tests need no extra crate and a
+/// failing run can be replayed from the seed it prints.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from `MMAP_SYNC_SEED` when set, from the clock otherwise. Prints the seed.
+    pub fn from_env(test: &str) -> Self {
+        let seed = std::env::var("MMAP_SYNC_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
+        eprintln!("{test}: MMAP_SYNC_SEED={seed}");
+        Rng::new(seed)
+    }
+
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+}
+
+/// The number of words of the stamp published as `generation` on a chaos channel with `seed`:
+/// mostly small, sometimes hundreds of KiB, so that writes take long enough to be interrupted
+/// and data files must grow. Writer and checker derive it independently, so a reader can tell
+/// a value of the right length from a stale or half-written one.
+pub fn chaos_len(seed: u64, generation: u64) -> usize {
+    let mut rng = Rng::new(seed ^ generation.wrapping_mul(0x1000_0000_01b3));
+    match rng.below(10) {
+        0..=4 => rng.below(64) as usize,
+        5..=7 => rng.below(16 << 10) as usize,
+        _ => (16 << 10) + rng.below(112 << 10) as usize,
+    }
+}
+
+impl Probe {
+    /// SIGKILLs the process, reaps it, and returns every line it printed (including those still
+    /// in the pipe when it died).
+    pub fn kill_and_drain(mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut lines = std::mem::take(&mut self.seen);
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(20)) {
+            lines.push(line);
+        }
+        lines
+    }
+}
