@@ -7,9 +7,12 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
-/// `O_NOFOLLOW | O_CLOEXEC`, for `OpenOptionsExt::custom_flags`: no path of a channel is ever
-/// followed through a symlink (a planted link in a shared directory must not redirect writes).
-pub const OPEN_FLAGS: i32 = libc::O_NOFOLLOW | libc::O_CLOEXEC;
+/// `O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK`, for `OpenOptionsExt::custom_flags`: no path of a
+/// channel is ever followed through a symlink (a planted link in a shared directory must not
+/// redirect writes), and a FIFO planted at a path cannot block the open (a read-only open of a
+/// FIFO waits for a writer forever); the open returns and the regular-file check refuses it.
+/// O_NONBLOCK changes nothing for regular files.
+pub const OPEN_FLAGS: i32 = libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK;
 
 fn ofd_lock_request(
     file: &File,
