@@ -1,0 +1,159 @@
+//! Files planted in a shared directory like `/dev/shm` before or after the writer: symlinks,
+//! FIFOs, directories, files owned by another user. The writer never follows a link, never
+//! writes a file another user owns unless told to, and nobody hangs on a FIFO.
+//!
+//! Needs root for the foreign-owner tests (to chown a planted file); they print a reason and
+//! pass vacuously otherwise.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mmap_sync::{ChannelPaths, Error, Reader, Writer};
+use mmap_sync_tests::{Note, Probe, TempDir};
+
+const CHAOS: &str = env!("CARGO_BIN_EXE_chaos");
+const LONG: Duration = Duration::from_secs(20);
+/// The uid and gid planted files are given: `nobody` on Linux.
+const OTHER: u32 = 65534;
+
+fn note(version: u32) -> Note {
+    Note { version, messages: vec!["planted".into()] }
+}
+
+/// Every file of a two-copy channel at `prefix`.
+fn channel_files(prefix: &Path) -> Vec<PathBuf> {
+    let paths = ChannelPaths::new(prefix);
+    vec![paths.state.clone(), paths.readers.clone(), paths.data(0), paths.data(1)]
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+}
+
+fn assert_io_naming(err: &Error, path: &Path, what: &str) {
+    assert!(matches!(err, Error::Io { .. }), "expected Io for {}: {err:?}", path.display());
+    assert_eq!(err.path(), path, "the error must name the planted file: {err}");
+    assert!(err.to_string().contains(what), "expected {what:?} in {err}");
+}
+
+#[test]
+fn the_writer_refuses_a_symlink_at_each_of_its_paths_and_leaves_the_target_alone() {
+    for index in 0..4 {
+        let dir = TempDir::new("symlink");
+        let prefix = dir.channel("note");
+        let planted = channel_files(&prefix)[index].clone();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+
+        let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert_io_naming(&err, &planted, "symbolic link");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "the link was followed");
+        assert_eq!(std::fs::metadata(&victim).unwrap().mode() & 0o7777, 0o600);
+
+        // A dangling link must not make the writer create its target either.
+        std::fs::remove_file(&planted).unwrap();
+        let nowhere = dir.path().join("nowhere");
+        std::os::unix::fs::symlink(&nowhere, &planted).unwrap();
+        let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert_io_naming(&err, &planted, "symbolic link");
+        assert!(!nowhere.exists(), "the writer created the target of a dangling link");
+    }
+}
+
+#[test]
+fn a_symlink_swapped_in_after_creation_is_refused_by_writer_and_reader() {
+    for index in 0..4 {
+        let dir = TempDir::new("symlink-swap");
+        let prefix = dir.channel("note");
+        Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
+        let planted = channel_files(&prefix)[index].clone();
+        let moved = dir.path().join("moved");
+        std::fs::rename(&planted, &moved).unwrap();
+        std::os::unix::fs::symlink(&moved, &planted).unwrap();
+
+        let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert_io_naming(&err, &planted, "symbolic link");
+        let err = Reader::<Note>::open(&prefix).unwrap_err();
+        assert_io_naming(&err, &planted, "symbolic link");
+    }
+}
+
+#[test]
+fn the_writer_refuses_files_owned_by_another_user_unless_told() {
+    if !is_root() {
+        eprintln!("skipped: planting a file owned by another user needs root");
+        return;
+    }
+    for index in 0..4 {
+        let dir = TempDir::new("foreign");
+        let prefix = dir.channel("note");
+        let planted = channel_files(&prefix)[index].clone();
+        std::fs::write(&planted, b"").unwrap();
+        chown(&planted, OTHER, OTHER);
+
+        let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert_io_naming(&err, &planted, "owned by uid 65534");
+        let Error::Io { source, .. } = &err else { unreachable!() };
+        assert_eq!(source.kind(), std::io::ErrorKind::PermissionDenied);
+        assert_eq!(std::fs::metadata(&planted).unwrap().len(), 0, "the planted file was written");
+
+        // Told to accept it, the writer uses the file (without taking it over).
+        let mut writer = Writer::<Note>::builder().allow_foreign_owner(true).open(&prefix).unwrap();
+        writer.write(&note(2)).unwrap();
+        assert_eq!(std::fs::metadata(&planted).unwrap().uid(), OTHER);
+        let mut reader = Reader::<Note>::open(&prefix).unwrap();
+        assert_eq!(reader.read().unwrap().version, 2);
+    }
+}
+
+#[test]
+fn a_directory_planted_at_a_path_is_refused() {
+    for index in 0..4 {
+        let dir = TempDir::new("planted-dir");
+        let prefix = dir.channel("note");
+        let planted = channel_files(&prefix)[index].clone();
+        std::fs::create_dir(&planted).unwrap();
+        let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert_eq!(err.path(), planted, "{err}");
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: mkfifo reads the NUL-terminated path, which lives for the call.
+    let rc = unsafe { libc::mkfifo(name.as_ptr(), 0o666) };
+    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+}
+
+#[test]
+fn a_fifo_planted_at_a_path_is_refused_without_hanging_writer_or_reader() {
+    for index in 0..4 {
+        let dir = TempDir::new("fifo");
+        let prefix = dir.channel("note");
+        if index > 0 {
+            Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
+        }
+        let planted = channel_files(&prefix)[index].clone();
+        let _ = std::fs::remove_file(&planted);
+        mkfifo(&planted);
+
+        // Opening a FIFO for reading blocks until someone opens it for writing: a reader (and
+        // the writer, in a child too in case it blocks) must answer promptly instead.
+        let mut reader = Probe::spawn(CHAOS, &["read-note", prefix.to_str().unwrap()]);
+        let line = reader.expect_line("", LONG);
+        reader.wait_success(LONG);
+        assert!(line.contains("not a regular file"), "{line}");
+        assert!(line.contains(planted.to_str().unwrap()), "{line}");
+        let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert_io_naming(&err, &planted, "not a regular file");
+    }
+}
