@@ -51,8 +51,8 @@ mod expansion_tests;
 
 /// Makes a struct or enum a `mmap_sync::SharedState` channel type.
 ///
-/// ```ignore
-/// use mmap_sync::SharedState;
+/// ```no_run
+/// use mmap_sync::{Reader, SharedState, Writer};
 ///
 /// #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, SharedState)]
 /// #[shared_state(path = "/dev/shm/hello_world", env = "HELLO_WORLD_PATH")]
@@ -61,8 +61,11 @@ mod expansion_tests;
 ///     pub messages: Vec<String>,
 /// }
 ///
-/// let mut writer = HelloWorld::writer()?;
-/// let mut reader = HelloWorld::reader()?;
+/// # fn main() -> mmap_sync::Result<()> {
+/// assert_eq!(HelloWorld::DATA_PATHS, ["/dev/shm/hello_world_data_0", "/dev/shm/hello_world_data_1"]);
+/// let mut writer: Writer<HelloWorld> = HelloWorld::writer()?;
+/// let mut reader: Reader<HelloWorld> = HelloWorld::reader()?;
+/// # Ok(()) }
 /// ```
 ///
 /// The type must also derive rkyv's `Archive` and `Serialize`, be concrete (no generic or
