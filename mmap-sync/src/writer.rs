@@ -311,6 +311,11 @@ impl RawWriter {
 
         let max_size = self.options.max_size;
         let copy = &mut self.copies[index];
+        // A data file cut short under the writer (by another process with write access to it)
+        // would make writing through the old mapping a SIGBUS: allocate it again first.
+        if copy.map.is_some() && files::file_len(&copy.file, &copy.path)? < copy.capacity() as u64 {
+            copy.map = None;
+        }
         let len = loop {
             let capacity = copy.capacity().min(max_size as usize);
             let buf = match copy.map.as_mut() {
