@@ -14,8 +14,10 @@ use std::time::Duration;
 use mmap_sync::layout::{CopyDescriptor, StateHeader};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::os::unix::process::ExitStatusExt;
+
 use mmap_sync::Writer;
-use mmap_sync_tests::{Note, Probe, TempDir, env_count};
+use mmap_sync_tests::{Note, Probe, Stamp, TempDir, env_count};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
@@ -276,4 +278,57 @@ fn a_writer_at_the_last_generation_refuses_to_publish_instead_of_wrapping_to_not
     assert_eq!(writer.generation(), last);
     let mut reader = mmap_sync::Reader::<Note>::open(&prefix).unwrap();
     assert_eq!(reader.read().unwrap().generation(), last);
+}
+
+fn truncate(path: &Path) {
+    OpenOptions::new().write(true).open(path).unwrap().set_len(0).unwrap();
+}
+
+#[test]
+fn a_reader_open_before_a_data_file_is_truncated_gets_corrupt_not_sigbus() {
+    let dir = TempDir::new("truncated-open");
+    let prefix = dir.channel("stamp");
+    let mut writer = Writer::<Stamp>::open(&prefix).unwrap();
+    writer.write(&Stamp::new(1, 4096)).unwrap();
+    let mut reader = Probe::spawn(CHAOS, &["read-after-truncation", prefix.to_str().unwrap()]);
+    reader.expect_line("truncate now", LONG);
+    truncate(&writer.paths().data(0));
+    let line = reader.expect_line("", LONG);
+    assert!(line.starts_with("err Corrupt") && line.contains("_data_0"), "{line}");
+    assert!(line.contains("truncated"), "{line}");
+    reader.wait_success(LONG);
+}
+
+#[test]
+fn a_writer_whose_data_files_are_truncated_under_it_publishes_instead_of_crashing() {
+    let dir = TempDir::new("truncated-writer");
+    let prefix = dir.channel("stamp");
+    let mut writer =
+        Probe::spawn(CHAOS, &["write-stamp-after-truncation", prefix.to_str().unwrap()]);
+    writer.expect_line("truncate now", LONG);
+    let paths = mmap_sync::ChannelPaths::new(&prefix);
+    truncate(&paths.data(0));
+    truncate(&paths.data(1));
+    assert_eq!(writer.expect_line("", LONG), "published 3");
+    assert_eq!(writer.expect_line("", LONG), "published 4");
+    writer.wait_success(LONG);
+    let mut reader = mmap_sync::Reader::<Stamp>::open(&prefix).unwrap();
+    assert!(reader.read().unwrap().is_intact(4));
+}
+
+/// The documented limit: a reader that already validated a generation reads it through its
+/// mapping without further checks, and the kernel answers a read of a page the file no longer
+/// has with SIGBUS. Only processes with write access to the data files (the writer's user, root)
+/// can truncate them, and the writer never does.
+#[test]
+fn a_reader_already_reading_a_copy_that_is_truncated_under_it_gets_sigbus_as_documented() {
+    let dir = TempDir::new("truncated-reading");
+    let prefix = dir.channel("stamp");
+    let mut writer = Writer::<Stamp>::open(&prefix).unwrap();
+    writer.write(&Stamp::new(1, 4096)).unwrap();
+    let mut reader = Probe::spawn(CHAOS, &["touch-after-truncation", prefix.to_str().unwrap()]);
+    reader.expect_line("truncate now", LONG);
+    truncate(&writer.paths().data(0));
+    let status = reader.wait_status(LONG);
+    assert_eq!(status.signal(), Some(libc::SIGBUS), "{status:?}");
 }

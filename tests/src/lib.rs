@@ -279,3 +279,17 @@ impl Probe {
         lines
     }
 }
+
+impl Probe {
+    /// Waits up to `timeout` for the process to end, however it ends, and returns its status.
+    pub fn wait_status(mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for probe") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "probe did not exit within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}

@@ -38,6 +38,8 @@ fn main() {
             say("published");
         }
         ["write-stamp-after-truncation", path] => write_stamp_after_truncation(path),
+        ["read-after-truncation", path] => read_after_truncation(path),
+        ["touch-after-truncation", path] => touch_after_truncation(path),
         _ => {
             eprintln!("chaos: unknown role {args:?}");
             std::process::exit(2);
@@ -165,6 +167,15 @@ fn maps(path: &str) {
     say("end");
 }
 
+/// Blocks until every one of `paths` is an empty file (the test truncates them).
+fn wait_until_truncated(paths: &[std::path::PathBuf]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !paths.iter().all(|p| std::fs::metadata(p).is_ok_and(|m| m.len() == 0)) {
+        assert!(std::time::Instant::now() < deadline, "the data files were never truncated");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Publishes two stamps (one per copy), waits until the test has truncated both data files to
 /// nothing, then publishes twice more so that each truncated copy is written again.
 fn write_stamp_after_truncation(path: &str) {
@@ -173,17 +184,34 @@ fn write_stamp_after_truncation(path: &str) {
         writer.write(&Stamp::new(generation, 4096)).expect("write");
     }
     say("truncate now");
-    let truncated =
-        |index: usize| std::fs::metadata(writer.paths().data(index)).is_ok_and(|m| m.len() == 0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !(truncated(0) && truncated(1)) {
-        assert!(std::time::Instant::now() < deadline, "the data files were never truncated");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    wait_until_truncated(&[writer.paths().data(0), writer.paths().data(1)]);
     for generation in 3..=4 {
         match writer.write(&Stamp::new(generation, 4096)) {
             Ok(published) => say(format!("published {}", published.generation)),
             Err(e) => say(format!("err {e}")),
         }
     }
+}
+
+/// Opens a reader without reading, waits until the test has truncated copy 0, then reads.
+fn read_after_truncation(path: &str) {
+    let mut reader = Reader::<Stamp>::open(path).expect("open reader");
+    say("truncate now");
+    wait_until_truncated(&[reader.paths().data(0)]);
+    match reader.read() {
+        Ok(guard) => say(format!("ok generation {}", guard.generation())),
+        Err(e) => say(format!("err {e:?}")),
+    }
+}
+
+/// Reads (validating generation 1 in copy 0), waits until the test has truncated copy 0, then
+/// reads again and touches every word: the documented limit of what a reader survives.
+fn touch_after_truncation(path: &str) {
+    let mut reader = Reader::<Stamp>::open(path).expect("open reader");
+    assert!(reader.read().expect("read").is_intact(1));
+    say("truncate now");
+    wait_until_truncated(&[reader.paths().data(0)]);
+    let guard = reader.read().expect("the verdict for generation 1 is cached");
+    let sum: u64 = guard.words.iter().map(|w| w.to_native()).sum();
+    say(format!("survived {sum}"));
 }
