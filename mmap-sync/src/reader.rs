@@ -32,14 +32,15 @@ where
 /// What a reader checks a copy against, beyond bytecheck.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Expect {
+    pub type_name: &'static str,
     pub fingerprint: u64,
     pub root_size: usize,
     pub root_align: usize,
 }
 
 impl Expect {
-    pub fn of<A>(fingerprint: u64) -> Self {
-        Expect { fingerprint, root_size: size_of::<A>(), root_align: align_of::<A>() }
+    pub fn of<A>(type_name: &'static str, fingerprint: u64) -> Self {
+        Expect { type_name, fingerprint, root_size: size_of::<A>(), root_align: align_of::<A>() }
     }
 }
 
@@ -230,10 +231,7 @@ impl RawReader {
             let header = self.channel.shared.schema();
             return Err(Error::SchemaMismatch {
                 path: copy.path.clone(),
-                expected: Schema {
-                    type_name: String::from("(reader's type)"),
-                    fingerprint: expect.fingerprint,
-                },
+                expected: Schema { type_name: expect.type_name.to_owned(), fingerprint: expect.fingerprint },
                 found: Schema { type_name: header.type_name, fingerprint },
             });
         }
@@ -460,7 +458,7 @@ impl<T: SharedState> ReaderBuilder<T> {
         let schema = Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT };
         Ok(Reader {
             raw: RawReader::open(path.as_ref(), Some(&schema), self.verify_checksum)?,
-            expect: Expect::of::<T::Archived>(T::FINGERPRINT),
+            expect: Expect::of::<T::Archived>(T::TYPE_NAME, T::FINGERPRINT),
             _type: PhantomData,
         })
     }

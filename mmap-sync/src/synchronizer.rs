@@ -144,7 +144,7 @@ impl Synchronizer {
         T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
     {
         let _ = check_bytes;
-        let expect = Expect::of::<T::Archived>(fingerprint_of::<T>());
+        let expect = Expect::of::<T::Archived>(std::any::type_name::<T>(), fingerprint_of::<T>());
         let pinned = self.reader()?.pin(&expect, Some(check_archive::<T::Archived>))?;
         // SAFETY: validated as a `T::Archived` for this generation; pinned until the guard drops.
         Ok(unsafe { ReadGuard::new(pinned) })
@@ -158,7 +158,7 @@ impl Synchronizer {
     where
         T: Archive,
     {
-        let expect = Expect::of::<T::Archived>(fingerprint_of::<T>());
+        let expect = Expect::of::<T::Archived>(std::any::type_name::<T>(), fingerprint_of::<T>());
         let pinned = self.reader()?.pin(&expect, None)?;
         // SAFETY: the caller vouches for the bytes; pinned until the guard drops.
         Ok(unsafe { ReadGuard::new(pinned) })
