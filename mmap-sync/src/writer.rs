@@ -130,7 +130,15 @@ impl DataCopy {
         let target =
             needed.max(doubled).next_multiple_of(PAGE).min((max_size as usize).max(needed));
         self.map = None;
-        os::allocate(&self.file, target as u64).map_err(|e| Error::io(&self.path, e))?;
+        if let Err(e) = os::allocate(&self.file, target as u64) {
+            // Doubling only makes growth rare; on a nearly full filesystem, settle for what
+            // this value needs rather than fail a value that fits.
+            let exact = needed.next_multiple_of(PAGE).min(target);
+            if exact == target {
+                return Err(Error::io(&self.path, e));
+            }
+            os::allocate(&self.file, exact as u64).map_err(|e| Error::io(&self.path, e))?;
+        }
         self.map = Some(files::map_read_write(&self.file, &self.path)?);
         Ok(())
     }
