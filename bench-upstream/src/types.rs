@@ -1,0 +1,124 @@
+//! Every bench value is defined twice, with the same shape: once archived by rkyv 0.8 for this
+//! repository's crate, once by rkyv 0.7 for upstream mmap-sync 2.0.4.
+
+/// Constructors that build the same content on both sides.
+macro_rules! constructors {
+    () => {
+        /// Upstream's example value.
+        pub fn hello() -> HelloWorld {
+            HelloWorld {
+                version: 7,
+                messages: vec!["Hello".to_owned(), "World".to_owned(), "!".to_owned()],
+            }
+        }
+
+        /// About 100 archived bytes per entry: a name, three tags and eight scores.
+        pub fn strings(entries: usize) -> Strings {
+            let entries = (0..entries)
+                .map(|i| Entry {
+                    name: format!("entry-{i:08}-of-the-string-heavy-value"),
+                    tags: (0..3).map(|t| format!("tag{}", (i + t) % 97)).collect(),
+                    scores: (0..8).map(|s| (i * 8 + s) as u32).collect(),
+                })
+                .collect();
+            Strings { version: 1, entries }
+        }
+
+        /// `len` u64s: 8 * `len` bytes.
+        pub fn big(len: usize) -> Big {
+            Big { version: 1, values: (0..len as u64).collect() }
+        }
+    };
+}
+
+pub mod ours {
+    use ::ours::SharedState;
+    use ::ours::rkyv;
+
+    constructors!();
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[rkyv(crate = ::ours::rkyv)]
+    pub struct HelloWorld {
+        pub version: u32,
+        pub messages: Vec<String>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[rkyv(crate = ::ours::rkyv)]
+    pub struct Entry {
+        pub name: String,
+        pub tags: Vec<String>,
+        pub scores: Vec<u32>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[rkyv(crate = ::ours::rkyv)]
+    pub struct Strings {
+        pub version: u32,
+        pub entries: Vec<Entry>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[rkyv(crate = ::ours::rkyv)]
+    pub struct Big {
+        pub version: u32,
+        pub values: Vec<u64>,
+    }
+
+    // Hand-written impls: the fingerprints only need to differ between the types.
+    impl SharedState for HelloWorld {
+        const PATH: &'static str = "/dev/shm/mmap_sync_bench_hello";
+        const TYPE_NAME: &'static str = "HelloWorld";
+        const FINGERPRINT: u64 = 0x6865_6c6c_6f00_0001;
+    }
+
+    impl SharedState for Strings {
+        const PATH: &'static str = "/dev/shm/mmap_sync_bench_strings";
+        const TYPE_NAME: &'static str = "Strings";
+        const FINGERPRINT: u64 = 0x7374_7269_6e67_0001;
+    }
+
+    impl SharedState for Big {
+        const PATH: &'static str = "/dev/shm/mmap_sync_bench_big";
+        const TYPE_NAME: &'static str = "Big";
+        const FINGERPRINT: u64 = 0x6269_6700_0000_0001;
+    }
+}
+
+// rkyv 0.7's derive predates edition 2024 and calls unsafe functions inside `unsafe fn`s.
+#[allow(unsafe_op_in_unsafe_fn)]
+pub mod upstream {
+    use rkyv07 as rkyv;
+
+    constructors!();
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[archive(crate = "rkyv07", check_bytes)]
+    pub struct HelloWorld {
+        pub version: u32,
+        pub messages: Vec<String>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[archive(crate = "rkyv07", check_bytes)]
+    pub struct Entry {
+        pub name: String,
+        pub tags: Vec<String>,
+        pub scores: Vec<u32>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[archive(crate = "rkyv07", check_bytes)]
+    pub struct Strings {
+        pub version: u32,
+        pub entries: Vec<Entry>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    #[archive(crate = "rkyv07", check_bytes)]
+    pub struct Big {
+        pub version: u32,
+        pub values: Vec<u64>,
+    }
+}
