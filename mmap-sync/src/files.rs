@@ -124,7 +124,7 @@ impl<'a> StateView<'a> {
     /// writer has not finished creating the channel).
     pub fn parse(map: &'a MmapRaw, path: &Path) -> Result<Option<Self>> {
         let header_len = size_of::<StateHeader>();
-        let (ptr, len) = (map.as_ptr() as *const u8, map.len());
+        let (ptr, len) = (map.as_ptr(), map.len());
         if len < 8 {
             return Ok(None);
         }
@@ -222,7 +222,7 @@ pub(crate) struct ReadersView<'a> {
 impl<'a> ReadersView<'a> {
     pub fn parse(map: &'a MmapRaw, path: &Path, expected_slots: usize) -> Result<Self> {
         let header_len = size_of::<ReadersHeader>();
-        let (ptr, len) = (map.as_ptr() as *const u8, map.len());
+        let (ptr, len) = (map.as_ptr(), map.len());
         if len < header_len {
             return Err(Error::corrupt(
                 path,

@@ -29,6 +29,9 @@ where
     rkyv::api::high::access::<A, rancor::Error>(bytes).map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// A validation of a copy's bytes as one archived type (bytecheck); `Err` carries the reason.
+pub(crate) type ArchiveCheck = fn(&[u8]) -> Result<(), String>;
+
 /// What a reader checks a copy against, beyond bytecheck.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Expect {
@@ -161,11 +164,7 @@ impl RawReader {
     /// Reader steps 1–4 of the protocol, then validation of the copy if this generation has
     /// not been validated before. On error the pin is released.
     #[inline]
-    pub fn pin(
-        &mut self,
-        expect: &Expect,
-        check: Option<fn(&[u8]) -> Result<(), String>>,
-    ) -> Result<Pinned<'_>> {
+    pub fn pin(&mut self, expect: &Expect, check: Option<ArchiveCheck>) -> Result<Pinned<'_>> {
         let shared = &self.channel.shared;
         let active = &shared.header().active;
         let pin = &shared.slots()[self.slot].pin;
@@ -207,7 +206,7 @@ impl RawReader {
         index: usize,
         generation: u64,
         expect: &Expect,
-        check: Option<fn(&[u8]) -> Result<(), String>>,
+        check: Option<ArchiveCheck>,
     ) -> Result<()> {
         let state_path = &self.channel.paths.state;
         let Some(copy) = self.copies.get_mut(index) else {
@@ -231,7 +230,10 @@ impl RawReader {
             let header = self.channel.shared.schema();
             return Err(Error::SchemaMismatch {
                 path: copy.path.clone(),
-                expected: Schema { type_name: expect.type_name.to_owned(), fingerprint: expect.fingerprint },
+                expected: Schema {
+                    type_name: expect.type_name.to_owned(),
+                    fingerprint: expect.fingerprint,
+                },
                 found: Schema { type_name: header.type_name, fingerprint },
             });
         }
@@ -270,7 +272,7 @@ impl RawReader {
         }
         let bytes = &map[..len];
         let root = len - expect.root_size;
-        if (map.as_ptr() as usize + root) % expect.root_align != 0 {
+        if !(map.as_ptr() as usize + root).is_multiple_of(expect.root_align) {
             return Err(Error::corrupt(
                 &copy.path,
                 format!("archived root at offset {root} is misaligned"),

@@ -124,7 +124,7 @@ impl Synchronizer {
                 }
                 Ok(data.len())
             },
-            Some(&check_archive::<T::Archived>),
+            Some(check_archive::<T::Archived>),
         )?;
         Ok((published.bytes, published.reclaimed > 0))
     }

@@ -297,7 +297,7 @@ impl RawWriter {
     pub fn publish(
         &mut self,
         fill: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
-        check: Option<&dyn Fn(&[u8]) -> Result<(), String>>,
+        check: Option<crate::reader::ArchiveCheck>,
     ) -> Result<Published> {
         let started = Instant::now();
         let generation = self.generation() + 1;
@@ -597,7 +597,7 @@ impl<T: SharedState> Writer<T> {
                 }
                 Ok(bytes.len())
             },
-            Some(&crate::reader::check_archive::<T::Archived>),
+            Some(crate::reader::check_archive::<T::Archived>),
         )
     }
 

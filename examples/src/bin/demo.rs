@@ -28,17 +28,27 @@ struct Options {
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options =
-        Options { seconds: 10, readers: 3, interval: Duration::from_millis(1), role: None, path: None };
+    let mut options = Options {
+        seconds: 10,
+        readers: 3,
+        interval: Duration::from_millis(1),
+        role: None,
+        path: None,
+    };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
         match arg.as_str() {
-            "--seconds" => options.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
-            "--readers" => options.readers = value()?.parse().map_err(|e| format!("--readers: {e}"))?,
+            "--seconds" => {
+                options.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?
+            }
+            "--readers" => {
+                options.readers = value()?.parse().map_err(|e| format!("--readers: {e}"))?
+            }
             "--interval-ms" => {
-                options.interval =
-                    Duration::from_millis(value()?.parse().map_err(|e| format!("--interval-ms: {e}"))?)
+                options.interval = Duration::from_millis(
+                    value()?.parse().map_err(|e| format!("--interval-ms: {e}"))?,
+                )
             }
             "--role" => options.role = Some(value()?),
             "--path" => options.path = Some(PathBuf::from(value()?)),
@@ -123,8 +133,13 @@ impl Histogram {
     }
 
     fn encode(&self) -> String {
-        let pairs: Vec<String> =
-            self.0.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, c)| format!("{i}:{c}")).collect();
+        let pairs: Vec<String> = self
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c > 0)
+            .map(|(i, c)| format!("{i}:{c}"))
+            .collect();
         pairs.join(",")
     }
 
@@ -155,7 +170,8 @@ fn run_writer(path: &Path, options: &Options) -> DemoResult {
         version: 0,
         messages: vec!["Hello".to_string(), "World".to_string(), "!".to_string()],
     };
-    let deadline = Instant::now() + Duration::from_secs(options.seconds) + Duration::from_millis(500);
+    let deadline =
+        Instant::now() + Duration::from_secs(options.seconds) + Duration::from_millis(500);
     let mut published = 0u64;
     while Instant::now() < deadline {
         value.version = (writer.generation() + 1) as u32;
@@ -169,9 +185,8 @@ fn run_writer(path: &Path, options: &Options) -> DemoResult {
 
 /// A reader process: reads as fast as it can, timing one read in 16, and reports each second.
 fn run_reader(path: &Path, options: &Options) -> DemoResult {
-    let mut reader: Reader<HelloWorld> = Reader::builder()
-        .open_wait(path, Duration::from_secs(10))
-        .map_err(|e| e.to_string())?;
+    let mut reader: Reader<HelloWorld> =
+        Reader::builder().open_wait(path, Duration::from_secs(10)).map_err(|e| e.to_string())?;
     while reader.generation() == 0 {
         reader.wait_for_change(0, Duration::from_secs(10)).map_err(|e| e.to_string())?;
     }
@@ -184,7 +199,8 @@ fn run_reader(path: &Path, options: &Options) -> DemoResult {
             let timed = i % 16 == 0;
             let t0 = timed.then(Instant::now);
             let guard = reader.read().map_err(|e| e.to_string())?;
-            let consistent = u64::from(guard.version.to_native()) == guard.generation() & 0xffff_ffff;
+            let consistent =
+                u64::from(guard.version.to_native()) == guard.generation() & 0xffff_ffff;
             drop(guard);
             if let Some(t0) = t0 {
                 histogram.record(t0.elapsed().as_nanos() as u64);
@@ -233,9 +249,19 @@ fn run_demo(options: &Options) -> DemoResult {
         options.seconds,
         path.display()
     );
-    println!("latency is measured on one read in 16 and includes ~{} ns of timer overhead", timer_overhead());
+    println!(
+        "latency is measured on one read in 16 and includes ~{} ns of timer overhead",
+        timer_overhead()
+    );
 
-    let common = ["--path", path_arg.as_str(), "--seconds", seconds.as_str(), "--interval-ms", interval.as_str()];
+    let common = [
+        "--path",
+        path_arg.as_str(),
+        "--seconds",
+        seconds.as_str(),
+        "--interval-ms",
+        interval.as_str(),
+    ];
     let mut children = Vec::new();
     let (tx, rx) = mpsc::channel::<(usize, String)>();
     let writer = spawn(&exe, &[&["--role", "writer"][..], &common].concat())?;
@@ -261,12 +287,15 @@ fn run_demo(options: &Options) -> DemoResult {
     let mut per_second: std::collections::BTreeMap<u64, Vec<(u64, Histogram)>> = Default::default();
     let deadline = Instant::now() + Duration::from_secs(options.seconds + 30);
     println!("{:>5}  {:>12}  {:>14}  {:>8}  {:>8}", "time", "generation", "reads/s", "p50", "p99");
-    while let Ok((index, line)) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+    while let Ok((index, line)) =
+        rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+    {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["published", n] => published = n.parse::<u64>().ok(),
             ["stats", second, reads, bad, rest @ ..] => {
-                let (Ok(second), Ok(reads), Ok(bad)) = (second.parse(), reads.parse(), bad.parse::<u64>())
+                let (Ok(second), Ok(reads), Ok(bad)) =
+                    (second.parse(), reads.parse(), bad.parse::<u64>())
                 else {
                     continue;
                 };
@@ -307,16 +336,19 @@ fn run_demo(options: &Options) -> DemoResult {
             Err(e) => failed.push(format!("process {index}: {e}")),
         }
     }
-    for suffix in ["_state", "_readers", "_data_0", "_data_1"] {
-        let mut file = path.clone().into_os_string();
-        file.push(suffix);
+    let paths = mmap_sync::ChannelPaths::new(&path);
+    let data = (0..mmap_sync::layout::MAX_COPIES).map(|i| paths.data(i));
+    for file in [paths.state.clone(), paths.readers.clone()].into_iter().chain(data) {
         let _ = std::fs::remove_file(file);
     }
 
     println!();
     println!("summary");
     println!("  generations published  {}", published.map_or("?".into(), |p| p.to_string()));
-    println!("  reads                  {total_reads} ({} per second)", format_rate(total_reads / options.seconds));
+    println!(
+        "  reads                  {total_reads} ({} per second)",
+        format_rate(total_reads / options.seconds)
+    );
     println!(
         "  read latency           p50 {} ns, p99 {} ns, p99.9 {} ns",
         total.percentile(0.50),
@@ -325,7 +357,8 @@ fn run_demo(options: &Options) -> DemoResult {
     );
     println!("  inconsistent reads     {mismatches}");
     if mismatches > 0 {
-        failed.push(format!("{mismatches} reads saw a version that disagrees with their generation"));
+        failed
+            .push(format!("{mismatches} reads saw a version that disagrees with their generation"));
     }
     if total_reads == 0 {
         failed.push("no reads were reported".into());

@@ -1,12 +1,25 @@
 //! Reads upstream's HelloWorld, like upstream mmap-sync's reader example, but safely.
 
+use std::process::ExitCode;
+
 use mmap_sync::Reader;
 use schemas::HelloWorld;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     let path = mmap_sync_examples::hello_world_path();
-    let mut reader: Reader<HelloWorld> = Reader::open(&path)?;
-    let data = reader.read()?;
-    println!("version: {} messages: {:?}", data.version, data.messages);
-    Ok(())
+    let read = Reader::<HelloWorld>::open(&path).and_then(|mut reader| {
+        let data = reader.read()?;
+        println!("version: {} messages: {:?}", data.version, data.messages);
+        Ok(())
+    });
+    match read {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reader: {e}");
+            if matches!(e, mmap_sync::Error::NotPublished { .. }) {
+                eprintln!("(run the writer first: cargo run -p mmap-sync-examples --bin writer)");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -2,19 +2,30 @@
 //!
 //! `cargo run -p mmap-sync-examples --bin writer`, then `--bin reader`.
 
+use std::process::ExitCode;
+
 use mmap_sync::Writer;
 use schemas::HelloWorld;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
     let path = mmap_sync_examples::hello_world_path();
-    let mut writer: Writer<HelloWorld> = Writer::open(&path)?;
-    let data = HelloWorld {
-        version: 7,
-        messages: vec!["Hello".to_string(), "World".to_string(), "!".to_string()],
+    let mut writer: Writer<HelloWorld> = match Writer::open(&path) {
+        Ok(writer) => writer,
+        Err(e) => {
+            eprintln!("writer: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    let published = writer.write(&data)?;
-    // "reset" is upstream's word for taking a copy from under a slow reader; that never happens
-    // here. The closest event, reclaiming a dead reader's slot, is reported in its place.
-    println!("written: {} bytes | reset: {}", published.bytes, published.reclaimed > 0);
-    Ok(())
+    match writer.write(&HelloWorld::example()) {
+        Ok(published) => {
+            // "reset" is upstream's word for taking a copy from under a slow reader, which never
+            // happens here; the closest event, reclaiming a dead reader's slot, stands in for it.
+            println!("written: {} bytes | reset: {}", published.bytes, published.reclaimed > 0);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("writer: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
