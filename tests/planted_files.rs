@@ -115,13 +115,21 @@ fn the_writer_refuses_files_owned_by_another_user_unless_told() {
 }
 
 #[test]
-fn a_directory_planted_at_a_path_is_refused() {
+fn a_directory_planted_at_a_path_is_refused_by_writer_and_reader() {
     for index in 0..4 {
         let dir = TempDir::new("planted-dir");
         let prefix = dir.channel("note");
+        if index > 0 {
+            Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
+        }
         let planted = channel_files(&prefix)[index].clone();
+        let _ = std::fs::remove_file(&planted);
         std::fs::create_dir(&planted).unwrap();
         let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert!(matches!(err, Error::Io { .. }), "{err:?}");
+        assert_eq!(err.path(), planted, "{err}");
+        // "not a regular file", or EISDIR where the file is opened for writing.
+        let err = Reader::<Note>::open(&prefix).unwrap_err();
         assert!(matches!(err, Error::Io { .. }), "{err:?}");
         assert_eq!(err.path(), planted, "{err}");
     }
