@@ -153,8 +153,9 @@ fn a_writer_killed_at_any_point_leaves_the_last_value_intact_and_the_next_writer
     }
     eprintln!(
         "crash_writer: {kills} kills: {during_write} while writing a value ({during_growth} of \
-         them a value larger than the copy had held), {between} between writes, {before_open} \
-         before the writer had opened; {published_total} values published in between"
+         them a value larger than any before it on the channel, so mostly while the file \
+         grew), {between} between writes, {before_open} before the writer had opened; \
+         {published_total} values published in between"
     );
     assert!(during_write > 0, "no kill interrupted a write: the test did not test anything");
 }

@@ -3,7 +3,7 @@
 //! validation; never a panic, a hang or a SIGBUS. Each batch of damaged channels is opened, read,
 //! written and read again in one child process, so a crash fails the test and names the case.
 //!
-//! CI runs 16 batches of up to 24 channels; `MMAP_SYNC_HOSTILE_BATCHES=500 cargo test -p
+//! CI runs 48 batches of up to 24 channels; `MMAP_SYNC_HOSTILE_BATCHES=500 cargo test -p
 //! mmap-sync-tests --test hostile_files` runs more (proptest prints a minimal failing batch).
 
 use std::fs::OpenOptions;
@@ -242,7 +242,7 @@ fn run_batch(cases: &[Vec<Mutation>]) -> Result<(), TestCaseError> {
 
 #[test]
 fn damaged_files_give_an_error_or_a_validated_value_never_a_crash_or_hang() {
-    let batches = env_count("MMAP_SYNC_HOSTILE_BATCHES", 16) as u32;
+    let batches = env_count("MMAP_SYNC_HOSTILE_BATCHES", 48) as u32;
     let config = Config { cases: batches, failure_persistence: None, ..Config::default() };
     let cases = prop::collection::vec(prop::collection::vec(mutation(), 1..5), 1..=BATCH);
     proptest::test_runner::TestRunner::new(config)
