@@ -58,3 +58,8 @@ pub use writer::{CopySerializer, CopyWriter, Published, Writer, WriterBuilder};
 
 /// The rkyv version this crate archives with, so users need not name it themselves.
 pub use rkyv;
+
+/// The README's examples, compiled as doctests so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
