@@ -584,7 +584,7 @@ fn table(rows: &[Row]) -> String {
 }
 
 fn ratio_text(ratio: f64) -> String {
-    if !ratio.is_finite() {
+    if !ratio.is_finite() || ratio <= 0.0 {
         "-".into()
     } else if ratio < 0.01 {
         format!("{ratio:.2e}")
