@@ -338,13 +338,11 @@ impl Drop for RawReader {
     }
 }
 
-/// Claims a free reader slot by taking the OFD lock on its first byte. Starts at a position
-/// derived from the process id so that readers starting together rarely contend.
+/// Claims the lowest free reader slot by taking the OFD lock on its first byte. Lowest first
+/// keeps the slot high-water mark, and so the writer's scan, as short as the number of readers.
 fn claim_slot(file: &File, readers: &ReadersView<'_>, paths: &ChannelPaths) -> Result<usize> {
     let count = readers.slots.len();
-    let start = std::process::id() as usize % count;
-    for step in 0..count {
-        let index = (start + step) % count;
+    for index in 0..count {
         let offset = layout::slot_offset(index) as u64;
         if os::try_lock(file, offset, 1).map_err(|e| Error::io(&paths.readers, e))? {
             // A dead reader may have left a pin; the slot is ours now.

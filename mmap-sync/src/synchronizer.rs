@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use rkyv::bytecheck::CheckBytes;
 use rkyv::ser::allocator::Arena;
-use rkyv::{Archive, Portable, Serialize, rancor};
+use rkyv::{Archive, Portable, Serialize};
 
 use crate::error::{Error, Result, Schema};
 use crate::fingerprint::fingerprint_of;
 use crate::guard::ReadGuard;
 use crate::layout;
 use crate::reader::{Expect, RawReader, check_archive};
-use crate::writer::{CopySerializer, CopyWriter, RawWriter, WriterOptions};
+use crate::writer::{CopySerializer, RawWriter, WriterOptions, serialize_into};
 
 /// The result of a read: derefs to the archived value.
 pub type ReadResult<'a, T> = ReadGuard<'a, T>;
@@ -92,20 +92,8 @@ impl Synchronizer {
         self.writer::<T>()?;
         let writer = self.writer.as_mut().expect("opened above");
         writer.set_max_wait(grace_duration);
-        let path = writer.paths().state.clone();
         let arena = &mut self.arena;
-        let published = writer.publish(
-            &mut |buf| {
-                rkyv::api::high::to_bytes_in_with_alloc::<_, _, rancor::Error>(
-                    entity,
-                    CopyWriter::new(buf),
-                    arena.acquire(),
-                )
-                .map(|out| out.len())
-                .map_err(|e| Error::InvalidValue { path: path.clone(), reason: e.to_string() })
-            },
-            None,
-        )?;
+        let published = writer.publish(&mut |buf| serialize_into(entity, buf, arena), None)?;
         Ok((published.bytes, published.reclaimed > 0))
     }
 

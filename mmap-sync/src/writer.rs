@@ -62,6 +62,25 @@ impl<E> RkyvWriter<E> for CopyWriter<'_> {
     }
 }
 
+/// Serializes `value` into `buf`, returning the archive's full length (which exceeds `buf`'s
+/// when it did not fit).
+pub(crate) fn serialize_into<T>(
+    value: &T,
+    buf: &mut [u8],
+    arena: &mut Arena,
+) -> Result<usize, String>
+where
+    T: for<'a, 'b> rkyv::Serialize<CopySerializer<'a, 'b>>,
+{
+    rkyv::api::high::to_bytes_in_with_alloc::<_, _, rancor::Error>(
+        value,
+        CopyWriter::new(buf),
+        arena.acquire(),
+    )
+    .map(|out| out.len())
+    .map_err(|e| e.to_string())
+}
+
 /// The rkyv serializer a channel value is written with (see [`SharedState`]'s bounds).
 pub type CopySerializer<'a, 'b> = HighSerializer<CopyWriter<'a>, ArenaHandle<'b>, rancor::Error>;
 
@@ -296,10 +315,9 @@ impl RawWriter {
     /// `fill` runs again). `check` validates the written bytes before they are published.
     pub fn publish(
         &mut self,
-        fill: &mut dyn FnMut(&mut [u8]) -> Result<usize>,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<usize, String>,
         check: Option<crate::reader::ArchiveCheck>,
     ) -> Result<Published> {
-        let started = Instant::now();
         let generation = self.generation() + 1;
         // `active` keeps the generation in its top 56 bits: one more would wrap to generation 0
         // ("nothing published"). No real channel gets there; a damaged state file can.
@@ -309,8 +327,7 @@ impl RawWriter {
                 format!("generation {} is the last the format can hold", generation - 1),
             ));
         }
-        let (index, reclaimed) = self.acquire_copy(started)?;
-        let waited = started.elapsed();
+        let (index, reclaimed, waited) = self.acquire_copy()?;
         let shared = &self.channel.shared;
         let descriptor = &shared.descriptors()[index];
         // The copy is free: no reader can be reading it. Mark it as holding nothing so that a
@@ -319,18 +336,14 @@ impl RawWriter {
 
         let max_size = self.options.max_size;
         let copy = &mut self.copies[index];
-        // A data file cut short under the writer (by another process with write access to it)
-        // would make writing through the old mapping a SIGBUS: allocate it again first.
-        if copy.map.is_some() && files::file_len(&copy.file, &copy.path)? < copy.capacity() as u64 {
-            copy.map = None;
-        }
         let len = loop {
             let capacity = copy.capacity().min(max_size as usize);
             let buf = match copy.map.as_mut() {
                 Some(map) => &mut map[..capacity],
                 None => &mut [][..],
             };
-            let needed = fill(buf)?;
+            let needed = fill(buf)
+                .map_err(|reason| Error::InvalidValue { path: copy.path.clone(), reason })?;
             if needed as u64 > max_size {
                 return Err(Error::TooLarge {
                     path: copy.path.clone(),
@@ -379,8 +392,10 @@ impl RawWriter {
     }
 
     /// Writer step 1: finds a copy no reader can be reading, clearing dead readers' pins and
-    /// then waiting with backoff up to the wait limit when every candidate is pinned.
-    fn acquire_copy(&mut self, started: Instant) -> Result<(usize, usize)> {
+    /// then waiting with backoff up to the wait limit when every candidate is pinned. Returns
+    /// the copy, the number of dead readers reclaimed and the time spent waiting. The clock is
+    /// read only once a scan finds every copy blocked: an unblocked publish makes no syscall.
+    fn acquire_copy(&mut self) -> Result<(usize, usize, Duration)> {
         let shared = &self.channel.shared;
         let copies = shared.copies();
         let mut held = [0u64; layout::MAX_COPIES];
@@ -391,6 +406,7 @@ impl RawWriter {
         let active = shared.header().active.load(Ordering::Relaxed);
         let mut reclaimed = 0;
         let mut attempt = 0u32;
+        let mut started: Option<Instant> = None;
         loop {
             let mut blocked = [false; layout::MAX_COPIES];
             for slot in shared.used_slots() {
@@ -401,14 +417,14 @@ impl RawWriter {
                 );
             }
             if let Some(c) = protocol::choose_copy(active, held, &blocked[..copies]) {
-                return Ok((c, reclaimed));
+                return Ok((c, reclaimed, started.map_or(Duration::ZERO, |t| t.elapsed())));
             }
             let cleared = self.reclaim_dead_readers(held, protocol::active_copy(active))?;
             reclaimed += cleared;
             if cleared > 0 {
                 continue;
             }
-            let waited = started.elapsed();
+            let waited = started.get_or_insert_with(Instant::now).elapsed();
             if waited >= self.options.max_wait {
                 return Err(Error::WriterBlocked {
                     path: self.channel.paths.readers.clone(),
@@ -572,19 +588,7 @@ impl<T: SharedState> Writer<T> {
     /// Serializes `value` straight into a free data copy and publishes it.
     pub fn write(&mut self, value: &T) -> Result<Published> {
         let arena = &mut self.arena;
-        let path = self.raw.paths().state.clone();
-        self.raw.publish(
-            &mut |buf| {
-                rkyv::api::high::to_bytes_in_with_alloc::<_, _, rancor::Error>(
-                    value,
-                    CopyWriter::new(buf),
-                    arena.acquire(),
-                )
-                .map(|out| out.len())
-                .map_err(|e| Error::InvalidValue { path: path.clone(), reason: e.to_string() })
-            },
-            None,
-        )
+        self.raw.publish(&mut |buf| serialize_into(value, buf, arena), None)
     }
 
     /// Publishes bytes archived elsewhere, after validating them as a `T::Archived` (root at the
