@@ -39,6 +39,7 @@ mod os;
 mod paths;
 pub mod protocol;
 mod reader;
+mod serialize;
 mod shared_state;
 pub mod synchronizer;
 mod writer;
@@ -53,8 +54,9 @@ pub use guard::ReadGuard;
 pub use mmap_sync_derive::SharedState;
 pub use paths::ChannelPaths;
 pub use reader::{Reader, ReaderBuilder};
+pub use serialize::{CopySerializer, CopyWriter};
 pub use shared_state::SharedState;
-pub use writer::{CopySerializer, CopyWriter, Published, Writer, WriterBuilder};
+pub use writer::{Published, Writer, WriterBuilder};
 
 /// The rkyv version this crate archives with, so users need not name it themselves.
 pub use rkyv;

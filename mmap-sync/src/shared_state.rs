@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use rkyv::bytecheck::CheckBytes;
 use rkyv::{Archive, Portable};
 
-use crate::writer::CopySerializer;
+use crate::serialize::CopySerializer;
 
 /// A type that can be published through a channel.
 ///

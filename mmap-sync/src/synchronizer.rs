@@ -25,7 +25,8 @@ use crate::fingerprint::fingerprint_of;
 use crate::guard::ReadGuard;
 use crate::layout;
 use crate::reader::{Expect, RawReader, check_archive};
-use crate::writer::{CopySerializer, RawWriter, WriterOptions, serialize_into};
+use crate::serialize::{CopySerializer, Filled, serialize_into};
+use crate::writer::{RawWriter, WriterOptions};
 
 /// The result of a read: derefs to the archived value.
 pub type ReadResult<'a, T> = ReadGuard<'a, T>;
@@ -110,7 +111,7 @@ impl Synchronizer {
                 if let Some(dst) = buf.get_mut(..data.len()) {
                     dst.copy_from_slice(data);
                 }
-                Ok(data.len())
+                Ok(Filled::unhashed(data.len()))
             },
             Some(check_archive::<T::Archived>),
         )?;

@@ -7,10 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use memmap2::MmapMut;
-use rkyv::api::high::HighSerializer;
-use rkyv::rancor;
-use rkyv::ser::allocator::{Arena, ArenaHandle};
-use rkyv::ser::{Positional, Writer as RkyvWriter};
+use rkyv::ser::allocator::Arena;
 
 use crate::channel::{Channel, Shared};
 use crate::error::{Error, Result, Schema};
@@ -19,70 +16,8 @@ use crate::layout::{self, FORMAT_VERSION, READERS_MAGIC, STATE_MAGIC};
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
+use crate::serialize::{Filled, serialize_into};
 use crate::shared_state::SharedState;
-
-/// The rkyv output that serializes straight into a mapped data copy.
-///
-/// Bytes beyond the copy's current size are not written but still counted, so one pass tells
-/// the writer how far to grow the file before it serializes again.
-#[derive(Debug)]
-pub struct CopyWriter<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-}
-
-impl<'a> CopyWriter<'a> {
-    /// A writer into `buf`.
-    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
-        CopyWriter { buf, pos: 0 }
-    }
-
-    /// The full length of what was serialized, including any part that did not fit.
-    pub(crate) fn len(&self) -> usize {
-        self.pos
-    }
-}
-
-impl Positional for CopyWriter<'_> {
-    #[inline]
-    fn pos(&self) -> usize {
-        self.pos
-    }
-}
-
-impl<E> RkyvWriter<E> for CopyWriter<'_> {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) -> Result<(), E> {
-        let end = self.pos + bytes.len();
-        if let Some(dst) = self.buf.get_mut(self.pos..end) {
-            dst.copy_from_slice(bytes);
-        }
-        self.pos = end;
-        Ok(())
-    }
-}
-
-/// Serializes `value` into `buf`, returning the archive's full length (which exceeds `buf`'s
-/// when it did not fit).
-pub(crate) fn serialize_into<T>(
-    value: &T,
-    buf: &mut [u8],
-    arena: &mut Arena,
-) -> Result<usize, String>
-where
-    T: for<'a, 'b> rkyv::Serialize<CopySerializer<'a, 'b>>,
-{
-    rkyv::api::high::to_bytes_in_with_alloc::<_, _, rancor::Error>(
-        value,
-        CopyWriter::new(buf),
-        arena.acquire(),
-    )
-    .map(|out| out.len())
-    .map_err(|e| e.to_string())
-}
-
-/// The rkyv serializer a channel value is written with (see [`SharedState`]'s bounds).
-pub type CopySerializer<'a, 'b> = HighSerializer<CopyWriter<'a>, ArenaHandle<'b>, rancor::Error>;
 
 /// What one publish did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -315,7 +250,7 @@ impl RawWriter {
     /// `fill` runs again). `check` validates the written bytes before they are published.
     pub fn publish(
         &mut self,
-        fill: &mut dyn FnMut(&mut [u8]) -> Result<usize, String>,
+        fill: &mut dyn FnMut(&mut [u8]) -> Result<Filled, String>,
         check: Option<crate::reader::ArchiveCheck>,
     ) -> Result<Published> {
         let generation = self.generation() + 1;
@@ -336,14 +271,15 @@ impl RawWriter {
 
         let max_size = self.options.max_size;
         let copy = &mut self.copies[index];
-        let len = loop {
+        let filled = loop {
             let capacity = copy.capacity().min(max_size as usize);
             let buf = match copy.map.as_mut() {
                 Some(map) => &mut map[..capacity],
                 None => &mut [][..],
             };
-            let needed = fill(buf)
+            let filled = fill(buf)
                 .map_err(|reason| Error::InvalidValue { path: copy.path.clone(), reason })?;
+            let needed = filled.len;
             if needed as u64 > max_size {
                 return Err(Error::TooLarge {
                     path: copy.path.clone(),
@@ -352,10 +288,11 @@ impl RawWriter {
                 });
             }
             if needed <= capacity {
-                break needed;
+                break filled;
             }
             copy.grow(needed, max_size)?;
         };
+        let len = filled.len;
         let bytes = match copy.map.as_ref() {
             Some(map) => &map[..len],
             None => &[][..],
@@ -365,7 +302,8 @@ impl RawWriter {
                 .map_err(|reason| Error::InvalidValue { path: copy.path.clone(), reason })?;
         }
         descriptor.length.store(len as u64, Ordering::Relaxed);
-        descriptor.checksum.store(xxhash_rust::xxh3::xxh3_64(bytes), Ordering::Relaxed);
+        let checksum = filled.checksum.unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(bytes));
+        descriptor.checksum.store(checksum, Ordering::Relaxed);
         descriptor.fingerprint.store(self.fingerprint, Ordering::Relaxed);
         // Release: a reader that sees this descriptor (through `active`) sees the bytes above.
         descriptor.generation.store(generation, Ordering::Release);
@@ -599,7 +537,7 @@ impl<T: SharedState> Writer<T> {
                 if let Some(dst) = buf.get_mut(..bytes.len()) {
                     dst.copy_from_slice(bytes);
                 }
-                Ok(bytes.len())
+                Ok(Filled::unhashed(bytes.len()))
             },
             Some(crate::reader::check_archive::<T::Archived>),
         )
