@@ -42,3 +42,15 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "Rerun with \`bench-upstream/run.sh\`."
 } > RESULTS.md
 echo "wrote $(pwd)/RESULTS.md" >&2
+
+# The README's benchmark section is this table, spliced between its markers.
+readme=../README.md
+if grep -q '<!-- bench:start -->' "$readme"; then
+    awk -v table="$table" -v stamp="$(date -u '+%Y-%m-%d') on ${cpu:-unknown CPU}, $(nproc) CPUs" '
+        /<!-- bench:start -->/ { print; print ""; print "Measured " stamp " by `bench-upstream/run.sh`:"; print "";
+                                 while ((getline line < table) > 0) print line; print ""; skip = 1; next }
+        /<!-- bench:end -->/   { skip = 0 }
+        !skip                  { print }
+    ' "$readme" > "$readme.tmp" && mv "$readme.tmp" "$readme"
+    echo "updated the table in README.md" >&2
+fi
