@@ -332,9 +332,11 @@ impl RawReader {
 
 impl Drop for RawReader {
     fn drop(&mut self) {
-        // The slot's OFD lock goes with the file; clear the pin first so the writer need not
-        // reclaim it.
+        // Clear the pin so the writer need not reclaim the slot, then release the slot's lock
+        // explicitly: closing the file alone would leave it held while a child forked by another
+        // thread of this process still shares the open file description (until it execs).
         self.channel.shared.slots()[self.slot].pin.store(0, Ordering::Release);
+        let _ = os::unlock(&self.channel.readers_file, layout::slot_offset(self.slot) as u64, 1);
     }
 }
 

@@ -402,6 +402,14 @@ impl RawWriter {
     }
 }
 
+impl Drop for RawWriter {
+    fn drop(&mut self) {
+        // Release the writer lock explicitly: a child forked by another thread of this process
+        // shares the open file description until it execs, and would otherwise keep the lock.
+        let _ = os::unlock(&self.channel._state_file, 0, 0);
+    }
+}
+
 /// Waits between two scans of a blocked writer: spin briefly, then yield, then sleep with
 /// exponential growth capped at a millisecond (readers usually hold a copy for nanoseconds to
 /// microseconds; a long holder is better served by sleeping than by burning a core).

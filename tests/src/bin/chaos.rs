@@ -103,8 +103,10 @@ fn crash_reader(path: &str, mode: &str, seed: u64) {
 /// Holds a reader slot until the next publish, then exits cleanly.
 fn hold_slot(path: &str) {
     let reader = Reader::<Stamp>::open(path).expect("open reader");
-    say(format!("slot {}", reader.slot()));
+    // Read the generation before announcing the slot: the test publishes as soon as it has
+    // heard from every holder, and a holder that read it later would wait for the next one.
     let since = reader.generation();
+    say(format!("slot {}", reader.slot()));
     let changed = reader.wait_for_change(since, Duration::from_secs(60)).expect("wait");
     say(format!("exiting {changed:?}"));
 }
