@@ -457,7 +457,7 @@ impl<T: SharedState> ReaderBuilder<T> {
 
     /// Opens the channel at `path`.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Reader<T>> {
-        let schema = Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT };
+        let schema = Schema::of::<T>();
         Ok(Reader {
             raw: RawReader::open(path.as_ref(), Some(&schema), self.verify_checksum)?,
             expect: Expect::of::<T::Archived>(T::TYPE_NAME, T::FINGERPRINT),

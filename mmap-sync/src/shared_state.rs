@@ -48,3 +48,10 @@ pub trait SharedState:
         PathBuf::from(Self::PATH)
     }
 }
+
+impl crate::error::Schema {
+    /// The schema a `T` channel is written and read with.
+    pub(crate) fn of<T: SharedState>() -> Self {
+        crate::error::Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT }
+    }
+}

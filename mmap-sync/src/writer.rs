@@ -142,10 +142,13 @@ impl RawWriter {
         if !os::try_lock(&state_file, 0, 0).map_err(|e| Error::io(&paths.state, e))? {
             return Err(Error::WriterExists { path: paths.state.clone() });
         }
-        let state_len = files::file_len(&state_file, &paths.state)?;
-        let fresh = state_len < 8 || {
+        // The copy count of an existing channel; None when the files are new, or their creation
+        // never finished (no magic yet), and so are (re)created below.
+        let existing_copies = if files::file_len(&state_file, &paths.state)? < 8 {
+            None
+        } else {
             let map = files::map_shared(&state_file, &paths.state, false)?;
-            StateView::parse(&map, &paths.state)?.is_none()
+            StateView::parse(&map, &paths.state)?.map(|view| view.copies())
         };
 
         let readers_file =
@@ -156,13 +159,8 @@ impl RawWriter {
             options.readers_mode,
             options.allow_foreign_owner,
         )?;
-        let mut copies = Vec::with_capacity(options.copies);
-        let copy_count = if fresh {
-            options.copies
-        } else {
-            let map = files::map_shared(&state_file, &paths.state, false)?;
-            StateView::parse(&map, &paths.state)?.map_or(options.copies, |v| v.copies())
-        };
+        let copy_count = existing_copies.unwrap_or(options.copies);
+        let mut copies = Vec::with_capacity(copy_count);
         for index in 0..copy_count {
             let path = paths.data(index);
             let file = files::open(&path, Access::Create { mode })?;
@@ -175,7 +173,7 @@ impl RawWriter {
             copies.push(DataCopy { path, file, map });
         }
 
-        if fresh {
+        if existing_copies.is_none() {
             create_readers(&readers_file, &paths, options.reader_slots)?;
             create_state(&state_file, &paths, &options, &schema)?;
         }
@@ -633,7 +631,7 @@ impl<T: SharedState> WriterBuilder<T> {
 
     /// Opens the channel at `path`, creating its files if needed.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Writer<T>> {
-        let schema = Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT };
+        let schema = Schema::of::<T>();
         Ok(Writer {
             raw: RawWriter::open(path.as_ref(), self.options, schema)?,
             arena: Arena::new(),
