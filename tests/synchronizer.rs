@@ -33,6 +33,7 @@ fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
     assert_eq!(writer.version().unwrap(), 1);
 
     let read = reader.read::<HelloWorld>(false).unwrap();
+    assert!(read.is_switched(), "the first read switches to a generation");
     assert_eq!(read.version, 7);
     assert_eq!(
         read.messages.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
@@ -41,12 +42,16 @@ fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
     let owned: HelloWorld = rkyv::deserialize::<_, rkyv::rancor::Error>(&*read).unwrap();
     assert_eq!(owned, value);
     drop(read);
+    assert!(!reader.read::<HelloWorld>(false).unwrap().is_switched(), "same generation again");
     assert_eq!(reader.version().unwrap(), 1);
 
     let raw = rkyv::to_bytes::<rkyv::rancor::Error>(&HelloWorld { version: 8, messages: vec![] })
         .unwrap();
     writer.write_raw::<HelloWorld>(&raw, Duration::from_secs(1)).unwrap();
-    assert_eq!(reader.read::<HelloWorld>(true).unwrap().version, 8);
+    let read = reader.read::<HelloWorld>(true).unwrap();
+    assert!(read.is_switched());
+    assert_eq!(read.version, 8);
+    drop(read);
 
     // Bytes that are not a HelloWorld are refused and the last value stays.
     let err = writer.write_raw::<HelloWorld>(&[0xff; 7], Duration::from_secs(1)).unwrap_err();
@@ -56,4 +61,30 @@ fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
     // Reading as another type is a schema mismatch, not garbage.
     let err = reader.read::<Different>(true).unwrap_err();
     assert!(matches!(err, mmap_sync::Error::SchemaMismatch { .. }), "{err:?}");
+}
+
+/// Upstream's README code, with only the import changed: `new` takes `&OsStr` (so
+/// `"...".as_ref()` infers), `write` returns `(usize, bool)`, and `read` may still be called in
+/// an `unsafe` block although it is safe here.
+#[test]
+fn code_written_for_upstream_compiles_and_runs_after_changing_the_import() {
+    let dir = TempDir::new("facade-port");
+    let path = dir.channel("hello_world");
+    let prefix: &str = path.to_str().unwrap();
+
+    let mut synchronizer = Synchronizer::new(prefix.as_ref());
+    let data = HelloWorld {
+        version: 7,
+        messages: vec!["Hello".to_string(), "World".to_string(), "!".to_string()],
+    };
+    let (written, reset) =
+        synchronizer.write(&data, Duration::from_secs(1)).expect("failed to write data");
+    assert!(written > 0 && !reset);
+
+    let mut synchronizer = Synchronizer::new(prefix.as_ref());
+    // SAFETY: nothing to uphold: `read` is safe here; the block is upstream's calling code.
+    #[allow(unused_unsafe)]
+    let data = unsafe { synchronizer.read::<HelloWorld>(false) }.expect("failed to read data");
+    assert_eq!(data.version, 7);
+    assert_eq!(format!("{:?}", data.messages), r#"["Hello", "World", "!"]"#);
 }

@@ -12,8 +12,9 @@
 //!   type's name and archived size and alignment (see [`fingerprint_of`]).
 //! * Channels created by the facade have 3 copies, so one slow reader never stalls the writer.
 
+use std::ffi::OsStr;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use rkyv::bytecheck::CheckBytes;
@@ -24,12 +25,46 @@ use crate::error::{Error, Result, Schema};
 use crate::fingerprint::fingerprint_of;
 use crate::guard::ReadGuard;
 use crate::layout;
-use crate::reader::{Expect, RawReader, check_archive};
+use crate::reader::{ArchiveCheck, Expect, RawReader, check_archive};
 use crate::serialize::{CopySerializer, Filled, serialize_into};
 use crate::writer::{RawWriter, WriterOptions};
 
-/// The result of a read: derefs to the archived value.
-pub type ReadResult<'a, T> = ReadGuard<'a, T>;
+/// The result of a read: derefs to the archived value and, like upstream's, says whether this
+/// read saw a newer generation than the synchronizer's previous read.
+pub struct ReadResult<'a, T: Archive> {
+    guard: ReadGuard<'a, T>,
+    switched: bool,
+}
+
+impl<T: Archive> ReadResult<'_, T> {
+    /// Whether this read returned another generation than the previous read through the same
+    /// synchronizer (true for the first read).
+    pub fn is_switched(&self) -> bool {
+        self.switched
+    }
+
+    /// The generation read.
+    pub fn generation(&self) -> u64 {
+        self.guard.generation()
+    }
+}
+
+impl<T: Archive> std::ops::Deref for ReadResult<'_, T> {
+    type Target = T::Archived;
+
+    fn deref(&self) -> &T::Archived {
+        &self.guard
+    }
+}
+
+impl<T: Archive> fmt::Debug for ReadResult<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadResult")
+            .field("generation", &self.generation())
+            .field("switched", &self.switched)
+            .finish()
+    }
+}
 
 /// Error type of the facade (upstream calls it `SynchronizerError`).
 pub type SynchronizerError = Error;
@@ -40,6 +75,8 @@ const FACADE_COPIES: usize = 3;
 /// Reads and writes one value at a path prefix, opening the writer or reader side on first use.
 pub struct Synchronizer {
     path: PathBuf,
+    /// Generation of the last read, for `ReadResult::is_switched`.
+    last_read: u64,
     writer: Option<RawWriter>,
     reader: Option<RawReader>,
     arena: Arena,
@@ -58,9 +95,10 @@ fn schema_of<T: Archive>() -> Schema {
 impl Synchronizer {
     /// A synchronizer for the files at `path_prefix` (`{prefix}_state`, `{prefix}_readers`,
     /// `{prefix}_data_{i}`). Nothing is opened until the first call.
-    pub fn new(path_prefix: impl AsRef<Path>) -> Self {
+    pub fn new(path_prefix: &OsStr) -> Self {
         Synchronizer {
-            path: path_prefix.as_ref().to_path_buf(),
+            last_read: 0,
+            path: PathBuf::from(path_prefix),
             writer: None,
             reader: None,
             arena: Arena::new(),
@@ -133,10 +171,8 @@ impl Synchronizer {
         T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
     {
         let _ = check_bytes;
-        let expect = Expect::of::<T::Archived>(std::any::type_name::<T>(), fingerprint_of::<T>());
-        let pinned = self.reader()?.pin(&expect, Some(check_archive::<T::Archived>))?;
-        // SAFETY: validated as a `T::Archived` for this generation; pinned until the guard drops.
-        Ok(unsafe { ReadGuard::new(pinned) })
+        // SAFETY: with a check, every generation is validated as a `T::Archived` before use.
+        unsafe { self.read_with::<T>(Some(check_archive::<T::Archived>)) }
     }
 
     /// Like [`read`](Self::read) without bytecheck (checksum and fingerprint still checked).
@@ -147,10 +183,27 @@ impl Synchronizer {
     where
         T: Archive,
     {
+        // SAFETY: the caller vouches for the bytes.
+        unsafe { self.read_with::<T>(None) }
+    }
+
+    /// Pins the active copy and wraps it for `T`.
+    ///
+    /// # Safety
+    /// With `check` None the caller vouches that the writer publishes valid `T` archives.
+    unsafe fn read_with<T: Archive>(
+        &mut self,
+        check: Option<ArchiveCheck>,
+    ) -> Result<ReadResult<'_, T>> {
+        self.reader()?;
         let expect = Expect::of::<T::Archived>(std::any::type_name::<T>(), fingerprint_of::<T>());
-        let pinned = self.reader()?.pin(&expect, None)?;
-        // SAFETY: the caller vouches for the bytes; pinned until the guard drops.
-        Ok(unsafe { ReadGuard::new(pinned) })
+        let reader = self.reader.as_mut().expect("opened above");
+        let pinned = reader.pin(&expect, check)?;
+        let switched = pinned.generation != self.last_read;
+        self.last_read = pinned.generation;
+        // SAFETY: `pin` validated the copy for this generation when `check` is given, else the
+        // caller vouches for it; the pin keeps the writer away until the guard drops.
+        Ok(ReadResult { guard: unsafe { ReadGuard::new(pinned) }, switched })
     }
 
     /// The published generation (upstream: the instance version).
