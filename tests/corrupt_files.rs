@@ -221,3 +221,33 @@ fn a_reader_of_the_wrong_type_gets_schema_mismatch_in_a_child() {
     assert_refused(&prefix, "SchemaMismatch", "_data_0", "");
     let _ = layout::FORMAT_VERSION;
 }
+
+/// `read_unchecked` skips bytecheck for one reader's trusted reads; a later safe `read` of the
+/// same generation must still run it rather than inherit the skip from the cache.
+#[test]
+fn a_safe_read_after_an_unchecked_one_still_validates_the_generation() {
+    let dir = TempDir::new("corrupt-unchecked");
+    let prefix = published(&dir);
+    let data = suffixed(&prefix, "_data_0");
+    let state = suffixed(&prefix, "_state");
+    let mut bytes = std::fs::read(&data).unwrap();
+    let len_at = descriptor_offset(0) as usize + 8;
+    let len = u64::from_le_bytes(std::fs::read(&state).unwrap()[len_at..][..8].try_into().unwrap())
+        as usize;
+    let root = len - size_of::<<Note as rkyv::Archive>::Archived>();
+    bytes[root + 4..root + 8].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
+    patch(&data, 0, &bytes[..len]);
+    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..len]);
+    patch(&state, descriptor_offset(0) + 16, &checksum.to_le_bytes());
+
+    let mut reader = mmap_sync::Reader::<Note>::open(&prefix).unwrap();
+    // SAFETY: the guard is dropped without following the damaged pointer; only the plain
+    // integers of the root are in reach, and nothing reads them.
+    let guard = unsafe { reader.read_unchecked() }.expect("unchecked: checksum matches");
+    drop(guard);
+    let err = reader.read().unwrap_err();
+    assert!(
+        matches!(&err, mmap_sync::Error::Corrupt { reason, .. } if reason.contains("archive validation")),
+        "{err:?}"
+    );
+}

@@ -56,6 +56,9 @@ struct ReaderCopy {
     /// The generation (and fingerprint) this copy last passed validation for; 0 if none.
     verified: u64,
     verified_fingerprint: u64,
+    /// Whether that validation included bytecheck (`read_unchecked` skips it; a later safe read
+    /// of the same generation must not inherit the skip).
+    bytechecked: bool,
     /// Offset of the archived root within the copy for the verified generation.
     root: usize,
 }
@@ -122,6 +125,7 @@ impl RawReader {
                 map: None,
                 verified: 0,
                 verified_fingerprint: 0,
+                bytechecked: false,
                 root: 0,
             });
         }
@@ -182,8 +186,10 @@ impl RawReader {
         pin.store(protocol::exact_pin(a2), Ordering::Release);
         let (generation, index) = (protocol::generation(a2), protocol::copy(a2));
         match self.copies.get(index) {
-            Some(c) if c.verified == generation && c.verified_fingerprint == expect.fingerprint => {
-            }
+            Some(c)
+                if c.verified == generation
+                    && c.verified_fingerprint == expect.fingerprint
+                    && (c.bytechecked || check.is_none()) => {}
             _ => {
                 if let Err(e) = self.verify(index, generation, expect, check) {
                     self.channel.shared.slots()[self.slot].pin.store(0, Ordering::Release);
@@ -295,6 +301,7 @@ impl RawReader {
         copy.root = root;
         copy.verified = generation;
         copy.verified_fingerprint = expect.fingerprint;
+        copy.bytechecked = check.is_some();
         Ok(())
     }
 
