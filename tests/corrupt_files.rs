@@ -160,24 +160,27 @@ fn a_flipped_byte_in_a_published_copy_is_a_checksum_error() {
     assert_refused(&prefix, "Corrupt", "_data_0", "checksum mismatch");
 }
 
-#[test]
-fn a_copy_with_a_valid_checksum_but_an_invalid_archive_fails_validation() {
-    let dir = TempDir::new("corrupt-archive");
-    let prefix = published(&dir);
-    let data = suffixed(&prefix, "_data_0");
-    let state = suffixed(&prefix, "_state");
+/// Points the root's relative pointer for `messages` far outside copy 0, then rewrites the
+/// descriptor's checksum to match: only archive validation (bytecheck) can catch it.
+fn damage_archive_keeping_checksum(prefix: &Path) {
+    let data = suffixed(prefix, "_data_0");
+    let state = suffixed(prefix, "_state");
     let mut bytes = std::fs::read(&data).unwrap();
-    let len = u64::from_le_bytes(
-        std::fs::read(&state).unwrap()[descriptor_offset(0) as usize + 8..][..8]
-            .try_into()
-            .unwrap(),
-    ) as usize;
-    // Point the root's relative pointer for `messages` far outside the buffer.
+    let len_at = descriptor_offset(0) as usize + 8;
+    let len = u64::from_le_bytes(std::fs::read(&state).unwrap()[len_at..][..8].try_into().unwrap())
+        as usize;
     let root = len - size_of::<<Note as rkyv::Archive>::Archived>();
     bytes[root + 4..root + 8].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
     patch(&data, 0, &bytes[..len]);
     let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..len]);
     patch(&state, descriptor_offset(0) + 16, &checksum.to_le_bytes());
+}
+
+#[test]
+fn a_copy_with_a_valid_checksum_but_an_invalid_archive_fails_validation() {
+    let dir = TempDir::new("corrupt-archive");
+    let prefix = published(&dir);
+    damage_archive_keeping_checksum(&prefix);
     assert_refused(&prefix, "Corrupt", "_data_0", "archive validation");
 }
 
@@ -228,17 +231,7 @@ fn a_reader_of_the_wrong_type_gets_schema_mismatch_in_a_child() {
 fn a_safe_read_after_an_unchecked_one_still_validates_the_generation() {
     let dir = TempDir::new("corrupt-unchecked");
     let prefix = published(&dir);
-    let data = suffixed(&prefix, "_data_0");
-    let state = suffixed(&prefix, "_state");
-    let mut bytes = std::fs::read(&data).unwrap();
-    let len_at = descriptor_offset(0) as usize + 8;
-    let len = u64::from_le_bytes(std::fs::read(&state).unwrap()[len_at..][..8].try_into().unwrap())
-        as usize;
-    let root = len - size_of::<<Note as rkyv::Archive>::Archived>();
-    bytes[root + 4..root + 8].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
-    patch(&data, 0, &bytes[..len]);
-    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..len]);
-    patch(&state, descriptor_offset(0) + 16, &checksum.to_le_bytes());
+    damage_archive_keeping_checksum(&prefix);
 
     let mut reader = mmap_sync::Reader::<Note>::open(&prefix).unwrap();
     // SAFETY: the guard is dropped without following the damaged pointer; only the plain
