@@ -69,6 +69,23 @@ fn the_writer_refuses_a_symlink_at_each_of_its_paths_and_leaves_the_target_alone
 }
 
 #[test]
+fn the_writer_refuses_a_hard_link_at_each_of_its_paths_and_leaves_the_target_alone() {
+    for index in 0..4 {
+        let dir = TempDir::new("hardlink");
+        let prefix = dir.channel("note");
+        let planted = channel_files(&prefix)[index].clone();
+        // Owned by the writer's own user, so only the link count can give it away.
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        std::fs::hard_link(&victim, &planted).unwrap();
+
+        let err = Writer::<Note>::open(&prefix).unwrap_err();
+        assert_io_naming(&err, &planted, "hard links");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious", "the linked file was written");
+    }
+}
+
+#[test]
 fn a_symlink_swapped_in_after_creation_is_refused_by_writer_and_reader() {
     for index in 0..4 {
         let dir = TempDir::new("symlink-swap");

@@ -77,6 +77,18 @@ pub(crate) fn check_owner(file: &File, path: &Path, mode: u32, allow_foreign: bo
             ),
         ));
     }
+    // A hard link planted at a channel path would make the writer write through another name
+    // into a file it may not mean to touch (it passes the owner check when the writer's user owns
+    // the target). Channel files have exactly one name.
+    if meta.nlink() != 1 {
+        return Err(Error::io(
+            path,
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("has {} hard links; refusing a file that other names reach", meta.nlink()),
+            ),
+        ));
+    }
     if meta.uid() == me && meta.len() == 0 && meta.mode() & 0o7777 != mode {
         file.set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io(path, e))?;
