@@ -119,3 +119,25 @@ fn generation_is_one_cheap_load_that_follows_publishes() {
         assert_eq!(reader.generation(), expected);
     }
 }
+
+#[test]
+fn a_restarted_writer_makes_a_missing_or_damaged_readers_file_anew() {
+    let dir = TempDir::new("readers-file");
+    let path = dir.channel("note");
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    writer.write(&note(1)).unwrap();
+    let readers_file = writer.paths().readers.clone();
+    drop(writer);
+
+    std::fs::remove_file(&readers_file).unwrap();
+    assert!(matches!(Reader::<Note>::open(&path), Err(Error::Io { .. })));
+    let mut writer = Writer::<Note>::open(&path).unwrap();
+    assert_eq!(Reader::<Note>::open(&path).unwrap().read().unwrap().version, 1);
+    drop(writer);
+
+    std::fs::write(&readers_file, b"garbage").unwrap();
+    assert!(matches!(Reader::<Note>::open(&path), Err(Error::Corrupt { .. })));
+    writer = Writer::<Note>::open(&path).unwrap();
+    assert_eq!(writer.write(&note(2)).unwrap().generation, 2);
+    assert_eq!(Reader::<Note>::open(&path).unwrap().read().unwrap().version, 2);
+}

@@ -142,13 +142,13 @@ impl RawWriter {
         if !os::try_lock(&state_file, 0, 0).map_err(|e| Error::io(&paths.state, e))? {
             return Err(Error::WriterExists { path: paths.state.clone() });
         }
-        // The copy count of an existing channel; None when the files are new, or their creation
-        // never finished (no magic yet), and so are (re)created below.
-        let existing_copies = if files::file_len(&state_file, &paths.state)? < 8 {
+        // The copy and slot counts of an existing channel; None when the files are new, or their
+        // creation never finished (no magic yet), and so are (re)created below.
+        let existing = if files::file_len(&state_file, &paths.state)? < 8 {
             None
         } else {
             let map = files::map_shared(&state_file, &paths.state, false)?;
-            StateView::parse(&map, &paths.state)?.map(|view| view.copies())
+            StateView::parse(&map, &paths.state)?.map(|view| (view.copies(), view.reader_slots()))
         };
 
         let readers_file =
@@ -159,7 +159,7 @@ impl RawWriter {
             options.readers_mode,
             options.allow_foreign_owner,
         )?;
-        let copy_count = existing_copies.unwrap_or(options.copies);
+        let copy_count = existing.map_or(options.copies, |(copies, _)| copies);
         let mut copies = Vec::with_capacity(copy_count);
         for index in 0..copy_count {
             let path = paths.data(index);
@@ -173,8 +173,11 @@ impl RawWriter {
             copies.push(DataCopy { path, file, map });
         }
 
-        if existing_copies.is_none() {
-            create_readers(&readers_file, &paths, options.reader_slots)?;
+        // A readers file that is missing or damaged is made anew (one in use with a valid header
+        // is kept as it is): only the writer creates files, and readers cannot open without it.
+        let slots = existing.map_or(options.reader_slots, |(_, slots)| slots);
+        create_readers(&readers_file, &paths, slots)?;
+        if existing.is_none() {
             create_state(&state_file, &paths, &options, &schema)?;
         }
 
@@ -432,7 +435,9 @@ fn create_readers(file: &std::fs::File, paths: &ChannelPaths, slots: usize) -> R
     // atomics and bytes.
     let header = unsafe { &*(map.as_ptr() as *const layout::ReadersHeader) };
     if header.magic.load(Ordering::Acquire) == READERS_MAGIC
+        && header.format_version.load(Ordering::Relaxed) == FORMAT_VERSION
         && header.slot_count.load(Ordering::Relaxed) as usize == slots
+        && header.slot_size.load(Ordering::Relaxed) as usize == layout::SLOT_SIZE
     {
         return Ok(()); // left by an earlier writer of this channel; slots are still valid
     }
