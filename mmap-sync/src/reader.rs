@@ -15,7 +15,7 @@ use crate::channel::{Channel, Shared};
 use crate::error::{Error, Result, Schema};
 use crate::files::{self, Access, ReadersView, StateView};
 use crate::guard::ReadGuard;
-use crate::layout;
+use crate::layout::{self, CopyDescriptor};
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
@@ -50,6 +50,7 @@ impl Expect {
 /// One data copy as a reader holds it.
 #[derive(Debug)]
 struct ReaderCopy {
+    index: usize,
     path: std::path::PathBuf,
     file: File,
     map: Option<Mmap>,
@@ -61,6 +62,111 @@ struct ReaderCopy {
     bytechecked: bool,
     /// Offset of the archived root within the copy for the verified generation.
     root: usize,
+}
+
+impl ReaderCopy {
+    /// Whether `generation` was validated for `expect` already, with bytecheck if asked for.
+    #[inline]
+    fn is_verified(&self, generation: u64, expect: &Expect, check: Option<ArchiveCheck>) -> bool {
+        self.verified == generation
+            && self.verified_fingerprint == expect.fingerprint
+            && (self.bytechecked || check.is_none())
+    }
+
+    /// Validates this copy for `generation`, once: descriptor, file length, checksum,
+    /// fingerprint and (unless `check` is None, for `read_unchecked`) bytecheck. On success the
+    /// mapping holds the archived root at `self.root`.
+    #[cold]
+    fn verify(
+        &mut self,
+        descriptor: &CopyDescriptor,
+        generation: u64,
+        expect: &Expect,
+        check: Option<ArchiveCheck>,
+        verify_checksum: bool,
+        channel: &Channel,
+    ) -> Result<()> {
+        self.verified = 0;
+        let held = descriptor.generation.load(Ordering::Acquire);
+        if held != generation {
+            return Err(Error::corrupt(
+                &channel.paths.state,
+                format!(
+                    "copy {} holds generation {held}, but generation {generation} is published in it",
+                    self.index
+                ),
+            ));
+        }
+        let fingerprint = descriptor.fingerprint.load(Ordering::Relaxed);
+        if fingerprint != expect.fingerprint {
+            return Err(Error::SchemaMismatch {
+                path: self.path.clone(),
+                expected: Schema {
+                    type_name: expect.type_name.to_owned(),
+                    fingerprint: expect.fingerprint,
+                },
+                found: Schema { type_name: channel.shared.schema().type_name, fingerprint },
+            });
+        }
+        let len = descriptor.length.load(Ordering::Relaxed);
+        let checksum = descriptor.checksum.load(Ordering::Relaxed);
+        if len < expect.root_size as u64 {
+            return Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "copy is {len} bytes, smaller than the archived root ({} bytes)",
+                    expect.root_size
+                ),
+            ));
+        }
+        // Touching a mapped page past the end of the file raises SIGBUS: check the file really
+        // holds the bytes the descriptor promises before reading any of them.
+        let file_len = files::file_len(&self.file, &self.path)?;
+        if file_len < len {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("data file is {file_len} bytes but holds a {len}-byte value: truncated"),
+            ));
+        }
+        let len = len as usize;
+        let map = match self.map.take() {
+            Some(map) if map.len() >= len => self.map.insert(map),
+            _ => self.map.insert(files::map_read_only(&self.file, &self.path)?),
+        };
+        if map.len() < len {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("data file shrank below {len} bytes while being mapped"),
+            ));
+        }
+        let bytes = &map[..len];
+        let root = len - expect.root_size;
+        if !(map.as_ptr() as usize + root).is_multiple_of(expect.root_align) {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("archived root at offset {root} is misaligned"),
+            ));
+        }
+        if verify_checksum && xxhash_rust::xxh3::xxh3_64(bytes) != checksum {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("checksum mismatch for generation {generation}"),
+            ));
+        }
+        if let Some(check) = check {
+            check(bytes).map_err(|e| {
+                Error::corrupt(
+                    &self.path,
+                    format!("generation {generation} fails archive validation: {e}"),
+                )
+            })?;
+        }
+        self.root = root;
+        self.verified = generation;
+        self.verified_fingerprint = expect.fingerprint;
+        self.bytechecked = check.is_some();
+        Ok(())
+    }
 }
 
 /// The reader half of the protocol, independent of the value's type.
@@ -120,6 +226,7 @@ impl RawReader {
             let path = paths.data(index);
             let file = files::open(&path, Access::ReadOnly)?;
             copies.push(ReaderCopy {
+                index,
                 path,
                 file,
                 map: None,
@@ -169,13 +276,14 @@ impl RawReader {
     /// not been validated before. On error the pin is released.
     #[inline]
     pub fn pin(&mut self, expect: &Expect, check: Option<ArchiveCheck>) -> Result<Pinned<'_>> {
-        let shared = &self.channel.shared;
+        let RawReader { channel, copies, slot, verify_checksum } = self;
+        let shared = &channel.shared;
         let active = &shared.header().active;
-        let pin = &shared.slots()[self.slot].pin;
+        let pin = &shared.slots()[*slot].pin;
         // Step 1.
         let a1 = active.load(Ordering::SeqCst);
         if a1 == 0 {
-            return Err(Error::NotPublished { path: self.channel.paths.state.clone() });
+            return Err(Error::NotPublished { path: channel.paths.state.clone() });
         }
         // Step 2: SeqCst, so that it is ordered before the re-load below (a store followed by a
         // load to another address is the one reordering x86 allows; SeqCst forbids it).
@@ -185,124 +293,29 @@ impl RawReader {
         // Step 4: Release keeps it after the load above.
         pin.store(protocol::exact_pin(a2), Ordering::Release);
         let (generation, index) = (protocol::generation(a2), protocol::copy(a2));
-        match self.copies.get(index) {
-            Some(c)
-                if c.verified == generation
-                    && c.verified_fingerprint == expect.fingerprint
-                    && (c.bytechecked || check.is_none()) => {}
-            _ => {
-                if let Err(e) = self.verify(index, generation, expect, check) {
-                    self.channel.shared.slots()[self.slot].pin.store(0, Ordering::Release);
-                    return Err(e);
-                }
+        let checked = match copies.get_mut(index) {
+            Some(copy) if copy.is_verified(generation, expect, check) => Ok(copy),
+            Some(copy) => {
+                let descriptor = &shared.descriptors()[index];
+                copy.verify(descriptor, generation, expect, check, *verify_checksum, channel)
+                    .map(|()| copy)
             }
-        }
-        let copy = &self.copies[index];
-        let base = copy.map.as_ref().map_or(std::ptr::null(), |m| m.as_ptr());
-        // SAFETY: `verify` established that `root` plus the root's size lies within the mapping.
-        let root = unsafe { base.add(copy.root) };
-        Ok(Pinned { generation, root, pin: &self.channel.shared.slots()[self.slot].pin })
-    }
-
-    /// Validates copy `index` for `generation`, once: descriptor, file length, checksum,
-    /// fingerprint and (unless `check` is None, for `read_unchecked`) bytecheck.
-    #[cold]
-    fn verify(
-        &mut self,
-        index: usize,
-        generation: u64,
-        expect: &Expect,
-        check: Option<ArchiveCheck>,
-    ) -> Result<()> {
-        let state_path = &self.channel.paths.state;
-        let Some(copy) = self.copies.get_mut(index) else {
-            return Err(Error::corrupt(
-                state_path,
+            None => Err(Error::corrupt(
+                &channel.paths.state,
                 format!("active copy index {index} is out of range"),
-            ));
+            )),
         };
-        let descriptor = &self.channel.shared.descriptors()[index];
-        let held = descriptor.generation.load(Ordering::Acquire);
-        if held != generation {
-            return Err(Error::corrupt(
-                state_path,
-                format!(
-                    "copy {index} holds generation {held}, but generation {generation} is published in it"
-                ),
-            ));
-        }
-        let fingerprint = descriptor.fingerprint.load(Ordering::Relaxed);
-        if fingerprint != expect.fingerprint {
-            let header = self.channel.shared.schema();
-            return Err(Error::SchemaMismatch {
-                path: copy.path.clone(),
-                expected: Schema {
-                    type_name: expect.type_name.to_owned(),
-                    fingerprint: expect.fingerprint,
-                },
-                found: Schema { type_name: header.type_name, fingerprint },
-            });
-        }
-        let len = descriptor.length.load(Ordering::Relaxed);
-        let checksum = descriptor.checksum.load(Ordering::Relaxed);
-        if len < expect.root_size as u64 {
-            return Err(Error::corrupt(
-                &copy.path,
-                format!(
-                    "copy is {len} bytes, smaller than the archived root ({} bytes)",
-                    expect.root_size
-                ),
-            ));
-        }
-        // Touching a mapped page past the end of the file raises SIGBUS: check the file really
-        // holds the bytes the descriptor promises before reading any of them.
-        let file_len = files::file_len(&copy.file, &copy.path)?;
-        if file_len < len {
-            return Err(Error::corrupt(
-                &copy.path,
-                format!("data file is {file_len} bytes but holds a {len}-byte value: truncated"),
-            ));
-        }
-        let len = len as usize;
-        if copy.map.as_ref().is_none_or(|m| m.len() < len) {
-            copy.map = None;
-            copy.verified = 0;
-            copy.map = Some(files::map_read_only(&copy.file, &copy.path)?);
-        }
-        let map = copy.map.as_ref().expect("mapped above");
-        if map.len() < len {
-            return Err(Error::corrupt(
-                &copy.path,
-                format!("data file shrank below {len} bytes while being mapped"),
-            ));
-        }
-        let bytes = &map[..len];
-        let root = len - expect.root_size;
-        if !(map.as_ptr() as usize + root).is_multiple_of(expect.root_align) {
-            return Err(Error::corrupt(
-                &copy.path,
-                format!("archived root at offset {root} is misaligned"),
-            ));
-        }
-        if self.verify_checksum && xxhash_rust::xxh3::xxh3_64(bytes) != checksum {
-            return Err(Error::corrupt(
-                &copy.path,
-                format!("checksum mismatch for generation {generation}"),
-            ));
-        }
-        if let Some(check) = check {
-            check(bytes).map_err(|e| {
-                Error::corrupt(
-                    &copy.path,
-                    format!("generation {generation} fails archive validation: {e}"),
-                )
-            })?;
-        }
-        copy.root = root;
-        copy.verified = generation;
-        copy.verified_fingerprint = expect.fingerprint;
-        copy.bytechecked = check.is_some();
-        Ok(())
+        let copy = match checked {
+            Ok(copy) => copy,
+            Err(e) => {
+                pin.store(0, Ordering::Release);
+                return Err(e);
+            }
+        };
+        let base = copy.map.as_ref().map_or(std::ptr::null(), |m| m.as_ptr());
+        // SAFETY: a verified copy's mapping holds its root (`ReaderCopy::verify`).
+        let root = unsafe { base.add(copy.root) };
+        Ok(Pinned { generation, root, pin })
     }
 
     /// Blocks until the published generation differs from `since` (and is not 0), or `timeout`

@@ -14,7 +14,7 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rkyv::bytecheck::CheckBytes;
@@ -26,7 +26,7 @@ use crate::fingerprint::fingerprint_of;
 use crate::guard::ReadGuard;
 use crate::layout;
 use crate::reader::{ArchiveCheck, Expect, RawReader, check_archive};
-use crate::serialize::{CopySerializer, Filled, serialize_into};
+use crate::serialize::{CopySerializer, serialize_into};
 use crate::writer::{RawWriter, WriterOptions};
 
 /// The result of a read: derefs to the archived value and, like upstream's, says whether this
@@ -92,6 +92,34 @@ fn schema_of<T: Archive>() -> Schema {
     Schema { type_name: std::any::type_name::<T>().to_owned(), fingerprint: fingerprint_of::<T>() }
 }
 
+/// The writer side in `slot`, opened on first use for `T`'s schema.
+fn open_writer<'s, T: Archive>(
+    slot: &'s mut Option<RawWriter>,
+    path: &Path,
+) -> Result<&'s mut RawWriter> {
+    let writer = match slot.take() {
+        Some(writer) => writer,
+        None => {
+            let options = WriterOptions::new(
+                FACADE_COPIES,
+                layout::DEFAULT_READER_SLOTS,
+                layout::DEFAULT_MAX_SIZE,
+            );
+            RawWriter::open(path, options, schema_of::<T>())?
+        }
+    };
+    Ok(slot.insert(writer))
+}
+
+/// The reader side in `slot`, opened on first use (each read checks its own type's schema).
+fn open_reader<'s>(slot: &'s mut Option<RawReader>, path: &Path) -> Result<&'s mut RawReader> {
+    let reader = match slot.take() {
+        Some(reader) => reader,
+        None => RawReader::open(path, None, true)?,
+    };
+    Ok(slot.insert(reader))
+}
+
 impl Synchronizer {
     /// A synchronizer for the files at `path_prefix` (`{prefix}_state`, `{prefix}_readers`,
     /// `{prefix}_data_{i}`). Nothing is opened until the first call.
@@ -105,22 +133,6 @@ impl Synchronizer {
         }
     }
 
-    fn writer<T: Archive>(&mut self) -> Result<&mut RawWriter> {
-        let schema = schema_of::<T>();
-        match &mut self.writer {
-            Some(_) => {}
-            slot @ None => {
-                let options = WriterOptions::new(
-                    FACADE_COPIES,
-                    layout::DEFAULT_READER_SLOTS,
-                    layout::DEFAULT_MAX_SIZE,
-                );
-                *slot = Some(RawWriter::open(&self.path, options, schema)?);
-            }
-        }
-        Ok(self.writer.as_mut().expect("opened above"))
-    }
-
     /// Serializes `entity` into a free copy and publishes it. Returns the archived size and
     /// whether dead readers were reclaimed. Waits at most `grace_duration` for a free copy.
     pub fn write<T>(&mut self, entity: &T, grace_duration: Duration) -> Result<(usize, bool)>
@@ -128,10 +140,9 @@ impl Synchronizer {
         T: Archive + for<'a, 'b> Serialize<CopySerializer<'a, 'b>>,
         T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
     {
-        self.writer::<T>()?;
-        let writer = self.writer.as_mut().expect("opened above");
-        writer.set_max_wait(grace_duration);
         let arena = &mut self.arena;
+        let writer = open_writer::<T>(&mut self.writer, &self.path)?;
+        writer.set_max_wait(grace_duration);
         let published = writer.publish(&mut |buf| serialize_into(entity, buf, arena), None)?;
         Ok((published.bytes, published.reclaimed > 0))
     }
@@ -142,25 +153,10 @@ impl Synchronizer {
         T: Archive,
         T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
     {
-        let writer = self.writer::<T>()?;
+        let writer = open_writer::<T>(&mut self.writer, &self.path)?;
         writer.set_max_wait(grace_duration);
-        let published = writer.publish(
-            &mut |buf| {
-                if let Some(dst) = buf.get_mut(..data.len()) {
-                    dst.copy_from_slice(data);
-                }
-                Ok(Filled::unhashed(data.len()))
-            },
-            Some(check_archive::<T::Archived>),
-        )?;
+        let published = writer.publish_bytes(data, check_archive::<T::Archived>)?;
         Ok((published.bytes, published.reclaimed > 0))
-    }
-
-    fn reader(&mut self) -> Result<&mut RawReader> {
-        if self.reader.is_none() {
-            self.reader = Some(RawReader::open(&self.path, None, true)?);
-        }
-        Ok(self.reader.as_mut().expect("opened above"))
     }
 
     /// The newest published value, validated once per generation. `check_bytes` is accepted
@@ -195,10 +191,8 @@ impl Synchronizer {
         &mut self,
         check: Option<ArchiveCheck>,
     ) -> Result<ReadResult<'_, T>> {
-        self.reader()?;
         let expect = Expect::of::<T::Archived>(std::any::type_name::<T>(), fingerprint_of::<T>());
-        let reader = self.reader.as_mut().expect("opened above");
-        let pinned = reader.pin(&expect, check)?;
+        let pinned = open_reader(&mut self.reader, &self.path)?.pin(&expect, check)?;
         let switched = pinned.generation != self.last_read;
         self.last_read = pinned.generation;
         // SAFETY: `pin` validated the copy for this generation when `check` is given, else the
@@ -211,10 +205,10 @@ impl Synchronizer {
         if let Some(writer) = &self.writer {
             return Ok(writer.generation());
         }
-        let generation = self.reader()?.generation();
-        if generation == 0 {
-            return Err(Error::NotPublished { path: self.reader()?.paths().state.clone() });
+        let reader = open_reader(&mut self.reader, &self.path)?;
+        match reader.generation() {
+            0 => Err(Error::NotPublished { path: reader.paths().state.clone() }),
+            generation => Ok(generation),
         }
-        Ok(generation)
     }
 }

@@ -16,6 +16,7 @@ use crate::layout::{self, FORMAT_VERSION, READERS_MAGIC, STATE_MAGIC};
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
+use crate::reader::ArchiveCheck;
 use crate::serialize::{Filled, serialize_into};
 use crate::shared_state::SharedState;
 
@@ -246,13 +247,24 @@ impl RawWriter {
         self.options.max_wait = limit;
     }
 
+    /// Publishes bytes archived elsewhere, once `check` has validated them in the copy.
+    pub fn publish_bytes(&mut self, bytes: &[u8], check: ArchiveCheck) -> Result<Published> {
+        let mut copy_in = |buf: &mut [u8]| {
+            if let Some(dst) = buf.get_mut(..bytes.len()) {
+                dst.copy_from_slice(bytes);
+            }
+            Ok(Filled::unhashed(bytes.len()))
+        };
+        self.publish(&mut copy_in, Some(check))
+    }
+
     /// Publishes the next generation. `fill` writes the value into the buffer it is given and
     /// returns the value's full length, which may exceed the buffer (then the copy grows and
     /// `fill` runs again). `check` validates the written bytes before they are published.
     pub fn publish(
         &mut self,
         fill: &mut dyn FnMut(&mut [u8]) -> Result<Filled, String>,
-        check: Option<crate::reader::ArchiveCheck>,
+        check: Option<ArchiveCheck>,
     ) -> Result<Published> {
         let generation = self.generation() + 1;
         // `active` keeps the generation in its top 56 bits: one more would wrap to generation 0
@@ -543,15 +555,7 @@ impl<T: SharedState> Writer<T> {
     /// Publishes bytes archived elsewhere, after validating them as a `T::Archived` (root at the
     /// end, as `rkyv::to_bytes` produces).
     pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<Published> {
-        self.raw.publish(
-            &mut |buf| {
-                if let Some(dst) = buf.get_mut(..bytes.len()) {
-                    dst.copy_from_slice(bytes);
-                }
-                Ok(Filled::unhashed(bytes.len()))
-            },
-            Some(crate::reader::check_archive::<T::Archived>),
-        )
+        self.raw.publish_bytes(bytes, crate::reader::check_archive::<T::Archived>)
     }
 
     /// The last published generation (0 before the first publish on a new channel).
