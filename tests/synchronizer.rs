@@ -58,6 +58,11 @@ fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
     assert!(matches!(err, mmap_sync::Error::InvalidValue { .. }), "{err:?}");
     assert_eq!(reader.read::<HelloWorld>(true).unwrap().version, 8);
 
+    // Writing another type through the same synchronizer is refused, and changes nothing.
+    let err = writer.write(&Different { x: 1, y: 2 }, Duration::from_secs(1)).unwrap_err();
+    assert!(matches!(err, mmap_sync::Error::SchemaMismatch { .. }), "{err:?}");
+    assert_eq!(reader.read::<HelloWorld>(true).unwrap().version, 8);
+
     // Reading as another type is a schema mismatch, not garbage.
     let err = reader.read::<Different>(true).unwrap_err();
     assert!(matches!(err, mmap_sync::Error::SchemaMismatch { .. }), "{err:?}");

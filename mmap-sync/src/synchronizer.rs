@@ -98,6 +98,14 @@ fn open_writer<'s, T: Archive>(
     path: &Path,
 ) -> Result<&'s mut RawWriter> {
     let writer = match slot.take() {
+        // The files carry one schema: a value of another type is refused, not published under
+        // the first type's fingerprint.
+        Some(writer) if writer.fingerprint() != fingerprint_of::<T>() => {
+            let found = writer.schema();
+            let state = writer.paths().state.clone();
+            *slot = Some(writer);
+            return Err(Error::SchemaMismatch { path: state, expected: schema_of::<T>(), found });
+        }
         Some(writer) => writer,
         None => {
             let options = WriterOptions::new(

@@ -243,6 +243,16 @@ impl RawWriter {
         protocol::generation(self.channel.shared.header().active.load(Ordering::Relaxed))
     }
 
+    /// The schema fingerprint this writer publishes with.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
+    }
+
+    /// The schema recorded in the channel's header.
+    pub fn schema(&self) -> Schema {
+        self.channel.shared.schema()
+    }
+
     pub fn set_max_wait(&mut self, limit: Duration) {
         self.options.max_wait = limit;
     }
