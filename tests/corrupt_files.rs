@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mmap_sync::Writer;
-use mmap_sync::layout::{self, CopyDescriptor, StateHeader};
+use mmap_sync::format::{self as layout, CopyDescriptor, StateHeader};
 use mmap_sync_tests::{Note, Probe, TempDir};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_probe");
@@ -108,7 +108,7 @@ fn an_out_of_range_copy_count_is_corrupt() {
     let dir = TempDir::new("corrupt-copies");
     let prefix = published(&dir);
     patch(&suffixed(&prefix, "_state"), 24, &200u32.to_le_bytes());
-    assert_refused(&prefix, "Corrupt", "_state", "copy count 200");
+    assert_refused(&prefix, "Corrupt", "_state", "copies must be within 2..=16, not 200");
 }
 
 #[test]
@@ -138,7 +138,7 @@ fn a_corrupt_readers_file_is_refused() {
     patch(&suffixed(&prefix, "_readers"), 0, b"garbage!");
     assert_refused(&prefix, "Corrupt", "_readers", "wrong magic");
     truncate(&suffixed(&prefix, "_readers"), 64);
-    assert_refused(&prefix, "Corrupt", "_readers", "shorter than");
+    assert_refused(&prefix, "Corrupt", "_readers", "truncated");
 }
 
 #[test]
@@ -197,6 +197,8 @@ fn a_descriptor_length_beyond_the_file_is_corrupt() {
     let dir = TempDir::new("corrupt-length");
     let prefix = published(&dir);
     patch(&suffixed(&prefix, "_state"), descriptor_offset(0) + 8, &(1u64 << 40).to_le_bytes());
+    assert_refused(&prefix, "Corrupt", "_data_0", "more than the channel's max_size");
+    patch(&suffixed(&prefix, "_state"), descriptor_offset(0) + 8, &(1u64 << 20).to_le_bytes());
     assert_refused(&prefix, "Corrupt", "_data_0", "truncated");
 }
 
@@ -233,7 +235,7 @@ fn a_safe_read_after_an_unchecked_one_still_validates_the_generation() {
     let prefix = published(&dir);
     damage_archive_keeping_checksum(&prefix);
 
-    let mut reader = mmap_sync::Reader::<Note>::open(&prefix).unwrap();
+    let reader = mmap_sync::Reader::<Note>::open(&prefix).unwrap();
     // SAFETY: the guard is dropped without following the damaged pointer; only the plain
     // integers of the root are in reach, and nothing reads them.
     let guard = unsafe { reader.read_unchecked() }.expect("unchecked: checksum matches");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mmap_sync::layout::slot_offset;
+use mmap_sync::format::slot_offset;
 use mmap_sync::{Error, Reader, Writer};
 use mmap_sync_tests::{Probe, Rng, Stamp, TempDir, env_count, field};
 
@@ -29,7 +29,7 @@ fn claimed_slots(readers_file: &Path, slots: usize) -> usize {
             let mut query: libc::flock = unsafe { std::mem::zeroed() };
             query.l_type = libc::F_WRLCK as libc::c_short;
             query.l_whence = libc::SEEK_SET as libc::c_short;
-            query.l_start = slot_offset(index) as libc::off_t;
+            query.l_start = slot_offset(slots, index) as libc::off_t;
             query.l_len = 1;
             // SAFETY: F_OFD_GETLK reads and writes the flock we pass, which outlives the call.
             let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut query) };
@@ -186,8 +186,8 @@ fn a_slot_freed_by_a_reader_process_dying_or_exiting_is_reused() {
     // Death: the kernel drops the dead process's lock, the slot is free again.
     let (dead, dead_slot) = holders.remove(0);
     dead.kill();
-    let mut replacement = Reader::<Stamp>::open(&path).unwrap();
-    assert_eq!(replacement.slot() as u64, dead_slot);
+    let replacement = Reader::<Stamp>::open(&path).unwrap();
+    assert_eq!(replacement.slot().unwrap() as u64, dead_slot);
     assert!(replacement.read().unwrap().is_intact(1));
     let err = Reader::<Stamp>::open(&path).unwrap_err();
     assert!(matches!(err, Error::ReadersFull { .. }), "{err:?}");
@@ -201,7 +201,7 @@ fn a_slot_freed_by_a_reader_process_dying_or_exiting_is_reused() {
     }
     let reopened: Vec<Reader<Stamp>> =
         (0..2).map(|_| Reader::<Stamp>::open(&path).expect("slot of an exited reader")).collect();
-    let mut reused: Vec<u64> = reopened.iter().map(|r| r.slot() as u64).collect();
+    let mut reused: Vec<u64> = reopened.iter().map(|r| r.slot().unwrap() as u64).collect();
     freed.sort_unstable();
     reused.sort_unstable();
     assert_eq!(reused, freed);

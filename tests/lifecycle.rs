@@ -54,7 +54,7 @@ fn a_reader_before_any_write_gets_not_published_and_can_wait_for_the_first_value
     let mut waiter = Probe::spawn(PROBE, &["wait-change", path.to_str().unwrap(), "0", "20000"]);
     let mut writer = Writer::<Note>::open(&path).unwrap();
     // Files exist, nothing published: open works, read says NotPublished.
-    let mut reader = Reader::<Note>::open(&path).unwrap();
+    let reader = Reader::<Note>::open(&path).unwrap();
     assert_eq!(reader.generation(), 0);
     assert!(matches!(reader.read(), Err(Error::NotPublished { .. })));
     assert_eq!(reader.wait_for_change(0, Duration::from_millis(50)).unwrap(), None);
@@ -80,7 +80,7 @@ fn a_restarted_writer_continues_the_generation_count() {
         assert_eq!(field(&run.expect_line("published", LONG), "published"), expected);
         run.wait_success(LONG);
     }
-    let mut reader = Reader::<Note>::open(&path).unwrap();
+    let reader = Reader::<Note>::open(&path).unwrap();
     let guard = reader.read().unwrap();
     assert_eq!((guard.generation(), guard.version.to_native()), (3, 3));
     drop(guard);
@@ -121,7 +121,7 @@ fn generation_is_one_cheap_load_that_follows_publishes() {
 }
 
 #[test]
-fn a_restarted_writer_makes_a_missing_or_damaged_readers_file_anew() {
+fn a_restarted_writer_replaces_a_missing_or_damaged_readers_file_keeping_the_last_value() {
     let dir = TempDir::new("readers-file");
     let path = dir.channel("note");
     let mut writer = Writer::<Note>::open(&path).unwrap();
@@ -130,7 +130,8 @@ fn a_restarted_writer_makes_a_missing_or_damaged_readers_file_anew() {
     drop(writer);
 
     std::fs::remove_file(&readers_file).unwrap();
-    assert!(matches!(Reader::<Note>::open(&path), Err(Error::Io { .. })));
+    let err = Reader::<Note>::open(&path).unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }) && err.path() == readers_file, "{err:?}");
     let mut writer = Writer::<Note>::open(&path).unwrap();
     assert_eq!(Reader::<Note>::open(&path).unwrap().read().unwrap().version, 1);
     drop(writer);

@@ -98,6 +98,6 @@ fn a_full_slot_table_refuses_readers_until_one_leaves() {
     let err = Reader::<Stamp>::open(&path).unwrap_err();
     assert!(matches!(err, Error::ReadersFull { slots: 2, .. }), "{err:?}");
     drop(first);
-    let mut third = Reader::<Stamp>::open(&path).unwrap();
+    let third = Reader::<Stamp>::open(&path).unwrap();
     assert_eq!(third.read().unwrap().generation(), 1);
 }

@@ -103,7 +103,7 @@ fn reads(c: &mut Criterion) {
     let path = scratch.path("hello");
     let mut writer = Writer::<HelloWorld>::open(&path).unwrap();
     writer.write(&hello()).unwrap();
-    let mut reader = Reader::<HelloWorld>::open(&path).unwrap();
+    let reader = Reader::<HelloWorld>::open(&path).unwrap();
     c.bench_function("read/hello", |b| {
         b.iter(|| black_box(reader.read().unwrap().version));
     });
@@ -113,7 +113,7 @@ fn reads(c: &mut Criterion) {
     let path = scratch.path("strings");
     let mut writer = Writer::<Strings>::open(&path).unwrap();
     writer.write(&strings(100_000)).unwrap();
-    let mut reader = Reader::<Strings>::open(&path).unwrap();
+    let reader = Reader::<Strings>::open(&path).unwrap();
     reader.read().unwrap();
     c.bench_function("read/strings_12mb_validated", |b| {
         b.iter(|| black_box(reader.read().unwrap().version));

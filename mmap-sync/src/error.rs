@@ -72,6 +72,17 @@ pub enum Error {
     #[error("{}: invalid value: {reason}", path.display())]
     InvalidValue { path: PathBuf, reason: String },
 
+    /// The channel's files were replaced by a new set (a writer found this set damaged or
+    /// incomplete and started a new one). This reader keeps serving the last value it had but
+    /// will see no new one; open a new reader to follow the channel.
+    #[error("{}: the channel's files were replaced by a new set; reopen to follow it", path.display())]
+    Superseded { path: PathBuf },
+
+    /// A handle opened before `fork()` was used in the child for something only its owner may
+    /// do: a `Writer` (the parent still is the channel's writer) or a lock the parent holds.
+    #[error("{}: this handle belongs to the parent process (opened before fork); open a new one", path.display())]
+    Forked { path: PathBuf },
+
     /// An operating-system error on the named file.
     #[error("{}: {source}", path.display())]
     Io {
@@ -94,6 +105,8 @@ impl Error {
             | Error::WriterBlocked { path, .. }
             | Error::TooLarge { path, .. }
             | Error::InvalidValue { path, .. }
+            | Error::Superseded { path }
+            | Error::Forked { path }
             | Error::Io { path, .. } => path,
         }
     }

@@ -1,18 +1,13 @@
-//! Opening and mapping a channel's files, shared by the writer and the reader.
+//! Opening a channel's files safely: no symlink is followed, a FIFO cannot block, nothing but a
+//! regular file is accepted, and the writer refuses files planted by another user or reached by
+//! a second name. Temporary files for a new set are created here too.
 
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
-use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::path::{Path, PathBuf};
 
-use memmap2::{Mmap, MmapMut, MmapOptions, MmapRaw};
-
-use crate::error::{Error, Result, Schema};
-use crate::layout::{
-    self, CopyDescriptor, FORMAT_VERSION, READERS_MAGIC, ReaderSlot, ReadersHeader, STATE_MAGIC,
-    StateHeader,
-};
+use crate::error::{Error, Result};
 use crate::os;
 
 /// How a channel file is opened.
@@ -24,9 +19,14 @@ pub(crate) enum Access {
     Create {
         mode: u32,
     },
+    /// Read-write, created with `mode`; fails if the path exists.
+    CreateNew {
+        mode: u32,
+    },
 }
 
-/// Opens `path` without following a symlink at its last component.
+/// Opens `path` without following a symlink at its last component, and refuses anything but a
+/// regular file.
 pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).custom_flags(os::OPEN_FLAGS);
@@ -37,6 +37,9 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
         }
         Access::Create { mode } => {
             options.write(true).create(true).mode(mode);
+        }
+        Access::CreateNew { mode } => {
+            options.write(true).create_new(true).mode(mode);
         }
     }
     let file = options.open(path).map_err(|source| match source.raw_os_error() {
@@ -59,9 +62,18 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
     Ok(file)
 }
 
+/// Opens `path` read-only; `Ok(None)` if it does not exist.
+pub(crate) fn open_existing(path: &Path, access: Access) -> Result<Option<File>> {
+    match open(path, access) {
+        Ok(file) => Ok(Some(file)),
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// For files the writer opens: refuses a file owned by another user (a file planted in a shared
-/// directory), and gives a file it just created exactly `mode` whatever the umask.
-pub(crate) fn check_owner(file: &File, path: &Path, mode: u32, allow_foreign: bool) -> Result<()> {
+/// directory) unless `allow_foreign`, and a file with more than one name.
+pub(crate) fn check_owner(file: &File, path: &Path, allow_foreign: bool) -> Result<()> {
     let meta = file.metadata().map_err(|e| Error::io(path, e))?;
     let me = os::effective_uid();
     if meta.uid() != me && !allow_foreign {
@@ -89,187 +101,90 @@ pub(crate) fn check_owner(file: &File, path: &Path, mode: u32, allow_foreign: bo
             ),
         ));
     }
-    if meta.uid() == me && meta.len() == 0 && meta.mode() & 0o7777 != mode {
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| Error::io(path, e))?;
-    }
     Ok(())
 }
 
+/// Gives a file the writer created exactly `mode`, whatever the umask.
+pub(crate) fn set_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
+    file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io(path, e))
+}
+
+/// The current length of an open file.
 pub(crate) fn file_len(file: &File, path: &Path) -> Result<u64> {
     Ok(file.metadata().map_err(|e| Error::io(path, e))?.len())
 }
 
-/// Maps a data copy read-only.
-pub(crate) fn map_read_only(file: &File, path: &Path) -> Result<Mmap> {
-    // SAFETY: the mapping is of a channel file whose bytes other processes may change. Every
-    // byte another process may write concurrently is read through an atomic (layout.rs), and
-    // data copies are read only while the protocol guarantees the writer leaves them alone.
-    // Callers check the length before reading any structure from the mapping.
-    unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, e))
-}
-
-/// Maps a data copy read-write (writer only).
-pub(crate) fn map_read_write(file: &File, path: &Path) -> Result<MmapMut> {
-    // SAFETY: as for `map_read_only`; the writer is the only process that writes the state and
-    // data files (it holds the writer lock), and readers write only their own slot's atomics.
-    unsafe { MmapMut::map_mut(file) }.map_err(|e| Error::io(path, e))
-}
-
-/// Maps a state or readers file without creating Rust references to its bytes: other processes
-/// change them concurrently, so they are only ever accessed through the atomics of layout.rs.
-pub(crate) fn map_shared(file: &File, path: &Path, writable: bool) -> Result<MmapRaw> {
-    let options = MmapOptions::new();
-    if writable { options.map_raw(file) } else { options.map_raw_read_only(file) }
-        .map_err(|e| Error::io(path, e))
-}
-
-/// A validated view of a mapped `P_state`.
+/// A file being created under a temporary name next to `target`, renamed over it by
+/// [`Temp::commit`] or removed when dropped.
 #[derive(Debug)]
-pub(crate) struct StateView<'a> {
-    pub header: &'a StateHeader,
-    pub descriptors: &'a [CopyDescriptor],
+pub(crate) struct Temp {
+    pub file: File,
+    pub path: PathBuf,
+    pub target: PathBuf,
+    committed: bool,
 }
 
-impl<'a> StateView<'a> {
-    /// Checks the header of a mapped state file. `Ok(None)` when the magic is still zero (the
-    /// writer has not finished creating the channel).
-    pub fn parse(map: &'a MmapRaw, path: &Path) -> Result<Option<Self>> {
-        let header_len = size_of::<StateHeader>();
-        let (ptr, len) = (map.as_ptr(), map.len());
-        if len < 8 {
-            return Ok(None);
-        }
-        if len < header_len {
-            return Err(Error::corrupt(
-                path,
-                format!("state file is {} bytes, shorter than its {header_len}-byte header", len),
-            ));
-        }
-        // SAFETY: the mapping is page-aligned and at least `size_of::<StateHeader>()` long, and
-        // StateHeader is repr(C) made of atomics and byte arrays, valid for any bit pattern.
-        let header = unsafe { &*(ptr as *const StateHeader) };
-        match header.magic.load(Ordering::Acquire) {
-            0 => return Ok(None),
-            STATE_MAGIC => {}
-            other => {
-                return Err(Error::corrupt(
-                    path,
-                    format!(
-                        "wrong magic {:?} (not an mmap-sync state file)",
-                        other.to_le_bytes().escape_ascii().to_string()
-                    ),
-                ));
+/// The suffix of temporary names: `{target}.new-{pid}-{n}`.
+pub(crate) const TEMP_MARK: &str = ".new-";
+
+impl Temp {
+    /// Creates a new, empty file with exactly `mode` next to `target`.
+    pub fn create(target: &Path, mode: u32) -> Result<Temp> {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        loop {
+            // Relaxed: only uniqueness matters.
+            let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let mut name = target.as_os_str().to_owned();
+            name.push(format!("{TEMP_MARK}{}-{n}", std::process::id()));
+            let path = PathBuf::from(name);
+            match open(&path, Access::CreateNew { mode }) {
+                Ok(file) => {
+                    set_mode(&file, &path, mode)?;
+                    return Ok(Temp { file, path, target: target.to_owned(), committed: false });
+                }
+                // Someone planted a file at this name: take another.
+                Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
             }
         }
-        let version = header.format_version.load(Ordering::Relaxed);
-        if version != FORMAT_VERSION {
-            return Err(Error::corrupt(
-                path,
-                format!(
-                    "unknown format version {version} (this build reads version {FORMAT_VERSION})"
-                ),
-            ));
-        }
-        let declared = header.header_size.load(Ordering::Relaxed) as usize;
-        if declared != header_len {
-            return Err(Error::corrupt(
-                path,
-                format!("header size {declared}, expected {header_len}"),
-            ));
-        }
-        let copies = header.copies.load(Ordering::Relaxed) as usize;
-        if !(layout::MIN_COPIES..=layout::MAX_COPIES).contains(&copies) {
-            return Err(Error::corrupt(path, format!("copy count {copies} is outside 2..=16")));
-        }
-        let need = layout::state_file_len(copies);
-        if len < need {
-            return Err(Error::corrupt(
-                path,
-                format!("state file is {} bytes, {copies} copies need {need}", len),
-            ));
-        }
-        let slots = header.reader_slots.load(Ordering::Relaxed) as usize;
-        if slots == 0 || slots > layout::MAX_READER_SLOTS {
-            return Err(Error::corrupt(path, format!("reader slot count {slots} is out of range")));
-        }
-        // SAFETY: `need` bytes are mapped; descriptors follow the header at a 64-byte aligned
-        // offset and, like the header, are atomics valid for any bit pattern.
-        let descriptors = unsafe {
-            std::slice::from_raw_parts(ptr.add(header_len) as *const CopyDescriptor, copies)
-        };
-        Ok(Some(StateView { header, descriptors }))
     }
 
-    pub fn copies(&self) -> usize {
-        self.descriptors.len()
+    /// Renames the file over its target (atomically replacing whatever is there) and returns it.
+    pub fn commit(mut self) -> Result<File> {
+        std::fs::rename(&self.path, &self.target).map_err(|e| Error::io(&self.target, e))?;
+        self.committed = true;
+        let file = self.file.try_clone().map_err(|e| Error::io(&self.target, e))?;
+        Ok(file)
     }
+}
 
-    pub fn reader_slots(&self) -> usize {
-        self.header.reader_slots.load(Ordering::Relaxed) as usize
-    }
-
-    pub fn schema(&self) -> Schema {
-        let len = (self.header.type_name_len.load(Ordering::Relaxed) as usize)
-            .min(layout::TYPE_NAME_CAPACITY);
-        // SAFETY: reading the type name bytes through a raw pointer copy: they were written once
-        // before the magic, and a volatile read keeps a concurrent hostile write from being UB
-        // in the compiler's view.
-        let bytes: [u8; layout::TYPE_NAME_CAPACITY] =
-            unsafe { std::ptr::read_volatile(&self.header.type_name) };
-        Schema {
-            type_name: String::from_utf8_lossy(&bytes[..len]).into_owned(),
-            fingerprint: self.header.fingerprint.load(Ordering::Relaxed),
+impl Drop for Temp {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
 }
 
-/// A validated view of a mapped `P_readers`.
-#[derive(Debug)]
-pub(crate) struct ReadersView<'a> {
-    pub header: &'a ReadersHeader,
-    pub slots: &'a [ReaderSlot],
-}
-
-impl<'a> ReadersView<'a> {
-    pub fn parse(map: &'a MmapRaw, path: &Path, expected_slots: usize) -> Result<Self> {
-        let header_len = size_of::<ReadersHeader>();
-        let (ptr, len) = (map.as_ptr(), map.len());
-        if len < header_len {
-            return Err(Error::corrupt(
-                path,
-                format!("readers file is {} bytes, shorter than its {header_len}-byte header", len),
-            ));
-        }
-        // SAFETY: page-aligned mapping of at least the header's size; atomics and bytes only.
-        let header = unsafe { &*(ptr as *const ReadersHeader) };
-        let magic = header.magic.load(Ordering::Acquire);
-        if magic != READERS_MAGIC {
-            return Err(Error::corrupt(path, "wrong magic (not an mmap-sync readers file)"));
-        }
-        let version = header.format_version.load(Ordering::Relaxed);
-        if version != FORMAT_VERSION {
-            return Err(Error::corrupt(path, format!("unknown format version {version}")));
-        }
-        let slots = header.slot_count.load(Ordering::Relaxed) as usize;
-        if slots != expected_slots
-            || header.slot_size.load(Ordering::Relaxed) as usize != layout::SLOT_SIZE
+/// Removes temporary files of the channel at `prefix` left by a writer that died while creating
+/// a set (`{prefix}_*.new-*`, owned by this user). Called with the writer lock held, so no live
+/// writer is creating them.
+pub(crate) fn remove_stale_temps(prefix: &Path) {
+    let (Some(dir), Some(stem)) = (prefix.parent(), prefix.file_name()) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut stem = stem.to_os_string();
+    stem.push("_");
+    let stem = stem.as_encoded_bytes();
+    let me = os::effective_uid();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let bytes = name.as_encoded_bytes();
+        if bytes.starts_with(stem)
+            && bytes.windows(TEMP_MARK.len()).any(|w| w == TEMP_MARK.as_bytes())
+            && entry.metadata().is_ok_and(|m| m.is_file() && m.uid() == me)
         {
-            return Err(Error::corrupt(
-                path,
-                format!("readers file has {slots} slots, the state file says {expected_slots}"),
-            ));
+            let _ = std::fs::remove_file(entry.path());
         }
-        let need = layout::readers_file_len(slots);
-        if len < need {
-            return Err(Error::corrupt(
-                path,
-                format!("readers file is {} bytes, {slots} slots need {need}", len),
-            ));
-        }
-        // SAFETY: `need` bytes are mapped; slots follow the header at SLOT_SIZE alignment.
-        let slots =
-            unsafe { std::slice::from_raw_parts(ptr.add(header_len) as *const ReaderSlot, slots) };
-        Ok(ReadersView { header, slots })
     }
 }

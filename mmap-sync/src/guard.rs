@@ -1,35 +1,42 @@
-//! The read guard: a pinned, validated copy, dereferencing to the archived value.
+//! The read guard: a pinned, validated copy, dereferencing to the archived value. It releases
+//! its own pin (through its thread's slot) when it drops.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use rkyv::Archive;
 
-use crate::reader::Pinned;
+use crate::slots::ThreadSlot;
 
-/// A pinned copy of the published value. Derefs to `T::Archived` in place (zero-copy). While it
-/// lives the writer will not overwrite the copy; drop it promptly, a held guard can delay a
-/// writer with 2 copies.
+/// A pinned generation of the published value. Derefs to `T::Archived` in place (zero-copy).
+///
+/// While it lives, the writer will not overwrite the copy it reads; drop it promptly: a guard
+/// held for long can delay a writer with 2 copies. A guard is not `Send`: its pin belongs to the
+/// thread's reader slot. A thread that already holds a guard of a reader and reads again through
+/// the same reader (a nested read) gets another guard on the *same* generation: the pin stays
+/// until the last of the thread's guards drops.
 pub struct ReadGuard<'a, T: Archive> {
     root: &'a T::Archived,
-    pin: &'a AtomicU64,
+    slot: &'a ThreadSlot,
     generation: u64,
+    // Raw pointer: neither Send nor Sync.
+    _not_send: PhantomData<*const ()>,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<'a, T: Archive> ReadGuard<'a, T> {
     /// # Safety
-    /// `pinned.root` must point at a valid `T::Archived` inside a mapping that outlives `'a`,
-    /// and the pin must keep the writer from changing it.
+    /// `root` must point at a valid `T::Archived` that stays unchanged for `'a` while `slot`
+    /// pins its generation, and `slot` must have counted this guard (entered).
     #[inline]
-    pub(crate) unsafe fn new(pinned: Pinned<'a>) -> Self {
+    pub(crate) unsafe fn new(root: *const u8, slot: &'a ThreadSlot, generation: u64) -> Self {
         ReadGuard {
             // SAFETY: guaranteed by the caller.
-            root: unsafe { &*(pinned.root as *const T::Archived) },
-            pin: pinned.pin,
-            generation: pinned.generation,
+            root: unsafe { &*(root as *const T::Archived) },
+            slot,
+            generation,
+            _not_send: PhantomData,
             _type: PhantomData,
         }
     }
@@ -53,9 +60,8 @@ impl<T: Archive> Deref for ReadGuard<'_, T> {
 impl<T: Archive> Drop for ReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        // Step 5. Release: every read of the copy above happens before the writer, having
-        // loaded this 0, writes the copy again.
-        self.pin.store(0, Ordering::Release);
+        // Reader step 5 when this is the thread's last guard on the reader.
+        self.slot.leave();
     }
 }
 

@@ -29,19 +29,23 @@ compile_error!(
     "mmap-sync needs Linux: it relies on open-file-description locks and futexes (see README)"
 );
 
-mod channel;
+mod background;
 mod error;
 mod files;
 mod fingerprint;
+pub mod format;
 mod guard;
-pub mod layout;
+mod log;
 mod os;
 mod paths;
 pub mod protocol;
 mod reader;
 mod serialize;
+mod set;
 mod shared_state;
+mod slots;
 pub mod synchronizer;
+mod validation;
 mod writer;
 
 #[doc(hidden)]
@@ -49,14 +53,15 @@ mod writer;
 pub mod __private;
 
 pub use error::{Error, Result, Schema};
-pub use fingerprint::{fingerprint_of, fold_fingerprint};
+#[allow(deprecated)]
+pub use fingerprint::{fingerprint_of, fold_fingerprint, layout_fingerprint};
 pub use guard::ReadGuard;
 pub use mmap_sync_derive::SharedState;
 pub use paths::ChannelPaths;
-pub use reader::{Reader, ReaderBuilder};
+pub use reader::{Reader, ReaderBuilder, ValidationFailure};
 pub use serialize::{CopySerializer, CopyWriter};
 pub use shared_state::SharedState;
-pub use writer::{Published, Writer, WriterBuilder};
+pub use writer::{Published, Staged, Writer, WriterBuilder};
 
 /// The rkyv version this crate archives with, so users need not name it themselves.
 pub use rkyv;

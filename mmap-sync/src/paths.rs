@@ -3,8 +3,10 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The files of the channel at prefix `P`: `P_state`, `P_readers`, `P_data_0` … `P_data_{N-1}`.
+/// The files of the channel at prefix `P`: `P_state`, `P_readers`, `P_data_0` … `P_data_{N-1}`,
+/// and the writer's lock file `P_writer`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChannelPaths {
     /// The prefix the channel was opened with.
     pub prefix: PathBuf,
@@ -12,6 +14,8 @@ pub struct ChannelPaths {
     pub state: PathBuf,
     /// The reader slot table; each reader writes its own slot.
     pub readers: PathBuf,
+    /// The writer's lock file: empty, mode 0600, locked by the live writer.
+    pub writer: PathBuf,
 }
 
 impl ChannelPaths {
@@ -21,6 +25,7 @@ impl ChannelPaths {
         ChannelPaths {
             state: suffixed(&prefix, "_state"),
             readers: suffixed(&prefix, "_readers"),
+            writer: suffixed(&prefix, "_writer"),
             prefix,
         }
     }
@@ -28,6 +33,14 @@ impl ChannelPaths {
     /// The data file of copy `index`.
     pub fn data(&self, index: usize) -> PathBuf {
         suffixed(&self.prefix, &format!("_data_{index}"))
+    }
+
+    /// Every file of a channel with `copies` copies: state, readers, data files, writer lock.
+    pub fn all(&self, copies: usize) -> Vec<PathBuf> {
+        let mut all = vec![self.state.clone(), self.readers.clone()];
+        all.extend((0..copies).map(|i| self.data(i)));
+        all.push(self.writer.clone());
+        all
     }
 }
 

@@ -1,415 +1,761 @@
-//! The reader: claims a slot, pins copies, validates each generation once.
+//! The reader: one handle for the whole process. Every thread that reads holds a slot of its
+//! own (see `slots`); every generation is validated once for the process, by the first thread
+//! that reads it or by a background thread; reads never wait for a validation another thread
+//! runs, while a validated generation is there to serve.
 
 use std::fmt;
 use std::fs::File;
 use std::marker::PhantomData;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
-use memmap2::Mmap;
-use rkyv::bytecheck::CheckBytes;
-use rkyv::{Portable, rancor};
-
-use crate::channel::{Channel, Shared};
 use crate::error::{Error, Result, Schema};
-use crate::files::{self, Access, ReadersView, StateView};
+use crate::files::{self, Access};
+use crate::format::{FileId, MAX_COPIES};
 use crate::guard::ReadGuard;
-use crate::layout::{self, CopyDescriptor};
-use crate::os;
+use crate::os::{self, FAULT_CLEARED};
 use crate::paths::ChannelPaths;
 use crate::protocol;
+use crate::set::{self, ReaderFiles};
 use crate::shared_state::SharedState;
+use crate::slots::{self, NO_SLOT, SlotOwner, ThreadSlot};
+use crate::validation::{self, Rules, ValueType};
 
-/// Validates `bytes` as an archived `A` with its root at the end (bytecheck).
-pub(crate) fn check_archive<A>(bytes: &[u8]) -> Result<(), String>
-where
-    A: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
-{
-    rkyv::api::high::access::<A, rancor::Error>(bytes).map(|_| ()).map_err(|e| e.to_string())
+/// "No validated generation": the value of the fast word before the first validation, and the
+/// value the fault guard stores into it.
+const NONE: u64 = FAULT_CLEARED;
+
+/// A generation that failed validation: it is never served.
+#[derive(Clone, Debug)]
+pub struct ValidationFailure {
+    /// The generation that failed.
+    pub generation: u64,
+    /// Why.
+    pub error: Arc<Error>,
 }
 
-/// A validation of a copy's bytes as one archived type (bytecheck); `Err` carries the reason.
-pub(crate) type ArchiveCheck = fn(&[u8]) -> Result<(), String>;
-
-/// What a reader checks a copy against, beyond bytecheck.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Expect {
-    pub type_name: &'static str,
-    pub fingerprint: u64,
-    pub root_size: usize,
-    pub root_align: usize,
+/// The state of one reader shared by all its clones and threads.
+pub(crate) struct ReaderShared {
+    /// Unique for the process's life: threads find their slot of this reader by it.
+    id: u64,
+    files: ReaderFiles,
+    ty: ValueType,
+    /// The fingerprint the channel's copies carry.
+    fingerprint: u64,
+    checksum: bool,
+    background: bool,
+    /// Slots claimed by this process, and the descriptor their locks are held through.
+    claims: Mutex<Claims>,
+    /// Held while a thread validates a copy.
+    validation: Mutex<Validation>,
+    /// Notified after every validation (success or failure).
+    validated: Condvar,
+    /// The newest generation that failed validation, if newer than the newest served.
+    failure: Mutex<Option<ValidationFailure>>,
+    /// Per copy, the archived root of the generation last validated in it.
+    roots: [AtomicPtr<u8>; MAX_COPIES],
+    /// The `active` word of the newest generation validated with bytecheck (or [`NONE`]): the
+    /// hot path serves a generation without further checks when `active` equals it. The fault
+    /// guard stores [`NONE`] into it when a mapping of the channel faults. Last field: returned
+    /// to its pool after the mappings (which name it to the guard) are gone.
+    fast: FastWord,
 }
 
-impl Expect {
-    pub fn of<A>(type_name: &'static str, fingerprint: u64) -> Self {
-        Expect { type_name, fingerprint, root_size: size_of::<A>(), root_align: align_of::<A>() }
-    }
-}
-
-/// One data copy as a reader holds it.
 #[derive(Debug)]
-struct ReaderCopy {
-    index: usize,
-    path: std::path::PathBuf,
+struct Claims {
+    /// The descriptor the slot locks are taken through (reopened in a forked child).
     file: File,
-    map: Option<Mmap>,
-    /// The generation (and fingerprint) this copy last passed validation for; 0 if none.
-    verified: u64,
-    verified_fingerprint: u64,
-    /// Whether that validation included bytecheck (`read_unchecked` skips it; a later safe read
-    /// of the same generation must not inherit the skip).
-    bytechecked: bool,
-    /// Offset of the archived root within the copy for the verified generation.
-    root: usize,
+    /// The fork epoch `file` belongs to.
+    epoch: u64,
+    /// Which slots this process holds.
+    held: Vec<bool>,
 }
 
-impl ReaderCopy {
-    /// Whether `generation` was validated for `expect` already, with bytecheck if asked for.
-    #[inline]
-    fn is_verified(&self, generation: u64, expect: &Expect, check: Option<ArchiveCheck>) -> bool {
-        self.verified == generation
-            && self.verified_fingerprint == expect.fingerprint
-            && (self.bytechecked || check.is_none())
-    }
-
-    /// Validates this copy for `generation`, once: descriptor, file length, checksum,
-    /// fingerprint and (unless `check` is None, for `read_unchecked`) bytecheck. On success the
-    /// mapping holds the archived root at `self.root`.
-    #[cold]
-    fn verify(
-        &mut self,
-        descriptor: &CopyDescriptor,
-        generation: u64,
-        expect: &Expect,
-        check: Option<ArchiveCheck>,
-        verify_checksum: bool,
-        channel: &Channel,
-    ) -> Result<()> {
-        self.verified = 0;
-        let held = descriptor.generation.load(Ordering::Acquire);
-        if held != generation {
-            return Err(Error::corrupt(
-                &channel.paths.state,
-                format!(
-                    "copy {} holds generation {held}, but generation {generation} is published in it",
-                    self.index
-                ),
-            ));
-        }
-        let fingerprint = descriptor.fingerprint.load(Ordering::Relaxed);
-        if fingerprint != expect.fingerprint {
-            return Err(Error::SchemaMismatch {
-                path: self.path.clone(),
-                expected: Schema {
-                    type_name: expect.type_name.to_owned(),
-                    fingerprint: expect.fingerprint,
-                },
-                found: Schema { type_name: channel.shared.schema().type_name, fingerprint },
-            });
-        }
-        let len = descriptor.length.load(Ordering::Relaxed);
-        let checksum = descriptor.checksum.load(Ordering::Relaxed);
-        if len < expect.root_size as u64 {
-            return Err(Error::corrupt(
-                &self.path,
-                format!(
-                    "copy is {len} bytes, smaller than the archived root ({} bytes)",
-                    expect.root_size
-                ),
-            ));
-        }
-        // Touching a mapped page past the end of the file raises SIGBUS: check the file really
-        // holds the bytes the descriptor promises before reading any of them.
-        let file_len = files::file_len(&self.file, &self.path)?;
-        if file_len < len {
-            return Err(Error::corrupt(
-                &self.path,
-                format!("data file is {file_len} bytes but holds a {len}-byte value: truncated"),
-            ));
-        }
-        let len = len as usize;
-        let map = match self.map.take() {
-            Some(map) if map.len() >= len => self.map.insert(map),
-            _ => self.map.insert(files::map_read_only(&self.file, &self.path)?),
-        };
-        if map.len() < len {
-            return Err(Error::corrupt(
-                &self.path,
-                format!("data file shrank below {len} bytes while being mapped"),
-            ));
-        }
-        let bytes = &map[..len];
-        let root = len - expect.root_size;
-        if !(map.as_ptr() as usize + root).is_multiple_of(expect.root_align) {
-            return Err(Error::corrupt(
-                &self.path,
-                format!("archived root at offset {root} is misaligned"),
-            ));
-        }
-        if verify_checksum && xxhash_rust::xxh3::xxh3_64(bytes) != checksum {
-            return Err(Error::corrupt(
-                &self.path,
-                format!("checksum mismatch for generation {generation}"),
-            ));
-        }
-        if let Some(check) = check {
-            check(bytes).map_err(|e| {
-                Error::corrupt(
-                    &self.path,
-                    format!("generation {generation} fails archive validation: {e}"),
-                )
-            })?;
-        }
-        self.root = root;
-        self.verified = generation;
-        self.verified_fingerprint = expect.fingerprint;
-        self.bytechecked = check.is_some();
-        Ok(())
-    }
+#[derive(Debug)]
+struct Validation {
+    /// Per copy: the generation validated there with and without bytecheck (0: none).
+    checked: [u64; MAX_COPIES],
+    unchecked: [u64; MAX_COPIES],
+    /// Fault counts already accounted for: state, readers, each data copy.
+    seen_faults: [u64; MAX_COPIES + 2],
 }
 
-/// The reader half of the protocol, independent of the value's type.
-pub(crate) struct RawReader {
-    channel: Channel,
-    copies: Vec<ReaderCopy>,
-    slot: usize,
-    verify_checksum: bool,
-}
-
-impl fmt::Debug for RawReader {
+impl fmt::Debug for ReaderShared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RawReader")
-            .field("prefix", &self.channel.paths.prefix)
-            .field("slot", &self.slot)
+        f.debug_struct("Reader")
+            .field("prefix", &self.files.paths.prefix)
+            .field("type", &self.ty.type_name)
+            .field("background", &self.background)
             .finish_non_exhaustive()
     }
 }
 
-/// Outcome of pinning and validating the active copy.
+/// What a read pinned: the slot, the generation and its root.
 pub(crate) struct Pinned<'a> {
+    pub slot: &'a ThreadSlot,
     pub generation: u64,
     pub root: *const u8,
-    pub pin: &'a AtomicU64,
 }
 
-impl RawReader {
-    /// Opens the channel at `prefix`. `expected` is checked against the header now, and against
-    /// every copy's descriptor when it is first read.
-    pub fn open(prefix: &Path, expected: Option<&Schema>, verify_checksum: bool) -> Result<Self> {
-        let paths = ChannelPaths::new(prefix);
-        let state_file = match files::open(&paths.state, Access::ReadOnly) {
-            Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::NotPublished { path: paths.state });
+/// How a read treats validation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// bytecheck, checksum (unless turned off) and fingerprint.
+    Safe,
+    /// checksum and fingerprint only (`read_unchecked`).
+    Unchecked,
+}
+
+impl ReaderShared {
+    pub fn open(
+        prefix: &Path,
+        ty: ValueType,
+        checksum: bool,
+        background: bool,
+    ) -> Result<Arc<ReaderShared>> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let fast = FastWord::take();
+        let files = set::open_for_reading(prefix, fast.0)?;
+        let fingerprint = ty.accepts(&files.state, &files.paths.state)?;
+        let claims_file =
+            files.readers_file.try_clone().map_err(|e| Error::io(&files.paths.readers, e))?;
+        let slots = files.readers.slot_count();
+        let mut seen_faults = [0; MAX_COPIES + 2];
+        seen_faults[0] = files.state.mapping().faults();
+        seen_faults[1] = files.readers.mapping().faults();
+        for (i, d) in files.data.iter().enumerate() {
+            seen_faults[i + 2] = d.map.faults();
+        }
+        os::on_fork_in_child(slots::after_fork_in_child);
+        Ok(Arc::new(ReaderShared {
+            // Relaxed: only uniqueness matters.
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            files,
+            ty,
+            fingerprint,
+            checksum,
+            background,
+            claims: Mutex::new(Claims {
+                file: claims_file,
+                epoch: os::fork_epoch(),
+                held: vec![false; slots],
+            }),
+            validation: Mutex::new(Validation {
+                checked: [0; MAX_COPIES],
+                unchecked: [0; MAX_COPIES],
+                seen_faults,
+            }),
+            validated: Condvar::new(),
+            failure: Mutex::new(None),
+            roots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            fast,
+        }))
+    }
+
+    pub(crate) fn paths(&self) -> &ChannelPaths {
+        &self.files.paths
+    }
+
+    #[inline]
+    fn active(&self) -> &AtomicU64 {
+        &self.files.state.header().active
+    }
+
+    /// The published generation: one atomic load.
+    #[inline]
+    pub fn generation(&self) -> u64 {
+        // Acquire: a caller that then reads sees at least this generation's descriptor.
+        protocol::generation(self.active().load(Ordering::Acquire))
+    }
+
+    /// The newest generation this process validated (0 if none).
+    pub fn validated_generation(&self) -> u64 {
+        // Acquire: pairs with the validator's release.
+        match self.fast.0.load(Ordering::Acquire) {
+            NONE => {
+                let v = self.lock_validation();
+                v.checked.iter().copied().max().unwrap_or(0)
             }
-            other => other?,
-        };
-        let state_map = files::map_shared(&state_file, &paths.state, false)?;
-        let Some(state) = StateView::parse(&state_map, &paths.state)? else {
-            return Err(Error::NotPublished { path: paths.state });
-        };
-        if let Some(expected) = expected {
-            let found = state.schema();
-            if found.fingerprint != expected.fingerprint {
-                return Err(Error::SchemaMismatch {
-                    path: paths.state.clone(),
-                    expected: expected.clone(),
-                    found,
-                });
+            active => protocol::generation(active),
+        }
+    }
+
+    fn lock_validation(&self) -> MutexGuard<'_, Validation> {
+        self.validation.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The hot path: the calling thread's slot, reader steps 1–4, served when the generation is
+    /// the validated one. Everything else goes to [`read_slow`](Self::read_slow).
+    #[inline]
+    pub fn read(self: &Arc<Self>, check: Check) -> Result<Pinned<'_>> {
+        let slot = slots::current(self.id);
+        // SAFETY: a thread slot found under this reader's id is this thread's and lives as long
+        // as the thread; the reader (borrowed by the caller) keeps the pin's mapping.
+        if let Some(slot) = unsafe { slot.as_ref() }
+            && slot.depth() == 0
+        {
+            let pin = slot.pin();
+            let a2 = protocol::pin_active(self.active(), pin);
+            // Acquire: pairs with the validator's release; the root below is the one validated.
+            if a2 == self.fast.0.load(Ordering::Acquire) && a2 != NONE && check == Check::Safe {
+                protocol::narrow(pin, a2);
+                // Relaxed: ordered by the Acquire load of `fast`. Masked: `a2` equals a
+                // validated word, whose copy index is below the copy count.
+                let root =
+                    self.roots[protocol::copy(a2) & (MAX_COPIES - 1)].load(Ordering::Relaxed);
+                slot.enter(a2, root);
+                return Ok(Pinned { slot, generation: protocol::generation(a2), root });
+            }
+            return self.read_pinned(slot, a2, check);
+        }
+        self.read_slow(check)
+    }
+
+    /// Claims a slot for the calling thread if it has none, handles nested reads, then reads.
+    #[cold]
+    fn read_slow(self: &Arc<Self>, check: Check) -> Result<Pinned<'_>> {
+        let slot = self.thread_slot()?;
+        if slot.depth() > 0 {
+            return self.read_nested(slot, check);
+        }
+        let a2 = protocol::pin_active(self.active(), slot.pin());
+        self.read_pinned(slot, a2, check)
+    }
+
+    /// The calling thread's slot of this reader, claimed if needed.
+    fn thread_slot(self: &Arc<Self>) -> Result<&ThreadSlot> {
+        let owner: Weak<dyn SlotOwner> = Arc::downgrade(self) as Weak<dyn SlotOwner>;
+        let slot = slots::find_or_insert(self.id, &owner).ok_or_else(|| {
+            Error::io(
+                &self.paths().readers,
+                std::io::Error::other("this thread is exiting; it cannot take a reader slot"),
+            )
+        })?;
+        // SAFETY: the thread slot lives in this thread's list for the thread's life.
+        let slot = unsafe { &*slot };
+        if slot.index() == NO_SLOT {
+            let (index, pin) = self.claim_slot()?;
+            slot.set_claimed(index, pin);
+        }
+        Ok(slot)
+    }
+
+    /// A read on a thread that already holds a guard of this reader: the same generation.
+    fn read_nested<'s>(&'s self, slot: &'s ThreadSlot, check: Check) -> Result<Pinned<'s>> {
+        let (active, root) = slot.held();
+        if check == Check::Safe {
+            let c = protocol::copy(active);
+            let v = self.lock_validation();
+            if v.checked[c] != protocol::generation(active) {
+                // The outer guard came from `read_unchecked`: bytecheck the generation now (it
+                // is pinned by this thread).
+                drop(v);
+                self.validate(active, Check::Safe, self.lock_validation())?;
             }
         }
-        let readers_file = files::open(&paths.readers, Access::ReadWrite)?;
-        let readers_map = files::map_shared(&readers_file, &paths.readers, true)?;
-        let readers = ReadersView::parse(&readers_map, &paths.readers, state.reader_slots())?;
-        let mut copies = Vec::with_capacity(state.copies());
-        for index in 0..state.copies() {
-            let path = paths.data(index);
-            let file = files::open(&path, Access::ReadOnly)?;
-            copies.push(ReaderCopy {
-                index,
-                path,
-                file,
-                map: None,
-                verified: 0,
-                verified_fingerprint: 0,
-                bytechecked: false,
-                root: 0,
-            });
+        slot.enter_nested();
+        Ok(Pinned { slot, generation: protocol::generation(active), root })
+    }
+
+    /// After steps 1–3 gave `a2`, which is not the fast word: validate it, or serve the newest
+    /// validated generation while another thread validates.
+    #[cold]
+    fn read_pinned<'s>(
+        &'s self,
+        slot: &'s ThreadSlot,
+        a2: u64,
+        check: Check,
+    ) -> Result<Pinned<'s>> {
+        let pin = slot.pin();
+        // Step 4: the exact pin also protects the copy while it is validated.
+        protocol::narrow(pin, a2);
+        if let Err(e) = self.check_active(a2) {
+            protocol::release(pin);
+            return Err(e);
         }
-        let slot = claim_slot(&readers_file, &readers, &paths)?;
-        // SAFETY: both mappings move into the Channel next to `shared` and live as long as it.
-        let shared = unsafe { Shared::new(state, readers) };
-        Ok(RawReader {
-            channel: Channel {
-                paths,
-                _state_file: state_file,
-                readers_file,
-                shared,
-                _state_map: state_map,
-                _readers_map: readers_map,
-            },
-            copies,
-            slot,
-            verify_checksum,
+        let may_validate = !self.background || check == Check::Unchecked;
+        let mut failed = None;
+        if may_validate {
+            let validation = match self.validation.try_lock() {
+                Ok(v) => Some(v),
+                Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+                // Another thread validates: serve what is validated, without waiting.
+                Err(TryLockError::WouldBlock) => None,
+            };
+            if let Some(v) = validation {
+                match self.validate(a2, check, v) {
+                    Ok(root) => return Ok(self.enter(slot, a2, root)),
+                    Err(e) => failed = Some(e),
+                }
+            }
+        }
+        if check == Check::Safe
+            && let Some(pinned) = self.serve_validated(slot)
+        {
+            return Ok(pinned);
+        }
+        protocol::release(pin);
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        // Nothing validated is left to serve (the writer replaced every validated copy since this
+        // process last read), and a validation is under way: wait for it. Never while a pin is
+        // held, so the writer is not held up meanwhile.
+        if may_validate {
+            let v = self.lock_validation();
+            let a2 = protocol::pin_active(self.active(), pin);
+            protocol::narrow(pin, a2);
+            return match self.check_active(a2).and_then(|()| self.validate(a2, check, v)) {
+                Ok(root) => Ok(self.enter(slot, a2, root)),
+                Err(e) => {
+                    protocol::release(pin);
+                    Err(e)
+                }
+            };
+        }
+        // Background mode: the validator thread is validating the newest generation.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.lock_validation();
+            let _ = self.validated.wait_timeout(v, Duration::from_millis(20));
+            if let Some(pinned) = self.serve_validated(slot) {
+                return Ok(pinned);
+            }
+            protocol::release(pin);
+            if let Some(f) = self.last_failure()
+                && f.generation >= protocol::generation(a2)
+            {
+                return Err(clone_error(&f.error));
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::io(
+                    &self.paths().state,
+                    std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "no generation was validated by the background validator within 10 s",
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Refuses an `active` word that names nothing readable.
+    fn check_active(&self, a2: u64) -> Result<()> {
+        if protocol::generation(a2) == 0 {
+            return Err(Error::NotPublished { path: self.paths().state.clone() });
+        }
+        if protocol::copy(a2) >= self.files.data.len() {
+            return Err(Error::corrupt(
+                &self.paths().state,
+                format!("active copy index {} is out of range", protocol::copy(a2)),
+            ));
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn enter<'s>(&self, slot: &'s ThreadSlot, active: u64, root: *const u8) -> Pinned<'s> {
+        slot.enter(active, root);
+        Pinned { slot, generation: protocol::generation(active), root }
+    }
+
+    /// Reader step 4': pins the newest validated generation, if its copy still holds it.
+    fn serve_validated<'s>(&'s self, slot: &'s ThreadSlot) -> Option<Pinned<'s>> {
+        let pin = slot.pin();
+        for _ in 0..4 {
+            // Acquire: pairs with the validator's release of the fast word and its root.
+            let v = self.fast.0.load(Ordering::Acquire);
+            if v == NONE {
+                return None;
+            }
+            let c = protocol::copy(v) & (MAX_COPIES - 1);
+            let descriptor = self.files.state.descriptors().get(c)?;
+            if protocol::pin_validated(pin, &descriptor.generation, v) {
+                // Relaxed: ordered by the Acquire load of `fast` above.
+                let root = self.roots[c].load(Ordering::Relaxed);
+                slot.enter(v, root);
+                return Some(Pinned { slot, generation: protocol::generation(v), root });
+            }
+            std::hint::spin_loop();
+        }
+        None
+    }
+
+    /// Validates the copy `a2` names (pinned exactly by the caller's thread), unless it already
+    /// is, and publishes the result to the other threads.
+    fn validate(
+        &self,
+        a2: u64,
+        check: Check,
+        mut v: MutexGuard<'_, Validation>,
+    ) -> Result<*const u8> {
+        self.account_faults(&mut v)?;
+        let c = protocol::copy(a2);
+        let generation = protocol::generation(a2);
+        let done = match check {
+            Check::Safe => v.checked[c] == generation,
+            Check::Unchecked => v.checked[c] == generation || v.unchecked[c] == generation,
+        };
+        if done {
+            // Relaxed: written under the lock we hold.
+            return Ok(self.roots[c].load(Ordering::Relaxed));
+        }
+        let rules = Rules {
+            ty: &self.ty,
+            fingerprint: self.fingerprint,
+            bytecheck: check == Check::Safe,
+            checksum: self.checksum,
+        };
+        let result = validation::validate_copy(
+            a2,
+            &self.files.state.descriptors()[c],
+            &self.files.data[c],
+            rules,
+            &self.files.state,
+            &self.paths().state,
+        );
+        let result = result.and_then(|root| {
+            // A fault while validating (the file was cut short under us) means the bytes seen
+            // were not the file's.
+            self.account_faults(&mut v).map(|()| root)
+        });
+        match result {
+            Ok(root) => {
+                // The copy is now validated for `generation`; a previous validation of another
+                // generation in it is void.
+                v.checked[c] = if check == Check::Safe { generation } else { 0 };
+                v.unchecked[c] = generation;
+                // Relaxed: published by the Release store of `fast` below.
+                self.roots[c].store(root as *mut u8, Ordering::Relaxed);
+                if check == Check::Safe {
+                    let current = self.fast.0.load(Ordering::Relaxed);
+                    if current == NONE || protocol::generation(current) <= generation {
+                        // Release: a thread that acquires this word sees the root above.
+                        self.fast.0.store(a2, Ordering::Release);
+                    }
+                    let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+                    if failure.as_ref().is_some_and(|f| f.generation <= generation) {
+                        *failure = None;
+                    }
+                }
+                drop(v);
+                self.validated.notify_all();
+                Ok(root)
+            }
+            Err(e) => {
+                v.checked[c] = 0;
+                v.unchecked[c] = 0;
+                let error = Arc::new(e);
+                crate::log::validation_failed(&self.paths().prefix, generation, &error);
+                *self.failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(ValidationFailure { generation, error: error.clone() });
+                drop(v);
+                self.validated.notify_all();
+                Err(clone_error(&error))
+            }
+        }
+    }
+
+    /// Maps again, in place, every mapping the fault guard repaired since last seen, and
+    /// forgets what was validated in it.
+    fn account_faults(&self, v: &mut Validation) -> Result<()> {
+        let f = &self.files;
+        if f.state.mapping().faults() != v.seen_faults[0] {
+            v.seen_faults[0] = f.state.mapping().faults();
+            f.state
+                .mapping()
+                .remap_in_place(&f.state_file)
+                .map_err(|e| Error::io(&f.paths.state, e))?;
+            return Err(Error::corrupt(
+                &f.paths.state,
+                "state file was truncated under the reader",
+            ));
+        }
+        if f.readers.mapping().faults() != v.seen_faults[1] {
+            v.seen_faults[1] = f.readers.mapping().faults();
+            f.readers
+                .mapping()
+                .remap_in_place(&f.readers_file)
+                .map_err(|e| Error::io(&f.paths.readers, e))?;
+            return Err(Error::corrupt(
+                &f.paths.readers,
+                "readers file was truncated under the reader; its pins may have been lost",
+            ));
+        }
+        for (i, data) in f.data.iter().enumerate() {
+            if data.map.faults() != v.seen_faults[i + 2] {
+                v.seen_faults[i + 2] = data.map.faults();
+                v.checked[i] = 0;
+                v.unchecked[i] = 0;
+                data.map.remap_in_place(&data.file).map_err(|e| Error::io(&data.path, e))?;
+                let len = files::file_len(&data.file, &data.path)?;
+                // Relaxed: a cache (see ReaderData::known_len).
+                data.known_len.store(len, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest generation that failed validation, unless a newer one has been served.
+    pub fn last_failure(&self) -> Option<ValidationFailure> {
+        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether a writer replaced this channel's files by a new set.
+    pub fn is_superseded(&self) -> bool {
+        // Relaxed: an informational flag.
+        self.files.state.header().superseded.load(Ordering::Relaxed) != 0
+    }
+
+    /// Claims the lowest free slot for the calling thread by taking the OFD lock on its first
+    /// byte. Lowest first keeps the high-water mark, and so the writer's scan, short.
+    fn claim_slot(&self) -> Result<(usize, *const AtomicU64)> {
+        let mut claims = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        let epoch = os::fork_epoch();
+        if claims.epoch != epoch {
+            // A forked child: the inherited descriptor shares the parent's locks. Take our own.
+            claims.file = self.reopen_readers()?;
+            claims.held.iter_mut().for_each(|h| *h = false);
+            claims.epoch = epoch;
+        }
+        let readers = &self.files.readers;
+        for (index, slot) in readers.slots().iter().enumerate() {
+            if claims.held[index] {
+                continue; // ours already (a lock we hold would be granted to us again)
+            }
+            let offset = readers.slot_offset(index);
+            if os::try_lock(&claims.file, offset, 1)
+                .map_err(|e| Error::io(&self.paths().readers, e))?
+            {
+                protocol::claim(&slot.pin, &readers.header().slot_high_water, index);
+                // Relaxed: informational fields for operators.
+                slot.pid.store(std::process::id(), Ordering::Relaxed);
+                slot.tid.store(os::thread_id(), Ordering::Relaxed);
+                slot.claimed_at.store(os::unix_nanos(), Ordering::Relaxed);
+                claims.held[index] = true;
+                return Ok((index, &slot.pin));
+            }
+        }
+        Err(Error::ReadersFull {
+            path: self.paths().readers.clone(),
+            slots: readers.slot_count() as u32,
         })
     }
 
-    pub fn paths(&self) -> &ChannelPaths {
-        &self.channel.paths
-    }
-
-    pub fn slot_index(&self) -> usize {
-        self.slot
-    }
-
-    pub fn schema(&self) -> Schema {
-        self.channel.shared.schema()
-    }
-
-    /// The generation currently published (0 if none): one atomic load.
-    #[inline]
-    pub fn generation(&self) -> u64 {
-        protocol::generation(self.channel.shared.header().active.load(Ordering::Acquire))
-    }
-
-    /// Reader steps 1–4 of the protocol, then validation of the copy if this generation has
-    /// not been validated before. On error the pin is released.
-    #[inline]
-    pub fn pin(&mut self, expect: &Expect, check: Option<ArchiveCheck>) -> Result<Pinned<'_>> {
-        let RawReader { channel, copies, slot, verify_checksum } = self;
-        let shared = &channel.shared;
-        let active = &shared.header().active;
-        let pin = &shared.slots()[*slot].pin;
-        // Step 1.
-        let a1 = active.load(Ordering::SeqCst);
-        if a1 == 0 {
-            return Err(Error::NotPublished { path: channel.paths.state.clone() });
+    /// A new open file description of this set's readers file (the same inode, even if the path
+    /// now names another file).
+    fn reopen_readers(&self) -> Result<File> {
+        use std::os::fd::AsRawFd;
+        let path = &self.paths().readers;
+        let via_proc = format!("/proc/self/fd/{}", self.files.readers_file.as_raw_fd());
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&via_proc)
+            .or_else(|_| {
+                files::open(path, Access::ReadWrite)
+                    .map_err(|e| std::io::Error::other(e.to_string()))
+            })
+            .map_err(|e| Error::io(path, e))?;
+        if FileId::of(&file).map_err(|e| Error::io(path, e))? != self.files.state.readers_id() {
+            return Err(Error::Superseded { path: path.clone() });
         }
-        // Step 2: SeqCst, so that it is ordered before the re-load below (a store followed by a
-        // load to another address is the one reordering x86 allows; SeqCst forbids it).
-        pin.store(protocol::range_pin(a1), Ordering::SeqCst);
-        // Step 3.
-        let a2 = active.load(Ordering::SeqCst);
-        // Step 4: Release keeps it after the load above.
-        pin.store(protocol::exact_pin(a2), Ordering::Release);
-        let (generation, index) = (protocol::generation(a2), protocol::copy(a2));
-        let checked = match copies.get_mut(index) {
-            Some(copy) if copy.is_verified(generation, expect, check) => Ok(copy),
-            Some(copy) => {
-                let descriptor = &shared.descriptors()[index];
-                copy.verify(descriptor, generation, expect, check, *verify_checksum, channel)
-                    .map(|()| copy)
-            }
-            None => Err(Error::corrupt(
-                &channel.paths.state,
-                format!("active copy index {index} is out of range"),
-            )),
-        };
-        let copy = match checked {
-            Ok(copy) => copy,
-            Err(e) => {
-                pin.store(0, Ordering::Release);
-                return Err(e);
-            }
-        };
-        let base = copy.map.as_ref().map_or(std::ptr::null(), |m| m.as_ptr());
-        // SAFETY: a verified copy's mapping holds its root (`ReaderCopy::verify`).
-        let root = unsafe { base.add(copy.root) };
-        Ok(Pinned { generation, root, pin })
+        Ok(file)
     }
 
-    /// Blocks until the published generation differs from `since` (and is not 0), or `timeout`
-    /// passes. Returns the new generation, or `None` on timeout.
-    pub fn wait_for_change(&self, since: u64, timeout: Duration) -> Option<u64> {
-        let shared = &self.channel.shared;
-        let header = shared.header();
+    /// Blocks until a generation other than `since` (and not 0) is published, or `timeout`
+    /// passes (`None` returned). Uses the calling thread's slot for its waiter bit.
+    pub fn wait_for_change(self: &Arc<Self>, since: u64, timeout: Duration) -> Result<Option<u64>> {
+        let header = self.files.state.header();
         let changed = |g: u64| g != since && g != 0;
         let current = protocol::generation(header.active.load(Ordering::SeqCst));
         if changed(current) {
-            return Some(current);
+            return Ok(Some(current));
         }
-        let deadline = Instant::now() + timeout;
-        let waiters = &shared.readers_header().waiters;
-        waiters.fetch_add(1, Ordering::SeqCst);
+        let deadline = Instant::now().checked_add(timeout);
+        let index = self.thread_slot()?.index();
+        let word = &self.files.readers.waiters()[index / 64];
+        let bit = 1u64 << (index % 64);
+        // SeqCst: the writer bumps the futex word, then loads the bitmap; this sets the bit, then
+        // loads the futex word. One of the two sees the other.
+        word.fetch_or(bit, Ordering::SeqCst);
         let result = loop {
             // Load the futex word before checking the generation: a publish after this load
             // changes the word, so the wait below returns at once instead of missing it.
-            let word = header.publish_futex.load(Ordering::SeqCst);
+            let futex = header.publish_futex.load(Ordering::SeqCst);
             let current = protocol::generation(header.active.load(Ordering::SeqCst));
             if changed(current) {
-                break Some(current);
+                break Ok(Some(current));
             }
-            let now = Instant::now();
-            if now >= deadline {
-                break None;
+            if header.superseded.load(Ordering::SeqCst) != 0 {
+                break Err(Error::Superseded { path: self.paths().state.clone() });
             }
-            os::futex_wait(&header.publish_futex, word, deadline - now);
+            let remaining = match deadline {
+                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => break Ok(None),
+                },
+                None => None,
+            };
+            if let Err(e) = os::futex_wait(&header.publish_futex, futex, remaining) {
+                break Err(Error::io(&self.paths().state, e));
+            }
         };
-        waiters.fetch_sub(1, Ordering::SeqCst);
+        word.fetch_and(!bit, Ordering::SeqCst);
         result
     }
 }
 
-impl Drop for RawReader {
-    fn drop(&mut self) {
-        // Clear the pin so the writer need not reclaim the slot, then release the slot's lock
-        // explicitly: closing the file alone would leave it held while a child forked by another
-        // thread of this process still shares the open file description (until it execs).
-        self.channel.shared.slots()[self.slot].pin.store(0, Ordering::Release);
-        let _ = os::unlock(&self.channel.readers_file, layout::slot_offset(self.slot) as u64, 1);
+impl SlotOwner for ReaderShared {
+    fn release_slot(&self, index: usize) {
+        let mut claims = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        if claims.epoch != os::fork_epoch() || !claims.held.get(index).copied().unwrap_or(false) {
+            return; // not ours (a parent's slot seen from a forked child)
+        }
+        let readers = &self.files.readers;
+        protocol::release(&readers.slots()[index].pin);
+        let _ = os::unlock(&claims.file, readers.slot_offset(index), 1);
+        claims.held[index] = false;
     }
 }
 
-/// Claims the lowest free reader slot by taking the OFD lock on its first byte. Lowest first
-/// keeps the slot high-water mark, and so the writer's scan, as short as the number of readers.
-fn claim_slot(file: &File, readers: &ReadersView<'_>, paths: &ChannelPaths) -> Result<usize> {
-    let count = readers.slots.len();
-    for index in 0..count {
-        let offset = layout::slot_offset(index) as u64;
-        if os::try_lock(file, offset, 1).map_err(|e| Error::io(&paths.readers, e))? {
-            // A dead reader may have left a pin; the slot is ours now.
-            readers.slots[index].pin.store(0, Ordering::SeqCst);
-            readers.header.slot_high_water.fetch_max(index as u32 + 1, Ordering::SeqCst);
-            return Ok(index);
+impl Drop for ReaderShared {
+    fn drop(&mut self) {
+        slots::forget_current(self.id);
+        // Clear the pins and release the locks explicitly: closing the descriptor alone would
+        // leave them held while a child forked by another thread still shares it (until it execs).
+        let claims = self.claims.get_mut().unwrap_or_else(|e| e.into_inner());
+        if claims.epoch != os::fork_epoch() {
+            return;
+        }
+        let readers = &self.files.readers;
+        for (index, held) in claims.held.iter().enumerate() {
+            if *held {
+                protocol::release(&readers.slots()[index].pin);
+                let _ = os::unlock(&claims.file, readers.slot_offset(index), 1);
+            }
         }
     }
-    Err(Error::ReadersFull { path: paths.readers.clone(), slots: count as u32 })
 }
 
-/// Reads values of type `T` from the channel at a path. Each reader owns one reader slot; use
-/// one `Reader` per thread.
+fn clone_error(error: &Error) -> Error {
+    match error {
+        Error::Io { path, source } => {
+            Error::io(path, std::io::Error::new(source.kind(), source.to_string()))
+        }
+        Error::Corrupt { path, reason } => Error::corrupt(path, reason.clone()),
+        Error::SchemaMismatch { path, expected, found } => Error::SchemaMismatch {
+            path: path.clone(),
+            expected: expected.clone(),
+            found: found.clone(),
+        },
+        other => Error::corrupt(other.path(), other.to_string()),
+    }
+}
+
+/// A `'static` word the fault guard may write to at any time: taken from a pool of words that
+/// are never freed, and given back when its reader is gone.
+struct FastWord(&'static AtomicU64);
+
+static FAST_POOL: Mutex<Vec<&'static AtomicU64>> = Mutex::new(Vec::new());
+
+impl FastWord {
+    fn take() -> FastWord {
+        let word = FAST_POOL
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(|| Box::leak(Box::new(AtomicU64::new(NONE))));
+        // Relaxed: the word is not shared yet.
+        word.store(NONE, Ordering::Relaxed);
+        FastWord(word)
+    }
+}
+
+impl Drop for FastWord {
+    fn drop(&mut self) {
+        FAST_POOL.lock().unwrap_or_else(|e| e.into_inner()).push(self.0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The typed handle
+// ---------------------------------------------------------------------------------------------
+
+/// Reads values of type `T` from the channel at a path.
+///
+/// One `Reader` serves a whole process: it is `Clone + Send + Sync`, and clones share one set of
+/// mappings and one validation state. Each thread that reads holds a reader slot of its own,
+/// claimed at its first read through this reader and given back when the thread exits or the
+/// last clone drops. Each published generation is validated once for the process (bytecheck,
+/// checksum, schema fingerprint); every other read of it is a pointer cast.
 pub struct Reader<T: SharedState> {
-    raw: RawReader,
-    expect: Expect,
+    shared: Arc<ReaderShared>,
+    /// Dropped with the last clone: stops the background validator, if any.
+    _handle: Arc<Handle>,
     _type: PhantomData<fn() -> T>,
+}
+
+impl<T: SharedState> Clone for Reader<T> {
+    fn clone(&self) -> Self {
+        Reader { shared: self.shared.clone(), _handle: self._handle.clone(), _type: PhantomData }
+    }
 }
 
 impl<T: SharedState> fmt::Debug for Reader<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reader").field("type", &T::TYPE_NAME).field("raw", &self.raw).finish()
+        fmt::Debug::fmt(&self.shared, f)
+    }
+}
+
+/// The last clone's drop: stops the background validator and wakes it.
+#[derive(Debug)]
+struct Handle {
+    shared: Arc<ReaderShared>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // Release: the validator that sees the flag sees everything before it.
+        self.stop.store(true, Ordering::Release);
+        if self.shared.background {
+            // Wakes every waiter on the channel (spuriously for all but our validator).
+            let _ = os::futex_wake_all(&self.shared.files.state.header().publish_futex);
+        }
     }
 }
 
 impl<T: SharedState> Reader<T> {
-    /// Opens the channel at `path`. Fails with [`Error::NotPublished`] if no writer has created
-    /// it yet, and [`Error::SchemaMismatch`] if it holds another type.
+    /// Opens the channel at `path` and validates its current generation, so that the first
+    /// read is already fast. Fails with [`Error::NotPublished`] if no writer has created it yet,
+    /// and [`Error::SchemaMismatch`] if it holds another type.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::builder().open(path)
     }
 
-    /// A builder to turn off the checksum pass or to wait for the channel to appear.
+    /// A builder to turn off the checksum pass, validate in the background, or wait for the
+    /// channel to appear.
     pub fn builder() -> ReaderBuilder<T> {
-        ReaderBuilder { verify_checksum: true, _type: PhantomData }
+        ReaderBuilder { checksum: true, background: false, _type: PhantomData }
     }
 
-    /// The newest published value. Wait-free; the first read of each generation validates it
-    /// (bytecheck, checksum, fingerprint), every further read is a pointer cast.
+    /// The newest validated value. Wait-free on the hot path: one thread-local lookup, the pin,
+    /// the re-load. When a new generation is published, the first thread to read it validates
+    /// it (or, with [`ReaderBuilder::validate_in_background`], a background thread does) while
+    /// other threads keep reading the newest validated generation. A generation that fails
+    /// validation is never served; see [`last_failure`](Self::last_failure).
+    ///
+    /// A thread that holds a guard of this reader and reads again gets a guard on the same
+    /// generation.
     #[inline]
-    pub fn read(&mut self) -> Result<ReadGuard<'_, T>> {
-        let pinned = self.raw.pin(&self.expect, Some(check_archive::<T::Archived>))?;
-        // SAFETY: `pin` validated these bytes as a `T::Archived` for this generation, and the
-        // pin keeps the writer away from the copy until the guard drops.
-        Ok(unsafe { ReadGuard::new(pinned) })
+    pub fn read(&self) -> Result<ReadGuard<'_, T>> {
+        let pinned = self.shared.read(Check::Safe)?;
+        // SAFETY: `pinned.root` is the root of a generation validated as `T::Archived` for this
+        // process, and the thread's pin keeps the writer away from it until the guard drops.
+        Ok(unsafe { ReadGuard::new(pinned.root, pinned.slot, pinned.generation) })
     }
 
     /// Like [`read`](Self::read) but skips bytecheck (checksum and fingerprint are still
@@ -419,51 +765,126 @@ impl<T: SharedState> Reader<T> {
     /// The writer must be trusted to publish only valid archives of `T`: a malformed archive
     /// read this way is undefined behaviour.
     #[inline]
-    pub unsafe fn read_unchecked(&mut self) -> Result<ReadGuard<'_, T>> {
-        let pinned = self.raw.pin(&self.expect, None)?;
+    pub unsafe fn read_unchecked(&self) -> Result<ReadGuard<'_, T>> {
+        let pinned = self.shared.read(Check::Unchecked)?;
         // SAFETY: the caller vouches for the bytes; the pin keeps the copy stable.
-        Ok(unsafe { ReadGuard::new(pinned) })
+        Ok(unsafe { ReadGuard::new(pinned.root, pinned.slot, pinned.generation) })
     }
 
     /// The published generation (0 before the first publish): one atomic load, for cheap
-    /// change polling.
+    /// change polling. It may be newer than what [`read`](Self::read) serves while that
+    /// generation is being validated.
     #[inline]
     pub fn generation(&self) -> u64 {
-        self.raw.generation()
+        self.shared.generation()
     }
 
-    /// Blocks until a generation other than `since` is published, or `timeout` passes.
-    /// Returns `Ok(Some(generation))` on a change and `Ok(None)` on timeout. On Linux the
-    /// reader sleeps on a futex; the writer wakes it only when some reader waits.
+    /// The newest generation validated by this process (0 if none): what a read serves when
+    /// nothing newer is validated.
+    pub fn validated_generation(&self) -> u64 {
+        self.shared.validated_generation()
+    }
+
+    /// The newest generation that failed validation (it is never served), unless a newer
+    /// generation has been validated since.
+    pub fn last_failure(&self) -> Option<ValidationFailure> {
+        self.shared.last_failure()
+    }
+
+    /// Whether a writer replaced the channel's files by a new set since this reader opened
+    /// them: the reader keeps its last value; open a new reader to follow the channel.
+    pub fn is_superseded(&self) -> bool {
+        self.shared.is_superseded()
+    }
+
+    /// Blocks until a generation other than `since` is published, or `timeout` passes (any
+    /// duration, `Duration::MAX` included). Returns `Ok(Some(generation))` on a change and
+    /// `Ok(None)` on timeout. The thread sleeps on a futex; the writer wakes it only when some
+    /// reader waits.
     pub fn wait_for_change(&self, since: u64, timeout: Duration) -> Result<Option<u64>> {
-        Ok(self.raw.wait_for_change(since, timeout))
+        self.shared.wait_for_change(since, timeout)
+    }
+
+    /// Blocks until this process has validated a generation newer than `since` (so that a read
+    /// serves it), or `timeout` passes. Returns the validated generation, or `None` on timeout.
+    /// Generations that fail validation are skipped (see [`last_failure`](Self::last_failure)).
+    pub fn wait_for_validated(&self, since: u64, timeout: Duration) -> Result<Option<u64>> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            let validated = self.validated_generation();
+            if validated > since {
+                return Ok(Some(validated));
+            }
+            let published = self.generation();
+            if published > since && published > validated {
+                if self.shared.background {
+                    let v = self.shared.lock_validation();
+                    let wait = deadline
+                        .map_or(Duration::from_millis(50), |d| {
+                            d.saturating_duration_since(Instant::now())
+                        })
+                        .min(Duration::from_millis(50));
+                    let _ = self.shared.validated.wait_timeout(v, wait);
+                } else {
+                    // Validates it (or records why it fails).
+                    drop(self.read());
+                }
+                if self.validated_generation() > since {
+                    continue;
+                }
+            }
+            let remaining = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) if !left.is_zero() => left,
+                    _ => return Ok(None),
+                },
+                None => Duration::MAX,
+            };
+            // Wait for a publish beyond the newest one known to have failed or be pending.
+            let base = published.max(since);
+            if published > validated
+                && self.last_failure().is_some_and(|f| f.generation == published)
+            {
+                self.wait_for_change(base, remaining)?;
+            } else if published <= since {
+                self.wait_for_change(since, remaining)?;
+            } else if self.shared.background {
+                continue;
+            } else {
+                self.wait_for_change(base, remaining.min(Duration::from_millis(10)))?;
+            }
+        }
     }
 
     /// The channel's file paths.
     pub fn paths(&self) -> &ChannelPaths {
-        self.raw.paths()
+        self.shared.paths()
     }
 
     /// The schema recorded by the writer.
     pub fn schema(&self) -> Schema {
-        self.raw.schema()
+        self.shared.files.state.schema()
     }
 
-    /// Index of the reader slot this reader owns.
-    pub fn slot(&self) -> usize {
-        self.raw.slot_index()
+    /// Index of the reader slot the calling thread holds through this reader, if any.
+    pub fn slot(&self) -> Option<usize> {
+        slots::index_of(self.shared.id)
     }
 }
 
 /// Builds a [`Reader`] with non-default settings.
 pub struct ReaderBuilder<T: SharedState> {
-    verify_checksum: bool,
+    checksum: bool,
+    background: bool,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T: SharedState> fmt::Debug for ReaderBuilder<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReaderBuilder").field("verify_checksum", &self.verify_checksum).finish()
+        f.debug_struct("ReaderBuilder")
+            .field("verify_checksum", &self.checksum)
+            .field("validate_in_background", &self.background)
+            .finish()
     }
 }
 
@@ -471,33 +892,121 @@ impl<T: SharedState> ReaderBuilder<T> {
     /// Whether to checksum each generation once before reading it (default on). Off saves one
     /// pass over very large values; bytecheck still runs.
     pub fn verify_checksum(mut self, verify: bool) -> Self {
-        self.verify_checksum = verify;
+        self.checksum = verify;
         self
     }
 
-    /// Opens the channel at `path`.
-    pub fn open(self, path: impl AsRef<Path>) -> Result<Reader<T>> {
-        let schema = Schema::of::<T>();
-        Ok(Reader {
-            raw: RawReader::open(path.as_ref(), Some(&schema), self.verify_checksum)?,
-            expect: Expect::of::<T::Archived>(T::TYPE_NAME, T::FINGERPRINT),
-            _type: PhantomData,
-        })
+    /// Validate every new generation on a background thread (one per reader and process) as
+    /// soon as it is published, so that no read ever runs a validation; reads serve the newest
+    /// validated generation (default off: the first thread that reads a generation validates
+    /// it). The mode for large values read on latency-sensitive paths. The background thread
+    /// holds two reader slots, one of them pinning the newest validated generation: with 2
+    /// copies, the writer then waits for each validation before it can publish twice.
+    pub fn validate_in_background(mut self, background: bool) -> Self {
+        self.background = background;
+        self
+    }
+
+    /// Opens the channel at `path` (see [`Reader::open`]).
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Reader<T>> {
+        let shared = ReaderShared::open(
+            path.as_ref(),
+            ValueType::of::<T>(),
+            self.checksum,
+            self.background,
+        )?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = Arc::new(Handle { shared: shared.clone(), stop: stop.clone() });
+        let reader = Reader { shared, _handle: handle, _type: PhantomData };
+        if self.background {
+            crate::background::spawn(reader.shared.clone(), stop)?;
+        } else {
+            // Validate the current generation now, so the first read is fast. A generation that
+            // fails is recorded (and returned by reads) rather than failing the open.
+            match reader.read() {
+                Ok(_) | Err(Error::NotPublished { .. }) => {}
+                Err(
+                    e @ (Error::ReadersFull { .. }
+                    | Error::SchemaMismatch { .. }
+                    | Error::Io { .. }),
+                ) => {
+                    return Err(e);
+                }
+                Err(_) => {}
+            }
+        }
+        Ok(reader)
     }
 
     /// Opens the channel at `path`, retrying while it is [`Error::NotPublished`] for at most
-    /// `timeout` (polling every few milliseconds: no file exists yet to wait on).
-    pub fn open_wait(self, path: impl AsRef<Path>, timeout: Duration) -> Result<Reader<T>> {
-        let deadline = Instant::now() + timeout;
+    /// `timeout` (any duration, `Duration::MAX` included; polling every few milliseconds: no
+    /// file exists yet to wait on).
+    pub fn open_wait(&self, path: impl AsRef<Path>, timeout: Duration) -> Result<Reader<T>> {
+        let deadline = Instant::now().checked_add(timeout);
         loop {
-            let attempt =
-                ReaderBuilder::<T> { verify_checksum: self.verify_checksum, _type: PhantomData };
-            match attempt.open(path.as_ref()) {
-                Err(Error::NotPublished { .. }) if Instant::now() < deadline => {
+            match self.open(path.as_ref()) {
+                Err(Error::NotPublished { .. }) if deadline.is_none_or(|d| Instant::now() < d) => {
                     std::thread::sleep(Duration::from_millis(5));
                 }
                 other => return other,
             }
+        }
+    }
+}
+
+// Background validation lives in its own module; it needs the shared state's internals.
+pub(crate) mod internals {
+    use super::*;
+
+    /// What the background validator needs of a reader.
+    pub(crate) struct Access<'a>(pub &'a Arc<ReaderShared>);
+
+    impl Access<'_> {
+        pub fn generation(&self) -> u64 {
+            self.0.generation()
+        }
+
+        /// Pins the active generation in `working` (exactly), validates it, moves the keeper
+        /// pin to it and publishes it as validated. Returns the generation handled.
+        pub fn validate_newest(&self, working: &AtomicU64, keeper: &AtomicU64) -> Option<u64> {
+            let shared = self.0;
+            let a2 = protocol::pin_active(shared.active(), working);
+            protocol::narrow(working, a2);
+            let generation = protocol::generation(a2);
+            if generation == 0 || protocol::copy(a2) >= shared.files.data.len() {
+                protocol::release(working);
+                return None;
+            }
+            let v = shared.lock_validation();
+            let ok = shared.validate(a2, Check::Safe, v).is_ok();
+            if ok {
+                // SeqCst: the keeper takes over the pin before the working pin goes (gap-free).
+                keeper.store(protocol::exact_pin(a2), Ordering::SeqCst);
+            }
+            protocol::release(working);
+            Some(generation)
+        }
+
+        pub fn claim_slot(&self) -> Result<(usize, *const AtomicU64)> {
+            self.0.claim_slot()
+        }
+
+        pub fn release_slot(&self, index: usize) {
+            self.0.release_slot(index)
+        }
+
+        /// Waits for a publish other than `since`, for at most `timeout`.
+        pub fn wait(&self, since: u64, timeout: Duration) {
+            let header = self.0.files.state.header();
+            let futex = header.publish_futex.load(Ordering::SeqCst);
+            if protocol::generation(header.active.load(Ordering::SeqCst)) != since {
+                return;
+            }
+            let _ = os::futex_wait(&header.publish_futex, futex, Some(timeout));
+        }
+
+        pub fn notify(&self) {
+            self.0.validated.notify_all();
         }
     }
 }

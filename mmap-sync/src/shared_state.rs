@@ -28,11 +28,11 @@ pub trait SharedState:
     const FINGERPRINT: u64;
     /// Number of data copies (2..=16). Three or more let the writer publish while a slow
     /// reader holds an old copy.
-    const COPIES: usize = crate::layout::DEFAULT_COPIES;
+    const COPIES: usize = crate::format::DEFAULT_COPIES;
     /// Number of reader slots, i.e. how many readers may be open at once.
-    const READER_SLOTS: usize = crate::layout::DEFAULT_READER_SLOTS;
+    const READER_SLOTS: usize = crate::format::DEFAULT_READER_SLOTS;
     /// Largest archived value the writer accepts, in bytes.
-    const MAX_SIZE: u64 = crate::layout::DEFAULT_MAX_SIZE;
+    const MAX_SIZE: u64 = crate::format::DEFAULT_MAX_SIZE;
     /// Environment variable that, when set, overrides `PATH` at run time.
     const PATH_ENV: Option<&'static str> = None;
 
@@ -46,12 +46,5 @@ pub trait SharedState:
             return PathBuf::from(value);
         }
         PathBuf::from(Self::PATH)
-    }
-}
-
-impl crate::error::Schema {
-    /// The schema a `T` channel is written and read with.
-    pub(crate) fn of<T: SharedState>() -> Self {
-        crate::error::Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT }
     }
 }

@@ -21,12 +21,14 @@ use rkyv::bytecheck::CheckBytes;
 use rkyv::ser::allocator::Arena;
 use rkyv::{Archive, Portable, Serialize};
 
-use crate::error::{Error, Result, Schema};
-use crate::fingerprint::fingerprint_of;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::format;
 use crate::guard::ReadGuard;
-use crate::layout;
-use crate::reader::{ArchiveCheck, Expect, RawReader, check_archive};
+use crate::reader::{Check, ReaderShared};
 use crate::serialize::{CopySerializer, serialize_into};
+use crate::validation::ValueType;
 use crate::writer::{RawWriter, WriterOptions};
 
 /// The result of a read: derefs to the archived value and, like upstream's, says whether this
@@ -78,7 +80,8 @@ pub struct Synchronizer {
     /// Generation of the last read, for `ReadResult::is_switched`.
     last_read: u64,
     writer: Option<RawWriter>,
-    reader: Option<RawReader>,
+    /// The reader side and the type (by name) it was opened for.
+    reader: Option<(&'static str, Arc<ReaderShared>)>,
     arena: Arena,
 }
 
@@ -88,44 +91,35 @@ impl fmt::Debug for Synchronizer {
     }
 }
 
-fn schema_of<T: Archive>() -> Schema {
-    Schema { type_name: std::any::type_name::<T>().to_owned(), fingerprint: fingerprint_of::<T>() }
-}
-
-/// The writer side in `slot`, opened on first use for `T`'s schema.
-fn open_writer<'s, T: Archive>(
-    slot: &'s mut Option<RawWriter>,
-    path: &Path,
-) -> Result<&'s mut RawWriter> {
+/// The writer side in `slot`, opened on first use for `T`.
+fn open_writer<'s, T>(slot: &'s mut Option<RawWriter>, path: &Path) -> Result<&'s mut RawWriter>
+where
+    T: Archive,
+    T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+{
     let writer = match slot.take() {
-        // The files carry one schema: a value of another type is refused, not published under
-        // the first type's fingerprint.
-        Some(writer) if writer.fingerprint() != fingerprint_of::<T>() => {
-            let found = writer.schema();
-            let state = writer.paths().state.clone();
-            *slot = Some(writer);
-            return Err(Error::SchemaMismatch { path: state, expected: schema_of::<T>(), found });
+        Some(writer) => {
+            // The files carry one schema: a value of another type is refused, not published
+            // under the first type's fingerprint.
+            let ty = ValueType::of_archive::<T>();
+            if writer.layout_fingerprint() != ty.layout_fingerprint {
+                let found = writer.schema();
+                let state = writer.paths().state.clone();
+                *slot = Some(writer);
+                return Err(Error::SchemaMismatch { path: state, expected: ty.schema(), found });
+            }
+            writer
         }
-        Some(writer) => writer,
         None => {
             let options = WriterOptions::new(
                 FACADE_COPIES,
-                layout::DEFAULT_READER_SLOTS,
-                layout::DEFAULT_MAX_SIZE,
+                format::DEFAULT_READER_SLOTS,
+                format::DEFAULT_MAX_SIZE,
             );
-            RawWriter::open(path, options, schema_of::<T>())?
+            RawWriter::open(path, options, ValueType::of_archive::<T>())?
         }
     };
     Ok(slot.insert(writer))
-}
-
-/// The reader side in `slot`, opened on first use (each read checks its own type's schema).
-fn open_reader<'s>(slot: &'s mut Option<RawReader>, path: &Path) -> Result<&'s mut RawReader> {
-    let reader = match slot.take() {
-        Some(reader) => reader,
-        None => RawReader::open(path, None, true)?,
-    };
-    Ok(slot.insert(reader))
 }
 
 impl Synchronizer {
@@ -163,7 +157,7 @@ impl Synchronizer {
     {
         let writer = open_writer::<T>(&mut self.writer, &self.path)?;
         writer.set_max_wait(grace_duration);
-        let published = writer.publish_bytes(data, check_archive::<T::Archived>)?;
+        let published = writer.publish_bytes(data)?;
         Ok((published.bytes, published.reclaimed > 0))
     }
 
@@ -175,8 +169,7 @@ impl Synchronizer {
         T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
     {
         let _ = check_bytes;
-        // SAFETY: with a check, every generation is validated as a `T::Archived` before use.
-        unsafe { self.read_with::<T>(Some(check_archive::<T::Archived>)) }
+        self.read_with::<T>(Check::Safe)
     }
 
     /// Like [`read`](Self::read) without bytecheck (checksum and fingerprint still checked).
@@ -186,26 +179,43 @@ impl Synchronizer {
     pub unsafe fn read_unchecked<T>(&mut self) -> Result<ReadResult<'_, T>>
     where
         T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
     {
-        // SAFETY: the caller vouches for the bytes.
-        unsafe { self.read_with::<T>(None) }
+        self.read_with::<T>(Check::Unchecked)
     }
 
-    /// Pins the active copy and wraps it for `T`.
-    ///
-    /// # Safety
-    /// With `check` None the caller vouches that the writer publishes valid `T` archives.
-    unsafe fn read_with<T: Archive>(
-        &mut self,
-        check: Option<ArchiveCheck>,
-    ) -> Result<ReadResult<'_, T>> {
-        let expect = Expect::of::<T::Archived>(std::any::type_name::<T>(), fingerprint_of::<T>());
-        let pinned = open_reader(&mut self.reader, &self.path)?.pin(&expect, check)?;
-        let switched = pinned.generation != self.last_read;
-        self.last_read = pinned.generation;
-        // SAFETY: `pin` validated the copy for this generation when `check` is given, else the
-        // caller vouches for it; the pin keeps the writer away until the guard drops.
-        Ok(ReadResult { guard: unsafe { ReadGuard::new(pinned) }, switched })
+    fn reader<T>(&mut self) -> Result<&Arc<ReaderShared>>
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+    {
+        let name = std::any::type_name::<T>();
+        let reopen = !matches!(&self.reader, Some((n, _)) if std::ptr::eq(*n, name) || *n == name);
+        if reopen {
+            let shared = ReaderShared::open(&self.path, ValueType::of_archive::<T>(), true, false)?;
+            self.reader = Some((name, shared));
+        }
+        Ok(&self.reader.as_ref().expect("opened above").1)
+    }
+
+    /// Pins the newest validated copy and wraps it for `T`.
+    fn read_with<T>(&mut self, check: Check) -> Result<ReadResult<'_, T>>
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+    {
+        self.reader::<T>()?;
+        let last_read = self.last_read;
+        let shared = &self.reader.as_ref().expect("opened above").1;
+        let pinned = shared.read(check)?;
+        let switched = pinned.generation != last_read;
+        let generation = pinned.generation;
+        // SAFETY: the copy was validated as a `T::Archived` for this generation (bytecheck
+        // unless the caller of `read_unchecked` vouched for it), and the pin keeps the writer
+        // away until the guard drops.
+        let guard = unsafe { ReadGuard::new(pinned.root, pinned.slot, generation) };
+        self.last_read = generation;
+        Ok(ReadResult { guard, switched })
     }
 
     /// The published generation (upstream: the instance version).
@@ -213,9 +223,19 @@ impl Synchronizer {
         if let Some(writer) = &self.writer {
             return Ok(writer.generation());
         }
-        let reader = open_reader(&mut self.reader, &self.path)?;
-        match reader.generation() {
-            0 => Err(Error::NotPublished { path: reader.paths().state.clone() }),
+        let paths = crate::paths::ChannelPaths::new(&self.path);
+        let generation = match &self.reader {
+            Some((_, shared)) => shared.generation(),
+            None => {
+                let (_file, state) = crate::set::open_state(&paths)?;
+                // Acquire: as `Reader::generation`.
+                crate::protocol::generation(
+                    state.header().active.load(std::sync::atomic::Ordering::Acquire),
+                )
+            }
+        };
+        match generation {
+            0 => Err(Error::NotPublished { path: paths.state }),
             generation => Ok(generation),
         }
     }

@@ -1,24 +1,23 @@
-//! The writer: the only process that creates the files and publishes values.
+//! The writer: the only process that creates a channel's files and publishes values.
 
 use std::fmt;
+use std::fs::File;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use memmap2::MmapMut;
 use rkyv::ser::allocator::Arena;
 
-use crate::channel::{Channel, Shared};
 use crate::error::{Error, Result, Schema};
-use crate::files::{self, Access, ReadersView, StateView};
-use crate::layout::{self, FORMAT_VERSION, READERS_MAGIC, STATE_MAGIC};
+use crate::format::MAX_COPIES;
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
-use crate::reader::ArchiveCheck;
 use crate::serialize::{Filled, serialize_into};
+use crate::set::{self, Carry, SetOptions, WriterFiles};
 use crate::shared_state::SharedState;
+use crate::validation::ValueType;
 
 /// What one publish did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,229 +35,190 @@ pub struct Published {
     pub waited: Duration,
 }
 
-/// Settings of a writer; the defaults come from the channel type's [`SharedState`] constants.
+/// Settings of a writer.
 #[derive(Clone, Debug)]
 pub(crate) struct WriterOptions {
-    pub copies: usize,
-    pub reader_slots: usize,
-    pub max_size: u64,
-    pub file_mode: u32,
-    pub readers_mode: u32,
+    pub set: SetOptions,
     pub max_wait: Duration,
-    pub durable: bool,
-    pub allow_foreign_owner: bool,
 }
 
 impl WriterOptions {
     pub fn new(copies: usize, reader_slots: usize, max_size: u64) -> Self {
         WriterOptions {
-            copies,
-            reader_slots,
-            max_size,
-            file_mode: 0o640,
-            readers_mode: 0o660,
+            set: SetOptions {
+                copies,
+                reader_slots,
+                max_size,
+                file_mode: 0o640,
+                readers_mode: 0o660,
+                durable: false,
+                allow_foreign_owner: false,
+            },
             max_wait: Duration::from_secs(1),
-            durable: false,
-            allow_foreign_owner: false,
         }
-    }
-}
-
-/// One data copy as the writer holds it.
-#[derive(Debug)]
-struct DataCopy {
-    path: std::path::PathBuf,
-    file: std::fs::File,
-    map: Option<MmapMut>,
-}
-
-impl DataCopy {
-    fn capacity(&self) -> usize {
-        self.map.as_ref().map_or(0, |m| m.len())
-    }
-
-    /// Grows the file to at least `needed` bytes (doubling, page-rounded, within `max_size`),
-    /// allocating the storage first so that writing through the mapping cannot fault.
-    fn grow(&mut self, needed: usize, max_size: u64) -> Result<()> {
-        const PAGE: usize = 4096;
-        let doubled = self.capacity().saturating_mul(2).max(PAGE);
-        let target =
-            needed.max(doubled).next_multiple_of(PAGE).min((max_size as usize).max(needed));
-        self.map = None;
-        if let Err(e) = os::allocate(&self.file, target as u64) {
-            // Doubling only makes growth rare; on a nearly full filesystem, settle for what
-            // this value needs rather than fail a value that fits.
-            let exact = needed.next_multiple_of(PAGE).min(target);
-            if exact == target {
-                return Err(Error::io(&self.path, e));
-            }
-            os::allocate(&self.file, exact as u64).map_err(|e| Error::io(&self.path, e))?;
-        }
-        self.map = Some(files::map_read_write(&self.file, &self.path)?);
-        Ok(())
     }
 }
 
 /// The writer half of the protocol, independent of the value's type.
 pub(crate) struct RawWriter {
-    channel: Channel,
-    copies: Vec<DataCopy>,
+    paths: ChannelPaths,
+    /// Holds the writer lock for the writer's life.
+    lock: File,
+    files: WriterFiles,
     options: WriterOptions,
-    fingerprint: u64,
+    ty: ValueType,
+    /// The last published generation.
+    generation: u64,
+    /// The generation each copy holds (the writer's own record; the descriptors may carry a
+    /// transient mark instead, see `protocol`).
+    held: [u64; MAX_COPIES],
+    /// The writer's maximum of every slot high-water mark it has seen.
+    high_water: usize,
+    /// Fault count of the slot table already accounted for.
+    readers_faults: u64,
+    /// The fork epoch the writer was opened in.
+    epoch: u64,
 }
 
 impl fmt::Debug for RawWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RawWriter")
-            .field("prefix", &self.channel.paths.prefix)
-            .field("generation", &self.generation())
+        f.debug_struct("Writer")
+            .field("prefix", &self.paths.prefix)
+            .field("type", &self.ty.type_name)
+            .field("generation", &self.generation)
             .finish_non_exhaustive()
     }
 }
 
+/// A copy reserved for a value: fill [`bytes_mut`](Staged::bytes_mut), then
+/// [`publish`](Staged::publish). Dropping it publishes nothing.
+pub struct Staged<'w, T: SharedState> {
+    writer: &'w mut RawWriter,
+    copy: usize,
+    len: usize,
+    reclaimed: usize,
+    waited: Duration,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: SharedState> fmt::Debug for Staged<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Staged").field("copy", &self.copy).field("len", &self.len).finish()
+    }
+}
+
+impl<T: SharedState> Staged<'_, T> {
+    /// The `len` bytes of the reserved copy, in the mapped data file: write the archive here.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        let copy = self.copy;
+        self.writer.copy_bytes_mut(copy, self.len)
+    }
+
+    /// Validates the bytes as a `T::Archived` (root at the end, as `rkyv::to_bytes` lays it
+    /// out), checksums them and publishes them. Fails with [`Error::InvalidValue`] (nothing
+    /// published) if they are not a valid archive.
+    pub fn publish(self) -> Result<Published> {
+        let check = self.writer.ty.check;
+        let (copy, len) = (self.copy, self.len);
+        let published = self.writer.commit(copy, Filled::unhashed(len), Some(check))?;
+        Ok(Published { reclaimed: self.reclaimed, waited: self.waited, ..published })
+    }
+}
+
 impl RawWriter {
-    pub fn open(prefix: &Path, options: WriterOptions, schema: Schema) -> Result<Self> {
+    pub fn open(prefix: &Path, options: WriterOptions, ty: ValueType) -> Result<Self> {
         let paths = ChannelPaths::new(prefix);
-        if !(layout::MIN_COPIES..=layout::MAX_COPIES).contains(&options.copies) {
-            return Err(Error::Incompatible {
-                path: paths.state.clone(),
-                reason: format!("copies must be within 2..=16, not {}", options.copies),
-            });
-        }
-        if options.reader_slots == 0 || options.reader_slots > layout::MAX_READER_SLOTS {
-            return Err(Error::Incompatible {
-                path: paths.readers.clone(),
-                reason: format!(
-                    "reader slots must be within 1..={}, not {}",
-                    layout::MAX_READER_SLOTS,
-                    options.reader_slots
-                ),
-            });
-        }
-        let mode = options.file_mode;
-        let state_file = files::open(&paths.state, Access::Create { mode })?;
-        files::check_owner(&state_file, &paths.state, mode, options.allow_foreign_owner)?;
-        // The writer lock: held on the whole state file for the writer's life, dropped by the
-        // kernel however the writer dies.
-        if !os::try_lock(&state_file, 0, 0).map_err(|e| Error::io(&paths.state, e))? {
-            return Err(Error::WriterExists { path: paths.state.clone() });
-        }
-        // The copy and slot counts of an existing channel; None when the files are new, or their
-        // creation never finished (no magic yet), and so are (re)created below.
-        let existing = if files::file_len(&state_file, &paths.state)? < 8 {
-            None
-        } else {
-            let map = files::map_shared(&state_file, &paths.state, false)?;
-            StateView::parse(&map, &paths.state)?.map(|view| (view.copies(), view.reader_slots()))
-        };
-
-        let readers_file =
-            files::open(&paths.readers, Access::Create { mode: options.readers_mode })?;
-        files::check_owner(
-            &readers_file,
-            &paths.readers,
-            options.readers_mode,
-            options.allow_foreign_owner,
-        )?;
-        let copy_count = existing.map_or(options.copies, |(copies, _)| copies);
-        let mut copies = Vec::with_capacity(copy_count);
-        for index in 0..copy_count {
-            let path = paths.data(index);
-            let file = files::open(&path, Access::Create { mode })?;
-            files::check_owner(&file, &path, mode, options.allow_foreign_owner)?;
-            let map = if files::file_len(&file, &path)? > 0 {
-                Some(files::map_read_write(&file, &path)?)
-            } else {
-                None
-            };
-            copies.push(DataCopy { path, file, map });
-        }
-
-        // A readers file that is missing or damaged is made anew (one in use with a valid header
-        // is kept as it is): only the writer creates files, and readers cannot open without it.
-        let slots = existing.map_or(options.reader_slots, |(_, slots)| slots);
-        create_readers(&readers_file, &paths, slots)?;
-        if existing.is_none() {
-            create_state(&state_file, &paths, &options, &schema)?;
-        }
-
-        let state_map = files::map_shared(&state_file, &paths.state, true)?;
-        let state = StateView::parse(&state_map, &paths.state)?.ok_or_else(|| {
-            Error::corrupt(&paths.state, "magic vanished while the writer held the lock")
-        })?;
-        let found = state.schema();
-        if found.fingerprint != schema.fingerprint {
-            return Err(Error::SchemaMismatch {
-                path: paths.state.clone(),
-                expected: schema,
-                found,
-            });
-        }
-        if state.copies() != options.copies {
-            return Err(Error::Incompatible {
-                path: paths.state.clone(),
-                reason: format!(
-                    "the channel has {} copies, the writer asks for {}",
-                    state.copies(),
-                    options.copies
-                ),
-            });
-        }
-        let slots = state.reader_slots();
-        let readers_map = files::map_shared(&readers_file, &paths.readers, true)?;
-        let readers = ReadersView::parse(&readers_map, &paths.readers, slots)?;
-        // SAFETY: both mappings move into the Channel next to `shared` and live as long as it.
-        let shared = unsafe { Shared::new(state, readers) };
-
-        // A previous writer may have died between writing a copy's descriptor and publishing it:
-        // such a copy was never active, so no reader can hold it; forget its generation.
-        let active_generation = protocol::generation(shared.header().active.load(Ordering::SeqCst));
-        for descriptor in shared.descriptors() {
-            if descriptor.generation.load(Ordering::Relaxed) > active_generation {
-                descriptor.generation.store(0, Ordering::Release);
+        let lock = set::lock_writer(&paths, options.set.allow_foreign_owner)?;
+        let files = set::open_for_writing(&paths, &options.set, &ty).inspect_err(|e| {
+            if matches!(e, Error::SchemaMismatch { .. }) {
+                crate::log::schema_mismatch(e);
             }
-        }
-
-        Ok(RawWriter {
-            channel: Channel {
-                paths,
-                _state_file: state_file,
-                readers_file,
-                shared,
-                _state_map: state_map,
-                _readers_map: readers_map,
-            },
-            copies,
+        })?;
+        let mut writer = RawWriter {
+            paths,
+            lock,
+            files,
             options,
-            fingerprint: schema.fingerprint,
-        })
+            ty,
+            generation: 0,
+            held: [0; MAX_COPIES],
+            high_water: 0,
+            readers_faults: 0,
+            epoch: os::fork_epoch(),
+        };
+        writer.take_over();
+        Ok(writer)
+    }
+
+    /// Makes the writer's records match its (new or adopted) set: the published generation,
+    /// what each copy holds, and the writer's identity in the header.
+    fn take_over(&mut self) {
+        let state = &self.files.state;
+        let header = state.header();
+        // SeqCst: nothing else writes it (we hold the writer lock); any order would do.
+        let active = header.active.load(Ordering::SeqCst);
+        self.generation = protocol::generation(active);
+        self.high_water = 0;
+        self.readers_faults = self.files.readers.mapping().faults();
+        for (c, descriptor) in state.descriptors().iter().enumerate() {
+            // A previous writer may have died between writing a copy's descriptor and publishing
+            // it, or while a copy was marked: such a copy was never active or is not pinned as
+            // its generation; forget what it holds unless it is the active copy.
+            let g = descriptor.generation.load(Ordering::SeqCst);
+            let g = if protocol::active_copy(active) == Some(c) {
+                self.generation
+            } else if g > self.generation {
+                0
+            } else {
+                g
+            };
+            // SeqCst: restores the word readers' step 4' compares with.
+            descriptor.generation.store(g, Ordering::SeqCst);
+            self.held[c] = g;
+        }
+        // Relaxed: informational fields for operators.
+        header.writer_pid.store(std::process::id(), Ordering::Relaxed);
+        header.writer_started_at.store(os::unix_nanos(), Ordering::Relaxed);
     }
 
     pub fn paths(&self) -> &ChannelPaths {
-        &self.channel.paths
+        &self.paths
     }
 
     /// The last published generation (0 if none).
     pub fn generation(&self) -> u64 {
-        protocol::generation(self.channel.shared.header().active.load(Ordering::Relaxed))
+        self.generation
     }
 
-    /// The schema fingerprint this writer publishes with.
-    pub fn fingerprint(&self) -> u64 {
-        self.fingerprint
+    /// The layout fingerprint of the writer's type.
+    pub fn layout_fingerprint(&self) -> u64 {
+        self.ty.layout_fingerprint
     }
 
     /// The schema recorded in the channel's header.
     pub fn schema(&self) -> Schema {
-        self.channel.shared.schema()
+        self.files.state.schema()
+    }
+
+    /// Largest archived value this writer publishes.
+    pub fn max_size(&self) -> u64 {
+        self.options.set.max_size
     }
 
     pub fn set_max_wait(&mut self, limit: Duration) {
         self.options.max_wait = limit;
     }
 
-    /// Publishes bytes archived elsewhere, once `check` has validated them in the copy.
-    pub fn publish_bytes(&mut self, bytes: &[u8], check: ArchiveCheck) -> Result<Published> {
+    fn check_fork(&self) -> Result<()> {
+        if self.epoch != os::fork_epoch() {
+            return Err(Error::Forked { path: self.paths.writer.clone() });
+        }
+        Ok(())
+    }
+
+    /// Publishes bytes archived elsewhere, once they are validated as the writer's type.
+    pub fn publish_bytes(&mut self, bytes: &[u8]) -> Result<Published> {
+        let check = self.ty.check;
         let mut copy_in = |buf: &mut [u8]| {
             if let Some(dst) = buf.get_mut(..bytes.len()) {
                 dst.copy_from_slice(bytes);
@@ -274,154 +234,281 @@ impl RawWriter {
     pub fn publish(
         &mut self,
         fill: &mut dyn FnMut(&mut [u8]) -> Result<Filled, String>,
-        check: Option<ArchiveCheck>,
+        check: Option<crate::validation::ArchiveCheck>,
     ) -> Result<Published> {
-        let generation = self.generation() + 1;
-        // `active` keeps the generation in its top 56 bits: one more would wrap to generation 0
-        // ("nothing published"). No real channel gets there; a damaged state file can.
-        if protocol::pack(generation, 0) >> 8 != generation {
-            return Err(Error::corrupt(
-                &self.channel.paths.state,
-                format!("generation {} is the last the format can hold", generation - 1),
-            ));
-        }
-        let (index, reclaimed, waited) = self.acquire_copy()?;
-        let shared = &self.channel.shared;
-        let descriptor = &shared.descriptors()[index];
-        // The copy is free: no reader can be reading it. Mark it as holding nothing so that a
-        // crash while it is rewritten cannot leave a descriptor that describes other bytes.
-        descriptor.generation.store(0, Ordering::Release);
-
-        let max_size = self.options.max_size;
-        let copy = &mut self.copies[index];
+        let (copy, reclaimed, waited) = self.acquire()?;
+        let max_size = self.options.set.max_size;
         let filled = loop {
-            let capacity = copy.capacity().min(max_size as usize);
-            let buf = match copy.map.as_mut() {
-                Some(map) => &mut map[..capacity],
-                None => &mut [][..],
-            };
-            let filled = fill(buf)
-                .map_err(|reason| Error::InvalidValue { path: copy.path.clone(), reason })?;
-            let needed = filled.len;
-            if needed as u64 > max_size {
+            let capacity = (self.files.data[copy].allocated as usize).min(max_size as usize);
+            let buf = self.copy_bytes_mut(copy, capacity);
+            let filled = fill(buf).map_err(|reason| Error::InvalidValue {
+                path: self.files.data[copy].path.clone(),
+                reason,
+            })?;
+            if filled.len as u64 > max_size {
                 return Err(Error::TooLarge {
-                    path: copy.path.clone(),
-                    size: needed as u64,
+                    path: self.files.data[copy].path.clone(),
+                    size: filled.len as u64,
                     max_size,
                 });
             }
-            if needed <= capacity {
+            if filled.len <= capacity {
                 break filled;
             }
-            copy.grow(needed, max_size)?;
+            self.grow(copy, filled.len)?;
         };
-        let len = filled.len;
-        let bytes = match copy.map.as_ref() {
-            Some(map) => &map[..len],
-            None => &[][..],
-        };
-        if let Some(check) = check {
-            check(bytes)
-                .map_err(|reason| Error::InvalidValue { path: copy.path.clone(), reason })?;
-        }
-        descriptor.length.store(len as u64, Ordering::Relaxed);
-        let checksum = filled.checksum.unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(bytes));
-        descriptor.checksum.store(checksum, Ordering::Relaxed);
-        descriptor.fingerprint.store(self.fingerprint, Ordering::Relaxed);
-        // Release: a reader that sees this descriptor (through `active`) sees the bytes above.
-        descriptor.generation.store(generation, Ordering::Release);
-        if self.options.durable
-            && let Some(map) = copy.map.as_ref()
-        {
-            map.flush_range(0, len).map_err(|e| Error::io(&copy.path, e))?;
-        }
-
-        // Step 3: publish. SeqCst: the readers' correctness argument orders this store before
-        // this writer's next scan of the pins (protocol.rs).
-        let header = shared.header();
-        header.active.store(protocol::pack(generation, index), Ordering::SeqCst);
-        if self.options.durable {
-            self.channel._state_map.flush().map_err(|e| Error::io(&self.channel.paths.state, e))?;
-        }
-        // SeqCst pairs with the waiter's increment-then-load (reader.rs wait_for_change): either
-        // the waiter sees the new futex value, or this load sees the waiter.
-        header.publish_futex.fetch_add(1, Ordering::SeqCst);
-        if shared.readers_header().waiters.load(Ordering::SeqCst) > 0 {
-            os::futex_wake_all(&header.publish_futex);
-        }
-        Ok(Published { generation, bytes: len, copy: index, reclaimed, waited })
+        let published = self.commit(copy, filled, check)?;
+        Ok(Published { reclaimed, waited, ..published })
     }
 
-    /// Writer step 1: finds a copy no reader can be reading, clearing dead readers' pins and
-    /// then waiting with backoff up to the wait limit when every candidate is pinned. Returns
-    /// the copy, the number of dead readers reclaimed and the time spent waiting. The clock is
-    /// read only once a scan finds every copy blocked: an unblocked publish makes no syscall.
-    fn acquire_copy(&mut self) -> Result<(usize, usize, Duration)> {
-        let shared = &self.channel.shared;
-        let copies = shared.copies();
-        let mut held = [0u64; layout::MAX_COPIES];
-        for (h, d) in held.iter_mut().zip(shared.descriptors()) {
-            *h = d.generation.load(Ordering::Relaxed);
+    /// Reserves a free copy with room for `len` bytes (see [`Staged`]).
+    pub fn stage(&mut self, len: usize) -> Result<(usize, usize, Duration)> {
+        let max_size = self.options.set.max_size;
+        if len as u64 > max_size {
+            return Err(Error::TooLarge { path: self.paths.data(0), size: len as u64, max_size });
         }
-        let held = &held[..copies];
-        let active = shared.header().active.load(Ordering::Relaxed);
+        let (copy, reclaimed, waited) = self.acquire()?;
+        if (self.files.data[copy].allocated as usize) < len {
+            self.grow(copy, len)?;
+        }
+        Ok((copy, reclaimed, waited))
+    }
+
+    /// The first `len` bytes of data copy `copy` (allocated, not pinned by any reader).
+    fn copy_bytes_mut(&mut self, copy: usize, len: usize) -> &mut [u8] {
+        let data = &mut self.files.data[copy];
+        let len = len.min(data.allocated as usize).min(data.map.len());
+        // SAFETY: `len` bytes of the file are allocated and mapped read-write; only this writer
+        // writes data files, and the protocol guarantees no reader reads this copy (it was
+        // chosen free by `acquire` and is not active).
+        unsafe { std::slice::from_raw_parts_mut(data.map.ptr(), len) }
+    }
+
+    /// Grows copy `copy`'s file to at least `needed` bytes (doubling, page-rounded, within
+    /// `max_size`), allocating the storage first so that writing through the mapping cannot
+    /// fault. The mapping already spans `max_size`: nothing moves.
+    fn grow(&mut self, copy: usize, needed: usize) -> Result<()> {
+        let page = os::page_size();
+        let max_size = self.options.set.max_size as usize;
+        let data = &mut self.files.data[copy];
+        let limit = data.map.len().max(needed);
+        let doubled = (data.allocated as usize).saturating_mul(2).max(page);
+        let target =
+            needed.max(doubled).next_multiple_of(page).min(max_size.max(needed)).min(limit);
+        if let Err(e) = os::allocate(&data.file, target as u64) {
+            // Doubling only makes growth rare; on a nearly full filesystem, settle for what
+            // this value needs rather than fail a value that fits.
+            let exact = needed.next_multiple_of(page).min(target);
+            if exact == target {
+                return Err(Error::io(&data.path, e));
+            }
+            os::allocate(&data.file, exact as u64).map_err(|e| Error::io(&data.path, e))?;
+            data.allocated = exact as u64;
+        } else {
+            data.allocated = target as u64;
+        }
+        Ok(())
+    }
+
+    /// Writer steps 1–2: a copy no reader can be reading, clearing dead readers' pins and then
+    /// waiting with backoff up to the wait limit when every candidate is pinned. Returns the
+    /// copy, the number of dead readers reclaimed and the time spent waiting. The clock is read
+    /// only once a scan finds every copy blocked: an unblocked publish makes no system call.
+    fn acquire(&mut self) -> Result<(usize, usize, Duration)> {
+        self.check_fork()?;
+        if self.generation >= protocol::LAST_GENERATION {
+            return Err(Error::corrupt(
+                &self.paths.state,
+                format!("generation {} is the last the format can hold", self.generation),
+            ));
+        }
         let mut reclaimed = 0;
         let mut attempt = 0u32;
         let mut started: Option<Instant> = None;
         loop {
-            let mut blocked = [false; layout::MAX_COPIES];
-            for slot in shared.used_slots() {
-                protocol::mark_blocked(
-                    slot.pin.load(Ordering::SeqCst),
-                    held,
-                    &mut blocked[..copies],
-                );
-            }
-            if let Some(c) = protocol::choose_copy(active, held, &blocked[..copies]) {
-                return Ok((c, reclaimed, started.map_or(Duration::ZERO, |t| t.elapsed())));
-            }
-            let cleared = self.reclaim_dead_readers(held, protocol::active_copy(active))?;
-            reclaimed += cleared;
-            if cleared > 0 {
+            let files = &self.files;
+            let copies = files.data.len();
+            let active = files.state.header().active.load(Ordering::Relaxed);
+            let readers = &files.readers;
+            let high_water = protocol::high_water(
+                &mut self.high_water,
+                &readers.header().slot_high_water,
+                readers.slot_count(),
+            );
+            let descriptors = files.state.descriptors();
+            let result = protocol::acquire(
+                active,
+                &self.held[..copies],
+                |c| &descriptors[c].generation,
+                readers.slots()[..high_water].iter().map(|s| &s.pin),
+            );
+            if readers.mapping().faults() != self.readers_faults {
+                // The slot table was cut short under the writer: the pins it read may be zeros
+                // standing in for pins it can no longer see. No copy of this set is safe to
+                // write; continue in a new set.
+                if let Ok(c) = result {
+                    protocol::commit_copy(&descriptors[c].generation, self.held[c]);
+                }
+                self.replace_set("the readers file was truncated under the writer")?;
                 continue;
+            }
+            match result {
+                Ok(c) => {
+                    self.held[c] = 0;
+                    let waited = started.map_or(Duration::ZERO, |t| t.elapsed());
+                    if reclaimed > 0 {
+                        crate::log::readers_reclaimed(&self.paths.prefix, reclaimed);
+                    }
+                    if !waited.is_zero() {
+                        crate::log::write_waited(&self.paths.prefix, self.generation + 1, waited);
+                    }
+                    return Ok((c, reclaimed, waited));
+                }
+                Err(blocked) => {
+                    let cleared = self.reclaim_dead_readers(active, blocked, high_water)?;
+                    reclaimed += cleared;
+                    if cleared > 0 {
+                        continue;
+                    }
+                }
             }
             let waited = started.get_or_insert_with(Instant::now).elapsed();
             if waited >= self.options.max_wait {
-                return Err(Error::WriterBlocked {
-                    path: self.channel.paths.readers.clone(),
-                    waited,
-                });
+                return Err(Error::WriterBlocked { path: self.paths.readers.clone(), waited });
             }
-            backoff(attempt, self.options.max_wait - waited);
-            attempt += 1;
+            backoff(attempt, self.options.max_wait.saturating_sub(waited));
+            attempt = attempt.saturating_add(1);
         }
     }
 
     /// Clears the pins of slots that block a candidate copy and whose owner is gone (nobody
-    /// holds the slot's OFD lock). The writer takes the slot's lock while it clears the pin, so a
-    /// reader claiming the slot at the same moment cannot have its fresh pin erased.
-    fn reclaim_dead_readers(&self, held: &[u64], active_copy: Option<usize>) -> Result<usize> {
-        let shared = &self.channel.shared;
-        let file = &self.channel.readers_file;
-        let path = &self.channel.paths.readers;
+    /// holds the slot's lock). The writer holds the slot's lock while it clears the pin, so a
+    /// reader claiming the slot at that moment cannot have its fresh pin erased.
+    fn reclaim_dead_readers(
+        &self,
+        active: u64,
+        blocked: protocol::Blocked,
+        high_water: usize,
+    ) -> Result<usize> {
+        let readers = &self.files.readers;
+        let file = &self.files.readers_file;
+        let path = &self.paths.readers;
+        let copies = self.files.data.len();
         let mut cleared = 0;
-        for (index, slot) in shared.used_slots().iter().enumerate() {
+        for (index, slot) in readers.slots()[..high_water].iter().enumerate() {
+            // SeqCst: as the scan's loads.
             let pin = slot.pin.load(Ordering::SeqCst);
-            let blocks_candidate = held
-                .iter()
-                .enumerate()
-                .any(|(c, &h)| Some(c) != active_copy && !protocol::pin_allows(pin, h));
-            if !blocks_candidate {
+            let mut blocks = 0;
+            protocol::mark_blocked(pin, active, &self.held[..copies], &mut blocks);
+            if blocks & blocked == 0 {
                 continue;
             }
-            let offset = layout::slot_offset(index) as u64;
+            let offset = readers.slot_offset(index);
             if os::try_lock(file, offset, 1).map_err(|e| Error::io(path, e))? {
-                slot.pin.store(0, Ordering::SeqCst);
+                protocol::release(&slot.pin);
                 os::unlock(file, offset, 1).map_err(|e| Error::io(path, e))?;
                 cleared += 1;
             }
         }
         Ok(cleared)
+    }
+
+    /// Writer steps 3–4 for copy `copy` holding `filled` bytes: validate, checksum, describe,
+    /// publish, wake.
+    fn commit(
+        &mut self,
+        copy: usize,
+        filled: Filled,
+        check: Option<crate::validation::ArchiveCheck>,
+    ) -> Result<Published> {
+        let generation = self.generation + 1;
+        let len = filled.len;
+        let data = &mut self.files.data[copy];
+        if data.map.faults() != data.seen_faults {
+            // The data file was cut short while being written: the bytes went to stand-in pages.
+            data.seen_faults = data.map.faults();
+            data.map.remap_in_place(&data.file).map_err(|e| Error::io(&data.path, e))?;
+            data.allocated = 0;
+            return Err(Error::corrupt(
+                &data.path,
+                "data file was truncated while being written; nothing was published",
+            ));
+        }
+        // SAFETY: as in `copy_bytes_mut`; `len <= allocated` (checked by the callers).
+        let bytes =
+            unsafe { std::slice::from_raw_parts(data.map.ptr(), len.min(data.allocated as usize)) };
+        if bytes.len() < len {
+            return Err(Error::corrupt(&data.path, "value longer than the copy's storage"));
+        }
+        if let Some(check) = check {
+            check(bytes)
+                .map_err(|reason| Error::InvalidValue { path: data.path.clone(), reason })?;
+        }
+        let checksum = filled.checksum.unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(bytes));
+        if self.options.set.durable {
+            data.map.flush(0, len).map_err(|e| Error::io(&data.path, e))?;
+        }
+        let state = &self.files.state;
+        let descriptor = &state.descriptors()[copy];
+        // Relaxed: published by the Release store of the generation below.
+        descriptor.length.store(len as u64, Ordering::Relaxed);
+        descriptor.checksum.store(checksum, Ordering::Relaxed);
+        descriptor.fingerprint.store(self.files.fingerprint, Ordering::Relaxed);
+        descriptor.published_at.store(os::unix_nanos(), Ordering::Relaxed);
+        protocol::commit_copy(&descriptor.generation, generation);
+        protocol::publish(&state.header().active, generation, copy);
+        self.held[copy] = generation;
+        self.generation = generation;
+        if self.options.set.durable {
+            let map = state.mapping();
+            map.flush(0, map.len()).map_err(|e| Error::io(&self.paths.state, e))?;
+        }
+        self.wake_waiters();
+        Ok(Published { generation, bytes: len, copy, reclaimed: 0, waited: Duration::ZERO })
+    }
+
+    /// Bumps the futex word and wakes the readers blocked on it, if the waiter bitmap says
+    /// any are. Readers cannot make the writer skip a wake: each waiter sets its own bit.
+    fn wake_waiters(&self) {
+        let header = self.files.state.header();
+        // SeqCst: pairs with a waiter's set-bit-then-load (see the reader's wait): either the
+        // waiter sees the new futex value, or the loads below see its bit.
+        header.publish_futex.fetch_add(1, Ordering::SeqCst);
+        let words = self.high_water.div_ceil(64);
+        let waiting =
+            self.files.readers.waiters()[..words].iter().any(|w| w.load(Ordering::SeqCst) != 0);
+        if waiting {
+            let _ = os::futex_wake_all(&header.publish_futex);
+        }
+    }
+
+    /// Continues in a new set of files, carrying over the last published value, because the
+    /// slot table of the current one can no longer be trusted.
+    fn replace_set(&mut self, reason: &str) -> Result<()> {
+        crate::log::set_replaced(&self.paths.prefix, reason);
+        let header = self.files.state.header();
+        let active = header.active.load(Ordering::SeqCst);
+        let carry = protocol::active_copy(active).and_then(|c| {
+            let data = &self.files.data[c];
+            let d = &self.files.state.descriptors()[c];
+            let len = d.length.load(Ordering::Relaxed) as usize;
+            (len <= data.allocated as usize && data.map.faults() == data.seen_faults).then(|| {
+                // SAFETY: the active copy's `len` bytes are allocated and mapped; nobody writes
+                // them (only this writer writes, and it does not write the active copy).
+                let bytes = unsafe { std::slice::from_raw_parts(data.map.ptr(), len) };
+                Carry {
+                    generation: protocol::generation(active),
+                    bytes,
+                    checksum: d.checksum.load(Ordering::Relaxed),
+                    published_at: d.published_at.load(Ordering::Relaxed),
+                }
+            })
+        });
+        let files = set::create_set(&self.paths, &self.options.set, &self.ty, carry)?;
+        let old = std::mem::replace(&mut self.files, files);
+        set::supersede(&old.state);
+        self.take_over();
+        Ok(())
     }
 }
 
@@ -429,7 +516,9 @@ impl Drop for RawWriter {
     fn drop(&mut self) {
         // Release the writer lock explicitly: a child forked by another thread of this process
         // shares the open file description until it execs, and would otherwise keep the lock.
-        let _ = os::unlock(&self.channel._state_file, 0, 0);
+        if self.epoch == os::fork_epoch() {
+            let _ = os::unlock(&self.lock, 0, 0);
+        }
     }
 }
 
@@ -447,87 +536,6 @@ fn backoff(attempt: u32, remaining: Duration) {
     }
 }
 
-fn create_readers(file: &std::fs::File, paths: &ChannelPaths, slots: usize) -> Result<()> {
-    let len = layout::readers_file_len(slots) as u64;
-    if files::file_len(file, &paths.readers)? < len {
-        os::allocate(file, len).map_err(|e| Error::io(&paths.readers, e))?;
-    }
-    let map = files::map_shared(file, &paths.readers, true)?;
-    // SAFETY: the file is at least `len` bytes, the mapping page-aligned; ReadersHeader is
-    // atomics and bytes.
-    let header = unsafe { &*(map.as_ptr() as *const layout::ReadersHeader) };
-    if header.magic.load(Ordering::Acquire) == READERS_MAGIC
-        && header.format_version.load(Ordering::Relaxed) == FORMAT_VERSION
-        && header.slot_count.load(Ordering::Relaxed) as usize == slots
-        && header.slot_size.load(Ordering::Relaxed) as usize == layout::SLOT_SIZE
-    {
-        return Ok(()); // left by an earlier writer of this channel; slots are still valid
-    }
-    header.magic.store(0, Ordering::SeqCst);
-    header.format_version.store(FORMAT_VERSION, Ordering::Relaxed);
-    header.slot_count.store(slots as u32, Ordering::Relaxed);
-    header.slot_size.store(layout::SLOT_SIZE as u32, Ordering::Relaxed);
-    header.waiters.store(0, Ordering::Relaxed);
-    header.slot_high_water.store(0, Ordering::Relaxed);
-    for index in 0..slots {
-        // SAFETY: slot `index` lies within the `len` bytes mapped.
-        let slot = unsafe {
-            &*(map.as_ptr().add(layout::slot_offset(index)) as *const layout::ReaderSlot)
-        };
-        slot.pin.store(0, Ordering::Relaxed);
-    }
-    header.magic.store(READERS_MAGIC, Ordering::Release);
-    Ok(())
-}
-
-fn create_state(
-    file: &std::fs::File,
-    paths: &ChannelPaths,
-    options: &WriterOptions,
-    schema: &Schema,
-) -> Result<()> {
-    let len = layout::state_file_len(options.copies) as u64;
-    if files::file_len(file, &paths.state)? < len {
-        os::allocate(file, len).map_err(|e| Error::io(&paths.state, e))?;
-    }
-    let map = files::map_shared(file, &paths.state, true)?;
-    // SAFETY: the file is at least `len` bytes and nothing else writes it (we hold the writer
-    // lock); readers read nothing but the magic until it is set, below, last.
-    let header = unsafe { &mut *(map.as_mut_ptr() as *mut layout::StateHeader) };
-    header.magic.store(0, Ordering::SeqCst);
-    header.format_version.store(FORMAT_VERSION, Ordering::Relaxed);
-    header.header_size.store(size_of::<layout::StateHeader>() as u32, Ordering::Relaxed);
-    header.fingerprint.store(schema.fingerprint, Ordering::Relaxed);
-    header.copies.store(options.copies as u32, Ordering::Relaxed);
-    header.reader_slots.store(options.reader_slots as u32, Ordering::Relaxed);
-    header.max_size.store(options.max_size, Ordering::Relaxed);
-    let name = schema.type_name.as_bytes();
-    let name = &name[..name.len().min(layout::TYPE_NAME_CAPACITY)];
-    header.type_name = [0; layout::TYPE_NAME_CAPACITY];
-    header.type_name[..name.len()].copy_from_slice(name);
-    header.type_name_len.store(name.len() as u32, Ordering::Relaxed);
-    header.active.store(0, Ordering::Relaxed);
-    header.publish_futex.store(0, Ordering::Relaxed);
-    // SAFETY: the descriptors follow the header within the `len` bytes mapped.
-    let descriptors = unsafe {
-        std::slice::from_raw_parts(
-            map.as_ptr().add(size_of::<layout::StateHeader>()) as *const layout::CopyDescriptor,
-            options.copies,
-        )
-    };
-    for d in descriptors {
-        d.generation.store(0, Ordering::Relaxed);
-        d.length.store(0, Ordering::Relaxed);
-        d.checksum.store(0, Ordering::Relaxed);
-        d.fingerprint.store(0, Ordering::Relaxed);
-    }
-    if options.durable {
-        map.flush().map_err(|e| Error::io(&paths.state, e))?;
-    }
-    header.magic.store(STATE_MAGIC, Ordering::Release);
-    Ok(())
-}
-
 /// Publishes values of type `T` to the channel at a path. There is at most one live writer per
 /// channel (see [`Error::WriterExists`]).
 pub struct Writer<T: SharedState> {
@@ -538,7 +546,7 @@ pub struct Writer<T: SharedState> {
 
 impl<T: SharedState> fmt::Debug for Writer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Writer").field("type", &T::TYPE_NAME).field("raw", &self.raw).finish()
+        fmt::Debug::fmt(&self.raw, f)
     }
 }
 
@@ -565,12 +573,27 @@ impl<T: SharedState> Writer<T> {
     /// Publishes bytes archived elsewhere, after validating them as a `T::Archived` (root at the
     /// end, as `rkyv::to_bytes` produces).
     pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<Published> {
-        self.raw.publish_bytes(bytes, crate::reader::check_archive::<T::Archived>)
+        self.raw.publish_bytes(bytes)
+    }
+
+    /// Reserves a free data copy for an archived value of exactly `len` bytes, to be written in
+    /// place (for example while it is downloaded) and then published with
+    /// [`Staged::publish`], which validates it. Saves the extra full copy of
+    /// [`write_bytes`](Self::write_bytes) for large values. Fails with [`Error::TooLarge`]
+    /// when `len` exceeds `max_size`.
+    pub fn stage(&mut self, len: usize) -> Result<Staged<'_, T>> {
+        let (copy, reclaimed, waited) = self.raw.stage(len)?;
+        Ok(Staged { writer: &mut self.raw, copy, len, reclaimed, waited, _type: PhantomData })
     }
 
     /// The last published generation (0 before the first publish on a new channel).
     pub fn generation(&self) -> u64 {
         self.raw.generation()
+    }
+
+    /// Largest archived value this writer publishes.
+    pub fn max_size(&self) -> u64 {
+        self.raw.max_size()
     }
 
     /// The channel's file paths.
@@ -598,38 +621,41 @@ impl<T: SharedState> fmt::Debug for WriterBuilder<T> {
 
 impl<T: SharedState> WriterBuilder<T> {
     /// Number of data copies (2..=16) for a channel this writer creates; an existing channel
-    /// must have the same number.
+    /// must have the same number ([`Error::Incompatible`] otherwise).
     pub fn copies(mut self, copies: usize) -> Self {
-        self.options.copies = copies;
+        self.options.set.copies = copies;
         self
     }
 
-    /// Number of reader slots for a channel this writer creates.
+    /// Number of reader slots for a channel this writer creates; an existing channel must have
+    /// the same number ([`Error::Incompatible`] otherwise).
     pub fn reader_slots(mut self, slots: usize) -> Self {
-        self.options.reader_slots = slots;
+        self.options.set.reader_slots = slots;
         self
     }
 
-    /// Largest archived value accepted; larger values fail with [`Error::TooLarge`].
+    /// Largest archived value accepted; larger values fail with [`Error::TooLarge`]. An
+    /// existing channel keeps the size it was created with: asking for more is
+    /// [`Error::Incompatible`].
     pub fn max_size(mut self, bytes: u64) -> Self {
-        self.options.max_size = bytes;
+        self.options.set.max_size = bytes;
         self
     }
 
     /// Permission bits of the state and data files the writer creates (default 0o640).
     pub fn file_mode(mut self, mode: u32) -> Self {
-        self.options.file_mode = mode;
+        self.options.set.file_mode = mode;
         self
     }
 
     /// Permission bits of the readers file (default 0o660: readers must write their slot).
     pub fn readers_mode(mut self, mode: u32) -> Self {
-        self.options.readers_mode = mode;
+        self.options.set.readers_mode = mode;
         self
     }
 
     /// How long a write may wait for live readers to release a copy before it fails with
-    /// [`Error::WriterBlocked`] (default one second).
+    /// [`Error::WriterBlocked`] (default one second; any duration, `Duration::MAX` included).
     pub fn max_wait(mut self, limit: Duration) -> Self {
         self.options.max_wait = limit;
         self
@@ -638,21 +664,20 @@ impl<T: SharedState> WriterBuilder<T> {
     /// msync every copy and the state file before and after publishing (default off: on
     /// `/dev/shm` there is nothing to sync to, and readers never need it).
     pub fn durable(mut self, durable: bool) -> Self {
-        self.options.durable = durable;
+        self.options.set.durable = durable;
         self
     }
 
     /// Accept channel files owned by another user (default: refuse them as planted).
     pub fn allow_foreign_owner(mut self, allow: bool) -> Self {
-        self.options.allow_foreign_owner = allow;
+        self.options.set.allow_foreign_owner = allow;
         self
     }
 
     /// Opens the channel at `path`, creating its files if needed.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Writer<T>> {
-        let schema = Schema::of::<T>();
         Ok(Writer {
-            raw: RawWriter::open(path.as_ref(), self.options, schema)?,
+            raw: RawWriter::open(path.as_ref(), self.options, ValueType::of::<T>())?,
             arena: Arena::new(),
             _type: PhantomData,
         })

@@ -27,7 +27,7 @@ fn values_round_trip_through_a_writer_and_a_reader_in_one_process() {
     let p = dir.join("hello");
     assert!(matches!(Reader::<Hello>::open(&p), Err(mmap_sync::Error::NotPublished { .. })));
     let mut w = Writer::<Hello>::open(&p).unwrap();
-    let mut r = Reader::<Hello>::open(&p).unwrap();
+    let r = Reader::<Hello>::open(&p).unwrap();
     assert!(matches!(r.read(), Err(mmap_sync::Error::NotPublished { .. })));
     for i in 0..10u32 {
         let v = Hello { version: i, messages: vec!["a".repeat(i as usize * 1000); 3] };

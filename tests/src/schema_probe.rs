@@ -30,7 +30,7 @@ pub fn run<T: SharedState>(probe: Probe<T>) {
             let published = writer.write(&(probe.value)())?;
             Ok(format!("published generation {}", published.generation))
         }),
-        "read" => (probe.reader)().and_then(|mut reader| {
+        "read" => (probe.reader)().and_then(|reader| {
             let guard = reader.read()?;
             Ok(format!("read {}", (probe.describe)(&guard)))
         }),

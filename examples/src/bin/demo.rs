@@ -185,7 +185,7 @@ fn run_writer(path: &Path, options: &Options) -> DemoResult {
 
 /// A reader process: reads as fast as it can, timing one read in 16, and reports each second.
 fn run_reader(path: &Path, options: &Options) -> DemoResult {
-    let mut reader: Reader<HelloWorld> =
+    let reader: Reader<HelloWorld> =
         Reader::builder().open_wait(path, Duration::from_secs(10)).map_err(|e| e.to_string())?;
     while reader.generation() == 0 {
         reader.wait_for_change(0, Duration::from_secs(10)).map_err(|e| e.to_string())?;
@@ -337,7 +337,7 @@ fn run_demo(options: &Options) -> DemoResult {
         }
     }
     let paths = mmap_sync::ChannelPaths::new(&path);
-    let data = (0..mmap_sync::layout::MAX_COPIES).map(|i| paths.data(i));
+    let data = (0..mmap_sync::format::MAX_COPIES).map(|i| paths.data(i));
     for file in [paths.state.clone(), paths.readers.clone()].into_iter().chain(data) {
         let _ = std::fs::remove_file(file);
     }

@@ -7,7 +7,7 @@ use schemas::HelloWorld;
 
 fn main() -> ExitCode {
     let path = mmap_sync_examples::hello_world_path();
-    let read = Reader::<HelloWorld>::open(&path).and_then(|mut reader| {
+    let read = Reader::<HelloWorld>::open(&path).and_then(|reader| {
         let data = reader.read()?;
         println!("version: {} messages: {:?}", data.version, data.messages);
         Ok(())

@@ -75,7 +75,7 @@ fn stamp_writer(path: &str, copies: usize, run: Duration, len: usize) {
 /// Reads and checks every read for `run`: a torn read is a stamp whose words disagree with
 /// the generation the guard reports; generations must never go backwards.
 fn stamp_reader(path: &str, run: Duration) {
-    let mut reader =
+    let reader =
         Reader::<Stamp>::builder().open_wait(path, Duration::from_secs(10)).expect("open reader");
     say("ready");
     let start = Instant::now();
@@ -110,7 +110,7 @@ fn stamp_reader(path: &str, run: Duration) {
 
 /// Holds one guard for `hold`, then checks the data under it is still what it was.
 fn hold(path: &str, hold: Duration) {
-    let mut reader =
+    let reader =
         Reader::<Stamp>::builder().open_wait(path, Duration::from_secs(10)).expect("open reader");
     let guard = reader.read().expect("read");
     let generation = guard.generation();
@@ -130,7 +130,7 @@ fn open_read(path: &str, kind: &str) {
     fn report<T: mmap_sync::SharedState>(path: &str) {
         match Reader::<T>::open(path) {
             Err(e) => say(format!("err {e:?}")),
-            Ok(mut reader) => match reader.read() {
+            Ok(reader) => match reader.read() {
                 Ok(guard) => say(format!("ok generation {}", guard.generation())),
                 Err(e) => say(format!("err {e:?}")),
             },

@@ -1,0 +1,613 @@
+//! A channel's files as one set: opening them for reading (never mixing files of two sets), and,
+//! for the writer, adopting an existing set or creating a new one.
+//!
+//! `P_state` records the identity (device, inode) of `P_readers` and of every `P_data_i`. A
+//! reader checks every file it opens against that record, so a set being replaced under it is
+//! retried, never combined. A writer adopts an existing set only when every file is the one
+//! recorded, the slot table is intact, and the counts match; otherwise it creates a new set
+//! under temporary names and renames it into place (state last), carrying over the last
+//! published value. Files of the old set are never written again: a reader that still has them
+//! mapped keeps reading the last value it had, and is told the set was superseded.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::files::{self, Access, Temp};
+use crate::format::{self, FileId, NewState, ReadersMap, ReadersProblem, StateMap};
+use crate::os::{self, Mapping};
+use crate::paths::ChannelPaths;
+use crate::protocol;
+use crate::validation::ValueType;
+
+/// Largest address range a reader reserves for one data copy, whatever the header claims.
+const MAX_RESERVATION: u64 = 1 << 40;
+
+/// How often, and how long apart, a reader retries a set that is being replaced under it.
+const OPEN_RETRIES: u32 = 20;
+const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(2);
+
+/// One data file as a reader holds it.
+#[derive(Debug)]
+pub(crate) struct ReaderData {
+    pub path: PathBuf,
+    pub file: File,
+    /// Reserved for the largest value the channel may hold: it never moves.
+    pub map: Mapping,
+    /// The file's length when last asked; the writer never shrinks a data file, so a value no
+    /// longer than this needs no new `fstat`.
+    pub known_len: AtomicU64,
+}
+
+/// The files a reader opened, all of one set.
+#[derive(Debug)]
+pub(crate) struct ReaderFiles {
+    pub paths: ChannelPaths,
+    pub state_file: File,
+    pub state: StateMap,
+    pub readers_file: File,
+    pub readers: ReadersMap,
+    pub data: Vec<ReaderData>,
+}
+
+/// Why one attempt to open a set for reading did not finish.
+enum Attempt {
+    /// A file is not the one the state file records: a set is being replaced; try again.
+    Mismatch(Error),
+    Failed(Error),
+}
+
+impl From<Error> for Attempt {
+    fn from(e: Error) -> Self {
+        Attempt::Failed(e)
+    }
+}
+
+/// Opens the set at `prefix` for reading. `NotPublished` when no writer has created it.
+/// `on_fault` words are cleared by the fault guard when a mapped page of the set faults.
+pub(crate) fn open_for_reading(prefix: &Path, on_fault: &'static AtomicU64) -> Result<ReaderFiles> {
+    let paths = ChannelPaths::new(prefix);
+    let mut last = None;
+    for _ in 0..OPEN_RETRIES {
+        match try_open_for_reading(&paths, on_fault) {
+            Ok(files) => return Ok(files),
+            Err(Attempt::Failed(e)) => return Err(e),
+            Err(Attempt::Mismatch(e)) => last = Some(e),
+        }
+        std::thread::sleep(OPEN_RETRY_PAUSE);
+    }
+    Err(last.unwrap_or_else(|| Error::corrupt(&paths.state, "the channel's files keep changing")))
+}
+
+fn mismatch(path: &Path, what: &str) -> Attempt {
+    Attempt::Mismatch(Error::corrupt(
+        path,
+        format!(
+            "{what}: not the file the state file records (a writer is replacing the channel's \
+             files, or they were replaced by hand)"
+        ),
+    ))
+}
+
+fn try_open_for_reading(
+    paths: &ChannelPaths,
+    on_fault: &'static AtomicU64,
+) -> std::result::Result<ReaderFiles, Attempt> {
+    let Some(state_file) = files::open_existing(&paths.state, Access::ReadOnly)? else {
+        return Err(Error::NotPublished { path: paths.state.clone() }.into());
+    };
+    let state_len = files::file_len(&state_file, &paths.state)?;
+    let map = Mapping::map(&state_file, (state_len as usize).max(1), false, Some(on_fault))
+        .map_err(|e| Error::io(&paths.state, e))?;
+    let Some(state) = StateMap::parse(map, state_len, &paths.state)? else {
+        return Err(Error::NotPublished { path: paths.state.clone() }.into());
+    };
+
+    let Some(readers_file) = files::open_existing(&paths.readers, Access::ReadWrite)? else {
+        return Err(mismatch(&paths.readers, "missing"));
+    };
+    if id_of(&readers_file, &paths.readers)? != state.readers_id() {
+        return Err(mismatch(&paths.readers, "another file"));
+    }
+    let slots = state.reader_slots();
+    let readers_len = files::file_len(&readers_file, &paths.readers)?;
+    let map = Mapping::map(&readers_file, format::readers_file_len(slots), true, Some(on_fault))
+        .map_err(|e| Error::io(&paths.readers, e))?;
+    let readers = ReadersMap::parse(map, readers_len, slots).map_err(|(_, problem)| {
+        Attempt::Failed(Error::corrupt(&paths.readers, describe(&problem)))
+    })?;
+
+    let reserve = state.max_size().min(MAX_RESERVATION);
+    let mut data = Vec::with_capacity(state.copies());
+    for index in 0..state.copies() {
+        let path = paths.data(index);
+        let Some(file) = files::open_existing(&path, Access::ReadOnly)? else {
+            return Err(mismatch(&path, "missing"));
+        };
+        if id_of(&file, &path)? != state.data_id(index) {
+            return Err(mismatch(&path, "another file"));
+        }
+        let len = files::file_len(&file, &path)?;
+        let map = Mapping::map(&file, reserve.max(len) as usize, false, Some(on_fault))
+            .map_err(|e| Error::io(&path, e))?;
+        data.push(ReaderData { path, file, map, known_len: AtomicU64::new(len) });
+    }
+    Ok(ReaderFiles { paths: paths.clone(), state_file, state, readers_file, readers, data })
+}
+
+/// Opens and parses just the state file of the channel at `paths`, read-only (no slot is
+/// claimed, no data file is opened): for looking at the header.
+pub(crate) fn open_state(paths: &ChannelPaths) -> Result<(File, StateMap)> {
+    let Some(file) = files::open_existing(&paths.state, Access::ReadOnly)? else {
+        return Err(Error::NotPublished { path: paths.state.clone() });
+    };
+    let len = files::file_len(&file, &paths.state)?;
+    let map = Mapping::map(&file, (len as usize).max(1), false, None)
+        .map_err(|e| Error::io(&paths.state, e))?;
+    match StateMap::parse(map, len, &paths.state)? {
+        Some(state) => Ok((file, state)),
+        None => Err(Error::NotPublished { path: paths.state.clone() }),
+    }
+}
+
+fn id_of(file: &File, path: &Path) -> Result<FileId> {
+    FileId::of(file).map_err(|e| Error::io(path, e))
+}
+
+fn describe(problem: &ReadersProblem) -> String {
+    match problem {
+        ReadersProblem::TooShort(len) => format!("readers file is only {len} bytes: truncated"),
+        ReadersProblem::Header(reason) => reason.clone(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer's side
+// ---------------------------------------------------------------------------------------------
+
+/// Settings of a writer that shape its files.
+#[derive(Clone, Debug)]
+pub(crate) struct SetOptions {
+    pub copies: usize,
+    pub reader_slots: usize,
+    pub max_size: u64,
+    pub file_mode: u32,
+    pub readers_mode: u32,
+    pub durable: bool,
+    pub allow_foreign_owner: bool,
+}
+
+/// One data file as the writer holds it.
+#[derive(Debug)]
+pub(crate) struct WriterData {
+    pub path: PathBuf,
+    pub file: File,
+    /// Reserved for `max_size` (or the file's length if larger): it never moves.
+    pub map: Mapping,
+    /// Bytes of storage allocated for the file (`posix_fallocate`d, or found at open).
+    pub allocated: u64,
+    /// The fault count of `map` the writer last accounted for.
+    pub seen_faults: u64,
+}
+
+/// The writer's set of files.
+#[derive(Debug)]
+pub(crate) struct WriterFiles {
+    /// Kept open with the mapping (the descriptor itself is not used again).
+    pub _state_file: File,
+    pub state: StateMap,
+    pub readers_file: File,
+    pub readers: ReadersMap,
+    pub data: Vec<WriterData>,
+    /// The fingerprint this set's descriptors carry.
+    pub fingerprint: u64,
+}
+
+/// The last published value of a set, carried into a new one.
+pub(crate) struct Carry<'a> {
+    pub generation: u64,
+    pub bytes: &'a [u8],
+    pub checksum: u64,
+    pub published_at: u64,
+}
+
+/// Takes the writer lock of the channel at `paths`: an exclusive lock on `P_writer`, a file
+/// of mode 0600 that no other user can open (and so none can lock to keep the writer out).
+pub(crate) fn lock_writer(paths: &ChannelPaths, allow_foreign: bool) -> Result<File> {
+    let path = &paths.writer;
+    let file = files::open(path, Access::Create { mode: 0o600 })?;
+    files::check_owner(&file, path, allow_foreign)?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if meta.mode() & 0o077 != 0 && meta.uid() == os::effective_uid() {
+        files::set_mode(&file, path, 0o600)?;
+    }
+    if !os::try_lock(&file, 0, 0).map_err(|e| Error::io(path, e))? {
+        return Err(Error::WriterExists { path: paths.state.clone() });
+    }
+    Ok(file)
+}
+
+/// Opens the set at `paths` for writing (the writer lock is held): adopts it when it is whole
+/// and matches `ty` and `options`, else creates a new one carrying the last published value.
+/// Refuses a state file it cannot parse, one of another type, or other counts.
+pub(crate) fn open_for_writing(
+    paths: &ChannelPaths,
+    options: &SetOptions,
+    ty: &ValueType,
+) -> Result<WriterFiles> {
+    format::check_copies(options.copies)
+        .map_err(|reason| Error::Incompatible { path: paths.state.clone(), reason })?;
+    format::check_reader_slots(options.reader_slots)
+        .map_err(|reason| Error::Incompatible { path: paths.readers.clone(), reason })?;
+    files::remove_stale_temps(&paths.prefix);
+
+    let Some(state_file) = files::open_existing(&paths.state, Access::ReadWrite)? else {
+        return create_set(paths, options, ty, None);
+    };
+    files::check_owner(&state_file, &paths.state, options.allow_foreign_owner)?;
+    let state_len = files::file_len(&state_file, &paths.state)?;
+    let map = Mapping::map(&state_file, (state_len as usize).max(1), true, None)
+        .map_err(|e| Error::io(&paths.state, e))?;
+    let Some(state) = StateMap::parse(map, state_len, &paths.state)? else {
+        // A state file without a magic was never completed (sets are renamed into place
+        // finished, so this one was truncated or zeroed by hand): nothing in it to continue.
+        return create_set(paths, options, ty, None);
+    };
+    let fingerprint = ty.accepts(&state, &paths.state)?;
+    if state.copies() != options.copies {
+        return Err(incompatible(paths, "copies", state.copies(), options.copies));
+    }
+    if state.reader_slots() != options.reader_slots {
+        return Err(incompatible(
+            paths,
+            "reader slots",
+            state.reader_slots(),
+            options.reader_slots,
+        ));
+    }
+    if options.max_size > state.max_size() {
+        return Err(Error::Incompatible {
+            path: paths.state.clone(),
+            reason: format!(
+                "the channel was created with max_size {} and the writer asks for {}: readers \
+                 reserved room for the smaller; move the channel or remove its files to grow it",
+                state.max_size(),
+                options.max_size
+            ),
+        });
+    }
+
+    match adopt(paths, options, state_file, state, fingerprint)? {
+        Adopted::Whole(files) => Ok(*files),
+        Adopted::Broken { state_file, state, data, reason } => {
+            let _ = reason;
+            let carried = carry_from(&state, &data);
+            let set = create_set(paths, options, ty, carried.as_ref().map(|c| c.carry()))?;
+            supersede(&state);
+            drop(state_file);
+            Ok(set)
+        }
+    }
+}
+
+fn incompatible(paths: &ChannelPaths, what: &str, has: usize, asked: usize) -> Error {
+    Error::Incompatible {
+        path: paths.state.clone(),
+        reason: format!("the channel has {has} {what}, the writer asks for {asked}"),
+    }
+}
+
+enum Adopted {
+    Whole(Box<WriterFiles>),
+    /// The set is not whole: the data files that could be opened as recorded, for carrying the
+    /// last value over.
+    Broken {
+        state_file: File,
+        state: StateMap,
+        data: Vec<Option<(File, Mapping)>>,
+        reason: String,
+    },
+}
+
+fn adopt(
+    paths: &ChannelPaths,
+    options: &SetOptions,
+    state_file: File,
+    state: StateMap,
+    fingerprint: u64,
+) -> Result<Adopted> {
+    let mut broken: Option<String> = None;
+    // Data files: open each that is the recorded one.
+    let mut data_files = Vec::with_capacity(state.copies());
+    for index in 0..state.copies() {
+        let path = paths.data(index);
+        let file = match files::open_existing(&path, Access::ReadWrite)? {
+            Some(file) => {
+                files::check_owner(&file, &path, options.allow_foreign_owner)?;
+                if id_of(&file, &path)? == state.data_id(index) {
+                    Some(file)
+                } else {
+                    broken.get_or_insert_with(|| format!("{} was replaced", path.display()));
+                    None
+                }
+            }
+            None => {
+                broken.get_or_insert_with(|| format!("{} is missing", path.display()));
+                None
+            }
+        };
+        data_files.push((path, file));
+    }
+    let reserve = options.max_size;
+    let mut mapped = Vec::with_capacity(data_files.len());
+    for (path, file) in data_files {
+        match file {
+            Some(file) => {
+                let len = files::file_len(&file, &path)?;
+                let map = Mapping::map(&file, reserve.max(len) as usize, true, None)
+                    .map_err(|e| Error::io(&path, e))?;
+                mapped.push((path, Some((file, map, len))));
+            }
+            None => mapped.push((path, None)),
+        }
+    }
+
+    // The slot table: it must be the recorded file and long enough, or the live readers' pins
+    // are out of the writer's sight.
+    let slots = state.reader_slots();
+    let readers = match files::open_existing(&paths.readers, Access::ReadWrite)? {
+        None => {
+            broken.get_or_insert_with(|| format!("{} is missing", paths.readers.display()));
+            None
+        }
+        Some(file) => {
+            files::check_owner(&file, &paths.readers, options.allow_foreign_owner)?;
+            if id_of(&file, &paths.readers)? != state.readers_id() {
+                broken.get_or_insert_with(|| format!("{} was replaced", paths.readers.display()));
+                None
+            } else {
+                let len = files::file_len(&file, &paths.readers)?;
+                let map = Mapping::map(&file, format::readers_file_len(slots), true, None)
+                    .map_err(|e| Error::io(&paths.readers, e))?;
+                match ReadersMap::parse(map, len, slots) {
+                    Ok(readers) => Some((file, readers)),
+                    // A damaged header over intact slots: the pins are still there; repair it.
+                    Err((map, ReadersProblem::Header(_))) => {
+                        Some((file, ReadersMap::write_header(map, slots)))
+                    }
+                    Err((_, ReadersProblem::TooShort(len))) => {
+                        broken.get_or_insert_with(|| {
+                            format!("{} was truncated to {len} bytes", paths.readers.display())
+                        });
+                        None
+                    }
+                }
+            }
+        }
+    };
+
+    if let Some(reason) = broken {
+        let data = mapped.into_iter().map(|(_, m)| m.map(|(file, map, _)| (file, map))).collect();
+        return Ok(Adopted::Broken { state_file, state, data, reason });
+    }
+    let (readers_file, readers) = readers.expect("checked above");
+    let data = mapped
+        .into_iter()
+        .map(|(path, m)| {
+            let (file, map, allocated) = m.expect("checked above");
+            let seen_faults = map.faults();
+            WriterData { path, file, map, allocated, seen_faults }
+        })
+        .collect();
+    Ok(Adopted::Whole(Box::new(WriterFiles {
+        _state_file: state_file,
+        state,
+        readers_file,
+        readers,
+        data,
+        fingerprint,
+    })))
+}
+
+/// A copy of the last published value of a broken set, if its data file is intact.
+pub(crate) struct Carried {
+    generation: u64,
+    bytes: Vec<u8>,
+    checksum: u64,
+    published_at: u64,
+}
+
+impl Carried {
+    fn carry(&self) -> Carry<'_> {
+        Carry {
+            generation: self.generation,
+            bytes: &self.bytes,
+            checksum: self.checksum,
+            published_at: self.published_at,
+        }
+    }
+}
+
+fn carry_from(state: &StateMap, data: &[Option<(File, Mapping)>]) -> Option<Carried> {
+    let active = state.header().active.load(Ordering::SeqCst);
+    let index = protocol::active_copy(active)?;
+    let descriptor = state.descriptors().get(index)?;
+    let (file, map) = data.get(index)?.as_ref()?;
+    // Relaxed: written before `active` named this copy; the SeqCst load above orders them.
+    let len = descriptor.length.load(Ordering::Relaxed);
+    let file_len = file.metadata().ok()?.len();
+    if len > file_len || len as usize > map.len() {
+        return None;
+    }
+    // SAFETY: `len` bytes of the file are mapped and nobody writes them (we hold the writer lock
+    // and the copy is the active one).
+    let bytes = unsafe { std::slice::from_raw_parts(map.ptr(), len as usize) }.to_vec();
+    let checksum = descriptor.checksum.load(Ordering::Relaxed);
+    if xxhash_rust::xxh3::xxh3_64(&bytes) != checksum {
+        return None;
+    }
+    Some(Carried {
+        generation: protocol::generation(active),
+        bytes,
+        checksum,
+        published_at: descriptor.published_at.load(Ordering::Relaxed),
+    })
+}
+
+/// Tells readers of an old set that a new one replaced it: they keep their last value and stop
+/// waiting for new ones.
+pub(crate) fn supersede(state: &StateMap) {
+    let header = state.header();
+    // SeqCst: a waiter loads it after its futex word (see the reader's wait).
+    header.superseded.store(1, Ordering::SeqCst);
+    header.publish_futex.fetch_add(1, Ordering::SeqCst);
+    let _ = os::futex_wake_all(&header.publish_futex);
+}
+
+/// Refuses to replace what is at `path` unless it is a regular file this writer may own: no
+/// symlink, FIFO or directory, nothing another user planted, nothing with a second name.
+fn check_replaceable(path: &Path, allow_foreign: bool) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(Error::io(
+            path,
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is a symbolic link; refusing to follow it",
+            ),
+        ));
+    }
+    if !meta.file_type().is_file() {
+        return Err(Error::io(
+            path,
+            io::Error::new(io::ErrorKind::InvalidInput, "is not a regular file"),
+        ));
+    }
+    // The same checks as for a file the writer opens.
+    let file = files::open(path, Access::ReadOnly)?;
+    files::check_owner(&file, path, allow_foreign)
+}
+
+/// Creates a new set for `paths` under temporary names and renames it into place (state last).
+/// With `carry`, the new set starts with that value published in copy 0, and the generation
+/// count continues from it.
+pub(crate) fn create_set(
+    paths: &ChannelPaths,
+    options: &SetOptions,
+    ty: &ValueType,
+    carry: Option<Carry<'_>>,
+) -> Result<WriterFiles> {
+    for path in paths.all(options.copies).iter().take(options.copies + 2) {
+        check_replaceable(path, options.allow_foreign_owner)?;
+    }
+    let mode = options.file_mode;
+    let slots = options.reader_slots;
+
+    let readers_temp = Temp::create(&paths.readers, options.readers_mode)?;
+    let readers_len = format::readers_file_len(slots);
+    os::allocate(&readers_temp.file, readers_len as u64)
+        .map_err(|e| Error::io(&paths.readers, e))?;
+    let map = Mapping::map(&readers_temp.file, readers_len, true, None)
+        .map_err(|e| Error::io(&paths.readers, e))?;
+    let readers = ReadersMap::write_header(map, slots);
+
+    let mut data_temps = Vec::with_capacity(options.copies);
+    let mut data_ids = Vec::with_capacity(options.copies);
+    for index in 0..options.copies {
+        let path = paths.data(index);
+        let temp = Temp::create(&path, mode)?;
+        data_ids.push(id_of(&temp.file, &path)?);
+        data_temps.push((path, temp));
+    }
+    let mut data = Vec::with_capacity(options.copies);
+    for (index, (path, temp)) in data_temps.iter().enumerate() {
+        let mut allocated = 0;
+        if index == 0
+            && let Some(carry) = &carry
+        {
+            allocated = (carry.bytes.len() as u64).next_multiple_of(os::page_size() as u64);
+            os::allocate(&temp.file, allocated.max(1)).map_err(|e| Error::io(path, e))?;
+        }
+        let reserve = options.max_size.max(allocated);
+        let map = Mapping::map(&temp.file, reserve as usize, true, None)
+            .map_err(|e| Error::io(path, e))?;
+        if index == 0
+            && let Some(carry) = &carry
+        {
+            // SAFETY: `allocated >= carry.bytes.len()` bytes of the private, new file are mapped.
+            unsafe {
+                std::ptr::copy_nonoverlapping(carry.bytes.as_ptr(), map.ptr(), carry.bytes.len())
+            };
+        }
+        let seen_faults = map.faults();
+        data.push(WriterData {
+            path: path.clone(),
+            file: temp.file.try_clone().map_err(|e| Error::io(path, e))?,
+            map,
+            allocated,
+            seen_faults,
+        });
+    }
+
+    let state_temp = Temp::create(&paths.state, mode)?;
+    let description = ty.description();
+    let new = NewState {
+        schema: &ty.schema(),
+        derived: ty.derived,
+        layout_fingerprint: ty.layout_fingerprint,
+        description: &description,
+        copies: options.copies,
+        reader_slots: slots,
+        max_size: options.max_size,
+        readers: id_of(&readers_temp.file, &paths.readers)?,
+        data: &data_ids,
+    };
+    let state_len = new.file_len();
+    os::allocate(&state_temp.file, state_len as u64).map_err(|e| Error::io(&paths.state, e))?;
+    let map = Mapping::map(&state_temp.file, state_len, true, None)
+        .map_err(|e| Error::io(&paths.state, e))?;
+    let state = StateMap::init(map, &new, &paths.state)?;
+    if let Some(carry) = &carry {
+        let descriptor = &state.descriptors()[0];
+        // Relaxed: the file is still private; the rename below publishes it.
+        descriptor.length.store(carry.bytes.len() as u64, Ordering::Relaxed);
+        descriptor.checksum.store(carry.checksum, Ordering::Relaxed);
+        descriptor.fingerprint.store(ty.fingerprint, Ordering::Relaxed);
+        descriptor.published_at.store(carry.published_at, Ordering::Relaxed);
+        descriptor.generation.store(carry.generation, Ordering::Relaxed);
+        state.header().active.store(protocol::pack(carry.generation, 0), Ordering::Relaxed);
+    }
+    if options.durable {
+        for d in &data {
+            if d.allocated > 0 {
+                d.map.flush(0, d.allocated as usize).map_err(|e| Error::io(&d.path, e))?;
+            }
+        }
+        readers.mapping().flush(0, readers_len).map_err(|e| Error::io(&paths.readers, e))?;
+        state.mapping().flush(0, state_len).map_err(|e| Error::io(&paths.state, e))?;
+    }
+
+    // Data files and the slot table first, the state file last: a reader that opens the new
+    // state finds every file it records in place.
+    for (_, temp) in data_temps {
+        temp.commit()?;
+    }
+    let readers_file = readers_temp.commit()?;
+    let state_file = state_temp.commit()?;
+    Ok(WriterFiles {
+        _state_file: state_file,
+        state,
+        readers_file,
+        readers,
+        data,
+        fingerprint: ty.fingerprint,
+    })
+}

@@ -1,0 +1,215 @@
+//! Per-thread reader slots: each thread that reads through a `Reader` holds one slot of that
+//! reader's channel, claimed at its first read, kept for its later reads, and given back when
+//! the thread exits or the reader is dropped.
+//!
+//! The hot path finds the calling thread's slot with one thread-local load and one compare
+//! ([`current`]): a per-thread cache of the last reader used. Other readers used by the thread
+//! are found in a per-thread list ([`find_or_insert`]), whose destructor, at thread exit,
+//! gives every slot back to its reader.
+//!
+//! After `fork()`, the child's (only) thread still has its parent thread's slots in its lists;
+//! the child's pins would land in the parent's slots. A fork hook points every such slot at a
+//! private dummy word and marks it unclaimed, so the child claims slots of its own and its
+//! guards, even one inherited from before the fork, never touch the parent's pins.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::sync::Weak;
+use std::sync::atomic::AtomicU64;
+
+/// The side that owns slots: gives one back when its thread exits.
+pub(crate) trait SlotOwner: Send + Sync {
+    /// Releases slot `index` (clears its pin, unlocks it).
+    fn release_slot(&self, index: usize);
+}
+
+/// Marks a thread slot that holds no slot of the channel.
+pub(crate) const NO_SLOT: usize = usize::MAX;
+
+/// Where the pins of an unclaimed (or forked-away) thread slot go: nowhere anyone reads.
+static DUMMY_PIN: AtomicU64 = AtomicU64::new(0);
+
+/// One thread's slot of one reader. Lives in a `Box` in the thread's list, so its address is
+/// stable for the thread's life; guards point at it.
+pub(crate) struct ThreadSlot {
+    /// The reader (see `ReaderShared::id`); unique for the process's life.
+    reader: u64,
+    owner: Weak<dyn SlotOwner>,
+    index: Cell<usize>,
+    pin: Cell<*const AtomicU64>,
+    /// Guards of this thread on this reader that are alive.
+    depth: Cell<u32>,
+    /// While `depth > 0`: the `active` word of the generation pinned, and its archived root.
+    held: Cell<u64>,
+    root: Cell<*const u8>,
+}
+
+impl ThreadSlot {
+    /// The slot index, or [`NO_SLOT`].
+    #[inline]
+    pub fn index(&self) -> usize {
+        self.index.get()
+    }
+
+    /// The pin word: the slot's in the readers file, or a dummy while unclaimed.
+    #[inline]
+    pub fn pin(&self) -> &AtomicU64 {
+        // SAFETY: points at a slot of a mapping the reader keeps while this thread slot may be
+        // used (the reader's id still matches), or at the static dummy.
+        unsafe { &*self.pin.get() }
+    }
+
+    /// Records the claim of slot `index` whose pin word is `pin`.
+    pub fn set_claimed(&self, index: usize, pin: *const AtomicU64) {
+        self.index.set(index);
+        self.pin.set(pin);
+    }
+
+    /// Guards alive on this slot.
+    #[inline]
+    pub fn depth(&self) -> u32 {
+        self.depth.get()
+    }
+
+    /// The generation pinned while guards are alive: its `active` word and root.
+    #[inline]
+    pub fn held(&self) -> (u64, *const u8) {
+        (self.held.get(), self.root.get())
+    }
+
+    /// A first guard pins `active` (root `root`).
+    #[inline]
+    pub fn enter(&self, active: u64, root: *const u8) {
+        self.depth.set(1);
+        self.held.set(active);
+        self.root.set(root);
+    }
+
+    /// A nested guard on the generation already held.
+    #[inline]
+    pub fn enter_nested(&self) {
+        self.depth.set(self.depth.get() + 1);
+    }
+
+    /// A guard drops; the last one releases the pin (reader step 5).
+    #[inline]
+    pub fn leave(&self) {
+        let depth = self.depth.get() - 1;
+        self.depth.set(depth);
+        if depth == 0 {
+            crate::protocol::release(self.pin());
+        }
+    }
+}
+
+thread_local! {
+    /// The last (reader id, thread slot) this thread used: the hot path's one lookup.
+    static CURRENT: Cell<(u64, *const ThreadSlot)> = const { Cell::new((0, ptr::null())) };
+    /// Every thread slot of this thread; gives them back at thread exit.
+    static HELD: Held = const { Held(RefCell::new(Vec::new())) };
+}
+
+// Boxed: guards and the thread cache point at a thread slot, so it must not move when the
+// list grows.
+#[allow(clippy::vec_box)]
+struct Held(RefCell<Vec<Box<ThreadSlot>>>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| c.set((0, ptr::null())));
+        for slot in self.0.get_mut().drain(..) {
+            release(&slot);
+            if slot.depth.get() > 0 {
+                // A guard kept in another thread-local may still drop after this one: keep its
+                // thread slot alive (a few bytes, once per such thread).
+                Box::leak(slot);
+            }
+        }
+    }
+}
+
+fn release(slot: &ThreadSlot) {
+    if slot.index.get() != NO_SLOT
+        && slot.depth.get() == 0
+        && let Some(owner) = slot.owner.upgrade()
+    {
+        owner.release_slot(slot.index.get());
+        slot.index.set(NO_SLOT);
+        slot.pin.set(&DUMMY_PIN);
+    }
+}
+
+/// The calling thread's slot of reader `reader`, if it is the last one this thread used.
+#[inline(always)]
+pub(crate) fn current(reader: u64) -> *const ThreadSlot {
+    CURRENT.with(|c| {
+        let (id, slot) = c.get();
+        if id == reader { slot } else { ptr::null() }
+    })
+}
+
+/// The calling thread's slot of reader `reader`, created (unclaimed) if the thread has none.
+/// `None` while the thread is exiting (its thread-locals are being destroyed).
+pub(crate) fn find_or_insert(
+    reader: u64,
+    owner: &Weak<dyn SlotOwner>,
+) -> Option<*const ThreadSlot> {
+    HELD.try_with(|held| {
+        let mut held = held.0.try_borrow_mut().ok()?;
+        let found = held.iter().position(|s| s.reader == reader);
+        let slot: *const ThreadSlot = match found {
+            Some(i) => &*held[i],
+            None => {
+                // Forget thread slots of readers that are gone.
+                held.retain(|s| s.depth.get() > 0 || s.owner.strong_count() > 0);
+                held.push(Box::new(ThreadSlot {
+                    reader,
+                    owner: owner.clone(),
+                    index: Cell::new(NO_SLOT),
+                    pin: Cell::new(&DUMMY_PIN),
+                    depth: Cell::new(0),
+                    held: Cell::new(0),
+                    root: Cell::new(ptr::null()),
+                }));
+                &**held.last()?
+            }
+        };
+        let _ = CURRENT.try_with(|c| c.set((reader, slot)));
+        Some(slot)
+    })
+    .ok()
+    .flatten()
+}
+
+/// The index of the slot the calling thread holds for `reader`, if any.
+pub(crate) fn index_of(reader: u64) -> Option<usize> {
+    HELD.try_with(|held| {
+        let held = held.0.try_borrow().ok()?;
+        held.iter().find(|s| s.reader == reader).map(|s| s.index()).filter(|&i| i != NO_SLOT)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Gives back this thread's slot of `reader` now (the reader is being closed by this thread).
+pub(crate) fn forget_current(reader: u64) {
+    let _ = CURRENT.try_with(|c| {
+        if c.get().0 == reader {
+            c.set((0, ptr::null()));
+        }
+    });
+}
+
+/// Runs in the child after `fork()`, in the forking thread: every thread slot it inherited
+/// stops pointing at the parent's pins. Async-signal-safe: no allocation, no lock.
+pub(crate) fn after_fork_in_child() {
+    let _ = CURRENT.try_with(|c| c.set((0, ptr::null())));
+    let _ = HELD.try_with(|held| {
+        if let Ok(held) = held.0.try_borrow() {
+            for slot in held.iter() {
+                slot.index.set(NO_SLOT);
+                slot.pin.set(&DUMMY_PIN);
+            }
+        }
+    });
+}
