@@ -14,6 +14,11 @@ fn expand_pretty(input: TokenStream) -> String {
     prettyplease::unparse(&file)
 }
 
+/// The macro-time half of the fingerprint of `input`.
+fn describe(input: syn::DeriveInput) -> String {
+    crate::fingerprint::describe(&crate::ast::Container::from_ast(&input))
+}
+
 fn errors(input: TokenStream) -> Vec<String> {
     let input: syn::DeriveInput = syn::parse2(input).expect("test input is a valid item");
     let error = expand(input).expect_err("test input is refused");
@@ -118,12 +123,11 @@ fn the_fingerprint_description_ignores_source_spacing() {
         }
     );
     let b: syn::DeriveInput = syn::parse_str("struct A{x:Vec< Vec<u8> >,y:[u8;4]}").unwrap();
-    assert_eq!(crate::fingerprint::describe(&a), crate::fingerprint::describe(&b));
+    assert_eq!(describe(a), describe(b));
 }
 
 #[test]
 fn the_fingerprint_description_changes_with_names_order_and_types() {
-    let describe = |input: syn::DeriveInput| crate::fingerprint::describe(&input);
     let base = describe(syn::parse_quote!(
         struct A {
             x: u32,

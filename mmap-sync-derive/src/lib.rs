@@ -38,6 +38,7 @@
 //! and therefore the fingerprint. Share the type through one crate (as the workspace's `schemas`
 //! crate does) rather than copying it.
 
+mod ast;
 mod attr;
 mod byte_size;
 mod check;
