@@ -7,7 +7,7 @@
 use proc_macro2::{Ident, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
-use syn::{DeriveInput, Expr, Token, Type};
+use syn::{DeriveInput, Expr, Member, Token, Type};
 
 /// A derive input, read.
 pub(crate) struct Container<'a> {
@@ -16,6 +16,9 @@ pub(crate) struct Container<'a> {
     /// The type's name as text: see [`name`].
     pub(crate) name: String,
     pub(crate) data: Data<'a>,
+    /// The type carries `#[rkyv(as = ..)]`: its archived form is another, existing type whose
+    /// fields this derive cannot name, so field offsets are not recorded.
+    pub(crate) archived_as_other: bool,
 }
 
 pub(crate) enum Data<'a> {
@@ -42,6 +45,8 @@ pub(crate) struct Variant<'a> {
 }
 
 pub(crate) struct Field<'a> {
+    /// `name` or `0`, as generated code refers to the field (`r#type` stays raw).
+    pub(crate) member: Member,
     /// The field's name as text (`"type"` for `r#type`, `"0"` for a tuple field).
     pub(crate) name: String,
     pub(crate) ty: &'a Type,
@@ -70,7 +75,12 @@ impl<'a> Container<'a> {
             ),
             syn::Data::Union(_) => Data::Union,
         };
-        Container { ident: &input.ident, name: name(&input.ident), data }
+        Container {
+            ident: &input.ident,
+            name: name(&input.ident),
+            data,
+            archived_as_other: rkyv_value(&input.attrs, "as").is_some(),
+        }
     }
 
     /// Every field of the struct or of every variant, in declaration order.
@@ -92,11 +102,11 @@ fn style(fields: &syn::Fields) -> Style {
 }
 
 fn field((index, field): (usize, &syn::Field)) -> Field<'_> {
-    let name = match &field.ident {
-        Some(ident) => self::name(ident),
-        None => index.to_string(),
+    let (member, name) = match &field.ident {
+        Some(ident) => (Member::Named(ident.clone()), self::name(ident)),
+        None => (Member::Unnamed(syn::Index::from(index)), index.to_string()),
     };
-    Field { name, ty: &field.ty, with: rkyv_value(&field.attrs, "with") }
+    Field { member, name, ty: &field.ty, with: rkyv_value(&field.attrs, "with") }
 }
 
 /// The text an identifier stands for: `r#type` is the identifier `type`, and `r#foo` is the
@@ -106,7 +116,7 @@ pub(crate) fn name(ident: &Ident) -> String {
     ident.unraw().to_string()
 }
 
-/// The type given to `key = ..` in a field's `#[rkyv(..)]` attributes.
+/// The type given to `key = ..` in an item's or field's `#[rkyv(..)]` attributes.
 ///
 /// Everything else in `#[rkyv(..)]` is rkyv's business; what cannot be read here is ignored,
 /// because rkyv's own derive reports it.
@@ -209,5 +219,21 @@ mod tests {
         assert_eq!(variants[0].name, "Type");
         assert_eq!(variants[0].fields[0].name, "type");
         assert_eq!(variants[1].fields[0].name, "0");
+        // Generated code keeps the raw identifier, which is what the field is called in Rust.
+        assert_eq!(variants[0].fields[0].member.to_token_stream().to_string(), "r#type");
+    }
+
+    #[test]
+    fn archived_as_another_type_is_noticed() {
+        let plain: DeriveInput = syn::parse_quote!(
+            #[rkyv(derive(Debug))]
+            struct A(u8);
+        );
+        let other: DeriveInput = syn::parse_quote!(
+            #[rkyv(as = ArchivedA)]
+            struct A(u8);
+        );
+        assert!(!Container::from_ast(&plain).archived_as_other);
+        assert!(Container::from_ast(&other).archived_as_other);
     }
 }

@@ -23,12 +23,31 @@ pub(crate) const MAX_READER_SLOTS: u64 = 1 << 16;
 /// Files cannot be longer than `off_t` allows.
 pub(crate) const MAX_MAX_SIZE: u64 = i64::MAX as u64;
 
+/// Which derive is being expanded: they share attribute parsing and shape checks.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Derive {
+    /// `#[derive(SharedState)]`: a channel type, with every key.
+    SharedState,
+    /// `#[derive(Describe)]`: a description only, for a type nested in a channel type; of the
+    /// keys only `crate` applies.
+    Describe,
+}
+
+impl Derive {
+    fn name(self) -> &'static str {
+        match self {
+            Derive::SharedState => "SharedState",
+            Derive::Describe => "Describe",
+        }
+    }
+}
+
 /// The settings of one derived type. A value that was missing or refused is replaced by its
 /// default and its error recorded in the `Ctxt`, so every later step can run; whether code is
 /// emitted is decided by those errors alone.
 #[derive(Debug)]
 pub(crate) struct Config {
-    /// Absolute path prefix of the channel's files (empty when missing).
+    /// Absolute path prefix of the channel's files (empty when missing or for `Describe`).
     pub(crate) path: LitStr,
     /// Number of data copies; always emitted, because `DATA_PATHS` depends on it.
     pub(crate) copies: usize,
@@ -52,18 +71,32 @@ impl Config {
     }
 }
 
-/// Checks `input` and its attributes, recording every problem in `cx`, and returns
+/// Checks `input` and its attributes for `derive`, recording every problem in `cx`, and returns
 /// the settings with defaults in place of what was refused. The caller decides from `cx`
 /// whether to emit code.
-pub(crate) fn check(cx: &mut Ctxt, input: &DeriveInput, attrs: Attrs) -> Config {
-    check_shape(cx, input);
+pub(crate) fn check(cx: &mut Ctxt, input: &DeriveInput, attrs: Attrs, derive: Derive) -> Config {
+    check_shape(cx, input, derive);
+    if derive == Derive::Describe {
+        for (key, span) in attrs.given.iter().filter(|(key, _)| *key != key::CRATE) {
+            cx.error_at(
+                *span,
+                format!(
+                    "`{key}` configures a channel, and `#[derive(Describe)]` only describes a type; \
+                     derive `SharedState` to make `{}` a channel, or keep only `crate` here",
+                    ast::name(&input.ident)
+                ),
+            );
+        }
+    }
     let path = match attrs.path {
         Some(path) => {
-            check_path(cx, &path);
+            if derive == Derive::SharedState {
+                check_path(cx, &path);
+            }
             path
         }
         None => {
-            if !attrs.incomplete {
+            if derive == Derive::SharedState && !attrs.incomplete {
                 cx.error_spanned_by(
                     &input.ident,
                     format!(
@@ -120,8 +153,8 @@ fn to_usize(value: u64) -> usize {
 /// Refuses what cannot be a channel type: generic parameters (a channel's files hold one
 /// concrete type, and the fingerprint and description must be known when the type is
 /// compiled) and unions (rkyv cannot archive them).
-fn check_shape(cx: &mut Ctxt, input: &DeriveInput) {
-    let derive = "SharedState";
+fn check_shape(cx: &mut Ctxt, input: &DeriveInput, derive: Derive) {
+    let derive = derive.name();
     for param in &input.generics.params {
         match param {
             GenericParam::Lifetime(lifetime) => cx.error_spanned_by(
@@ -270,23 +303,55 @@ mod tests {
         assert_eq!(MAX_READER_SLOTS, runtime::MAX_READER_SLOTS as u64);
     }
 
-    fn checked(input: DeriveInput) -> (Config, syn::Result<()>) {
+    fn checked(input: DeriveInput, derive: Derive) -> (Config, syn::Result<()>) {
         let mut cx = Ctxt::new();
         let attrs = attr::parse(&mut cx, &input.attrs);
-        let config = check(&mut cx, &input, attrs);
+        let config = check(&mut cx, &input, attrs, derive);
         (config, cx.check())
     }
 
     #[test]
     fn refused_values_leave_defaults_and_errors() {
-        let (config, result) = checked(syn::parse_quote! {
-            #[shared_state(path = "/dev/shm/x", copies = 99, readers = 0, schema_version = "7")]
-            struct X;
-        });
+        let (config, result) = checked(
+            syn::parse_quote! {
+                #[shared_state(path = "/dev/shm/x", copies = 99, readers = 0, schema_version = "7")]
+                struct X;
+            },
+            Derive::SharedState,
+        );
         assert_eq!(config.copies as u64, DEFAULT_COPIES);
         assert_eq!(config.readers.map(|(readers, _)| readers), None);
         assert_eq!(config.schema_version, 0);
         assert_eq!(result.expect_err("three values are refused").into_iter().count(), 3);
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error_for_a_channel_only() {
+        let input: DeriveInput = syn::parse_quote!(
+            struct Nested;
+        );
+        let (_, channel) = checked(input.clone(), Derive::SharedState);
+        let (_, description) = checked(input, Derive::Describe);
+        assert!(channel.is_err());
+        assert!(description.is_ok());
+    }
+
+    #[test]
+    fn a_description_refuses_every_channel_key_but_crate() {
+        let (config, result) = checked(
+            syn::parse_quote! {
+                #[shared_state(crate = ::ipc, path = "/dev/shm/x", copies = 3)]
+                struct Nested;
+            },
+            Derive::Describe,
+        );
+        let messages: Vec<String> =
+            result.expect_err("keys refused").into_iter().map(|e| e.to_string()).collect();
+        assert_eq!(messages.len(), 2);
+        assert!(messages[0].starts_with("`path` configures a channel"), "{}", messages[0]);
+        assert!(messages[1].starts_with("`copies` configures a channel"), "{}", messages[1]);
+        let krate = &config.krate;
+        assert_eq!(quote!(#krate).to_string(), quote!(::ipc).to_string());
     }
 
     #[test]

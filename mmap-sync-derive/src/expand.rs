@@ -7,20 +7,39 @@ use syn::DeriveInput;
 
 use crate::ast::Container;
 use crate::attr;
-use crate::check::{self, Config};
+use crate::check::{self, Config, Derive};
 use crate::ctxt::Ctxt;
-use crate::fingerprint;
+use crate::{description, fingerprint};
 
 /// Expands `#[derive(SharedState)]` on `input`: every error found, or the generated items.
 pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
+    let (container, config) = read(&input, Derive::SharedState)?;
+    Ok(generate(&container, &config))
+}
+
+/// Expands `#[derive(Describe)]` on `input`: every error found, or the `Describe` impl.
+pub fn expand_describe(input: DeriveInput) -> syn::Result<TokenStream> {
+    let (container, config) = read(&input, Derive::Describe)?;
+    let imports = description::probe_imports(&container, &config);
+    let describe = description::describe_impl(&container, &config);
+    Ok(quote! {
+        const _: () = {
+            #imports
+            #describe
+        };
+    })
+}
+
+/// Reads and checks `input` for `derive`.
+fn read(input: &DeriveInput, derive: Derive) -> syn::Result<(Container<'_>, Config)> {
     let mut cx = Ctxt::new();
-    let container = Container::from_ast(&input);
+    let container = Container::from_ast(input);
     let attrs = attr::parse(&mut cx, &input.attrs);
-    let config = check::check(&mut cx, &input, attrs);
+    let config = check::check(&mut cx, input, attrs, derive);
     // Every check has run on every part of the input, so this reports all problems at once;
     // code is generated only for an input without any.
     cx.check()?;
-    Ok(generate(&container, &config))
+    Ok((container, config))
 }
 
 fn generate(container: &Container, config: &Config) -> TokenStream {
@@ -58,6 +77,8 @@ fn generate(container: &Container, config: &Config) -> TokenStream {
         quote!(const READER_SLOTS: usize = #readers;)
     });
     let limit_assertions = limit_assertions(config);
+    let probe_imports = description::probe_imports(container, config);
+    let describe = description::describe_impl(container, config);
     let max_size_lit = config.max_size.map(|(max_size, _)| Literal::u64_unsuffixed(max_size));
     let max_size = max_size_lit.as_ref().map(|max_size| quote!(const MAX_SIZE: u64 = #max_size;));
     let path_env = config.env.as_ref().map(|env| {
@@ -86,6 +107,8 @@ fn generate(container: &Container, config: &Config) -> TokenStream {
 
     quote! {
         const _: () = {
+            #probe_imports
+
             #[automatically_derived]
             #[allow(dead_code)]
             impl #ident {
@@ -99,6 +122,10 @@ fn generate(container: &Container, config: &Config) -> TokenStream {
                 pub const DATA_PATHS: [&'static str; #copies_lit] = [#(#data_paths),*];
                 /// Schema fingerprint: readers refuse files written with another one.
                 pub const FINGERPRINT: u64 = #fingerprint;
+                /// Readable description of this type's archived layout: fields, types, offsets,
+                /// sizes, nested types and variants (see `mmap_sync::schema`).
+                pub const DESCRIPTION: &'static #private::TypeDescription =
+                    <Self as #private::Describe>::DESCRIPTION;
 
                 /// Opens (creating if needed) this type's channel for writing.
                 pub fn writer() -> #private::Result<#private::Writer<Self>> {
@@ -120,7 +147,13 @@ fn generate(container: &Container, config: &Config) -> TokenStream {
                 #readers
                 #max_size
                 #path_env
+                const DESCRIPTION: #private::core::option::Option<&'static #private::TypeDescription> =
+                    #private::core::option::Option::Some(
+                        <Self as #private::Describe>::DESCRIPTION
+                    );
             }
+
+            #describe
 
             #limit_assertions
             #max_size_assertion

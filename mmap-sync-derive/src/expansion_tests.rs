@@ -5,9 +5,13 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::expand::expand;
+use crate::expand::{expand, expand_describe};
 
 fn expand_pretty(input: TokenStream) -> String {
+    pretty(expand, input)
+}
+
+fn pretty(expand: fn(syn::DeriveInput) -> syn::Result<TokenStream>, input: TokenStream) -> String {
     let input: syn::DeriveInput = syn::parse2(input).expect("test input is a valid item");
     let output = expand(input).expect("test input is accepted");
     let file: syn::File = syn::parse2(output).expect("expansion parses as items");
@@ -89,6 +93,32 @@ fn rkyv_with_wrapper_replaces_the_field_archived_type() {
             ticks: Vec<u64>,
         }
     }));
+}
+
+#[test]
+fn describe_only_with_raw_identifiers() {
+    insta::assert_snapshot!(pretty(
+        expand_describe,
+        quote! {
+            #[shared_state(crate = ::ipc::mmap)]
+            pub struct r#Part {
+                pub r#type: u8,
+                pub children: Vec<Child>,
+                pub pairs: std::collections::BTreeMap<String, (u32, Child)>,
+            }
+        }
+    ));
+}
+
+#[test]
+fn archived_as_another_type_has_no_field_offsets() {
+    insta::assert_snapshot!(pretty(
+        expand_describe,
+        quote! {
+            #[rkyv(as = Celsius)]
+            pub struct Celsius(f32);
+        }
+    ));
 }
 
 #[test]

@@ -43,6 +43,7 @@ mod attr;
 mod byte_size;
 mod check;
 mod ctxt;
+mod description;
 mod expand;
 mod fingerprint;
 mod suggest;
@@ -105,4 +106,36 @@ mod expansion_tests;
 pub fn derive_shared_state(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Gives a type that is nested in a channel type a readable description of its archived
+/// layout (`mmap_sync::schema::Describe`), so that the channel type's description shows it
+/// under the fields that hold it. Use it through `mmap_sync::schema::Describe`.
+///
+/// ```
+/// use mmap_sync::SharedState;
+/// use mmap_sync::schema::Describe;
+///
+/// #[derive(rkyv::Archive, rkyv::Serialize, Describe)]
+/// pub struct Upstream {
+///     pub host: String,
+///     pub port: u16,
+/// }
+///
+/// #[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+/// #[shared_state(path = "/dev/shm/upstreams")]
+/// pub struct Upstreams {
+///     pub all: Vec<Upstream>,
+/// }
+///
+/// let description = Upstreams::DESCRIPTION.to_owned_description();
+/// assert!(description.to_string().contains("Upstream (struct"));
+/// ```
+///
+/// The type must be concrete, as for `SharedState`, and must not also derive `SharedState`,
+/// which implements `Describe` itself. Of the `#[shared_state(..)]` keys only `crate` applies.
+#[proc_macro_derive(Describe, attributes(shared_state))]
+pub fn derive_describe(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::expand_describe(input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

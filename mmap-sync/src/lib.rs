@@ -39,6 +39,7 @@ mod os;
 mod paths;
 pub mod protocol;
 mod reader;
+pub mod schema;
 mod serialize;
 mod shared_state;
 pub mod synchronizer;
