@@ -1933,6 +1933,17 @@ mod tests {
     }
 
     #[test]
+    fn differences_escape_control_characters_from_the_channel() {
+        let mut found = hello_world();
+        let OwnedShape::Struct(fields) = &mut found.shape else { unreachable!() };
+        fields[1].ty = "Vec<u8>\u{1b}[2J".to_owned();
+        assert_eq!(
+            messages(&hello_world(), &found),
+            ["field 'messages' has type 'Vec<String>' here but 'Vec<u8>\\u{1b}[2J' in the channel"]
+        );
+    }
+
+    #[test]
     fn longest_increasing_keeps_the_longest_ordered_run() {
         assert_eq!(longest_increasing(&[3, 0, 1, 2]), [false, true, true, true]);
         assert_eq!(longest_increasing(&[0, 2, 1, 3]), [true, false, true, true]);
