@@ -66,6 +66,9 @@ pub(crate) struct Attrs {
     pub(crate) env: Option<LitStr>,
     pub(crate) schema_version: Option<LitInt>,
     pub(crate) krate: Option<syn::Path>,
+    /// Every key given, with the span of its name, in the order written; for checks that
+    /// depend on which keys appear at all.
+    pub(crate) given: Vec<(&'static str, Span)>,
     /// Some `#[shared_state]` attribute could not be read to its end, so a key missing from
     /// `Attrs` may well have been written; checks should not call it missing.
     pub(crate) incomplete: bool,
@@ -75,9 +78,6 @@ pub(crate) struct Attrs {
 /// keeping whatever could be read.
 pub(crate) fn parse(cx: &mut Ctxt, attrs: &[Attribute]) -> Attrs {
     let mut out = Attrs::default();
-    // Keys given so far, across all attributes: a key counts as given even if its value was
-    // refused, so a second occurrence is still reported as a duplicate.
-    let mut seen: Vec<&'static str> = Vec::new();
     for attr in attrs.iter().filter(|attr| attr.path().is_ident(ATTRIBUTE)) {
         if !matches!(attr.meta, syn::Meta::List(_)) {
             cx.error_spanned_by(
@@ -96,12 +96,14 @@ pub(crate) fn parse(cx: &mut Ctxt, attrs: &[Attribute]) -> Attrs {
                 skip_value(meta.input)?;
                 return Ok(());
             };
-            if seen.contains(&key) {
+            // A key counts as given even if its value is refused, so a second occurrence is
+            // still reported as a duplicate.
+            if out.given.iter().any(|(given, _)| *given == key) {
                 cx.error_at(key_span, format!("`{key}` is specified more than once"));
                 skip_value(meta.input)?;
                 return Ok(());
             }
-            seen.push(key);
+            out.given.push((key, key_span));
             let value: Expr = meta.value()?.parse()?;
             match key {
                 key::PATH => out.path = string(cx, key, value),
@@ -223,34 +225,4 @@ fn crate_path(cx: &mut Ctxt, value: Expr) -> Option<syn::Path> {
             None
         }
     }
-}
-
-/// The `with = W` wrapper of a field's `#[rkyv(..)]` attributes, if any: it replaces the
-/// field's archived type with `<W as ArchiveWith<F>>::Archived`.
-///
-/// Everything else in `#[rkyv(..)]` is rkyv's business; what cannot be read here is ignored,
-/// because rkyv's own derive reports it.
-pub(crate) fn rkyv_with(field: &syn::Field) -> Option<syn::Type> {
-    let mut with = None;
-    for attr in field.attrs.iter().filter(|attr| attr.path().is_ident("rkyv")) {
-        let _ = attr.parse_args_with(|input: ParseStream| {
-            while !input.is_empty() {
-                let key = input.call(syn::Path::parse_mod_style)?;
-                if input.peek(Token![=]) {
-                    input.parse::<Token![=]>()?;
-                    let ty: syn::Type = input.parse()?;
-                    if key.is_ident("with") {
-                        with = Some(ty);
-                    }
-                } else if input.peek(syn::token::Paren) {
-                    input.parse::<proc_macro2::TokenTree>()?;
-                }
-                if !input.is_empty() {
-                    input.parse::<Token![,]>()?;
-                }
-            }
-            Ok(())
-        });
-    }
-    with
 }

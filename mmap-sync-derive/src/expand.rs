@@ -4,29 +4,49 @@
 use proc_macro2::{Literal, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::DeriveInput;
-use syn::ext::IdentExt;
 
+use crate::ast::Container;
 use crate::attr;
-use crate::check::{self, Config};
+use crate::check::{self, Config, Derive};
 use crate::ctxt::Ctxt;
-use crate::fingerprint;
+use crate::{description, fingerprint};
 
 /// Expands `#[derive(SharedState)]` on `input`: every error found, or the generated items.
 pub fn expand(input: DeriveInput) -> syn::Result<TokenStream> {
-    let mut cx = Ctxt::new();
-    let attrs = attr::parse(&mut cx, &input.attrs);
-    let config = check::check(&mut cx, &input, attrs);
-    cx.check()?;
-    let config = config.expect("a config is computed whenever no error was recorded");
-    Ok(generate(&input, &config))
+    let (container, config) = read(&input, Derive::SharedState)?;
+    Ok(generate(&container, &config))
 }
 
-fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
-    let ident = &input.ident;
-    let krate = &config.krate;
-    let private = quote!(#krate::__private);
+/// Expands `#[derive(Describe)]` on `input`: every error found, or the `Describe` impl.
+pub fn expand_describe(input: DeriveInput) -> syn::Result<TokenStream> {
+    let (container, config) = read(&input, Derive::Describe)?;
+    let imports = description::probe_imports(&container, &config);
+    let describe = description::describe_impl(&container, &config);
+    Ok(quote! {
+        const _: () = {
+            #imports
+            #describe
+        };
+    })
+}
+
+/// Reads and checks `input` for `derive`.
+fn read(input: &DeriveInput, derive: Derive) -> syn::Result<(Container<'_>, Config)> {
+    let mut cx = Ctxt::new();
+    let container = Container::from_ast(input);
+    let attrs = attr::parse(&mut cx, &input.attrs);
+    let config = check::check(&mut cx, input, attrs, derive);
+    // Every check has run on every part of the input, so this reports all problems at once;
+    // code is generated only for an input without any.
+    cx.check()?;
+    Ok((container, config))
+}
+
+fn generate(container: &Container, config: &Config) -> TokenStream {
+    let ident = container.ident;
+    let private = config.private();
     let path = &config.path;
-    let type_name = ident.unraw().to_string();
+    let type_name = &container.name;
     let copies = config.copies;
     let copies_lit = Literal::usize_unsuffixed(copies);
 
@@ -34,7 +54,7 @@ fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
         let suffix = format!("_data_{i}");
         quote!(#private::core::concat!(#path, #suffix))
     });
-    let fingerprint = fingerprint::expression(input, config);
+    let fingerprint = fingerprint::expression(container, config);
 
     let doc_path = format!(
         " Path prefix of this type's channel files: `{}` (from `#[shared_state(path = ..)]`).",
@@ -42,7 +62,7 @@ fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
     );
     let doc_env = match &config.env {
         Some(env) => format!(
-            " `{ident}::writer()` and `{ident}::reader()` use the value of the environment variable \
+            " `{type_name}::writer()` and `{type_name}::reader()` use the value of the environment variable \
              `{}` instead when it is set and not empty.",
             env.value()
         ),
@@ -52,10 +72,13 @@ fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
     let doc_data =
         format!(" The channel's {copies} data files, one complete archived value per copy.");
 
-    let readers = config.readers.map(|readers| {
+    let readers = config.readers.map(|(readers, _)| {
         let readers = Literal::usize_unsuffixed(readers);
         quote!(const READER_SLOTS: usize = #readers;)
     });
+    let limit_assertions = limit_assertions(config);
+    let probe_imports = description::probe_imports(container, config);
+    let describe = description::describe_impl(container, config);
     let max_size_lit = config.max_size.map(|(max_size, _)| Literal::u64_unsuffixed(max_size));
     let max_size = max_size_lit.as_ref().map(|max_size| quote!(const MAX_SIZE: u64 = #max_size;));
     let path_env = config.env.as_ref().map(|env| {
@@ -84,6 +107,8 @@ fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
 
     quote! {
         const _: () = {
+            #probe_imports
+
             #[automatically_derived]
             #[allow(dead_code)]
             impl #ident {
@@ -97,6 +122,10 @@ fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
                 pub const DATA_PATHS: [&'static str; #copies_lit] = [#(#data_paths),*];
                 /// Schema fingerprint: readers refuse files written with another one.
                 pub const FINGERPRINT: u64 = #fingerprint;
+                /// Readable description of this type's archived layout: fields, types, offsets,
+                /// sizes, nested types and variants (see `mmap_sync::schema`).
+                pub const DESCRIPTION: &'static #private::TypeDescription =
+                    <Self as #private::Describe>::DESCRIPTION;
 
                 /// Opens (creating if needed) this type's channel for writing.
                 pub fn writer() -> #private::Result<#private::Writer<Self>> {
@@ -118,11 +147,60 @@ fn generate(input: &DeriveInput, config: &Config) -> TokenStream {
                 #readers
                 #max_size
                 #path_env
+                const DESCRIPTION: #private::core::option::Option<&'static #private::TypeDescription> =
+                    #private::core::option::Option::Some(
+                        <Self as #private::Describe>::DESCRIPTION
+                    );
             }
 
+            #describe
+
+            #limit_assertions
             #max_size_assertion
         };
     }
+}
+
+/// Const assertions that `copies` and `readers` lie within the runtime's own limits, reached
+/// through `__private`. The derive checks the same ranges itself, to point at the token with a
+/// friendly message; these assertions make the runtime's constants the definition, so a
+/// runtime whose limits differ from the derive's refuses to compile rather than accept a
+/// channel it cannot open.
+fn limit_assertions(config: &Config) -> TokenStream {
+    let private = config.private();
+    let copies = Literal::usize_unsuffixed(config.copies);
+    let copies_message = format!(
+        "`copies = {}` is outside the range of copies this mmap-sync runtime supports \
+         (`MIN_COPIES..=MAX_COPIES`): mmap-sync-derive and mmap-sync are of different versions",
+        config.copies
+    );
+    let copies_assertion = respanned(
+        quote! {
+            const _: () = #private::core::assert!(
+                #private::MIN_COPIES <= #copies && #copies <= #private::MAX_COPIES,
+                #copies_message
+            );
+        },
+        config.copies_span,
+    );
+    let readers_assertion = config.readers.map(|(readers, span)| {
+        let message = format!(
+            "`readers = {readers}` is outside the range of reader slots this mmap-sync runtime \
+             supports (`1..=MAX_READER_SLOTS`): mmap-sync-derive and mmap-sync are of different \
+             versions"
+        );
+        let readers = Literal::usize_unsuffixed(readers);
+        respanned(
+            quote! {
+                const _: () = #private::core::assert!(
+                    1 <= #readers && #readers <= #private::MAX_READER_SLOTS,
+                    #message
+                );
+            },
+            span,
+        )
+    });
+    quote!(#copies_assertion #readers_assertion)
 }
 
 /// `tokens` with every token's span (recursively) set to `span`.

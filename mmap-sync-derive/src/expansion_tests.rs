@@ -5,13 +5,22 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::expand::expand;
+use crate::expand::{expand, expand_describe};
 
 fn expand_pretty(input: TokenStream) -> String {
+    pretty(expand, input)
+}
+
+fn pretty(expand: fn(syn::DeriveInput) -> syn::Result<TokenStream>, input: TokenStream) -> String {
     let input: syn::DeriveInput = syn::parse2(input).expect("test input is a valid item");
     let output = expand(input).expect("test input is accepted");
     let file: syn::File = syn::parse2(output).expect("expansion parses as items");
     prettyplease::unparse(&file)
+}
+
+/// The macro-time half of the fingerprint of `input`.
+fn describe(input: syn::DeriveInput) -> String {
+    crate::fingerprint::describe(&crate::ast::Container::from_ast(&input))
 }
 
 fn errors(input: TokenStream) -> Vec<String> {
@@ -87,6 +96,32 @@ fn rkyv_with_wrapper_replaces_the_field_archived_type() {
 }
 
 #[test]
+fn describe_only_with_raw_identifiers() {
+    insta::assert_snapshot!(pretty(
+        expand_describe,
+        quote! {
+            #[shared_state(crate = ::ipc::mmap)]
+            pub struct r#Part {
+                pub r#type: u8,
+                pub children: Vec<Child>,
+                pub pairs: std::collections::BTreeMap<String, (u32, Child)>,
+            }
+        }
+    ));
+}
+
+#[test]
+fn archived_as_another_type_has_no_field_offsets() {
+    insta::assert_snapshot!(pretty(
+        expand_describe,
+        quote! {
+            #[rkyv(as = Celsius)]
+            pub struct Celsius(f32);
+        }
+    ));
+}
+
+#[test]
 fn every_problem_of_one_input_is_reported_together() {
     let errors = errors(quote! {
         #[shared_state(path = "relative", copys = 3, readers = 0)]
@@ -118,12 +153,11 @@ fn the_fingerprint_description_ignores_source_spacing() {
         }
     );
     let b: syn::DeriveInput = syn::parse_str("struct A{x:Vec< Vec<u8> >,y:[u8;4]}").unwrap();
-    assert_eq!(crate::fingerprint::describe(&a), crate::fingerprint::describe(&b));
+    assert_eq!(describe(a), describe(b));
 }
 
 #[test]
 fn the_fingerprint_description_changes_with_names_order_and_types() {
-    let describe = |input: syn::DeriveInput| crate::fingerprint::describe(&input);
     let base = describe(syn::parse_quote!(
         struct A {
             x: u32,

@@ -5,10 +5,10 @@
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::Type;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, Type};
 
-use crate::attr;
+use crate::ast::{self, Container, Data, Field, Style};
 use crate::check::Config;
 
 /// Bumped when the description format or the fold order changes, so that a new macro can never
@@ -18,7 +18,7 @@ const SCHEME: &str = "mmap-sync-derive fingerprint 1";
 /// Generic types whose listed type arguments are archived in place of the outer type's
 /// out-of-line data: their layout matters although the outer type's own size does not change
 /// with them. Only names whose rkyv impls require those arguments to be `Archive` appear here.
-const CONTAINERS: &[(&str, &[usize])] = &[
+pub(crate) const CONTAINERS: &[(&str, &[usize])] = &[
     ("Vec", &[0]),
     ("VecDeque", &[0]),
     ("Box", &[0]),
@@ -41,19 +41,19 @@ struct LayoutTerm {
 }
 
 /// The const expression of the type's fingerprint.
-pub(crate) fn expression(input: &DeriveInput, config: &Config) -> TokenStream {
-    let private = private_path(config);
-    let description = describe(input);
+pub(crate) fn expression(container: &Container, config: &Config) -> TokenStream {
+    let private = config.private();
+    let description = describe(container);
     let version = proc_macro2::Literal::u64_unsuffixed(config.schema_version);
     let mut terms = Vec::new();
-    for field in fields(input) {
-        let with = attr::rkyv_with(field);
+    for field in container.all_fields() {
+        terms.push(LayoutTerm { ty: field.ty.clone(), with: field.with.clone() });
         // A `with` wrapper decides the archived form itself; the field type's arguments need
         // not be archivable then.
-        let recurse = with.is_none();
-        terms.push(LayoutTerm { ty: field.ty.clone(), with });
-        if recurse {
-            element_terms(&field.ty, &mut terms);
+        if field.with.is_none() {
+            element_types(field.ty, &mut |elem| {
+                terms.push(LayoutTerm { ty: elem.clone(), with: None });
+            });
         }
     }
     let folds = terms.iter().map(|term| {
@@ -74,36 +74,22 @@ pub(crate) fn expression(input: &DeriveInput, config: &Config) -> TokenStream {
     }
 }
 
-fn private_path(config: &Config) -> TokenStream {
-    let krate = &config.krate;
-    quote!(#krate::__private)
-}
-
-/// Every field of the struct or of every variant, in declaration order.
-fn fields(input: &DeriveInput) -> Vec<&syn::Field> {
-    match &input.data {
-        Data::Struct(data) => data.fields.iter().collect(),
-        Data::Enum(data) => {
-            data.variants.iter().flat_map(|variant| variant.fields.iter()).collect()
-        }
-        Data::Union(data) => data.fields.named.iter().collect(),
-    }
-}
-
-/// Adds the archived element types of `ty` (arrays, tuples, known containers), recursively.
-fn element_terms(ty: &Type, terms: &mut Vec<LayoutTerm>) {
-    let add = |elem: &Type, terms: &mut Vec<LayoutTerm>| {
+/// Calls `found` with each archived element type of `ty` (inside arrays, slices, tuples and the
+/// known containers), outermost first, recursively; only types whose archived size can be taken
+/// (see [`sized_archivable`]).
+pub(crate) fn element_types<'t>(ty: &'t Type, found: &mut dyn FnMut(&'t Type)) {
+    fn add<'t>(elem: &'t Type, found: &mut dyn FnMut(&'t Type)) {
         if let Some(elem) = sized_archivable(elem) {
-            terms.push(LayoutTerm { ty: elem.clone(), with: None });
+            found(elem);
         }
-        element_terms(elem, terms);
-    };
+        element_types(elem, found);
+    }
     match ty {
-        Type::Array(array) => add(&array.elem, terms),
-        Type::Slice(slice) => add(&slice.elem, terms),
-        Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| add(elem, terms)),
-        Type::Paren(paren) => element_terms(&paren.elem, terms),
-        Type::Group(group) => element_terms(&group.elem, terms),
+        Type::Array(array) => add(&array.elem, found),
+        Type::Slice(slice) => add(&slice.elem, found),
+        Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| add(elem, found)),
+        Type::Paren(paren) => element_types(&paren.elem, found),
+        Type::Group(group) => element_types(&group.elem, found),
         Type::Path(path) if path.qself.is_none() => {
             let Some(last) = path.path.segments.last() else { return };
             let Some(&(_, positions)) = CONTAINERS.iter().find(|(name, _)| last.ident == name)
@@ -121,7 +107,7 @@ fn element_terms(ty: &Type, terms: &mut Vec<LayoutTerm>) {
                 .collect();
             for &position in positions {
                 if let Some(elem) = types.get(position) {
-                    add(elem, terms);
+                    add(elem, found);
                 }
             }
         }
@@ -131,7 +117,7 @@ fn element_terms(ty: &Type, terms: &mut Vec<LayoutTerm>) {
 
 /// `ty` itself if its archived size can be taken: a sized type that is not `str`. Slices and
 /// `str` only contribute through their elements.
-fn sized_archivable(ty: &Type) -> Option<&Type> {
+pub(crate) fn sized_archivable(ty: &Type) -> Option<&Type> {
     match ty {
         Type::Slice(_) | Type::Reference(_) | Type::TraitObject(_) | Type::ImplTrait(_) => None,
         Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => None,
@@ -146,62 +132,69 @@ fn sized_archivable(ty: &Type) -> Option<&Type> {
 ///
 /// Tokens are written one space apart, whatever the source spacing and whatever the compiler's
 /// own printing does, so the same definition gives the same text on every toolchain.
-pub(crate) fn describe(input: &DeriveInput) -> String {
+pub(crate) fn describe(container: &Container) -> String {
     let mut out = format!("{SCHEME}: ");
-    match &input.data {
-        Data::Struct(data) => {
+    match &container.data {
+        Data::Struct(style, fields) => {
             out.push_str("struct ");
-            out.push_str(&input.ident.to_string());
-            describe_fields(&data.fields, &mut out);
+            out.push_str(&container.name);
+            describe_fields(*style, fields, &mut out);
         }
-        Data::Enum(data) => {
+        Data::Enum(variants) => {
             out.push_str("enum ");
-            out.push_str(&input.ident.to_string());
+            out.push_str(&container.name);
             out.push_str(" {");
-            for (i, variant) in data.variants.iter().enumerate() {
+            for (i, variant) in variants.iter().enumerate() {
                 out.push_str(if i == 0 { " " } else { ", " });
-                out.push_str(&variant.ident.to_string());
-                describe_fields(&variant.fields, &mut out);
-                if let Some((_, discriminant)) = &variant.discriminant {
+                out.push_str(&variant.name);
+                describe_fields(variant.style, &variant.fields, &mut out);
+                if let Some(discriminant) = variant.discriminant {
                     out.push_str(" = ");
                     out.push_str(&canonical_tokens(discriminant.to_token_stream()));
                 }
             }
             out.push_str(" }");
         }
-        Data::Union(_) => out.push_str("union"),
+        Data::Union => out.push_str("union"),
     }
     out
 }
 
-fn describe_fields(fields: &Fields, out: &mut String) {
-    let (open, close) = match fields {
-        Fields::Named(_) => (" {", " }"),
-        Fields::Unnamed(_) => ("(", ")"),
-        Fields::Unit => return,
+fn describe_fields(style: Style, fields: &[Field], out: &mut String) {
+    let (open, close, first) = match style {
+        Style::Named => (" {", " }", " "),
+        Style::Tuple => ("(", ")", ""),
+        Style::Unit => return,
     };
     out.push_str(open);
-    let first = if matches!(fields, Fields::Named(_)) { " " } else { "" };
     for (i, field) in fields.iter().enumerate() {
         out.push_str(if i == 0 { first } else { ", " });
-        if let Some(ident) = &field.ident {
-            out.push_str(&ident.to_string());
+        if style == Style::Named {
+            out.push_str(&field.name);
             out.push_str(": ");
         }
-        out.push_str(&canonical_tokens(field.ty.to_token_stream()));
-        if let Some(with) = attr::rkyv_with(field) {
-            out.push_str(" with ");
-            out.push_str(&canonical_tokens(with.to_token_stream()));
-        }
+        out.push_str(&type_text(field));
     }
     out.push_str(close);
+}
+
+/// A field's type as the fingerprint and the description write it: its tokens, and its `with`
+/// wrapper's after the word `with`.
+pub(crate) fn type_text(field: &Field) -> String {
+    let mut out = canonical_tokens(field.ty.to_token_stream());
+    if let Some(with) = &field.with {
+        out.push_str(" with ");
+        out.push_str(&canonical_tokens(with.to_token_stream()));
+    }
+    out
 }
 
 /// Tokens in a fixed spelling that depends only on the tokens, not on source whitespace or
 /// the compiler's printer: no space around `::`, `<`, `>`, `.`, before `,` and `;`, after `&`
 /// and `'`, or inside brackets; one space elsewhere. Invisible groups (from `macro_rules!`
 /// fragments) are flattened, so a type written through a macro reads like the type written out.
-fn canonical_tokens(tokens: TokenStream) -> String {
+/// Identifiers are written as [`ast::name`] writes them (`r#type` as `type`).
+pub(crate) fn canonical_tokens(tokens: TokenStream) -> String {
     let mut words = Vec::new();
     push_canonical(tokens, &mut words);
     let mut out = String::new();
@@ -261,7 +254,7 @@ fn push_canonical(tokens: TokenStream, words: &mut Vec<Word>) {
                 words.push(Word { text: close.to_owned(), kind: WordKind::Close });
             }
             TokenTree::Ident(ident) => {
-                words.push(Word { text: ident.to_string(), kind: WordKind::Other })
+                words.push(Word { text: ast::name(&ident), kind: WordKind::Other })
             }
             TokenTree::Punct(punct) => words.push(Word {
                 text: punct.as_char().to_string(),

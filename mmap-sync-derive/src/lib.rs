@@ -33,15 +33,30 @@
 //! such changes. The module path is not part of the fingerprint: two programs that each define
 //! the same `struct HelloWorld` can talk to each other.
 //!
+//! Names are written without a raw identifier's `r#` (`r#type` is the identifier `type`), here
+//! as in `TYPE_NAME` and the description.
+//!
 //! It can also **differ where the layout is equal**: spelling a field's type differently
 //! (`Vec<String>` versus `std::vec::Vec<String>`, or through an alias) changes the description
 //! and therefore the fingerprint. Share the type through one crate (as the workspace's `schemas`
 //! crate does) rather than copying it.
+//!
+//! # The description
+//!
+//! Beside the fingerprint, the derive records a readable description of the type
+//! (`mmap_sync::schema::TypeDescription`): fields with their names, types as written, and
+//! archived offsets, sizes and alignments computed by the compiler; variants with their
+//! discriminants; and the descriptions of nested types that implement
+//! `mmap_sync::schema::Describe`, which [`Describe`](derive@Describe) derives for types that
+//! are nested in a channel without being one. What it shows and cannot show is documented in
+//! `mmap_sync::schema`.
 
+mod ast;
 mod attr;
 mod byte_size;
 mod check;
 mod ctxt;
+mod description;
 mod expand;
 mod fingerprint;
 mod suggest;
@@ -79,7 +94,7 @@ mod expansion_tests;
 /// | key | value | default |
 /// | --- | --- | --- |
 /// | `path` | absolute path prefix of the files, e.g. `"/dev/shm/hello_world"`; not empty, no NUL, no trailing `/` | required |
-/// | `copies` | number of data copies, `2..=16`; 3 or more let the writer publish while a slow reader holds a copy | `2` |
+/// | `copies` | number of data copies, `2..=16` (checked against the runtime's own limits too); 3 or more let the writer publish while a slow reader holds a copy | `2` |
 /// | `readers` | reader slots (readers open at once), `1..=65536` | the runtime's, 128 |
 /// | `max_size` | largest archived value: `"64 MiB"`, `"1 GB"`, `"4096"` or `4096`; kB/MB/GB/TB are powers of 1000, KiB/MiB/GiB/TiB powers of 1024; must be at least the archived root's size | the runtime's, 2 GiB |
 /// | `env` | name of an environment variable that, when set and not empty, replaces `path` at run time for `writer()` and `reader()` | none |
@@ -94,6 +109,8 @@ mod expansion_tests;
 ///   reader-table files (`{PATH}_state`, `{PATH}_readers`);
 /// * `DATA_PATHS: [&'static str; COPIES]`: the data files, `{PATH}_data_{i}`;
 /// * `FINGERPRINT: u64`: the schema fingerprint (see the crate documentation for what it catches);
+/// * `DESCRIPTION: &'static mmap_sync::schema::TypeDescription`: the readable description of
+///   the type, also given as `SharedState::DESCRIPTION` and through `mmap_sync::schema::Describe`;
 /// * `fn writer() -> mmap_sync::Result<mmap_sync::Writer<Self>>` and
 ///   `fn reader() -> mmap_sync::Result<mmap_sync::Reader<Self>>`: open the channel at
 ///   `SharedState::path()`, i.e. at the `env` override when set, else at `PATH`.
@@ -104,4 +121,36 @@ mod expansion_tests;
 pub fn derive_shared_state(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     expand::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
+}
+
+/// Gives a type that is nested in a channel type a readable description of its archived
+/// layout (`mmap_sync::schema::Describe`), so that the channel type's description shows it
+/// under the fields that hold it. Use it through `mmap_sync::schema::Describe`.
+///
+/// ```
+/// use mmap_sync::SharedState;
+/// use mmap_sync::schema::Describe;
+///
+/// #[derive(rkyv::Archive, rkyv::Serialize, Describe)]
+/// pub struct Upstream {
+///     pub host: String,
+///     pub port: u16,
+/// }
+///
+/// #[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+/// #[shared_state(path = "/dev/shm/upstreams")]
+/// pub struct Upstreams {
+///     pub all: Vec<Upstream>,
+/// }
+///
+/// let description = Upstreams::DESCRIPTION.to_owned_description();
+/// assert!(description.to_string().contains("Upstream (struct"));
+/// ```
+///
+/// The type must be concrete, as for `SharedState`, and must not also derive `SharedState`,
+/// which implements `Describe` itself. Of the `#[shared_state(..)]` keys only `crate` applies.
+#[proc_macro_derive(Describe, attributes(shared_state))]
+pub fn derive_describe(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    expand::expand_describe(input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -40,6 +40,7 @@ mod os;
 mod paths;
 pub mod protocol;
 mod reader;
+pub mod schema;
 mod serialize;
 mod set;
 mod shared_state;

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use mmap_sync::SharedState;
+use mmap_sync::schema::Describe;
 use rkyv::{Archive, Deserialize, Serialize};
 
 /// Upstream mmap-sync's example value, at upstream's path.
@@ -80,7 +81,8 @@ impl ArchivedFeatureTable {
 
 /// A service router's configuration: routes by path prefix, each to weighted upstreams with a
 /// balancing policy, plus free-form settings. Strings, nested structs, an enum with data and
-/// ordered maps, the shape of a typical config table.
+/// ordered maps, the shape of a typical config table. The nested types derive `Describe`, so
+/// the channel's description shows their fields too.
 ///
 /// `MMAP_SYNC_ROUTING_PATH` overrides the path.
 #[derive(Archive, Serialize, Deserialize, SharedState, Debug, Clone, PartialEq, Eq)]
@@ -99,7 +101,7 @@ pub struct RoutingTable {
 }
 
 /// One route of a [`RoutingTable`].
-#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Archive, Serialize, Deserialize, Describe, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug), compare(PartialEq))]
 pub struct Route {
     /// Request path prefix this route serves, e.g. `/api/users`.
@@ -110,7 +112,7 @@ pub struct Route {
 }
 
 /// A backend a [`Route`] can send requests to.
-#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Archive, Serialize, Deserialize, Describe, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug), compare(PartialEq))]
 pub struct Upstream {
     pub host: String,
@@ -120,7 +122,7 @@ pub struct Upstream {
 }
 
 /// How a [`Route`] spreads requests over its upstreams.
-#[derive(Archive, Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+#[derive(Archive, Serialize, Deserialize, Describe, Debug, Clone, PartialEq, Eq)]
 #[rkyv(derive(Debug), compare(PartialEq))]
 pub enum Policy {
     RoundRobin,
@@ -211,6 +213,14 @@ mod tests {
                 "/dev/shm/hello_world_data_2"
             ]
         );
+    }
+
+    #[test]
+    fn the_routing_table_description_shows_its_nested_types() {
+        let table = RoutingTable::DESCRIPTION.to_owned_description().to_string();
+        for nested in ["Route (struct", "Upstream (struct", "Policy (enum", "variant HashHeader"] {
+            assert!(table.contains(nested), "{nested} missing from\n{table}");
+        }
     }
 
     #[test]

@@ -25,6 +25,14 @@ use ::core::marker::Sized;
 #[shared_state(path = "/dev/shm/hygiene", env = "HYGIENE_PATH", readers = 4, max_size = "1 MiB")]
 pub struct Hygiene {
     pub value: u64,
+    pub part: Part,
+    pub parts: ::std::vec::Vec<Part>,
+}
+
+// The description's nested-type lookups need nothing from the caller's scope either.
+#[derive(::rkyv::Archive, ::rkyv::Serialize, ::mmap_sync::schema::Describe)]
+pub struct Part {
+    pub weight: u32,
 }
 
 fn main() {

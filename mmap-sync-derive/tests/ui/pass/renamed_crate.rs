@@ -8,8 +8,19 @@ mod ipc {
 #[shared_state(path = "/dev/shm/renamed", crate = crate::ipc::runtime)]
 pub struct Renamed {
     pub value: u64,
+    pub inner: Inner,
+}
+
+// `Describe` takes the same `crate` key, and only that one.
+#[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe)]
+#[shared_state(crate = crate::ipc::runtime)]
+pub struct Inner {
+    pub value: u32,
 }
 
 fn main() {
     let _: fn() -> mmap_sync::Result<mmap_sync::Writer<Renamed>> = Renamed::writer;
+    let description = <Renamed as mmap_sync::SharedState>::DESCRIPTION.unwrap();
+    let owned = description.to_owned_description();
+    assert!(owned.to_string().contains("Inner (struct"), "{owned}");
 }

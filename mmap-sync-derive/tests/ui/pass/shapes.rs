@@ -35,6 +35,32 @@ struct Clock {
     ticks: Vec<u64>,
 }
 
+// Discriminants given by constants are evaluated by the compiler, as rkyv's tag.
+const TWO: u8 = 2;
+
+#[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+#[shared_state(path = "/dev/shm/level")]
+#[repr(u8)]
+enum Level {
+    Low = TWO,
+    High,
+    Custom(u32) = TWO * 4,
+}
+
+// Raw identifiers as type, field and variant names.
+#[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+#[shared_state(path = "/dev/shm/raw")]
+#[allow(non_camel_case_types)]
+struct r#type {
+    r#match: u8,
+    r#enum: r#Kind,
+}
+
+#[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe)]
+enum r#Kind {
+    r#Move(u8),
+}
+
 // Distinct definitions get distinct fingerprints.
 const _: () = {
     assert!(Pair::FINGERPRINT != Heartbeat::FINGERPRINT);
@@ -42,4 +68,11 @@ const _: () = {
     assert!(Heartbeat::DATA_PATHS.len() == 16);
 };
 
-fn main() {}
+fn main() {
+    let _ = (Level::Low, Level::High, Level::Custom(0), r#type { r#match: 0, r#enum: r#Kind::r#Move(0) });
+    let level = Level::DESCRIPTION.to_owned_description();
+    let mmap_sync::schema::OwnedShape::Enum(variants) = &level.shape else { panic!("an enum") };
+    let discriminants: Vec<u64> = variants.iter().map(|variant| variant.discriminant).collect();
+    assert_eq!(discriminants, [2, 3, 8]);
+    assert_eq!(<r#type as SharedState>::TYPE_NAME, "type");
+}
