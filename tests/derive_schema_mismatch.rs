@@ -48,7 +48,12 @@ fn a_newer_program_refuses_an_older_programs_channel() {
     assert_eq!(run(V1, "write", &prefix), "published generation 1");
     assert_eq!(run(V1, "read", &prefix), "read v1 version 1 items apple,pear");
 
-    let refused = format!("mismatch expected {v2} found {v1}");
+    // The error names the field that differs, not just two hashes.
+    let refused = format!(
+        "mismatch expected {v2} found {v1} | field 'owner' (String) is here but not in the \
+         channel; 'Inventory' is archived in 20 bytes aligned to 4 here but in 12 bytes aligned \
+         to 4 in the channel"
+    );
     assert_eq!(run(V2, "read", &prefix), refused);
     assert_eq!(run(V2, "write", &prefix), refused, "a v2 writer must not take over v1's files");
 
@@ -65,7 +70,11 @@ fn an_older_program_refuses_a_newer_programs_channel() {
     assert_eq!(run(V2, "write", &prefix), "published generation 1");
     assert_eq!(run(V2, "read", &prefix), "read v2 version 2 items plum owner ops");
 
-    let refused = format!("mismatch expected {v1} found {v2}");
+    let refused = format!(
+        "mismatch expected {v1} found {v2} | field 'owner' (String) is in the channel but not \
+         here; 'Inventory' is archived in 12 bytes aligned to 4 here but in 20 bytes aligned to \
+         4 in the channel"
+    );
     assert_eq!(run(V1, "read", &prefix), refused);
     assert_eq!(run(V1, "write", &prefix), refused);
 }

@@ -23,6 +23,22 @@ impl fmt::Display for Schema {
     }
 }
 
+/// The differences of a schema mismatch, as the error message lists them.
+struct DifferencesText<'a>(&'a [crate::schema::Difference]);
+
+impl fmt::Display for DifferencesText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 5;
+        for (i, difference) in self.0.iter().take(SHOWN).enumerate() {
+            write!(f, "{}{difference}", if i == 0 { ": " } else { "; " })?;
+        }
+        if self.0.len() > SHOWN {
+            write!(f, "; and {} more", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
 /// Everything that can go wrong when opening, writing or reading a channel.
 ///
 /// Matching should use `{ .. }` patterns: variants may gain fields.
@@ -38,9 +54,16 @@ pub enum Error {
     #[error("{}: another writer holds this channel", path.display())]
     WriterExists { path: PathBuf },
 
-    /// The files hold a value of another type (or another version of the type).
-    #[error("{}: schema mismatch: expected {expected}, found {found}", path.display())]
-    SchemaMismatch { path: PathBuf, expected: Schema, found: Schema },
+    /// The files hold a value of another type (or another version of the type). When both
+    /// sides' types carry a description (`#[derive(SharedState)]`), `differences` says which
+    /// fields differ.
+    #[error("{}: schema mismatch: expected {expected}, found {found}{}", path.display(), DifferencesText(differences))]
+    SchemaMismatch {
+        path: PathBuf,
+        expected: Schema,
+        found: Schema,
+        differences: Vec<crate::schema::Difference>,
+    },
 
     /// A file's content is malformed: too short, wrong magic, unknown format version, a copy
     /// whose checksum or archive validation fails, a data file shorter than its descriptor.

@@ -10,7 +10,7 @@ pub use ::std;
 
 pub use crate::fingerprint::{fold_fingerprint, hash_str};
 // The runtime's limits, which generated code asserts the derive's attribute values against.
-pub use crate::layout::{DEFAULT_COPIES, MAX_COPIES, MAX_READER_SLOTS, MIN_COPIES};
+pub use crate::format::{DEFAULT_COPIES, MAX_COPIES, MAX_READER_SLOTS, MIN_COPIES};
 pub use crate::schema::derive_support::{
     DescribedProbe, OpaqueProbe, Probe, discriminant, layout_of, layout_with, variant_fields,
 };

@@ -646,10 +646,11 @@ fn clone_error(error: &Error) -> Error {
             Error::io(path, std::io::Error::new(source.kind(), source.to_string()))
         }
         Error::Corrupt { path, reason } => Error::corrupt(path, reason.clone()),
-        Error::SchemaMismatch { path, expected, found } => Error::SchemaMismatch {
+        Error::SchemaMismatch { path, expected, found, differences } => Error::SchemaMismatch {
             path: path.clone(),
             expected: expected.clone(),
             found: found.clone(),
+            differences: differences.clone(),
         },
         other => Error::corrupt(other.path(), other.to_string()),
     }

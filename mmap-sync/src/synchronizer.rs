@@ -106,7 +106,12 @@ where
                 let found = writer.schema();
                 let state = writer.paths().state.clone();
                 *slot = Some(writer);
-                return Err(Error::SchemaMismatch { path: state, expected: ty.schema(), found });
+                return Err(Error::SchemaMismatch {
+                    path: state,
+                    expected: ty.schema(),
+                    found,
+                    differences: Vec::new(),
+                });
             }
             writer
         }

@@ -13,6 +13,7 @@ use crate::error::{Error, Result, Schema};
 use crate::fingerprint;
 use crate::format::{CopyDescriptor, StateMap};
 use crate::protocol;
+use crate::schema::{Difference, OwnedDescription};
 use crate::set::ReaderData;
 use crate::shared_state::SharedState;
 
@@ -44,8 +45,8 @@ pub(crate) struct ValueType {
     pub root_align: usize,
     /// Bytecheck of an archive of this type.
     pub check: ArchiveCheck,
-    /// The encoded schema description, if the type has one.
-    pub description: Option<fn() -> Vec<u8>>,
+    /// The type's schema description, if it has one (types with the derive).
+    pub describe: Option<fn() -> OwnedDescription>,
 }
 
 impl ValueType {
@@ -59,7 +60,7 @@ impl ValueType {
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
-            description: None,
+            describe: T::DESCRIPTION.map(|_| describe::<T> as fn() -> OwnedDescription),
         }
     }
 
@@ -78,7 +79,7 @@ impl ValueType {
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
-            description: None,
+            describe: None,
         }
     }
 
@@ -87,9 +88,20 @@ impl ValueType {
         Schema { type_name: self.type_name.clone(), fingerprint: self.fingerprint }
     }
 
-    /// The encoded description (empty when the type has none).
+    /// The encoded description (empty when the type has none, or it is too large to store).
     pub fn description(&self) -> Vec<u8> {
-        self.description.map_or_else(Vec::new, |f| f())
+        let encoded = self.describe.map_or_else(Vec::new, |f| f().encode());
+        if encoded.len() > crate::format::MAX_SCHEMA_LEN { Vec::new() } else { encoded }
+    }
+
+    /// Which fields differ between this type and the description stored in `state`, when both
+    /// have one.
+    pub fn differences(&self, state: &StateMap) -> Vec<Difference> {
+        let Some(describe) = self.describe else { return Vec::new() };
+        match OwnedDescription::decode(&state.description()) {
+            Ok(found) => crate::schema::diff(&describe(), &found),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Whether the channel whose state is `state` holds values of this type; returns the
@@ -116,9 +128,16 @@ impl ValueType {
                     Schema { type_name: found.type_name, fingerprint: state.layout_fingerprint() },
                 )
             };
-            Err(Error::SchemaMismatch { path: path.to_owned(), expected, found })
+            let differences = self.differences(state);
+            Err(Error::SchemaMismatch { path: path.to_owned(), expected, found, differences })
         }
     }
+}
+
+fn describe<T: SharedState>() -> OwnedDescription {
+    T::DESCRIPTION
+        .map(|d| d.to_owned_description())
+        .expect("only used for types with a description")
 }
 
 /// How a copy is validated.
@@ -164,6 +183,7 @@ pub(crate) fn validate_copy(
             path: data.path.clone(),
             expected: rules.ty.schema(),
             found: Schema { type_name: state.schema().type_name, fingerprint },
+            differences: rules.ty.differences(state),
         });
     }
     let len = descriptor.length.load(Ordering::Relaxed);

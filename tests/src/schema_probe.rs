@@ -6,7 +6,8 @@
 //! * `fingerprint F`: the type's `FINGERPRINT`;
 //! * `published generation G` after `write`;
 //! * `read ...` (the value, as the program describes it) after `read`;
-//! * `mismatch expected E found F` when the channel holds another schema;
+//! * `mismatch expected E found F | D` when the channel holds another schema, D being the
+//!   differences the error names, `; `-separated;
 //! * `error ...` (and exit code 1) for anything else.
 
 use std::io::Write;
@@ -41,8 +42,14 @@ pub fn run<T: SharedState>(probe: Probe<T>) {
     };
     match outcome {
         Ok(line) => say(&line),
-        Err(Error::SchemaMismatch { expected, found, .. }) => {
-            say(&format!("mismatch expected {} found {}", expected.fingerprint, found.fingerprint))
+        Err(Error::SchemaMismatch { expected, found, differences, .. }) => {
+            let differences: Vec<String> = differences.iter().map(|d| d.to_string()).collect();
+            say(&format!(
+                "mismatch expected {} found {} | {}",
+                expected.fingerprint,
+                found.fingerprint,
+                differences.join("; ")
+            ))
         }
         Err(error) => {
             say(&format!("error {error}"));
