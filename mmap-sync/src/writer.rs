@@ -330,18 +330,18 @@ impl RawWriter {
             let copies = files.data.len();
             let active = files.state.header().active.load(Ordering::Relaxed);
             let readers = &files.readers;
-            let high_water = protocol::high_water(
-                &mut self.high_water,
-                &readers.header().slot_high_water,
-                readers.slot_count(),
-            );
             let descriptors = files.state.descriptors();
+            let slots = readers.slots();
             let result = protocol::acquire(
                 active,
                 &self.held[..copies],
                 |c| &descriptors[c].generation,
-                readers.slots()[..high_water].iter().map(|s| &s.pin),
+                &readers.header().slot_high_water,
+                &mut self.high_water,
+                slots.len(),
+                |i| &slots[i].pin,
             );
+            let high_water = self.high_water;
             if readers.mapping().faults() != self.readers_faults {
                 // The slot table was cut short under the writer: the pins it read may be zeros
                 // standing in for pins it can no longer see. No copy of this set is safe to
