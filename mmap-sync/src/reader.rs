@@ -556,7 +556,7 @@ impl ReaderShared {
             validations: c.validations.load(Ordering::Relaxed),
             validations_in_reads: c.validations_in_reads.load(Ordering::Relaxed),
             served_older: c.served_older.load(Ordering::Relaxed),
-            waited: c.waited.load(Ordering::Relaxed),
+            waited: c.waited.load(Ordering::Relaxed), // Relaxed: as above
         }
     }
 
@@ -627,6 +627,7 @@ impl ReaderShared {
     pub fn wait_for_change(self: &Arc<Self>, since: u64, timeout: Duration) -> Result<Option<u64>> {
         let header = self.files.state.header();
         let changed = |g: u64| g != since && g != 0;
+        // SeqCst: as the loads in the loop below (a quick answer before taking a waiter bit).
         let current = protocol::generation(header.active.load(Ordering::SeqCst));
         if changed(current) {
             return Ok(Some(current));
@@ -641,6 +642,8 @@ impl ReaderShared {
         let result = loop {
             // Load the futex word before checking the generation: a publish after this load
             // changes the word, so the wait below returns at once instead of missing it.
+            // SeqCst (these three): after the bit is set in the total order, so that a publish
+            // either changed what they load or sees the bit.
             let futex = header.publish_futex.load(Ordering::SeqCst);
             let current = protocol::generation(header.active.load(Ordering::SeqCst));
             if changed(current) {
@@ -660,6 +663,7 @@ impl ReaderShared {
                 break Err(Error::io(&self.paths().state, e));
             }
         };
+        // SeqCst: no weaker ordering is worth reasoning about on this cold path.
         word.fetch_and(!bit, Ordering::SeqCst);
         result
     }
@@ -1062,6 +1066,9 @@ pub(crate) mod internals {
         /// Waits for a publish other than `since`, for at most `timeout`.
         pub fn wait(&self, since: u64, timeout: Duration) {
             let header = self.0.files.state.header();
+            // SeqCst: the futex word before the generation, as in `wait_for_change`; a missed
+            // publish costs at most `timeout` here (the validator has no waiter bit of its own
+            // for this wait).
             let futex = header.publish_futex.load(Ordering::SeqCst);
             if protocol::generation(header.active.load(Ordering::SeqCst)) != since {
                 return;

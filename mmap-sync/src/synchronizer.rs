@@ -9,7 +9,7 @@
 //!   never reset under their feet. The returned `bool` reports whether dead readers' slots were
 //!   reclaimed during the write.
 //! * The value type needs no `SharedState` derive: the schema fingerprint is computed from the
-//!   type's name and archived size and alignment (see [`fingerprint_of`]).
+//!   type's name and archived size and alignment (see [`layout_fingerprint`](crate::layout_fingerprint)).
 //! * Channels created by the facade have 3 copies, so one slow reader never stalls the writer.
 
 use std::ffi::OsStr;
