@@ -88,8 +88,9 @@ pub(crate) struct ReaderShared {
 
 #[derive(Debug)]
 struct Claims {
-    /// The descriptor the slot locks are taken through (reopened in a forked child).
-    file: File,
+    /// The descriptor the slot locks are taken through in a forked child (in the parent, the
+    /// readers file's own).
+    forked: Option<File>,
     /// The fork epoch `file` belongs to.
     epoch: u64,
     /// Which slots this process holds.
@@ -144,8 +145,6 @@ impl ReaderShared {
         let fast = FastWord::take();
         let mut files = set::open_for_reading(prefix, fast.0)?;
         let fingerprint = ty.accepts(&files.state, &files.paths.state)?;
-        let claims_file =
-            files.readers_file.try_clone().map_err(|e| Error::io(&files.paths.readers, e))?;
         let slots = files.readers.slot_count();
         let seen_faults = [files.state.mapping().faults(), files.readers.mapping().faults()];
         os::on_fork_in_child(slots::after_fork_in_child);
@@ -159,7 +158,7 @@ impl ReaderShared {
             checksum,
             background,
             claims: Mutex::new(Claims {
-                file: claims_file,
+                forked: None,
                 epoch: os::fork_epoch(),
                 held: vec![false; slots],
             }),
@@ -578,7 +577,7 @@ impl ReaderShared {
         let epoch = os::fork_epoch();
         if claims.epoch != epoch {
             // A forked child: the inherited descriptor shares the parent's locks. Take our own.
-            claims.file = self.reopen_readers()?;
+            claims.forked = Some(self.reopen_readers()?);
             claims.held.iter_mut().for_each(|h| *h = false);
             claims.epoch = epoch;
         }
@@ -588,9 +587,8 @@ impl ReaderShared {
                 continue; // ours already (a lock we hold would be granted to us again)
             }
             let offset = readers.slot_offset(index);
-            if os::try_lock(&claims.file, offset, 1)
-                .map_err(|e| Error::io(&self.paths().readers, e))?
-            {
+            let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
+            if os::try_lock(file, offset, 1).map_err(|e| Error::io(&self.paths().readers, e))? {
                 protocol::claim(&slot.pin, &readers.header().slot_high_water, index);
                 // Relaxed: informational fields for operators.
                 slot.pid.store(std::process::id(), Ordering::Relaxed);
@@ -682,7 +680,8 @@ impl SlotOwner for ReaderShared {
         }
         let readers = &self.files.readers;
         protocol::release(&readers.slots()[index].pin);
-        let _ = os::unlock(&claims.file, readers.slot_offset(index), 1);
+        let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
+        let _ = os::unlock(file, readers.slot_offset(index), 1);
         claims.held[index] = false;
     }
 }
@@ -700,7 +699,8 @@ impl Drop for ReaderShared {
         for (index, held) in claims.held.iter().enumerate() {
             if *held {
                 protocol::release(&readers.slots()[index].pin);
-                let _ = os::unlock(&claims.file, readers.slot_offset(index), 1);
+                let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
+                let _ = os::unlock(file, readers.slot_offset(index), 1);
             }
         }
     }

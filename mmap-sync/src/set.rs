@@ -55,7 +55,7 @@ impl ReaderData {
         let current = self.maps.last().map_or(0, |(m, _)| m.len() as u64);
         if current < len || self.maps.is_empty() {
             let size = len.max(MIN_DATA_MAP).next_power_of_two();
-            let map = Mapping::map(&self.file, size as usize, false, Some(on_fault))
+            let map = Mapping::map_populated(&self.file, size as usize, false, Some(on_fault))
                 .map_err(|e| Error::io(&self.path, e))?;
             let faults = map.faults();
             self.maps.push((map, faults));
@@ -125,8 +125,9 @@ fn try_open_for_reading(
         return Err(Error::NotPublished { path: paths.state.clone() }.into());
     };
     let state_len = meta.len();
-    let map = Mapping::map(&state_file, (state_len as usize).max(1), false, Some(on_fault))
-        .map_err(|e| Error::io(&paths.state, e))?;
+    let map =
+        Mapping::map_populated(&state_file, (state_len as usize).max(1), false, Some(on_fault))
+            .map_err(|e| Error::io(&paths.state, e))?;
     let Some(state) = StateMap::parse(map, state_len, &paths.state)? else {
         return Err(Error::NotPublished { path: paths.state.clone() }.into());
     };
@@ -140,8 +141,13 @@ fn try_open_for_reading(
         return Err(mismatch(&paths.readers, "another file"));
     }
     let slots = state.reader_slots();
-    let map = Mapping::map(&readers_file, format::readers_file_len(slots), true, Some(on_fault))
-        .map_err(|e| Error::io(&paths.readers, e))?;
+    let map = Mapping::map_populated(
+        &readers_file,
+        format::readers_file_len(slots),
+        true,
+        Some(on_fault),
+    )
+    .map_err(|e| Error::io(&paths.readers, e))?;
     let readers = ReadersMap::parse(map, meta.len(), slots).map_err(|(_, problem)| {
         Attempt::Failed(Error::corrupt(&paths.readers, describe(&problem)))
     })?;
