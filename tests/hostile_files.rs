@@ -29,7 +29,8 @@ const LONG: Duration = Duration::from_secs(60);
 /// Copies of the template channel (a `Note` channel with the default copy count).
 const COPIES: usize = Note::COPIES;
 
-/// Outcomes over the whole run: cases, reads that gave a value, writers that published.
+/// Outcomes over the whole run, damaged channels only: cases, reads that gave a value,
+/// writers that published.
 static CASES: AtomicU64 = AtomicU64::new(0);
 static READ_OK: AtomicU64 = AtomicU64::new(0);
 static WROTE: AtomicU64 = AtomicU64::new(0);
@@ -232,12 +233,14 @@ fn outcome(child: &mut Probe, case: usize, step: &str) -> Line {
     line
 }
 
-/// Runs the child over `cases` damaged channels and checks what it says about each.
+/// Runs the child over `cases` damaged channels, then one undamaged control channel, and
+/// checks what it says about each.
 fn run_batch(cases: &[Vec<Mutation>]) -> Result<(), TestCaseError> {
     let dir = ChannelDir::new("hostile");
     let template = template(dir.path());
+    let control = cases.len();
     let mut channels = Vec::new();
-    for case in 0..cases.len() {
+    for case in 0..=control {
         let case_dir = dir.path().join(format!("case{case}"));
         std::fs::create_dir(&case_dir).unwrap();
         let paths = ChannelPaths::new(case_dir.join("note"));
@@ -246,13 +249,14 @@ fn run_batch(cases: &[Vec<Mutation>]) -> Result<(), TestCaseError> {
         {
             std::fs::copy(target.path(&template), target.path(&paths)).unwrap();
         }
+        files::adopt_copied_files(&paths, COPIES);
         for mutation in cases.get(case).into_iter().flatten() {
             apply(&paths, mutation);
         }
         channels.push((case_dir, paths));
     }
     let mut child =
-        Probe::spawn(CHAOS, args!["hostile-batch", dir.path(), cases.len().to_string()]);
+        Probe::spawn(CHAOS, args!["hostile-batch", dir.path(), (control + 1).to_string()]);
     for (case, (case_dir, _)) in channels.iter().enumerate() {
         let mutations = cases.get(case);
         let read = outcome(&mut child, case, "read");
@@ -280,9 +284,19 @@ fn run_batch(cases: &[Vec<Mutation>]) -> Result<(), TestCaseError> {
                 .with("step", "reread");
             prop_assert_eq!(reread, &expected, "case {} {:?}", case, mutations);
         }
-        CASES.fetch_add(1, Ordering::Relaxed);
-        READ_OK.fetch_add(read.is("ok").into(), Ordering::Relaxed);
-        WROTE.fetch_add(write.is("ok").into(), Ordering::Relaxed);
+        if case == control {
+            // The undamaged channel shows that the child reads, writes and rereads at all.
+            let last = COPIES as u64;
+            let bytes: usize = (0..last as usize * 5).map(|i| i * 7).sum();
+            let value = Line::new("ok").with("generation", last).with("version", last);
+            let value = value.with("bytes", bytes).with("case", case).with("step", "read");
+            prop_assert_eq!(&read, &value);
+            prop_assert!(write.is("ok") && reread.is_some(), "control: {} {:?}", write, reread);
+        } else {
+            CASES.fetch_add(1, Ordering::Relaxed);
+            READ_OK.fetch_add(read.is("ok").into(), Ordering::Relaxed);
+            WROTE.fetch_add(write.is("ok").into(), Ordering::Relaxed);
+        }
     }
     child.expect("done", LONG);
     child.wait_success(LONG);
@@ -304,6 +318,7 @@ fn damaged_files_give_an_error_or_a_validated_value_never_a_crash_or_hang() {
         READ_OK.load(Ordering::Relaxed),
         WROTE.load(Ordering::Relaxed)
     );
+    assert!(damaged > 0, "no damaged channel was tried");
 }
 
 #[test]

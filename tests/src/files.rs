@@ -112,3 +112,25 @@ pub fn rewrite_checksum(paths: &ChannelPaths, copy: usize) -> bool {
     patch_u64(&paths.state, offset, checksum);
     true
 }
+
+/// Makes the state file record the files now at the channel's paths as its set (each one's
+/// device and inode, as the writer records them when it creates a set), for a channel put
+/// together by copying another channel's files: without it, readers refuse the copies as
+/// files of another set.
+pub fn adopt_copied_files(paths: &ChannelPaths, copies: usize) {
+    use std::mem::offset_of;
+    use std::os::unix::fs::MetadataExt;
+    let identity = |file: &Path| {
+        let meta =
+            std::fs::metadata(file).unwrap_or_else(|e| panic!("stat {}: {e}", file.display()));
+        (meta.dev(), meta.ino())
+    };
+    let (dev, ino) = identity(&paths.readers);
+    patch_u64(&paths.state, offset_of!(StateHeader, readers_dev), dev);
+    patch_u64(&paths.state, offset_of!(StateHeader, readers_ino), ino);
+    for copy in 0..copies {
+        let (dev, ino) = identity(&paths.data(copy));
+        patch_u64(&paths.state, descriptor_offset(copy, offset_of!(CopyDescriptor, data_dev)), dev);
+        patch_u64(&paths.state, descriptor_offset(copy, offset_of!(CopyDescriptor, data_ino)), ino);
+    }
+}
