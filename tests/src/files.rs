@@ -8,7 +8,8 @@
 //! use mmap_sync_tests::files;
 //! # fn demo(paths: &mmap_sync::ChannelPaths) {
 //! files::patch_u32(&paths.state, offset_of!(StateHeader, copies), 200);
-//! files::patch_u64(&paths.state, files::descriptor_offset(0, offset_of!(CopyDescriptor, generation)), 77);
+//! let generation = files::descriptor_offset(0, offset_of!(CopyDescriptor, generation));
+//! files::patch_u64(&paths.state, generation, 77);
 //! # }
 //! ```
 
@@ -29,7 +30,7 @@ pub struct Span {
 }
 
 impl Span {
-    /// The span of a field at `offset` whose type the accessor `_field` names; see [`span!`].
+    /// The span of a field at `offset` whose type the accessor `_field` names; see [`span!`](crate::span).
     pub const fn of<S, T>(offset: usize, _field: fn(&S) -> &T) -> Span {
         Span { offset, width: size_of::<T>() }
     }

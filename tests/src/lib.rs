@@ -10,6 +10,33 @@
 //! * [`skip`]: checks that need root, and how a test says it could not run;
 //! * [`rng`] and [`scale`]: seeded randomness and the size of the stress runs.
 //!
+//! A cross-process test, in outline: a channel in a private directory, a program of this
+//! package spawned against it, its report lines compared by field.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use mmap_sync::Writer;
+//! use mmap_sync_tests::args;
+//! use mmap_sync_tests::channel::ChannelDir;
+//! use mmap_sync_tests::process::Probe;
+//! use mmap_sync_tests::types::Note;
+//!
+//! # const PROBE: &str = "probe"; // in a test: env!("CARGO_BIN_EXE_probe")
+//! let dir = ChannelDir::new("second-writer");
+//! let paths = dir.paths("note");
+//! let mut writer = Writer::<Note>::open(&paths.prefix).unwrap();
+//! writer.write(&Note { version: 1, messages: vec![] }).unwrap();
+//!
+//! let mut second = Probe::spawn(PROBE, args!["write-note", paths.prefix, "2"]);
+//! let line = second.next(Duration::from_secs(20));
+//! line.assert_error("WriterExists", &paths.state);
+//! second.wait_success(Duration::from_secs(20));
+//! ```
+//!
+//! A new program goes under `src/bin` (or anywhere, with a `[[bin]]` entry) and reports with
+//! [`report::say`]; a test reaches it through `env!("CARGO_BIN_EXE_<name>")` and needs a
+//! `[[test]]` entry in this package's manifest (`autotests` is off).
+//!
 //! [`ChannelPaths`]: mmap_sync::ChannelPaths
 //! [`Line`]: report::Line
 //! [`Probe`]: process::Probe
