@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mmap_sync::synchronizer::Synchronizer;
-use mmap_sync_tests::TempDir;
+use mmap_sync_tests::channel::ChannelDir;
 
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug, PartialEq)]
 struct HelloWorld {
@@ -19,8 +19,8 @@ struct Different {
 
 #[test]
 fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
-    let dir = TempDir::new("facade");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade");
+    let path = dir.prefix("hello_world");
     let mut writer = Synchronizer::new(path.as_os_str());
     let mut reader = Synchronizer::new(path.as_os_str());
     assert!(matches!(reader.version(), Err(mmap_sync::Error::NotPublished { .. })));
@@ -73,8 +73,8 @@ fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
 /// an `unsafe` block although it is safe here.
 #[test]
 fn code_written_for_upstream_compiles_and_runs_after_changing_the_import() {
-    let dir = TempDir::new("facade-port");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade-port");
+    let path = dir.prefix("hello_world");
     let prefix: &str = path.to_str().unwrap();
 
     let mut synchronizer = Synchronizer::new(prefix.as_ref());
