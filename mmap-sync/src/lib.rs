@@ -35,6 +35,7 @@ mod files;
 mod fingerprint;
 pub mod format;
 mod guard;
+pub mod inspect;
 mod log;
 mod os;
 mod paths;
