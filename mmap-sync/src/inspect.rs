@@ -33,8 +33,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::files::{self, Access};
 use crate::format::{
-    self, CopyDescriptor, FORMAT_VERSION, FileId, ReadersMap, ReadersProblem, STATE_MAGIC,
-    StateMap,
+    self, CopyDescriptor, FORMAT_VERSION, FileId, ReadersMap, ReadersProblem, STATE_MAGIC, StateMap,
 };
 use crate::os::{self, Mapping};
 use crate::paths::ChannelPaths;
@@ -580,6 +579,7 @@ pub struct CopyCheck {
 
 /// The outcome of checking one copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CopyOutcome {
     /// The bytes hash to the recorded checksum.
     Ok,
@@ -793,10 +793,7 @@ impl Channel {
             if v.length > len {
                 return bad(
                     problems,
-                    format!(
-                        "descriptor says {} bytes but the file has {len}: truncated",
-                        v.length
-                    ),
+                    format!("descriptor says {} bytes but the file has {len}: truncated", v.length),
                 );
             }
             let pinned = match slot {

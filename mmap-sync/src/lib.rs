@@ -30,6 +30,8 @@ compile_error!(
 );
 
 mod background;
+#[cfg(feature = "tokio")]
+pub mod changes;
 mod error;
 mod files;
 mod fingerprint;
