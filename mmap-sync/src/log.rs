@@ -6,12 +6,33 @@ use std::time::Duration;
 
 use crate::error::Error;
 
-/// A generation failed validation in this process and will not be served.
+/// A generation failed validation in this process and will not be served. Reported once per
+/// channel and generation: every read of a failed generation validates it again (a fault may
+/// have hidden good bytes), and a reader that reads in a loop must not flood the log.
 pub(crate) fn validation_failed(prefix: &Path, generation: u64, error: &Error) {
     #[cfg(feature = "tracing")]
-    tracing::warn!(channel = %prefix.display(), generation, %error, "generation failed validation; serving the last good one");
+    if first_failure(prefix, generation) {
+        tracing::warn!(channel = %prefix.display(), generation, %error, "generation failed validation; serving the last good one");
+    }
     #[cfg(not(feature = "tracing"))]
     let _ = (prefix, generation, error);
+}
+
+/// Whether `generation` of the channel at `prefix` has not been reported as failed yet; records
+/// it. One generation per channel is remembered: generations only grow.
+#[cfg(feature = "tracing")]
+fn first_failure(prefix: &Path, generation: u64) -> bool {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::sync::Mutex;
+    static REPORTED: Mutex<Option<HashMap<PathBuf, u64>>> = Mutex::new(None);
+    let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+    let last = reported.get_or_insert_with(HashMap::new).entry(prefix.to_owned()).or_insert(0);
+    if *last == generation {
+        return false;
+    }
+    *last = generation;
+    true
 }
 
 /// The writer cleared pins of readers that died.
