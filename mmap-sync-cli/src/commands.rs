@@ -596,7 +596,7 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
         if now_generation > watcher.generation {
             let copies = channel.copies();
             let mut g = watcher.generation + 1;
-            while g <= now_generation && !count.is_some_and(|n| watcher.seen >= n) {
+            while g <= now_generation && count.is_none_or(|n| watcher.seen < n) {
                 match copies.iter().find(|c| c.generation == g) {
                     Some(c) => {
                         watcher.publish(c)?;

@@ -187,7 +187,7 @@ fn a_writer_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
     capture();
     let dir = TempDir::new("logs-mismatch-writer");
     let prefix = dir.channel("counter");
-    drop(Writer::<Counter>::open(&prefix).unwrap().write(&Counter { count: 1 }).unwrap());
+    Writer::<Counter>::open(&prefix).unwrap().write(&Counter { count: 1 }).unwrap();
     let error = Writer::<CounterV2>::open(&prefix).unwrap_err();
     assert!(matches!(error, mmap_sync::Error::SchemaMismatch { .. }), "{error}");
     let event = one_event(dir.path(), "schema mismatch");

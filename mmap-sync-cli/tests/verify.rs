@@ -45,12 +45,11 @@ fn assert_problem(prefix: &Path, file_suffix: &str, reason: &str) -> Run {
     let named = |l: &&str| {
         l.starts_with("  ") && l.split(": ").next().is_some_and(|file| file.ends_with(file_suffix))
     };
-    let line = run
-        .stdout
-        .lines()
-        .filter(named)
-        .find(|l| l.contains(reason))
-        .unwrap_or_else(|| panic!("no {reason:?} about {file_suffix} in:\n{}", run.stdout));
+    assert!(
+        run.stdout.lines().filter(named).any(|l| l.contains(reason)),
+        "no {reason:?} about {file_suffix} in:\n{}",
+        run.stdout
+    );
 
     let json_run = cli_at("verify", prefix, &["--json"]);
     assert_eq!(json_run.code, 1, "{json_run:?}");
