@@ -195,7 +195,7 @@ fn a_writer_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
 }
 
 #[test]
-#[ignore = "the reader's open does not yet call log::schema_mismatch (see docs/decisions.md, Logs)"]
+#[ignore = "the reader's open does not call log::schema_mismatch yet (docs/decisions.md, Logs)"]
 fn a_reader_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
     capture();
     let dir = TempDir::new("logs-mismatch-reader");
