@@ -200,6 +200,16 @@ fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
         assert_eq!(guard.generation(), 1, "background {background}: generation 2 was served");
         assert!(guard.is_intact(1));
         drop(guard);
+        // The failure is remembered: reading on does not validate generation 2 again.
+        let validations = reader.stats().validations;
+        for _ in 0..100 {
+            assert_eq!(reader.read().unwrap().generation(), 1);
+        }
+        assert_eq!(
+            reader.stats().validations,
+            validations,
+            "the bad generation was validated again"
+        );
         let failure = reader.last_failure().expect("the failure is reported");
         assert_eq!(failure.generation, 2);
         assert!(matches!(*failure.error, mmap_sync::Error::Corrupt { .. }), "{:?}", failure.error);

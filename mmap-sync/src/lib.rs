@@ -31,11 +31,14 @@ compile_error!(
 );
 
 mod background;
+#[cfg(feature = "tokio")]
+pub mod changes;
 mod error;
 mod files;
 mod fingerprint;
 pub mod format;
 mod guard;
+pub mod inspect;
 mod log;
 mod os;
 mod paths;

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::error::Error;
 
-/// A generation failed validation in this process and will not be served.
+/// A generation failed validation in this process and will not be served. Each failure is
+/// reported once: a reader remembers it and does not validate that generation again.
 pub(crate) fn validation_failed(prefix: &Path, generation: u64, error: &Error) {
     #[cfg(feature = "tracing")]
     tracing::warn!(channel = %prefix.display(), generation, %error, "generation failed validation; serving the last good one");

@@ -424,6 +424,16 @@ pub fn try_lock(file: &File, start: u64, len: u64) -> io::Result<bool> {
     }
 }
 
+/// Whether another open file description holds a lock on any of the `len` bytes at `start`
+/// (`len` 0: to the end of the file), asked with `F_OFD_GETLK` without taking anything. Locks
+/// held through `file`'s own open file description do not count. Works on a read-only
+/// descriptor: the kernel checks access only for taking a lock, not for asking about one.
+pub fn is_locked(file: &File, start: u64, len: u64) -> io::Result<bool> {
+    let answer =
+        ofd_lock_request(file, libc::F_OFD_GETLK, libc::F_WRLCK as libc::c_short, start, len)?;
+    Ok(answer.l_type != libc::F_UNLCK as libc::c_short)
+}
+
 /// Releases a lock taken with [`try_lock`] on the same range.
 pub fn unlock(file: &File, start: u64, len: u64) -> io::Result<()> {
     ofd_lock_request(file, libc::F_OFD_SETLK, libc::F_UNLCK as libc::c_short, start, len)

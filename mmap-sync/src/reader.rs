@@ -72,8 +72,10 @@ pub(crate) struct ReaderShared {
     claims: Mutex<Claims>,
     /// Held while a thread validates a copy.
     validation: Mutex<Validation>,
-    /// Notified after every validation (success or failure).
+    /// Notified after every validation (success or failure), when someone waits.
     validated: Condvar,
+    /// Threads waiting on `validated`.
+    validation_waiters: std::sync::atomic::AtomicUsize,
     /// The newest generation that failed validation, if newer than the newest served.
     failure: Mutex<Option<ValidationFailure>>,
     counters: Counters,
@@ -102,6 +104,9 @@ struct Validation {
     /// Per copy: the generation validated there with and without bytecheck (0: none).
     checked: [u64; MAX_COPIES],
     unchecked: [u64; MAX_COPIES],
+    /// Per copy: a generation that failed validation there, whether that validation ran
+    /// bytecheck, and why; not validated again by a validation of the same kind.
+    failed: Vec<Option<(u64, bool, Arc<Error>)>>,
     /// Fault counts already accounted for: state, readers.
     seen_faults: [u64; 2],
     /// The data files (mapped at their first use).
@@ -165,10 +170,12 @@ impl ReaderShared {
             validation: Mutex::new(Validation {
                 checked: [0; MAX_COPIES],
                 unchecked: [0; MAX_COPIES],
+                failed: Vec::new(),
                 seen_faults,
                 data,
             }),
             validated: Condvar::new(),
+            validation_waiters: std::sync::atomic::AtomicUsize::new(0),
             failure: Mutex::new(None),
             counters: Counters::default(),
             roots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
@@ -342,8 +349,7 @@ impl ReaderShared {
         // Background mode: the validator thread is validating the newest generation.
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let v = self.lock_validation();
-            let _ = self.validated.wait_timeout(v, Duration::from_millis(20));
+            self.wait_validated(Duration::from_millis(20));
             if let Some(pinned) = self.serve_validated(slot) {
                 return Ok(pinned);
             }
@@ -429,6 +435,12 @@ impl ReaderShared {
             // Relaxed: written under the lock we hold.
             return Ok(self.roots[c].load(Ordering::Relaxed));
         }
+        if let Some(Some((failed, bytechecked, error))) = v.failed.get(c)
+            && *failed == generation
+            && (check == Check::Safe || !bytechecked)
+        {
+            return Err(clone_error(error));
+        }
         // Relaxed (counters): statistics only.
         self.counters.validations.fetch_add(1, Ordering::Relaxed);
         if in_read {
@@ -474,18 +486,22 @@ impl ReaderShared {
                     }
                 }
                 drop(v);
-                self.validated.notify_all();
+                self.notify_validated();
                 Ok(root)
             }
             Err(e) => {
                 v.checked[c] = 0;
                 v.unchecked[c] = 0;
                 let error = Arc::new(e);
+                if v.failed.len() <= c {
+                    v.failed.resize(c + 1, None);
+                }
+                v.failed[c] = Some((generation, check == Check::Safe, error.clone()));
                 crate::log::validation_failed(&self.paths().prefix, generation, &error);
                 *self.failure.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(ValidationFailure { generation, error: error.clone() });
                 drop(v);
-                self.validated.notify_all();
+                self.notify_validated();
                 Err(clone_error(&error))
             }
         }
@@ -528,7 +544,7 @@ impl ReaderShared {
                 "readers file was truncated under the reader; its pins may have been lost",
             ));
         }
-        let Validation { data, checked, unchecked, .. } = v;
+        let Validation { data, checked, unchecked, failed, .. } = v;
         for (i, data) in data.iter_mut().enumerate() {
             let mut faulted = false;
             for (map, seen) in &mut data.maps {
@@ -541,10 +557,37 @@ impl ReaderShared {
             if faulted {
                 checked[i] = 0;
                 unchecked[i] = 0;
+                if let Some(failure) = failed.get_mut(i) {
+                    *failure = None;
+                }
                 data.known_len = files::file_len(&data.file, &data.path)?;
             }
         }
         Ok(())
+    }
+
+    /// Waits (at most `timeout`) for the next validation to finish, unless one finished since
+    /// the fast word was last loaded by the caller's loop.
+    fn wait_validated(&self, timeout: Duration) {
+        // Acquire: as every load of the fast word.
+        let before = self.fast.0.load(Ordering::Acquire);
+        let v = self.lock_validation();
+        // Relaxed: the count is only read by validators after they release the lock this
+        // increment happens under; the mutex orders the two.
+        self.validation_waiters.fetch_add(1, Ordering::Relaxed);
+        if self.fast.0.load(Ordering::Acquire) == before {
+            let _ = self.validated.wait_timeout(v, timeout);
+        }
+        self.validation_waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Wakes the threads waiting for a validation, if any (a condition variable's wake is a
+    /// system call; a validation with nobody waiting, the common case, makes none).
+    fn notify_validated(&self) {
+        // Relaxed: see `wait_validated`; the caller released the validation lock before.
+        if self.validation_waiters.load(Ordering::Relaxed) > 0 {
+            self.validated.notify_all();
+        }
     }
 
     /// The newest generation that failed validation, unless a newer one has been served.
@@ -891,13 +934,12 @@ impl<T: SharedState> Reader<T> {
             let published = self.generation();
             if published > since && published > validated {
                 if self.shared.background {
-                    let v = self.shared.lock_validation();
                     let wait = deadline
                         .map_or(Duration::from_millis(50), |d| {
                             d.saturating_duration_since(Instant::now())
                         })
                         .min(Duration::from_millis(50));
-                    let _ = self.shared.validated.wait_timeout(v, wait);
+                    self.shared.wait_validated(wait);
                 } else {
                     // Validates it (or records why it fails).
                     drop(self.read());
@@ -1082,7 +1124,7 @@ pub(crate) mod internals {
         }
 
         pub fn notify(&self) {
-            self.0.validated.notify_all();
+            self.0.notify_validated();
         }
     }
 }

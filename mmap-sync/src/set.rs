@@ -311,7 +311,7 @@ pub(crate) fn open_for_writing(
     match adopt(paths, options, state_file, state, fingerprint)? {
         Adopted::Whole(files) => Ok(*files),
         Adopted::Broken { state_file, state, data, reason } => {
-            let _ = reason;
+            crate::log::set_replaced(&paths.prefix, &reason);
             let carried = carry_from(&state, &data);
             let set = create_set(paths, options, ty, carried.as_ref().map(|c| c.carry()))?;
             supersede(&state);

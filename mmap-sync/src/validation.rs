@@ -129,7 +129,10 @@ impl ValueType {
                 )
             };
             let differences = self.differences(state);
-            Err(Error::SchemaMismatch { path: path.to_owned(), expected, found, differences })
+            let error =
+                Error::SchemaMismatch { path: path.to_owned(), expected, found, differences };
+            crate::log::schema_mismatch(&error);
+            Err(error)
         }
     }
 }

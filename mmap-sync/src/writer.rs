@@ -129,11 +129,7 @@ impl RawWriter {
     pub fn open(prefix: &Path, options: WriterOptions, ty: ValueType) -> Result<Self> {
         let paths = ChannelPaths::new(prefix);
         let lock = set::lock_writer(&paths, options.set.allow_foreign_owner)?;
-        let files = set::open_for_writing(&paths, &options.set, &ty).inspect_err(|e| {
-            if matches!(e, Error::SchemaMismatch { .. }) {
-                crate::log::schema_mismatch(e);
-            }
-        })?;
+        let files = set::open_for_writing(&paths, &options.set, &ty)?;
         let mut writer = RawWriter {
             paths,
             lock,

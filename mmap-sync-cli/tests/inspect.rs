@@ -1,0 +1,292 @@
+//! `mmap-sync inspect` and `watch` against live channels: a writer and readers in child
+//! processes, one reader killed while it holds a pin. Golden output with `insta`, times, pids
+//! and the test directory redacted.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{LONG, Peer, TempDir, cli_at};
+use serde_json::Value;
+
+#[test]
+#[ignore = "entry point of the peer processes the other tests spawn"]
+fn peer_process() {
+    common::peer_main();
+}
+
+/// Filters that make human output stable: the directory, times, ages, pids and tids.
+fn text_settings(dir: &Path) -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex_escape(dir.to_str().unwrap()), "[dir]");
+    settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", "[time]");
+    settings
+        .add_filter(r"\d+(\.\d+)? (µs|ms|s|min|h|d)( \d+ (s|min|h))? (ago|in the future)", "[age]");
+    // An age followed by another column leaves padding that depends on its width.
+    settings.add_filter(r"\[age\] +(\S)", "[age]  $1");
+    settings.add_filter(r"PINNED GENERATION +CLAIMED", "PINNED GENERATION  CLAIMED");
+    settings.add_filter(r"pid \d+", "pid [pid]");
+    // Slot rows and their header: pid and tid columns vary in width with the pids.
+    settings.add_filter(r"(?m)^SLOT +PID +TID +STATUS", "SLOT  PID    TID    STATUS");
+    settings.add_filter(r"(?m)^(\d+) +\d+ +\d+ +(live|dead)", "$1     [pid]  [tid]  $2");
+    settings
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escape = "\\.+*?()|[]{}^$#&-~".contains(c);
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// JSON output, parsed, with pids, tids, times and the directory replaced.
+fn redacted_json(text: &str, dir: &Path) -> Value {
+    let mut value: Value = serde_json::from_str(text).expect("one JSON object");
+    redact(&mut value, dir.to_str().unwrap());
+    value
+}
+
+fn redact(value: &mut Value, dir: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if matches!(key.as_str(), "pid" | "tid") && v.is_number() {
+                    *v = Value::String("[pid]".into());
+                } else {
+                    redact(v, dir);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, dir)),
+        Value::String(s) => {
+            if s.len() == 30 && s.ends_with('Z') && s.as_bytes()[10] == b'T' {
+                *s = "[time]".into();
+            } else if s.contains(dir) {
+                *s = s.replace(dir, "[dir]");
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn inspect_shows_live_readers_a_killed_reader_as_dead_with_its_pid_and_the_schema() {
+    let dir = TempDir::new("inspect-live");
+    let prefix = dir.channel("routing");
+    let path = prefix.to_str().unwrap();
+
+    let mut writer = Peer::spawn(&["writer", path, "2"]);
+    assert_eq!(writer.expect("ready"), "ready 1");
+    let live = Peer::spawn(&["reader", path]);
+    assert_eq!(live.expect("pinned"), "pinned 1");
+    let doomed = Peer::spawn(&["reader", path]);
+    assert_eq!(doomed.expect("pinned"), "pinned 1");
+    writer.send("publish");
+    assert_eq!(writer.expect("published"), "published 2");
+    let doomed_pid = doomed.pid();
+    doomed.kill();
+
+    let run = cli_at("inspect", &prefix, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let out = &run.stdout;
+    // The killed reader's slot is dead and shows its pid; the live one is live with its own.
+    let row_of = |pid: u32| {
+        out.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(&pid.to_string()))
+            .unwrap_or_else(|| panic!("no slot row with pid {pid} in:\n{out}"))
+            .to_owned()
+    };
+    assert!(row_of(doomed_pid).contains("dead"), "{out}");
+    assert!(row_of(live.pid()).contains("live"), "{out}");
+    assert!(out.contains(&format!("alive (holds the writer lock), pid {}", writer.pid())), "{out}");
+    text_settings(dir.path()).bind(|| insta::assert_snapshot!("inspect_live", out));
+
+    let run = cli_at("inspect", &prefix, &["--json"]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let json: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let slots = json["readers"]["slots"].as_array().expect("slots");
+    let dead: Vec<_> = slots.iter().filter(|s| s["status"] == "dead").collect();
+    assert_eq!(dead.len(), 1, "{json}");
+    assert_eq!(dead[0]["pid"], doomed_pid, "{json}");
+    assert_eq!(dead[0]["pin"]["generation"], 1);
+    assert_eq!(json["writer"]["pid"], writer.pid());
+    assert_eq!(json["writer"]["status"], "alive");
+    let pretty = serde_json::to_string_pretty(&redacted_json(&run.stdout, dir.path())).unwrap();
+    insta::assert_snapshot!("inspect_live_json", pretty);
+
+    // With the writer gone, its lock is free.
+    drop(writer);
+    let run = cli_at("inspect", &prefix, &["--json"]);
+    let json: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["writer"]["status"], "gone", "{json}");
+    assert_eq!(json["writer"]["checked_by"], "lock", "{json}");
+}
+
+#[test]
+fn inspect_says_when_a_channel_carries_no_schema_description() {
+    #[derive(rkyv::Archive, rkyv::Serialize)]
+    struct Plain {
+        id: u64,
+        name: String,
+    }
+    let dir = TempDir::new("inspect-facade");
+    let prefix = dir.channel("plain");
+    let mut sync = mmap_sync::synchronizer::Synchronizer::new(prefix.as_os_str());
+    sync.write(&Plain { id: 7, name: "seven".into() }, Duration::from_secs(1)).unwrap();
+
+    let run = cli_at("inspect", &prefix, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(run.stdout.contains("schema: none recorded"), "{}", run.stdout);
+    assert!(run.stdout.contains("layout only"), "{}", run.stdout);
+    let run = cli_at("inspect", &prefix, &["--json"]);
+    let json: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["schema"], Value::Null);
+    assert_eq!(json["schema_error"], Value::Null);
+    assert_eq!(json["fingerprint_source"], "layout");
+}
+
+#[test]
+fn inspect_of_a_missing_channel_names_the_file_and_exits_3() {
+    let dir = TempDir::new("inspect-missing");
+    let prefix = dir.channel("nothing");
+    let run = cli_at("inspect", &prefix, &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains("nothing_state"), "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+
+    let run = cli_at("inspect", &prefix, &["--json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let json: Value = serde_json::from_str(&run.stdout).expect("JSON error");
+    assert_eq!(json["error"]["kind"], "not_published");
+    assert!(json["error"]["file"].as_str().unwrap().ends_with("nothing_state"));
+    assert_eq!(json["error"]["exit_code"], 3);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(common::cli(&["inspect"]).code, 2);
+    assert_eq!(common::cli(&["frobnicate", "/dev/shm/x"]).code, 2);
+    let help = common::cli(&["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("Exit codes"), "{}", help.stdout);
+}
+
+/// A `watch` process and its output lines.
+struct Watch {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Watch {
+    fn start(prefix: &Path, more: &[&str]) -> Watch {
+        let mut child = Command::new(common::BIN)
+            .arg("watch")
+            .arg(prefix)
+            .args(more)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn watch");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Watch { child, lines }
+    }
+
+    fn line(&self) -> String {
+        self.lines.recv_timeout(LONG).expect("a line from watch")
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn watch_prints_one_line_per_publish_and_holds_no_slot() {
+    let dir = TempDir::new("watch");
+    let prefix = dir.channel("routing");
+    let mut writer = Peer::spawn(&["writer", prefix.to_str().unwrap(), "1"]);
+    writer.expect("ready 1");
+
+    let watch = Watch::start(&prefix, &["--json", "--count", "3"]);
+    let start: Value = serde_json::from_str(&watch.line()).unwrap();
+    assert_eq!(start["event"], "start");
+    assert_eq!(start["generation"], 1);
+    assert_eq!(start["type_name"], "RoutingTable");
+    for generation in 2..=4u64 {
+        writer.send("publish");
+        writer.expect("published");
+        let event: Value = serde_json::from_str(&watch.line()).unwrap();
+        assert_eq!(event["event"], "publish", "{event}");
+        assert_eq!(event["generation"], generation, "{event}");
+        assert!(event["length"].as_u64().unwrap() > 0, "{event}");
+        assert!(event["since_previous_ns"].is_u64(), "{event}");
+        // While it waits, watch holds no reader slot.
+        let table = mmap_sync::inspect::Channel::open(&prefix).unwrap().readers().unwrap();
+        assert_eq!(table.slots.len(), 0, "{table:?}");
+    }
+    let mut child = watch;
+    let status = child.child.wait().unwrap();
+    assert!(status.success(), "watch --count 3 ends by itself: {status:?}");
+
+    // Human output: a heading, then a row per publish.
+    let watch = Watch::start(&prefix, &["--count", "1"]);
+    assert!(watch.line().starts_with("watching "));
+    assert!(watch.line().starts_with("GENERATION"));
+    writer.send("publish");
+    writer.expect("published 5");
+    let row = watch.line();
+    assert_eq!(row.split_whitespace().next(), Some("5"), "{row}");
+}
+
+#[test]
+fn watch_reports_generations_overwritten_before_it_saw_them() {
+    // Publishes faster than watch looks (it looks every 10 ms at most when nobody else
+    // waits): with three copies, a burst of ten leaves the last three to show and says which
+    // it missed, still one line per generation or range.
+    let dir = TempDir::new("watch-burst");
+    let prefix = dir.channel("routing");
+    let mut writer = Peer::spawn(&["writer", prefix.to_str().unwrap(), "1"]);
+    writer.expect("ready 1");
+    let watch = Watch::start(&prefix, &["--json", "--count", "10"]);
+    watch.line(); // start
+    let mut sent = String::new();
+    for _ in 0..10 {
+        sent.push_str("publish\n");
+    }
+    writer.send(sent.trim_end());
+    for _ in 0..10 {
+        writer.expect("published");
+    }
+    let mut covered = 1u64;
+    while covered < 11 {
+        let event: Value = serde_json::from_str(&watch.line()).unwrap();
+        match event["event"].as_str() {
+            Some("publish") => {
+                assert_eq!(event["generation"], covered + 1, "{event}");
+                covered += 1;
+            }
+            Some("missed") => {
+                assert_eq!(event["from"], covered + 1, "{event}");
+                covered = event["to"].as_u64().unwrap();
+            }
+            other => panic!("unexpected event {other:?}: {event}"),
+        }
+    }
+    assert_eq!(covered, 11);
+}
