@@ -142,6 +142,27 @@ impl Mapping {
         self.guard.faults()
     }
 
+    /// Maps the pages of `[offset, offset + len)` for writing now (`MADV_POPULATE_WRITE`, Linux
+    /// 5.14 and later), instead of taking one page fault per page as they are first written.
+    /// Best effort: on an older kernel, or on error, the pages fault in as usual.
+    pub fn prefault_write(&self, offset: usize, len: usize) {
+        /// `MADV_POPULATE_WRITE` from the kernel's uapi headers (the libc crate lacks it).
+        const MADV_POPULATE_WRITE: libc::c_int = 23;
+        let start = offset - offset % page_size();
+        let end = (offset + len).min(self.len);
+        if !self.writable || end <= start {
+            return;
+        }
+        // SAFETY: the range lies within this writable mapping; populating changes no content.
+        unsafe {
+            libc::madvise(
+                self.ptr.as_ptr().add(start) as *mut libc::c_void,
+                end - start,
+                MADV_POPULATE_WRITE,
+            )
+        };
+    }
+
     /// Writes dirty pages in `[offset, offset + len)` back to the file (msync).
     pub fn flush(&self, offset: usize, len: usize) -> io::Result<()> {
         let start = offset - offset % page_size();
@@ -455,10 +476,42 @@ pub fn effective_uid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// The kernel's id of the calling thread (shown next to the pid in a reader slot).
+thread_local! {
+    /// The calling thread's kernel id, asked once per thread (0: not asked yet).
+    static THREAD_ID: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// The process id, asked of the kernel once (and again in a child after `fork()`).
+static PROCESS_ID: AtomicU32 = AtomicU32::new(0);
+
+/// The id of this process (what a reader slot records), without a system call after the first.
+pub fn process_id() -> u32 {
+    // The fork hook, which forgets the cached value in a child, must be in place first.
+    fork_epoch();
+    // Relaxed: any thread that computes it computes the same value.
+    match PROCESS_ID.load(Ordering::Relaxed) {
+        0 => {
+            let pid = std::process::id();
+            PROCESS_ID.store(pid, Ordering::Relaxed);
+            pid
+        }
+        pid => pid,
+    }
+}
+
+/// The kernel's id of the calling thread (shown next to the pid in a reader slot), asked once
+/// per thread.
 pub fn thread_id() -> u32 {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    unsafe { libc::gettid() as u32 }
+    fork_epoch();
+    THREAD_ID.with(|id| match id.get() {
+        0 => {
+            // SAFETY: gettid has no preconditions and cannot fail.
+            let tid = unsafe { libc::gettid() as u32 };
+            id.set(tid);
+            tid
+        }
+        tid => tid,
+    })
 }
 
 /// Wall-clock time in nanoseconds since the Unix epoch (0 if the clock is before it). Read
@@ -568,6 +621,9 @@ pub fn on_fork_in_child(hook: fn()) {
 
 extern "C" fn after_fork_in_child() {
     FORK_EPOCH.fetch_add(1, Ordering::Relaxed);
+    // The child has another pid, and its one thread another tid: forget the cached ones.
+    PROCESS_ID.store(0, Ordering::Relaxed);
+    let _ = THREAD_ID.try_with(|id| id.set(0));
     let count = CHILD_HOOK_COUNT.load(Ordering::Acquire);
     let list = CHILD_HOOK_LIST.load(Ordering::Acquire);
     if list.is_null() {

@@ -78,6 +78,8 @@ pub(crate) struct ReaderShared {
     validation_waiters: std::sync::atomic::AtomicUsize,
     /// The newest generation that failed validation, if newer than the newest served.
     failure: Mutex<Option<ValidationFailure>>,
+    /// Whether `failure` holds one (spares a successful validation the lock).
+    has_failure: AtomicBool,
     counters: Counters,
     /// Per copy, the archived root of the generation last validated in it.
     roots: [AtomicPtr<u8>; MAX_COPIES],
@@ -177,6 +179,7 @@ impl ReaderShared {
             validated: Condvar::new(),
             validation_waiters: std::sync::atomic::AtomicUsize::new(0),
             failure: Mutex::new(None),
+            has_failure: AtomicBool::new(false),
             counters: Counters::default(),
             roots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             fast,
@@ -441,10 +444,15 @@ impl ReaderShared {
         {
             return Err(clone_error(error));
         }
-        // Relaxed (counters): statistics only.
-        self.counters.validations.fetch_add(1, Ordering::Relaxed);
+        // Relaxed (counters): statistics only; written under the validation lock we hold, so a
+        // load and a store count exactly (cheaper than a read-modify-write).
+        let counters = &self.counters;
+        counters
+            .validations
+            .store(counters.validations.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         if in_read {
-            self.counters.validations_in_reads.fetch_add(1, Ordering::Relaxed);
+            let n = counters.validations_in_reads.load(Ordering::Relaxed) + 1;
+            counters.validations_in_reads.store(n, Ordering::Relaxed);
         }
         let rules = Rules {
             ty: &self.ty,
@@ -480,9 +488,13 @@ impl ReaderShared {
                         // Release: a thread that acquires this word sees the root above.
                         self.fast.0.store(a2, Ordering::Release);
                     }
-                    let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
-                    if failure.as_ref().is_some_and(|f| f.generation <= generation) {
-                        *failure = None;
+                    // Relaxed: set under the validation lock we hold.
+                    if self.has_failure.load(Ordering::Relaxed) {
+                        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+                        if failure.as_ref().is_some_and(|f| f.generation <= generation) {
+                            *failure = None;
+                            self.has_failure.store(false, Ordering::Relaxed);
+                        }
                     }
                 }
                 drop(v);
@@ -500,6 +512,8 @@ impl ReaderShared {
                 crate::log::validation_failed(&self.paths().prefix, generation, &error);
                 *self.failure.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(ValidationFailure { generation, error: error.clone() });
+                // Relaxed: read and written under the validation lock.
+                self.has_failure.store(true, Ordering::Relaxed);
                 drop(v);
                 self.notify_validated();
                 Err(clone_error(&error))
@@ -634,7 +648,7 @@ impl ReaderShared {
             if os::try_lock(file, offset, 1).map_err(|e| Error::io(&self.paths().readers, e))? {
                 protocol::claim(&slot.pin, &readers.header().slot_high_water, index);
                 // Relaxed: informational fields for operators.
-                slot.pid.store(std::process::id(), Ordering::Relaxed);
+                slot.pid.store(os::process_id(), Ordering::Relaxed);
                 slot.tid.store(os::thread_id(), Ordering::Relaxed);
                 slot.claimed_at.store(os::unix_nanos(), Ordering::Relaxed);
                 claims.held[index] = true;

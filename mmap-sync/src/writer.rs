@@ -304,6 +304,9 @@ impl RawWriter {
         } else {
             data.allocated = target as u64;
         }
+        // The value is about to be written over these pages: map them in one call rather than
+        // one page fault each.
+        data.map.prefault_write(0, needed);
         Ok(())
     }
 
