@@ -48,35 +48,61 @@ pub enum Error {
     /// Nothing has been published at this path yet (no file, no magic, or generation 0).
     /// A reader can wait for it with `Reader::wait_for_change` or `ReaderBuilder::open_wait`.
     #[error("{}: nothing published yet", path.display())]
-    NotPublished { path: PathBuf },
+    NotPublished {
+        /// The state file (or the path where it was expected).
+        path: PathBuf,
+    },
 
     /// Another live writer holds this channel's writer lock.
     #[error("{}: another writer holds this channel", path.display())]
-    WriterExists { path: PathBuf },
+    WriterExists {
+        /// The channel's state file.
+        path: PathBuf,
+    },
 
     /// The files hold a value of another type (or another version of the type). When both
     /// sides' types carry a description (`#[derive(SharedState)]`), `differences` says which
     /// fields differ.
     #[error("{}: schema mismatch: expected {expected}, found {found}{}", path.display(), DifferencesText(differences))]
     SchemaMismatch {
+        /// The file whose schema did not match (the state file, or a data file whose copy
+        /// carries another fingerprint).
         path: PathBuf,
+        /// This program's type.
         expected: Schema,
+        /// What the channel holds.
         found: Schema,
+        /// The fields that differ, when both sides have a schema description; empty otherwise.
         differences: Vec<crate::schema::Difference>,
     },
 
     /// A file's content is malformed: too short, wrong magic, unknown format version, a copy
     /// whose checksum or archive validation fails, a data file shorter than its descriptor.
     #[error("{}: corrupt: {reason}", path.display())]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt {
+        /// The malformed file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// The files were created with another layout (copy count, reader slots) than asked for.
     #[error("{}: incompatible channel layout: {reason}", path.display())]
-    Incompatible { path: PathBuf, reason: String },
+    Incompatible {
+        /// The file whose layout differs.
+        path: PathBuf,
+        /// What differs.
+        reason: String,
+    },
 
     /// Every reader slot is held by a live reader.
     #[error("{}: all {slots} reader slots are in use", path.display())]
-    ReadersFull { path: PathBuf, slots: u32 },
+    ReadersFull {
+        /// The readers file.
+        path: PathBuf,
+        /// How many slots the channel has.
+        slots: u32,
+    },
 
     /// Every copy other than the active one stayed pinned by live readers for the writer's
     /// whole wait limit; nothing was written and the last published value is untouched.
@@ -84,32 +110,57 @@ pub enum Error {
         "{}: every free copy is pinned by a live reader; gave up after {waited:?}",
         path.display()
     )]
-    WriterBlocked { path: PathBuf, waited: Duration },
+    WriterBlocked {
+        /// The readers file (whose pins blocked the writer).
+        path: PathBuf,
+        /// How long the writer waited.
+        waited: Duration,
+    },
 
     /// The archived value is larger than the channel's `max_size`; nothing was published.
     #[error("{}: value of {size} bytes exceeds max_size {max_size}", path.display())]
-    TooLarge { path: PathBuf, size: u64, max_size: u64 },
+    TooLarge {
+        /// The data file the value was to go to.
+        path: PathBuf,
+        /// The archived value's size in bytes.
+        size: u64,
+        /// The channel's limit in bytes.
+        max_size: u64,
+    },
 
     /// The value could not be serialized, or bytes given to `write_bytes` are not a valid
     /// archive of the channel's type.
     #[error("{}: invalid value: {reason}", path.display())]
-    InvalidValue { path: PathBuf, reason: String },
+    InvalidValue {
+        /// The data file the value was written to (nothing was published).
+        path: PathBuf,
+        /// Why the value was refused.
+        reason: String,
+    },
 
     /// The channel's files were replaced by a new set (a writer found this set damaged or
     /// incomplete and started a new one). This reader keeps serving the last value it had but
     /// will see no new one; open a new reader to follow the channel.
     #[error("{}: the channel's files were replaced by a new set; reopen to follow it", path.display())]
-    Superseded { path: PathBuf },
+    Superseded {
+        /// The state file of the replaced set.
+        path: PathBuf,
+    },
 
     /// A handle opened before `fork()` was used in the child for something only its owner may
     /// do: a `Writer` (the parent still is the channel's writer) or a lock the parent holds.
     #[error("{}: this handle belongs to the parent process (opened before fork); open a new one", path.display())]
-    Forked { path: PathBuf },
+    Forked {
+        /// The file whose lock the parent holds.
+        path: PathBuf,
+    },
 
     /// An operating-system error on the named file.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file the operation was on.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },

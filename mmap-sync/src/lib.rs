@@ -25,6 +25,8 @@
 //! The protocol and its correctness argument live in [`protocol`]; the on-disk format in
 //! [`format`](mod@format).
 
+#![deny(missing_docs)]
+
 #[cfg(not(target_os = "linux"))]
 compile_error!(
     "mmap-sync needs Linux: it relies on open-file-description locks and futexes (see README)"
