@@ -187,6 +187,8 @@ impl SynchronizerError {
     }
 
     /// The facade's error for `error`, met while writing (`true`) or reading.
+    #[cold]
+    #[inline(never)]
     fn new(error: Error, writing: bool) -> Self {
         use io::ErrorKind as Kind;
         let on_data = is_data_file(error.path());
@@ -473,7 +475,7 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
 
     /// The reader side, opened for `T` if needed (the type's layout fingerprint is computed
     /// then, once).
-    #[inline]
+    #[inline(always)]
     fn reader<T>(&mut self) -> Result<&Arc<ReaderShared>, SynchronizerError>
     where
         T: Archive,
@@ -510,8 +512,13 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
     /// with an `unused_unsafe` warning.)
     ///
     /// A channel of another type is refused with `FailedStateRead` (kind `InvalidData`) holding
-    /// [`Error::SchemaMismatch`]. If the channel's files were replaced by a new set since the
-    /// last read (a writer found them damaged), the next read follows the new set.
+    /// [`Error::SchemaMismatch`].
+    ///
+    /// If a writer replaces the channel's files by a new set (it found them damaged), reads keep
+    /// serving the last value of the old set, as [`Reader`](crate::Reader)'s do, until
+    /// [`version`](Self::version) or [`wait_for_change`](Self::wait_for_change) notices the
+    /// replacement; the next read then follows the new set. (Looking on every read would cost
+    /// the hot path a call.)
     #[inline]
     pub fn read<T>(&mut self, check_bytes: bool) -> Result<ReadResult<'_, T>, SynchronizerError>
     where
@@ -537,16 +544,15 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
         self.read_with::<T>(Check::Unchecked)
     }
 
-    /// Pins the newest validated copy and wraps it for `T`.
-    #[inline]
+    /// Pins the newest validated copy and wraps it for `T`. Inlined into the caller, as
+    /// `Reader::read` is: a call here costs a read about a third more.
+    #[inline(always)]
     fn read_with<T>(&mut self, check: Check) -> Result<ReadResult<'_, T>, SynchronizerError>
     where
         T: Archive,
         T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
-        if self.reader::<T>()?.is_superseded() {
-            self.open_reader::<T>()?;
-        }
+        self.reader::<T>()?;
         let last_read = self.last_read;
         let shared = &self.reader.as_ref().expect("opened above").shared;
         let pinned = shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
@@ -607,10 +613,15 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
     /// The version (generation) of the newest published value: one atomic load once this
     /// synchronizer has written or read. Fails with `FailedStateRead` (kind `NotFound`) while
     /// the channel's files do not exist, and `UninitializedState` while nothing is published.
+    /// If the channel's files were replaced by a new set, the next read follows it.
     pub fn version(&mut self) -> Result<InstanceVersion, SynchronizerError> {
+        if self.reader.as_ref().is_some_and(|r| r.shared.is_superseded()) {
+            // The files were replaced by a new set: the next read opens it.
+            self.reader = None;
+        }
         let generation = if let Some(writer) = &self.writer {
             writer.raw.generation()
-        } else if let Some(reader) = self.reader.as_ref().filter(|r| !r.shared.is_superseded()) {
+        } else if let Some(reader) = &self.reader {
             reader.shared.generation()
         } else {
             let paths = ChannelPaths::new(&self.path);
