@@ -211,3 +211,28 @@ fn a_state_file_left_by_upstream_is_refused_with_its_name_not_reinitialised() {
     let err = Synchronizer::new(path.as_os_str()).read::<HelloWorld>(true).unwrap_err();
     assert!(matches!(err.error(), Some(mmap_sync::Error::Corrupt { .. })), "{err:?}");
 }
+
+#[test]
+fn a_reader_follows_a_replaced_set_of_files_once_version_is_asked() {
+    let dir = TempDir::new("facade-superseded");
+    let path = dir.channel("hello_world");
+    let value = |version| HelloWorld { version, messages: vec![] };
+    let mut writer = Synchronizer::new(path.as_os_str());
+    writer.write(&value(1), Duration::from_secs(1)).unwrap();
+    let mut reader = Synchronizer::new(path.as_os_str());
+    assert_eq!(reader.read::<HelloWorld>(true).unwrap().version, 1);
+
+    // A restarted writer that finds the readers file missing starts a new set of files.
+    drop(writer);
+    std::fs::remove_file(dir.channel("hello_world_readers")).unwrap();
+    let mut writer = Synchronizer::new(path.as_os_str());
+    writer.write(&value(2), Duration::from_secs(1)).unwrap();
+
+    // Reads keep the old set's last value until the replacement is noticed...
+    assert_eq!(reader.read::<HelloWorld>(true).unwrap().version, 1);
+    // ...which `version` does; the next read follows the new set.
+    assert_eq!(reader.version().unwrap(), writer.version().unwrap());
+    let read = reader.read::<HelloWorld>(true).unwrap();
+    assert_eq!(read.version, 2);
+    assert!(read.is_switched());
+}
