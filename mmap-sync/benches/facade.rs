@@ -119,7 +119,7 @@ fn interleaved() {
     writer.write(&hello(), Duration::from_secs(1)).unwrap();
     let native = Reader::<HelloWorld>::open(&path).unwrap();
     let mut facade = Synchronizer::new(path.as_os_str());
-    let mut per_call = |f: &mut dyn FnMut()| {
+    let per_call = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..BATCH {
             f();

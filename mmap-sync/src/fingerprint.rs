@@ -282,6 +282,7 @@ mod tests {
             pub routes: BTreeMap<u32, String>,
         }
         #[derive(rkyv::Archive, rkyv::Serialize)]
+        #[allow(dead_code)] // only its archived layout matters
         pub enum Kind {
             Number(u32),
             Bytes(Vec<u8>),
