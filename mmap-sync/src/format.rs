@@ -504,6 +504,10 @@ impl StateMap {
         self.copies
     }
 
+    // The accessors below load fields written once, before the set was renamed into place
+    // (or before the magic was stored): Relaxed suffices, and any value they return is checked
+    // or only shown.
+
     /// Number of reader slots.
     pub fn reader_slots(&self) -> usize {
         self.header().reader_slots.load(Ordering::Relaxed) as usize

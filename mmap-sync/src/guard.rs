@@ -21,6 +21,11 @@ pub use crate::synchronizer::ReadResult;
 /// thread's reader slot. A thread that already holds a guard of a reader and reads again through
 /// the same reader (a nested read) gets another guard on the *same* generation: the pin stays
 /// until the last of the thread's guards drops.
+///
+/// ```compile_fail
+/// fn send<T: Send>() {}
+/// send::<mmap_sync::ReadGuard<'static, u32>>(); // a guard's pin belongs to its thread
+/// ```
 pub struct ReadGuard<'a, T: Archive> {
     root: &'a T::Archived,
     slot: &'a ThreadSlot,

@@ -1,8 +1,9 @@
 //! Share one value between a single writer process and many reader processes on the same host,
 //! through memory-mapped files.
 //!
-//! * Reads are **wait-free** (three atomic operations, no loop, no syscall) and **zero-copy**: a
-//!   [`ReadGuard`] dereferences straight into the shared mapping as the value's rkyv archived form.
+//! * Reads are **wait-free** (a thread-local lookup and five memory operations, no loop, no
+//!   syscall) and **zero-copy**: a [`ReadGuard`] dereferences straight into the shared mapping as
+//!   the value's rkyv archived form. One [`Reader`] serves every thread of a process.
 //! * Reads are **safe**: a copy is validated (bytecheck, checksum, schema fingerprint) once per
 //!   published generation, and every further read of that generation is a pointer cast.
 //! * The writer **never overwrites a copy a reader may be reading**, and never takes data away
@@ -15,14 +16,14 @@
 //! let mut writer: Writer<T> = Writer::open("/dev/shm/example")?;
 //! writer.write(value)?;
 //!
-//! let mut reader: Reader<T> = Reader::open("/dev/shm/example")?;
+//! let reader: Reader<T> = Reader::open("/dev/shm/example")?; // clone it into every thread
 //! let guard = reader.read()?; // derefs to T::Archived
 //! println!("generation {}", guard.generation());
 //! # Ok(()) }
 //! ```
 //!
 //! The protocol and its correctness argument live in [`protocol`]; the on-disk format in
-//! [`layout`].
+//! [`format`](mod@format).
 
 #[cfg(not(target_os = "linux"))]
 compile_error!(
@@ -61,7 +62,7 @@ pub use fingerprint::{fingerprint_of, fold_fingerprint, layout_fingerprint};
 pub use guard::ReadGuard;
 pub use mmap_sync_derive::SharedState;
 pub use paths::ChannelPaths;
-pub use reader::{Reader, ReaderBuilder, ValidationFailure};
+pub use reader::{Reader, ReaderBuilder, ReaderStats, ValidationFailure};
 pub use serialize::{CopySerializer, CopyWriter};
 pub use shared_state::SharedState;
 pub use writer::{Published, Staged, Writer, WriterBuilder};

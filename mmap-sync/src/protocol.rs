@@ -45,7 +45,7 @@
 //!
 //! 1. *Mark* every candidate copy (each copy but the active one): `generation(c).store(0,
 //!    SeqCst)`.
-//! 2. Scan the pins of every slot below the high-water mark (SeqCst loads). A candidate `c`
+//! 2. Load the high-water mark, then scan the pins of every slot below it (SeqCst loads). A candidate `c`
 //!    holding generation `h` (the writer's own record) is *free* when every pin allows it
 //!    ([`pin_allows`]: 0, a range pin `> h`, or an exact pin `!= h`). Take the free candidate
 //!    holding the oldest generation ([`choose_copy`]); give every other candidate its generation
@@ -117,6 +117,26 @@ pub trait Word {
     fn load(&self, order: Ordering) -> u64;
     /// An atomic store.
     fn store(&self, value: u64, order: Ordering);
+}
+
+/// The 32-bit high-water mark, as the protocol uses it (see [`Word`]).
+pub trait HighWater {
+    /// An atomic load.
+    fn load(&self, order: Ordering) -> u32;
+    /// An atomic maximum.
+    fn fetch_max(&self, value: u32, order: Ordering) -> u32;
+}
+
+impl HighWater for AtomicU32 {
+    #[inline(always)]
+    fn load(&self, order: Ordering) -> u32 {
+        AtomicU32::load(self, order)
+    }
+
+    #[inline(always)]
+    fn fetch_max(&self, value: u32, order: Ordering) -> u32 {
+        AtomicU32::fetch_max(self, value, order)
+    }
 }
 
 impl Word for AtomicU64 {
@@ -265,16 +285,22 @@ pub fn pin_validated<W: Word>(pin: &W, copy_generation: &W, validated: u64) -> b
 // Writer steps
 // ---------------------------------------------------------------------------------------------
 
-/// Writer steps 1–2: marks every candidate, scans `pins`, and returns the chosen copy, or the
-/// set of blocked candidates when none is free. Every mark is undone except the chosen copy's,
-/// whose generation stays 0 until [`commit_copy`]. `held[c]` is the writer's record of the
-/// generation copy `c` holds.
+/// Writer steps 1–2: marks every candidate, loads the high-water mark (the writer's own maximum
+/// of it, see [`high_water`]), scans the pins of the slots below it, and returns the chosen
+/// copy, or the set of blocked candidates when none is free. Every mark is undone except the
+/// chosen copy's, whose generation stays 0 until [`commit_copy`]. `held[c]` is the writer's
+/// record of the generation copy `c` holds; `pin(i)` is slot `i`'s pin. The high-water mark is
+/// loaded after the marks: a reader whose step 4' check precedes the marks claimed its slot
+/// before, so the scan covers it.
 #[inline]
-pub fn acquire<'a, W: Word + 'a>(
+pub fn acquire<'a, W: Word + 'a, H: HighWater>(
     active: u64,
     held: &[u64],
     copy_generation: impl Fn(usize) -> &'a W,
-    pins: impl IntoIterator<Item = &'a W>,
+    high_water_mark: &H,
+    seen_high_water: &mut usize,
+    slots: usize,
+    pin: impl Fn(usize) -> &'a W,
 ) -> Result<usize, Blocked> {
     for c in 0..held.len() {
         if is_candidate(active, c) {
@@ -283,9 +309,9 @@ pub fn acquire<'a, W: Word + 'a>(
         }
     }
     let mut blocked = 0;
-    for pin in pins {
+    for i in 0..high_water(seen_high_water, high_water_mark, slots) {
         // Step 2. SeqCst: in the total order with the readers' pins.
-        mark_blocked(pin.load(Ordering::SeqCst), active, held, &mut blocked);
+        mark_blocked(pin(i).load(Ordering::SeqCst), active, held, &mut blocked);
     }
     let chosen = choose_copy(active, held, blocked);
     for (c, &h) in held.iter().enumerate() {
@@ -317,7 +343,7 @@ pub fn publish<W: Word>(active: &W, generation: u64, copy: usize) {
 /// Claiming a slot, after its lock is taken: clears a dead owner's pin and raises the
 /// high-water mark so the writer scans the slot.
 #[inline]
-pub fn claim<W: Word>(pin: &W, high_water: &AtomicU32, index: usize) {
+pub fn claim<W: Word, H: HighWater>(pin: &W, high_water: &H, index: usize) {
     // SeqCst: precedes the high-water raise and every later pin of this slot.
     pin.store(0, Ordering::SeqCst);
     // SeqCst: precedes the new owner's first pin in S (see the slot argument above).
@@ -327,7 +353,7 @@ pub fn claim<W: Word>(pin: &W, high_water: &AtomicU32, index: usize) {
 /// The writer's high-water mark: its own maximum of every value it has loaded, within the
 /// table's `slots`. A reader lowering the shared word can hide no slot seen before.
 #[inline]
-pub fn high_water(seen: &mut usize, shared: &AtomicU32, slots: usize) -> usize {
+pub fn high_water<H: HighWater>(seen: &mut usize, shared: &H, slots: usize) -> usize {
     // SeqCst: in the total order with the claimers' fetch_max (see the slot argument).
     let now = (shared.load(Ordering::SeqCst) as usize).min(slots);
     *seen = (*seen).max(now);

@@ -36,6 +36,28 @@ pub struct ValidationFailure {
     pub error: Arc<Error>,
 }
 
+/// What a reader's process has done so far: for watching validation work and freshness.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReaderStats {
+    /// Generations validated (bytecheck, checksum, fingerprint), successfully or not.
+    pub validations: u64,
+    /// Of those, the ones a `read` call ran (the rest ran on the background validator).
+    pub validations_in_reads: u64,
+    /// Reads that served an older validated generation while a newer one was being validated.
+    pub served_older: u64,
+    /// Reads that had to wait for a validation because no validated generation was left.
+    pub waited: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    validations: AtomicU64,
+    validations_in_reads: AtomicU64,
+    served_older: AtomicU64,
+    waited: AtomicU64,
+}
+
 /// The state of one reader shared by all its clones and threads.
 pub(crate) struct ReaderShared {
     /// Unique for the process's life: threads find their slot of this reader by it.
@@ -54,6 +76,7 @@ pub(crate) struct ReaderShared {
     validated: Condvar,
     /// The newest generation that failed validation, if newer than the newest served.
     failure: Mutex<Option<ValidationFailure>>,
+    counters: Counters,
     /// Per copy, the archived root of the generation last validated in it.
     roots: [AtomicPtr<u8>; MAX_COPIES],
     /// The `active` word of the newest generation validated with bytecheck (or [`NONE`]): the
@@ -149,6 +172,7 @@ impl ReaderShared {
             }),
             validated: Condvar::new(),
             failure: Mutex::new(None),
+            counters: Counters::default(),
             roots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             fast,
         }))
@@ -252,7 +276,7 @@ impl ReaderShared {
                 // The outer guard came from `read_unchecked`: bytecheck the generation now (it
                 // is pinned by this thread).
                 drop(v);
-                self.validate(active, Check::Safe, self.lock_validation())?;
+                self.validate(active, Check::Safe, self.lock_validation(), true)?;
             }
         }
         slot.enter_nested();
@@ -285,7 +309,7 @@ impl ReaderShared {
                 Err(TryLockError::WouldBlock) => None,
             };
             if let Some(v) = validation {
-                match self.validate(a2, check, v) {
+                match self.validate(a2, check, v, true) {
                     Ok(root) => return Ok(self.enter(slot, a2, root)),
                     Err(e) => failed = Some(e),
                 }
@@ -303,11 +327,13 @@ impl ReaderShared {
         // Nothing validated is left to serve (the writer replaced every validated copy since this
         // process last read), and a validation is under way: wait for it. Never while a pin is
         // held, so the writer is not held up meanwhile.
+        // Relaxed: statistics only.
+        self.counters.waited.fetch_add(1, Ordering::Relaxed);
         if may_validate {
             let v = self.lock_validation();
             let a2 = protocol::pin_active(self.active(), pin);
             protocol::narrow(pin, a2);
-            return match self.check_active(a2).and_then(|()| self.validate(a2, check, v)) {
+            return match self.check_active(a2).and_then(|()| self.validate(a2, check, v, true)) {
                 Ok(root) => Ok(self.enter(slot, a2, root)),
                 Err(e) => {
                     protocol::release(pin);
@@ -373,6 +399,8 @@ impl ReaderShared {
             let c = protocol::copy(v) & (MAX_COPIES - 1);
             let descriptor = self.files.state.descriptors().get(c)?;
             if protocol::pin_validated(pin, &descriptor.generation, v) {
+                // Relaxed: statistics only.
+                self.counters.served_older.fetch_add(1, Ordering::Relaxed);
                 // Relaxed: ordered by the Acquire load of `fast` above.
                 let root = self.roots[c].load(Ordering::Relaxed);
                 slot.enter(v, root);
@@ -390,6 +418,7 @@ impl ReaderShared {
         a2: u64,
         check: Check,
         mut v: MutexGuard<'_, Validation>,
+        in_read: bool,
     ) -> Result<*const u8> {
         self.account_faults(&mut v)?;
         let c = protocol::copy(a2);
@@ -401,6 +430,11 @@ impl ReaderShared {
         if done {
             // Relaxed: written under the lock we hold.
             return Ok(self.roots[c].load(Ordering::Relaxed));
+        }
+        // Relaxed (counters): statistics only.
+        self.counters.validations.fetch_add(1, Ordering::Relaxed);
+        if in_read {
+            self.counters.validations_in_reads.fetch_add(1, Ordering::Relaxed);
         }
         let rules = Rules {
             ty: &self.ty,
@@ -475,6 +509,17 @@ impl ReaderShared {
         }
         if f.readers.mapping().faults() != v.seen_faults[1] {
             v.seen_faults[1] = f.readers.mapping().faults();
+            if self.is_superseded() {
+                // The writer has moved to a new set and will never write these files again: the
+                // last value is frozen and safe to read without a visible pin. Keep the stand-in
+                // pages (pins land there without faulting) and serve what was validated.
+                let newest = (0..f.data.len()).max_by_key(|&c| v.checked[c]);
+                if let Some(c) = newest.filter(|&c| v.checked[c] != 0) {
+                    // Release: as in `validate`.
+                    self.fast.0.store(protocol::pack(v.checked[c], c), Ordering::Release);
+                }
+                return Ok(());
+            }
             f.readers
                 .mapping()
                 .remap_in_place(&f.readers_file)
@@ -501,6 +546,18 @@ impl ReaderShared {
     /// The newest generation that failed validation, unless a newer one has been served.
     pub fn last_failure(&self) -> Option<ValidationFailure> {
         self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// What this reader's process has done so far.
+    pub fn stats(&self) -> ReaderStats {
+        let c = &self.counters;
+        // Relaxed: statistics only.
+        ReaderStats {
+            validations: c.validations.load(Ordering::Relaxed),
+            validations_in_reads: c.validations_in_reads.load(Ordering::Relaxed),
+            served_older: c.served_older.load(Ordering::Relaxed),
+            waited: c.waited.load(Ordering::Relaxed), // Relaxed: as above
+        }
     }
 
     /// Whether a writer replaced this channel's files by a new set.
@@ -570,6 +627,7 @@ impl ReaderShared {
     pub fn wait_for_change(self: &Arc<Self>, since: u64, timeout: Duration) -> Result<Option<u64>> {
         let header = self.files.state.header();
         let changed = |g: u64| g != since && g != 0;
+        // SeqCst: as the loads in the loop below (a quick answer before taking a waiter bit).
         let current = protocol::generation(header.active.load(Ordering::SeqCst));
         if changed(current) {
             return Ok(Some(current));
@@ -584,6 +642,8 @@ impl ReaderShared {
         let result = loop {
             // Load the futex word before checking the generation: a publish after this load
             // changes the word, so the wait below returns at once instead of missing it.
+            // SeqCst (these three): after the bit is set in the total order, so that a publish
+            // either changed what they load or sees the bit.
             let futex = header.publish_futex.load(Ordering::SeqCst);
             let current = protocol::generation(header.active.load(Ordering::SeqCst));
             if changed(current) {
@@ -603,6 +663,7 @@ impl ReaderShared {
                 break Err(Error::io(&self.paths().state, e));
             }
         };
+        // SeqCst: no weaker ordering is worth reasoning about on this cold path.
         word.fetch_and(!bit, Ordering::SeqCst);
         result
     }
@@ -792,6 +853,12 @@ impl<T: SharedState> Reader<T> {
         self.shared.last_failure()
     }
 
+    /// What this reader (all its clones, in this process) has done so far: validations, and
+    /// reads that served an older validated generation or waited for one.
+    pub fn stats(&self) -> ReaderStats {
+        self.shared.stats()
+    }
+
     /// Whether a writer replaced the channel's files by a new set since this reader opened
     /// them: the reader keeps its last value; open a new reader to follow the channel.
     pub fn is_superseded(&self) -> bool {
@@ -979,7 +1046,7 @@ pub(crate) mod internals {
                 return None;
             }
             let v = shared.lock_validation();
-            let ok = shared.validate(a2, Check::Safe, v).is_ok();
+            let ok = shared.validate(a2, Check::Safe, v, false).is_ok();
             if ok {
                 // SeqCst: the keeper takes over the pin before the working pin goes (gap-free).
                 keeper.store(protocol::exact_pin(a2), Ordering::SeqCst);
@@ -999,6 +1066,9 @@ pub(crate) mod internals {
         /// Waits for a publish other than `since`, for at most `timeout`.
         pub fn wait(&self, since: u64, timeout: Duration) {
             let header = self.0.files.state.header();
+            // SeqCst: the futex word before the generation, as in `wait_for_change`; a missed
+            // publish costs at most `timeout` here (the validator has no waiter bit of its own
+            // for this wait).
             let futex = header.publish_futex.load(Ordering::SeqCst);
             if protocol::generation(header.active.load(Ordering::SeqCst)) != since {
                 return;

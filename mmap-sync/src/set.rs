@@ -433,6 +433,7 @@ impl Carried {
 }
 
 fn carry_from(state: &StateMap, data: &[Option<(File, Mapping)>]) -> Option<Carried> {
+    // SeqCst/Relaxed: the writer that stored these is gone (we hold the writer lock).
     let active = state.header().active.load(Ordering::SeqCst);
     let index = protocol::active_copy(active)?;
     let descriptor = state.descriptors().get(index)?;
@@ -582,7 +583,7 @@ pub(crate) fn create_set(
         descriptor.checksum.store(carry.checksum, Ordering::Relaxed);
         descriptor.fingerprint.store(ty.fingerprint, Ordering::Relaxed);
         descriptor.published_at.store(carry.published_at, Ordering::Relaxed);
-        descriptor.generation.store(carry.generation, Ordering::Relaxed);
+        descriptor.generation.store(carry.generation, Ordering::Relaxed); // Relaxed: as above
         state.header().active.store(protocol::pack(carry.generation, 0), Ordering::Relaxed);
     }
     if options.durable {

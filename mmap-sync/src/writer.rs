@@ -164,6 +164,7 @@ impl RawWriter {
             // A previous writer may have died between writing a copy's descriptor and publishing
             // it, or while a copy was marked: such a copy was never active or is not pinned as
             // its generation; forget what it holds unless it is the active copy.
+            // SeqCst: nothing else writes it (we hold the writer lock); any order would do.
             let g = descriptor.generation.load(Ordering::SeqCst);
             let g = if protocol::active_copy(active) == Some(c) {
                 self.generation
@@ -328,20 +329,21 @@ impl RawWriter {
         loop {
             let files = &self.files;
             let copies = files.data.len();
+            // Relaxed: only this writer stores `active`; it reads back its own store.
             let active = files.state.header().active.load(Ordering::Relaxed);
             let readers = &files.readers;
-            let high_water = protocol::high_water(
-                &mut self.high_water,
-                &readers.header().slot_high_water,
-                readers.slot_count(),
-            );
             let descriptors = files.state.descriptors();
+            let slots = readers.slots();
             let result = protocol::acquire(
                 active,
                 &self.held[..copies],
                 |c| &descriptors[c].generation,
-                readers.slots()[..high_water].iter().map(|s| &s.pin),
+                &readers.header().slot_high_water,
+                &mut self.high_water,
+                slots.len(),
+                |i| &slots[i].pin,
             );
+            let high_water = self.high_water;
             if readers.mapping().faults() != self.readers_faults {
                 // The slot table was cut short under the writer: the pins it read may be zeros
                 // standing in for pins it can no longer see. No copy of this set is safe to
@@ -475,6 +477,7 @@ impl RawWriter {
         // waiter sees the new futex value, or the loads below see its bit.
         header.publish_futex.fetch_add(1, Ordering::SeqCst);
         let words = self.high_water.div_ceil(64);
+        // SeqCst: after the futex bump in the total order (see above).
         let waiting =
             self.files.readers.waiters()[..words].iter().any(|w| w.load(Ordering::SeqCst) != 0);
         if waiting {
@@ -487,6 +490,7 @@ impl RawWriter {
     fn replace_set(&mut self, reason: &str) -> Result<()> {
         crate::log::set_replaced(&self.paths.prefix, reason);
         let header = self.files.state.header();
+        // SeqCst/Relaxed (here and below): this writer wrote every one of these words itself.
         let active = header.active.load(Ordering::SeqCst);
         let carry = protocol::active_copy(active).and_then(|c| {
             let data = &self.files.data[c];

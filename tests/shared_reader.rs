@@ -1,0 +1,324 @@
+//! One `Reader` for the whole process: cloned into threads, each thread with a slot of its own,
+//! every generation validated once for the process, reads that never wait while a validated
+//! generation can be served, nested reads, and failures that are reported, never served.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use mmap_sync::{Reader, Writer};
+use mmap_sync_tests::{Probe, Stamp, TempDir, field};
+
+const NEIGHBOUR: &str = env!("CARGO_BIN_EXE_neighbour");
+const LONG: Duration = Duration::from_secs(20);
+
+/// Reader slots claimed right now: a slot is claimed exactly while some open file description
+/// holds the lock on its first byte, which `F_OFD_GETLK` reports.
+fn claimed_slots(readers_file: &Path, slots: usize) -> usize {
+    let file = File::open(readers_file).unwrap();
+    (0..slots)
+        .filter(|&index| {
+            // SAFETY: flock is a plain C struct; all-zero is a valid value.
+            let mut query: libc::flock = unsafe { std::mem::zeroed() };
+            query.l_type = libc::F_WRLCK as libc::c_short;
+            query.l_whence = libc::SEEK_SET as libc::c_short;
+            query.l_start = mmap_sync::format::slot_offset(slots, index) as libc::off_t;
+            query.l_len = 1;
+            // SAFETY: F_OFD_GETLK reads and writes the flock we pass, which outlives the call.
+            let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut query) };
+            assert_eq!(rc, 0, "F_OFD_GETLK: {}", std::io::Error::last_os_error());
+            query.l_type != libc::F_UNLCK as libc::c_short
+        })
+        .count()
+}
+
+fn publish(writer: &mut Writer<Stamp>, words: usize) -> mmap_sync::Published {
+    writer.write(&Stamp::new(writer.generation() + 1, words)).unwrap()
+}
+
+#[test]
+fn a_reader_cloned_into_eight_threads_never_sees_a_torn_or_older_value() {
+    let dir = TempDir::new("shared-8");
+    let path = dir.channel("stamp");
+    let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+    publish(&mut writer, 16);
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let reader = reader.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let (mut reads, mut last) = (0u64, 0u64);
+                // Relaxed: a stop flag.
+                while !stop.load(Ordering::Relaxed) {
+                    let guard = reader.read().unwrap();
+                    let generation = guard.generation();
+                    assert!(guard.is_intact(generation), "torn read of generation {generation}");
+                    assert!(generation >= last, "generation went back from {last} to {generation}");
+                    last = generation;
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    // Values of changing sizes: from a few bytes to 2 MB, so validations take from nanoseconds
+    // to milliseconds and other threads serve older generations meanwhile. At least a second,
+    // and until the older-generation path has run (at most ten seconds).
+    let started = Instant::now();
+    let mut published = 1;
+    while started.elapsed() < Duration::from_secs(1)
+        || (reader.stats().served_older == 0 && started.elapsed() < Duration::from_secs(10))
+    {
+        let words = [1, 1000, 1 << 18, 37, 100_000][published % 5];
+        publish(&mut writer, words);
+        published += 1;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let reads: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let stats = reader.stats();
+    eprintln!("{reads} reads over {published} publishes: {stats:?}");
+    assert!(reads > 0);
+    // Each generation is validated at most once for the whole process (some are skipped).
+    assert!(stats.validations <= published as u64, "{stats:?}");
+    assert!(stats.served_older > 0, "the older-generation path never ran: {stats:?}");
+}
+
+#[test]
+fn threads_take_a_slot_at_their_first_read_and_give_it_back_when_they_exit() {
+    let dir = TempDir::new("shared-slots");
+    let path = dir.channel("stamp");
+    let mut writer = Writer::<Stamp>::builder().reader_slots(65).open(&path).unwrap();
+    publish(&mut writer, 16);
+    let readers_file = writer.paths().readers.clone();
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    // The opening thread read (to validate the current generation): one slot.
+    assert_eq!(claimed_slots(&readers_file, 65), 1);
+
+    // A thread that never reads takes none.
+    let idle = reader.clone();
+    std::thread::spawn(move || assert_eq!(idle.generation(), 1)).join().unwrap();
+    assert_eq!(claimed_slots(&readers_file, 65), 1);
+
+    // 64 threads reading at once fit in the 64 other slots; each reads through its own.
+    let barrier = Arc::new(Barrier::new(65));
+    let threads: Vec<_> = (0..64)
+        .map(|_| {
+            let reader = reader.clone();
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                let guard = reader.read().unwrap();
+                let slot = reader.slot().unwrap();
+                barrier.wait(); // every thread holds its guard here
+                barrier.wait();
+                drop(guard);
+                // A second read reuses the thread's slot.
+                drop(reader.read().unwrap());
+                assert_eq!(reader.slot(), Some(slot));
+                slot
+            })
+        })
+        .collect();
+    barrier.wait();
+    assert_eq!(claimed_slots(&readers_file, 65), 65);
+    barrier.wait();
+    let mut slots: Vec<usize> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    assert_eq!(slots.len(), 64, "two threads shared a slot");
+    // They exited: their slots are free again.
+    assert_eq!(claimed_slots(&readers_file, 65), 1);
+    // The last clone dropping frees the opening thread's slot too.
+    drop(reader);
+    assert_eq!(claimed_slots(&readers_file, 65), 0);
+}
+
+#[test]
+fn a_reader_process_killed_while_its_threads_hold_guards_is_reclaimed() {
+    let dir = TempDir::new("shared-killed");
+    let path = dir.channel("stamp");
+    let mut writer =
+        Writer::<Stamp>::builder().max_wait(Duration::from_millis(500)).open(&path).unwrap();
+    publish(&mut writer, 16);
+    let mut holder = Probe::spawn(NEIGHBOUR, &["threads-hold", path.to_str().unwrap(), "4"]);
+    let line = holder.expect_line("held", LONG);
+    assert_eq!(field(&line, "held"), 4, "{line}");
+    holder.kill();
+    // Two copies: the second publish needs the copy the dead threads pinned.
+    assert_eq!(publish(&mut writer, 16).reclaimed, 0);
+    let published = publish(&mut writer, 16);
+    assert!(published.reclaimed >= 4, "{published:?}");
+    let readers_file = writer.paths().readers.clone();
+    assert_eq!(claimed_slots(&readers_file, 128), 0);
+}
+
+#[test]
+fn a_nested_read_gets_the_same_generation_and_the_pin_lasts_until_the_last_guard() {
+    let dir = TempDir::new("shared-nested");
+    let path = dir.channel("stamp");
+    let mut writer =
+        Writer::<Stamp>::builder().max_wait(Duration::from_millis(20)).open(&path).unwrap();
+    publish(&mut writer, 16);
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    let outer = reader.read().unwrap();
+    publish(&mut writer, 16);
+    // The helper a caller calls while holding a guard: same generation, no deadlock.
+    let inner = reader.read().unwrap();
+    assert_eq!(inner.generation(), outer.generation());
+    assert_eq!(reader.generation(), 2);
+    drop(outer);
+    // The inner guard still pins generation 1: with 2 copies the writer cannot publish again.
+    let err = writer.write(&Stamp::new(3, 16)).unwrap_err();
+    assert!(matches!(err, mmap_sync::Error::WriterBlocked { .. }), "{err:?}");
+    assert!(inner.is_intact(1));
+    drop(inner);
+    assert_eq!(publish(&mut writer, 16).generation, 3);
+    assert_eq!(reader.read().unwrap().generation(), 3);
+}
+
+/// Flips a byte of the value a copy holds, behind the writer's back (as a damaged disk or a
+/// buggy process with write access would).
+fn corrupt_copy(path: &Path, copy: usize) {
+    use std::os::unix::fs::FileExt;
+    let data = mmap_sync::ChannelPaths::new(path).data(copy);
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(data).unwrap();
+    let mut byte = [0u8; 1];
+    file.read_exact_at(&mut byte, 100).unwrap();
+    file.write_all_at(&[byte[0] ^ 0xff], 100).unwrap();
+}
+
+#[test]
+fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
+    for background in [false, true] {
+        let dir = TempDir::new("shared-corrupt");
+        let path = dir.channel("stamp");
+        let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+        let good = publish(&mut writer, 1000);
+        let reader =
+            Reader::<Stamp>::builder().validate_in_background(background).open(&path).unwrap();
+        assert_eq!(reader.read().unwrap().generation(), 1);
+        // Generation 2 is damaged before this process validates it.
+        let bad = writer.write(&Stamp::new(2, 1000)).unwrap();
+        assert_ne!(bad.copy, good.copy);
+        corrupt_copy(&path, bad.copy);
+        if background {
+            // The background validator reports it; reads never validate.
+            let deadline = Instant::now() + LONG;
+            while reader.last_failure().is_none() {
+                assert!(Instant::now() < deadline, "the failure was never reported");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        let guard = reader.read().unwrap();
+        assert_eq!(guard.generation(), 1, "background {background}: generation 2 was served");
+        assert!(guard.is_intact(1));
+        drop(guard);
+        let failure = reader.last_failure().expect("the failure is reported");
+        assert_eq!(failure.generation, 2);
+        assert!(matches!(*failure.error, mmap_sync::Error::Corrupt { .. }), "{:?}", failure.error);
+        assert!(failure.error.to_string().contains("checksum"), "{}", failure.error);
+        // The next good generation is served, and the failure is no longer current.
+        publish(&mut writer, 1000);
+        assert_eq!(reader.wait_for_validated(1, LONG).unwrap(), Some(3));
+        let guard = reader.read().unwrap();
+        assert_eq!(guard.generation(), 3);
+        assert!(guard.is_intact(3));
+        assert!(reader.last_failure().is_none());
+        if background {
+            assert_eq!(reader.stats().validations_in_reads, 0, "{:?}", reader.stats());
+        }
+    }
+}
+
+#[test]
+fn each_generation_is_validated_once_for_the_process_whatever_the_thread_count() {
+    for threads in [1, 4, 16] {
+        let dir = TempDir::new("shared-once");
+        let path = dir.channel("stamp");
+        let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+        publish(&mut writer, 10_000);
+        let reader = Reader::<Stamp>::open(&path).unwrap();
+        let before = reader.stats().validations;
+        for _ in 0..10 {
+            publish(&mut writer, 10_000);
+            let barrier = Arc::new(Barrier::new(threads));
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    let reader = reader.clone();
+                    let barrier = barrier.clone();
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        // Read until the new generation is served (others may serve the old one
+                        // while one thread validates).
+                        let target = reader.generation();
+                        loop {
+                            let guard = reader.read().unwrap();
+                            assert!(guard.is_intact(guard.generation()));
+                            if guard.generation() == target {
+                                break;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            handles.into_iter().for_each(|h| h.join().unwrap());
+        }
+        let validations = reader.stats().validations - before;
+        assert_eq!(validations, 10, "{threads} threads validated {validations} times for 10");
+    }
+}
+
+#[test]
+fn in_background_mode_no_read_ever_validates() {
+    let dir = TempDir::new("shared-background");
+    let path = dir.channel("stamp");
+    let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+    publish(&mut writer, 10_000);
+    let reader = Reader::<Stamp>::builder().validate_in_background(true).open(&path).unwrap();
+    // `open` returned once the current generation was validated.
+    assert_eq!(reader.validated_generation(), 1);
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let reader = reader.clone();
+            std::thread::spawn(move || {
+                let mut last = 0;
+                for _ in 0..2_000 {
+                    let guard = reader.read().unwrap();
+                    assert!(guard.is_intact(guard.generation()));
+                    assert!(guard.generation() >= last);
+                    last = guard.generation();
+                }
+            })
+        })
+        .collect();
+    for _ in 0..20 {
+        publish(&mut writer, 10_000);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    readers.into_iter().for_each(|h| h.join().unwrap());
+    assert_eq!(reader.wait_for_validated(20, LONG).unwrap(), Some(21));
+    let stats = reader.stats();
+    assert_eq!(stats.validations_in_reads, 0, "{stats:?}");
+    assert!(stats.validations >= 2, "{stats:?}");
+}
+
+#[test]
+fn a_reader_and_its_clones_are_send_and_sync_and_guards_are_not_send() {
+    fn is_send_sync<T: Send + Sync + Clone>() {}
+    is_send_sync::<Reader<Stamp>>();
+    // `ReadGuard` is !Send: this is checked at compile time by the doctest on `ReadGuard`;
+    // here, that a guard can be used on the thread that took it.
+    let dir = TempDir::new("shared-send");
+    let path = dir.channel("stamp");
+    let mut writer = Writer::<Stamp>::open(&path).unwrap();
+    publish(&mut writer, 16);
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    let moved = reader.clone();
+    let generation = std::thread::spawn(move || moved.read().unwrap().generation()).join().unwrap();
+    assert_eq!(generation, 1);
+}
