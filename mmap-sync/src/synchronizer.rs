@@ -519,7 +519,7 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
     /// [`version`](Self::version) or [`wait_for_change`](Self::wait_for_change) notices the
     /// replacement; the next read then follows the new set. (Looking on every read would cost
     /// the hot path a call.)
-    #[inline]
+    #[inline(always)]
     pub fn read<T>(&mut self, check_bytes: bool) -> Result<ReadResult<'_, T>, SynchronizerError>
     where
         T: Archive,
