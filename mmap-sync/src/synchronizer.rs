@@ -610,8 +610,9 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
         }
     }
 
-    /// The version (generation) of the newest published value: one atomic load once this
-    /// synchronizer has written or read. Fails with `FailedStateRead` (kind `NotFound`) while
+    /// The version (generation) of the newest published value: a couple of atomic loads once
+    /// this synchronizer has written or read (before that, the state file is mapped for the
+    /// call). Fails with `FailedStateRead` (kind `NotFound`) while
     /// the channel's files do not exist, and `UninitializedState` while nothing is published.
     /// If the channel's files were replaced by a new set, the next read follows it.
     pub fn version(&mut self) -> Result<InstanceVersion, SynchronizerError> {
