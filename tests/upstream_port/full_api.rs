@@ -45,7 +45,7 @@ fn describe(error: &SynchronizerError) -> String {
     }
 }
 
-/// A helper generic over the parameters, with upstream's bounds.
+/// A function generic over the parameters, with upstream's bounds.
 fn publish<'a, H, WL, const N: usize, const SD: u64>(
     sync: &mut Synchronizer<H, WL, N, SD>,
     version: u32,
@@ -58,7 +58,7 @@ where
     sync.write(&data, Duration::from_secs(1))
 }
 
-/// A helper that returns upstream's `ReadResult` by its path.
+/// A function that returns upstream's `ReadResult` by its path.
 fn fetch<WL>(sync: &mut Tuned<WL>) -> Result<ReadResult<'_, HelloWorld>, SynchronizerError> {
     sync.read::<HelloWorld>(true)
 }
