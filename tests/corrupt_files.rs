@@ -1,248 +1,242 @@
 //! Broken files give a clear error that names the file, never a crash. Every read happens in a
 //! child process, so a SIGBUS or a panic fails the test instead of killing the test runner.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::mem::offset_of;
+use std::path::Path;
 use std::time::Duration;
 
-use mmap_sync::Writer;
-use mmap_sync::format::{self as layout, CopyDescriptor, StateHeader};
-use mmap_sync_tests::{Note, Probe, TempDir};
+use mmap_sync::format::{CopyDescriptor, StateHeader};
+use mmap_sync::{ChannelPaths, Error, Reader, Writer};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::files::{self, descriptor_offset};
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::report::Line;
+use mmap_sync_tests::rng::Rng;
+use mmap_sync_tests::types::{ArchivedNote, Note, Other};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_probe");
 const LONG: Duration = Duration::from_secs(20);
 
-/// A channel with one published Note, its writer gone. Returns the prefix.
-fn published(dir: &TempDir) -> PathBuf {
-    let path = dir.channel("note");
-    let mut writer = Writer::<Note>::open(&path).unwrap();
+/// A channel with one published Note (generation 1, in copy 0: the first copy a new writer
+/// takes), its writer gone.
+fn published(dir: &ChannelDir) -> ChannelPaths {
+    let paths = dir.paths("note");
+    let mut writer = Writer::<Note>::open(&paths.prefix).unwrap();
     writer.write(&Note { version: 1, messages: vec!["x".repeat(5000)] }).unwrap();
-    path
+    paths
 }
 
-fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
+/// Offset of a field of copy `copy`'s descriptor in the state file.
+macro_rules! descriptor {
+    ($copy:expr, $field:ident) => {
+        descriptor_offset($copy, offset_of!(CopyDescriptor, $field))
+    };
 }
 
-fn patch(file: &Path, offset: u64, bytes: &[u8]) {
-    let f = OpenOptions::new().write(true).open(file).unwrap();
-    f.write_all_at(bytes, offset).unwrap();
-}
-
-fn truncate(file: &Path, len: u64) {
-    OpenOptions::new().write(true).open(file).unwrap().set_len(len).unwrap();
-}
-
-fn descriptor_offset(copy: usize) -> u64 {
-    (size_of::<StateHeader>() + copy * size_of::<CopyDescriptor>()) as u64
-}
-
-/// Opens and reads `prefix` as `kind` in a child process; returns the error line it printed.
-fn read_in_child(prefix: &Path, kind: &str) -> String {
-    let mut child = Probe::spawn(PROBE, &["open-read", prefix.to_str().unwrap(), kind]);
-    let line = child.expect_line("", LONG);
+/// Opens and reads the channel as `kind` in a child process; returns the line it printed.
+fn read_in_child(paths: &ChannelPaths, kind: &str) -> Line {
+    let mut child = Probe::spawn(PROBE, args!["open-read", paths.prefix, kind]);
+    let line = child.next(LONG);
     child.wait_success(LONG);
     line
 }
 
-fn assert_refused(prefix: &Path, variant: &str, file_suffix: &str, reason: &str) {
-    let line = read_in_child(prefix, "note");
-    assert!(line.starts_with("err "), "expected an error, got {line}");
-    assert!(line.contains(variant), "expected {variant}: {line}");
-    assert!(line.contains(file_suffix), "the error must name the {file_suffix} file: {line}");
-    assert!(line.contains(reason), "expected {reason:?} in {line}");
+/// Reads the channel as a Note in a child and checks that it is refused with `kind`, naming
+/// `file`. Returns the error line.
+fn refused(paths: &ChannelPaths, kind: &str, file: &Path) -> Line {
+    let line = read_in_child(paths, "note");
+    line.assert_error(kind, file);
+    line
+}
+
+/// Checks that the channel is refused as `Corrupt`, naming `file`, for a reason that says
+/// `reason`.
+fn assert_corrupt(paths: &ChannelPaths, file: &Path, reason: &str) {
+    assert!(!reason.is_empty(), "every reason contains the empty string");
+    let line = refused(paths, "Corrupt", file);
+    assert!(line.field("reason").contains(reason), "expected {reason:?} in the reason: {line}");
 }
 
 #[test]
 fn the_unbroken_channel_reads_fine_in_a_child() {
-    let dir = TempDir::new("corrupt-control");
-    let prefix = published(&dir);
-    assert_eq!(read_in_child(&prefix, "note"), "ok generation 1");
+    let dir = ChannelDir::new("corrupt-control");
+    let paths = published(&dir);
+    assert_eq!(read_in_child(&paths, "note"), Line::new("ok").with("generation", 1));
 }
 
 #[test]
 fn a_state_file_shorter_than_its_header_is_corrupt() {
-    let dir = TempDir::new("corrupt-short");
-    let prefix = published(&dir);
-    truncate(&suffixed(&prefix, "_state"), 100);
-    assert_refused(&prefix, "Corrupt", "_state", "shorter than");
+    let dir = ChannelDir::new("corrupt-short");
+    let paths = published(&dir);
+    files::set_len(&paths.state, 100);
+    let header = size_of::<StateHeader>();
+    assert_corrupt(&paths, &paths.state, &format!("shorter than its {header}-byte header"));
 }
 
 #[test]
 fn a_state_file_without_descriptors_is_corrupt() {
-    let dir = TempDir::new("corrupt-nodesc");
-    let prefix = published(&dir);
-    truncate(&suffixed(&prefix, "_state"), size_of::<StateHeader>() as u64 + 10);
-    assert_refused(&prefix, "Corrupt", "_state", "copies need");
+    let dir = ChannelDir::new("corrupt-nodesc");
+    let paths = published(&dir);
+    files::set_len(&paths.state, size_of::<StateHeader>() as u64 + 10);
+    assert_corrupt(&paths, &paths.state, "copies need");
 }
 
 #[test]
 fn a_wrong_magic_is_corrupt() {
-    let dir = TempDir::new("corrupt-magic");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 0, b"NOTMMAPS");
-    assert_refused(&prefix, "Corrupt", "_state", "wrong magic");
+    let dir = ChannelDir::new("corrupt-magic");
+    let paths = published(&dir);
+    files::patch(&paths.state, offset_of!(StateHeader, magic), b"NOTMMAPS");
+    assert_corrupt(&paths, &paths.state, "wrong magic");
 }
 
 #[test]
 fn a_file_without_magic_is_not_published_yet() {
-    let dir = TempDir::new("corrupt-nomagic");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 0, &[0; 8]);
-    assert_refused(&prefix, "NotPublished", "_state", "");
+    let dir = ChannelDir::new("corrupt-nomagic");
+    let paths = published(&dir);
+    files::patch_u64(&paths.state, offset_of!(StateHeader, magic), 0);
+    // Not an error about the content: a writer that dies before its first rename leaves this.
+    refused(&paths, "NotPublished", &paths.state);
 }
 
 #[test]
 fn an_unknown_format_version_is_corrupt() {
-    let dir = TempDir::new("corrupt-version");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 8, &99u32.to_le_bytes());
-    assert_refused(&prefix, "Corrupt", "_state", "unknown format version 99");
+    let dir = ChannelDir::new("corrupt-version");
+    let paths = published(&dir);
+    files::patch_u32(&paths.state, offset_of!(StateHeader, format_version), 99);
+    assert_corrupt(&paths, &paths.state, "unknown format version 99");
 }
 
 #[test]
 fn an_out_of_range_copy_count_is_corrupt() {
-    let dir = TempDir::new("corrupt-copies");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 24, &200u32.to_le_bytes());
-    assert_refused(&prefix, "Corrupt", "_state", "copies must be within 2..=16, not 200");
+    let dir = ChannelDir::new("corrupt-copies");
+    let paths = published(&dir);
+    files::patch_u32(&paths.state, offset_of!(StateHeader, copies), 200);
+    assert_corrupt(&paths, &paths.state, "copies must be within 2..=16, not 200");
 }
 
 #[test]
 fn random_bytes_in_the_state_file_are_refused() {
-    let dir = TempDir::new("corrupt-random-state");
-    let prefix = published(&dir);
-    let state = suffixed(&prefix, "_state");
-    let len = std::fs::metadata(&state).unwrap().len() as usize;
-    // A fixed xorshift sequence: deterministic "random" bytes.
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    let bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    patch(&state, 0, &bytes);
-    assert_refused(&prefix, "Corrupt", "_state", "wrong magic");
+    let dir = ChannelDir::new("corrupt-random-state");
+    let paths = published(&dir);
+    let len = std::fs::metadata(&paths.state).unwrap().len() as usize;
+    // A fixed seed: the same "random" bytes every run.
+    files::patch(&paths.state, 0, &Rng::new(0x5eed).bytes(len));
+    assert_corrupt(&paths, &paths.state, "wrong magic");
 }
 
 #[test]
 fn a_corrupt_readers_file_is_refused() {
-    let dir = TempDir::new("corrupt-readers");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_readers"), 0, b"garbage!");
-    assert_refused(&prefix, "Corrupt", "_readers", "wrong magic");
-    truncate(&suffixed(&prefix, "_readers"), 64);
-    assert_refused(&prefix, "Corrupt", "_readers", "truncated");
+    let dir = ChannelDir::new("corrupt-readers");
+    let paths = published(&dir);
+    files::patch(&paths.readers, 0, b"garbage!");
+    assert_corrupt(&paths, &paths.readers, "wrong magic");
+    files::set_len(&paths.readers, 64);
+    assert_corrupt(&paths, &paths.readers, "truncated");
 }
 
 #[test]
 fn a_truncated_data_file_is_corrupt_not_sigbus() {
-    let dir = TempDir::new("corrupt-truncated");
-    let prefix = published(&dir);
-    // Generation 1 lives in copy 0 (the first copy a new writer takes).
-    truncate(&suffixed(&prefix, "_data_0"), 1000);
-    assert_refused(&prefix, "Corrupt", "_data_0", "truncated");
-    truncate(&suffixed(&prefix, "_data_0"), 0);
-    assert_refused(&prefix, "Corrupt", "_data_0", "truncated");
+    let dir = ChannelDir::new("corrupt-truncated");
+    let paths = published(&dir);
+    files::set_len(&paths.data(0), 1000);
+    assert_corrupt(&paths, &paths.data(0), "truncated");
+    files::set_len(&paths.data(0), 0);
+    assert_corrupt(&paths, &paths.data(0), "truncated");
 }
 
 #[test]
 fn a_flipped_byte_in_a_published_copy_is_a_checksum_error() {
-    let dir = TempDir::new("corrupt-checksum");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_data_0"), 100, b"\xAA");
-    assert_refused(&prefix, "Corrupt", "_data_0", "checksum mismatch");
+    let dir = ChannelDir::new("corrupt-checksum");
+    let paths = published(&dir);
+    files::patch(&paths.data(0), 100, b"\xAA");
+    assert_corrupt(&paths, &paths.data(0), "checksum mismatch");
 }
 
 /// Points the root's relative pointer for `messages` far outside copy 0, then rewrites the
 /// descriptor's checksum to match: only archive validation (bytecheck) can catch it.
-fn damage_archive_keeping_checksum(prefix: &Path) {
-    let data = suffixed(prefix, "_data_0");
-    let state = suffixed(prefix, "_state");
-    let mut bytes = std::fs::read(&data).unwrap();
-    let len_at = descriptor_offset(0) as usize + 8;
-    let len = u64::from_le_bytes(std::fs::read(&state).unwrap()[len_at..][..8].try_into().unwrap())
-        as usize;
+fn damage_archive_keeping_checksum(paths: &ChannelPaths) {
+    let len = files::descriptor_length(paths, 0).expect("copy 0 has a length") as usize;
+    // rkyv puts the root at the end; `messages` is its last field, a relative pointer
+    // followed by a length.
     let root = len - size_of::<<Note as rkyv::Archive>::Archived>();
-    bytes[root + 4..root + 8].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
-    patch(&data, 0, &bytes[..len]);
-    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..len]);
-    patch(&state, descriptor_offset(0) + 16, &checksum.to_le_bytes());
+    let messages = root + offset_of!(ArchivedNote, messages);
+    files::patch(&paths.data(0), messages, &0x7fff_0000i32.to_le_bytes());
+    assert!(files::rewrite_checksum(paths, 0), "copy 0 holds its whole value");
 }
 
 #[test]
 fn a_copy_with_a_valid_checksum_but_an_invalid_archive_fails_validation() {
-    let dir = TempDir::new("corrupt-archive");
-    let prefix = published(&dir);
-    damage_archive_keeping_checksum(&prefix);
-    assert_refused(&prefix, "Corrupt", "_data_0", "archive validation");
+    let dir = ChannelDir::new("corrupt-archive");
+    let paths = published(&dir);
+    damage_archive_keeping_checksum(&paths);
+    assert_corrupt(&paths, &paths.data(0), "archive validation");
 }
 
 #[test]
 fn a_descriptor_that_lies_about_its_generation_is_corrupt() {
-    let dir = TempDir::new("corrupt-descriptor");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), descriptor_offset(0), &77u64.to_le_bytes());
-    assert_refused(&prefix, "Corrupt", "_state", "holds generation 77");
+    let dir = ChannelDir::new("corrupt-descriptor");
+    let paths = published(&dir);
+    files::patch_u64(&paths.state, descriptor!(0, generation), 77);
+    assert_corrupt(&paths, &paths.state, "holds generation 77");
 }
 
 #[test]
 fn a_descriptor_length_beyond_the_file_is_corrupt() {
-    let dir = TempDir::new("corrupt-length");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), descriptor_offset(0) + 8, &(1u64 << 40).to_le_bytes());
-    assert_refused(&prefix, "Corrupt", "_data_0", "more than the channel's max_size");
-    patch(&suffixed(&prefix, "_state"), descriptor_offset(0) + 8, &(1u64 << 20).to_le_bytes());
-    assert_refused(&prefix, "Corrupt", "_data_0", "truncated");
+    let dir = ChannelDir::new("corrupt-length");
+    let paths = published(&dir);
+    files::patch_u64(&paths.state, descriptor!(0, length), 1 << 40);
+    assert_corrupt(&paths, &paths.data(0), "more than the channel's max_size");
+    files::patch_u64(&paths.state, descriptor!(0, length), 1 << 20);
+    assert_corrupt(&paths, &paths.data(0), "truncated");
 }
 
 #[test]
 fn an_active_word_naming_a_missing_copy_is_corrupt() {
-    let dir = TempDir::new("corrupt-active");
-    let prefix = published(&dir);
+    let dir = ChannelDir::new("corrupt-active");
+    let paths = published(&dir);
     let active = mmap_sync::protocol::pack(1, 9);
-    patch(
-        &suffixed(&prefix, "_state"),
-        std::mem::offset_of!(StateHeader, active) as u64,
-        &active.to_le_bytes(),
-    );
-    assert_refused(&prefix, "Corrupt", "_state", "copy index 9");
+    files::patch_u64(&paths.state, offset_of!(StateHeader, active), active);
+    assert_corrupt(&paths, &paths.state, "copy index 9");
 }
 
 #[test]
 fn a_reader_of_the_wrong_type_gets_schema_mismatch_in_a_child() {
-    let dir = TempDir::new("corrupt-type");
-    let prefix = published(&dir);
-    let line = read_in_child(&prefix, "other");
-    assert!(line.contains("SchemaMismatch") && line.contains("_state"), "{line}");
-    // And a descriptor claiming another fingerprint is refused at first read.
-    patch(&suffixed(&prefix, "_state"), descriptor_offset(0) + 24, &1234u64.to_le_bytes());
-    assert_refused(&prefix, "SchemaMismatch", "_data_0", "");
-    let _ = layout::FORMAT_VERSION;
+    let dir = ChannelDir::new("corrupt-type");
+    let paths = published(&dir);
+    let line = read_in_child(&paths, "other");
+    line.assert_error("SchemaMismatch", &paths.state);
+    assert_eq!(line.num::<u64>("expected_fingerprint"), Other::FINGERPRINT);
+    assert_eq!(line.num::<u64>("found_fingerprint"), Note::FINGERPRINT);
+}
+
+#[test]
+fn a_descriptor_claiming_another_fingerprint_is_refused_at_the_first_read() {
+    let dir = ChannelDir::new("corrupt-fingerprint");
+    let paths = published(&dir);
+    files::patch_u64(&paths.state, descriptor!(0, fingerprint), 1234);
+    let line = refused(&paths, "SchemaMismatch", &paths.data(0));
+    assert_eq!(line.num::<u64>("expected_fingerprint"), Note::FINGERPRINT);
+    assert_eq!(line.num::<u64>("found_fingerprint"), 1234);
 }
 
 /// `read_unchecked` skips bytecheck for one reader's trusted reads; a later safe `read` of the
 /// same generation must still run it rather than inherit the skip from the cache.
 #[test]
 fn a_safe_read_after_an_unchecked_one_still_validates_the_generation() {
-    let dir = TempDir::new("corrupt-unchecked");
-    let prefix = published(&dir);
-    damage_archive_keeping_checksum(&prefix);
+    let dir = ChannelDir::new("corrupt-unchecked");
+    let paths = published(&dir);
+    damage_archive_keeping_checksum(&paths);
 
-    let reader = mmap_sync::Reader::<Note>::open(&prefix).unwrap();
+    let reader = Reader::<Note>::open(&paths.prefix).unwrap();
     // SAFETY: the guard is dropped without following the damaged pointer; only the plain
     // integers of the root are in reach, and nothing reads them.
     let guard = unsafe { reader.read_unchecked() }.expect("unchecked: checksum matches");
     drop(guard);
     let err = reader.read().unwrap_err();
     assert!(
-        matches!(&err, mmap_sync::Error::Corrupt { reason, .. } if reason.contains("archive validation")),
+        matches!(&err, Error::Corrupt { reason, .. } if reason.contains("archive validation")),
         "{err:?}"
     );
+    assert_eq!(err.path(), paths.data(0));
 }

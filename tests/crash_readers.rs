@@ -4,43 +4,26 @@
 //! CI runs 200 kills; `MMAP_SYNC_READER_KILLS=5000 cargo test -p mmap-sync-tests --test
 //! crash_readers -- --nocapture` runs more. `MMAP_SYNC_SEED` replays a run.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use mmap_sync::format::slot_offset;
 use mmap_sync::{Error, Reader, Writer};
-use mmap_sync_tests::{Probe, Rng, Stamp, TempDir, env_count, field};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::files::claimed_slots;
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::report::Line;
+use mmap_sync_tests::rng::Rng;
+use mmap_sync_tests::scale::env_count;
+use mmap_sync_tests::types::Stamp;
 
 const CHAOS: &str = env!("CARGO_BIN_EXE_chaos");
 const LONG: Duration = Duration::from_secs(20);
 const SLOTS: usize = 8;
 
-/// How many reader slots are claimed right now: a slot is claimed exactly while some open file
-/// description holds the OFD lock on its first byte, which is what `F_OFD_GETLK` reports.
-fn claimed_slots(readers_file: &Path, slots: usize) -> usize {
-    let file = File::open(readers_file).unwrap();
-    (0..slots)
-        .filter(|&index| {
-            // SAFETY: flock is a plain C struct; all-zero is a valid value.
-            let mut query: libc::flock = unsafe { std::mem::zeroed() };
-            query.l_type = libc::F_WRLCK as libc::c_short;
-            query.l_whence = libc::SEEK_SET as libc::c_short;
-            query.l_start = slot_offset(slots, index) as libc::off_t;
-            query.l_len = 1;
-            // SAFETY: F_OFD_GETLK reads and writes the flock we pass, which outlives the call.
-            let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut query) };
-            assert_eq!(rc, 0, "F_OFD_GETLK: {}", std::io::Error::last_os_error());
-            query.l_type != libc::F_UNLCK as libc::c_short
-        })
-        .count()
-}
-
-fn assert_not_torn(lines: Vec<String>) {
-    assert!(!lines.iter().any(|l| l.starts_with("torn")), "a reader saw {lines:?}");
+fn assert_not_torn(lines: Vec<Line>) {
+    assert!(!lines.iter().any(|l| l.is("torn")), "a reader saw {lines:?}");
 }
 
 fn publish(writer: &mut Writer<Stamp>, words: usize) -> mmap_sync::Result<mmap_sync::Published> {
@@ -51,15 +34,15 @@ fn publish(writer: &mut Writer<Stamp>, words: usize) -> mmap_sync::Result<mmap_s
 #[test]
 fn claimed_slots_counts_live_readers_only() {
     // The leak check below relies on this count; show it sees readers come and go.
-    let dir = TempDir::new("claimed-slots");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("claimed-slots");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder().reader_slots(SLOTS).open(&path).unwrap();
     publish(&mut writer, 8).unwrap();
     let readers_file = writer.paths().readers.clone();
     assert_eq!(claimed_slots(&readers_file, SLOTS), 0);
     let first = Reader::<Stamp>::open(&path).unwrap();
-    let mut second = Probe::spawn(CHAOS, &["crash-reader", path.to_str().unwrap(), "pinned", "1"]);
-    second.expect_line("pinned", LONG);
+    let mut second = Probe::spawn(CHAOS, args!["crash-reader", path, "pinned", "1"]);
+    second.expect("pinned", LONG);
     assert_eq!(claimed_slots(&readers_file, SLOTS), 2);
     second.kill();
     drop(first);
@@ -70,9 +53,8 @@ fn claimed_slots_counts_live_readers_only() {
 fn readers_killed_at_any_point_never_stall_the_writer_and_leak_no_slot() {
     let kills = env_count("MMAP_SYNC_READER_KILLS", 200);
     let mut rng = Rng::from_env("crash_readers");
-    let dir = TempDir::new("crash-readers");
-    let path = dir.channel("stamp");
-    let path_str = path.to_str().unwrap().to_owned();
+    let dir = ChannelDir::new("crash-readers");
+    let path = dir.prefix("stamp");
     // Two copies: a reader holding the copy the writer needs next blocks it, so every dead
     // reader still pinning a copy must be reclaimed for the writer to go on. The wait limit is
     // the "never stalled for long" bound: exceeding it fails the publish with WriterBlocked.
@@ -110,22 +92,22 @@ fn readers_killed_at_any_point_never_stall_the_writer_and_leak_no_slot() {
         match kill % 3 {
             // Killed for sure between pinning and unpinning: the reader says it holds a guard.
             0 => {
-                let mut reader = Probe::spawn(CHAOS, &["crash-reader", &path_str, "pinned", &seed]);
-                reader.expect_line("pinned", LONG);
+                let mut reader = Probe::spawn(CHAOS, args!["crash-reader", path, "pinned", seed]);
+                reader.expect("pinned", LONG);
                 pinned_kills += 1;
                 assert_not_torn(reader.kill_and_drain());
             }
             // Killed anywhere in the read loop.
             1 => {
-                let mut reader = Probe::spawn(CHAOS, &["crash-reader", &path_str, "loop", &seed]);
-                reader.expect_line("slot", LONG);
+                let mut reader = Probe::spawn(CHAOS, args!["crash-reader", path, "loop", seed]);
+                reader.expect("slot", LONG);
                 std::thread::sleep(Duration::from_micros(rng.below(5_000)));
                 random_kills += 1;
                 live.push(reader);
             }
             // Killed anywhere from start-up through opening and the first validations.
             _ => {
-                let reader = Probe::spawn(CHAOS, &["crash-reader", &path_str, "loop", &seed]);
+                let reader = Probe::spawn(CHAOS, args!["crash-reader", path, "loop", seed]);
                 std::thread::sleep(Duration::from_micros(rng.below(4_000)));
                 opening_kills += 1;
                 live.push(reader);
@@ -169,14 +151,14 @@ fn readers_killed_at_any_point_never_stall_the_writer_and_leak_no_slot() {
 
 #[test]
 fn a_slot_freed_by_a_reader_process_dying_or_exiting_is_reused() {
-    let dir = TempDir::new("slot-reuse");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("slot-reuse");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder().reader_slots(3).open(&path).unwrap();
     publish(&mut writer, 8).unwrap();
     let mut holders: Vec<(Probe, u64)> = (0..3)
         .map(|_| {
-            let mut holder = Probe::spawn(CHAOS, &["hold-slot", path.to_str().unwrap()]);
-            let slot = field(&holder.expect_line("slot", LONG), "slot");
+            let mut holder = Probe::spawn(CHAOS, args!["hold-slot", path]);
+            let slot = holder.expect("slot", LONG).num("index");
             (holder, slot)
         })
         .collect();

@@ -6,40 +6,51 @@ use std::path::Path;
 use std::process::Command;
 
 use mmap_sync::SharedState;
-use mmap_sync_tests::TempDir;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::process::{Finished, run};
+use mmap_sync_tests::report::Line;
 use schemas::HelloWorld;
 
 const HELLO: &str = env!("CARGO_BIN_EXE_schema_probe_hello");
 
-/// Runs the HelloWorld probe with `MMAP_SYNC_HELLO_PATH=prefix` and returns the line it printed
-/// and whether it succeeded.
-fn run(role: &str, prefix: &Path) -> (bool, String) {
-    let output = Command::new(HELLO)
-        .arg(role)
-        .env("MMAP_SYNC_HELLO_PATH", prefix)
-        .output()
-        .expect("run HelloWorld probe");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).trim().to_owned())
+/// Runs the HelloWorld probe with `MMAP_SYNC_HELLO_PATH=prefix`.
+fn hello(role: &str, prefix: &Path) -> Finished {
+    run(Command::new(HELLO).arg(role).env("MMAP_SYNC_HELLO_PATH", prefix))
+}
+
+/// Runs the HelloWorld probe, which must succeed, and returns the line it printed.
+fn hello_ok(role: &str, prefix: &Path) -> Line {
+    let finished = hello(role, prefix);
+    assert!(finished.status.success(), "{role} failed: {finished:?}");
+    finished.line().clone()
+}
+
+fn published(generation: u64) -> Line {
+    Line::new("published").with("generation", generation)
+}
+
+fn read_example() -> Line {
+    Line::new("read").with("version", 7).with("messages", "Hello,World,!")
 }
 
 #[test]
 fn hello_world_writer_and_reader_round_trip_between_processes() {
-    let dir = TempDir::new("derive-hello");
-    let prefix = dir.channel("hello_world");
+    let dir = ChannelDir::new("derive-hello");
+    let prefix = dir.prefix("hello_world");
 
-    assert_eq!(run("write", &prefix), (true, "published generation 1".to_owned()));
-    assert_eq!(run("read", &prefix), (true, "read version 7 messages Hello,World,!".to_owned()));
+    assert_eq!(hello_ok("write", &prefix), published(1));
+    assert_eq!(hello_ok("read", &prefix), read_example());
     // A restarted writer continues the generation sequence.
-    assert_eq!(run("write", &prefix), (true, "published generation 2".to_owned()));
-    assert_eq!(run("read", &prefix), (true, "read version 7 messages Hello,World,!".to_owned()));
+    assert_eq!(hello_ok("write", &prefix), published(2));
+    assert_eq!(hello_ok("read", &prefix), read_example());
 }
 
 #[test]
 fn the_env_override_decides_where_writer_and_reader_go() {
-    let dir = TempDir::new("derive-env");
-    let moved = dir.channel("moved");
+    let dir = ChannelDir::new("derive-env");
+    let moved = dir.prefix("moved");
 
-    assert_eq!(run("write", &moved), (true, "published generation 1".to_owned()));
+    assert_eq!(hello_ok("write", &moved), published(1));
     // The files are under the override, named like the derived constants name them.
     for default in [HelloWorld::STATE_PATH, HelloWorld::READERS_PATH] {
         let suffix = default.strip_prefix(HelloWorld::PATH).expect("constants extend PATH");
@@ -48,8 +59,10 @@ fn the_env_override_decides_where_writer_and_reader_go() {
     }
 
     // A reader sent elsewhere by the override finds nothing there.
-    let (ok, line) = run("read", &dir.channel("elsewhere"));
-    assert!(!ok && line.starts_with("error ") && line.contains("nothing published"), "{line}");
+    let elsewhere = dir.paths("elsewhere");
+    let finished = hello("read", &elsewhere.prefix);
+    assert!(!finished.status.success(), "{finished:?}");
+    finished.line().assert_error("NotPublished", &elsewhere.state);
 }
 
 #[test]

@@ -1,71 +1,59 @@
 //! A full filesystem and the size limit: a value that does not fit is an error that names the
 //! file, the last published value stays readable, and the writer goes on publishing what fits.
 //!
-//! The full-disk tests mount a small tmpfs of their own (root or CAP_SYS_ADMIN); where mounting
-//! is not allowed they print why and pass without testing.
+//! The full-disk tests mount a small tmpfs of their own, which needs root (or CAP_SYS_ADMIN);
+//! where mounting is not allowed they report `SKIPPED:` with the reason (see
+//! `mmap_sync_tests::skip`) instead of testing.
 
-use std::ffi::CString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mmap_sync::{Error, Reader, Writer};
-use mmap_sync_tests::{Stamp, TempDir};
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::skip;
+use mmap_sync_tests::types::Stamp;
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
 /// A tmpfs of `size` bytes mounted on a fresh directory, unmounted when dropped.
 struct Tmpfs {
-    dir: TempDir,
+    dir: ChannelDir,
 }
 
 impl Tmpfs {
+    /// Mounts it, or reports the calling test as skipped and returns `None`.
     fn mount(name: &str, size: u64) -> Option<Tmpfs> {
-        let dir = TempDir::new(name);
-        let target = CString::new(dir.path().as_os_str().as_encoded_bytes()).unwrap();
-        let options = CString::new(format!("size={size},mode=0755")).unwrap();
-        // SAFETY: every pointer is a NUL-terminated string that outlives the call.
-        let rc = unsafe {
-            libc::mount(
-                c"tmpfs".as_ptr(),
-                target.as_ptr(),
-                c"tmpfs".as_ptr(),
-                0,
-                options.as_ptr().cast(),
-            )
-        };
-        if rc != 0 {
-            eprintln!(
-                "skipped: cannot mount a tmpfs ({}); run as root or with CAP_SYS_ADMIN",
-                std::io::Error::last_os_error()
-            );
+        let dir = ChannelDir::new(name);
+        let options = format!("size={size},mode=0755");
+        let mounted = mount(
+            Some("tmpfs"),
+            dir.path(),
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some(options.as_str()),
+        );
+        if let Err(errno) = mounted {
+            skip::skipped(format!("cannot mount a tmpfs ({errno}); needs root or CAP_SYS_ADMIN"));
             return None;
         }
         Some(Tmpfs { dir })
     }
 
     fn channel(&self, name: &str) -> PathBuf {
-        self.dir.channel(name)
+        self.dir.prefix(name)
     }
 
     /// Bytes an unprivileged file could still allocate.
     fn free(&self) -> u64 {
-        free_bytes(self.dir.path())
+        let stats = nix::sys::statvfs::statvfs(self.dir.path()).expect("statvfs");
+        stats.blocks_available() * stats.fragment_size()
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let target = CString::new(self.dir.path().as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: a NUL-terminated path that outlives the call. MNT_DETACH: the test's own
-        // mappings may still be open while it unwinds.
-        unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
+        // MNT_DETACH: the test's own mappings may still be open while it unwinds.
+        let _ = umount2(self.dir.path(), MntFlags::MNT_DETACH);
     }
-}
-
-fn free_bytes(path: &Path) -> u64 {
-    let name = CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: statvfs is a plain C struct; all-zero is valid, and it outlives the call.
-    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a NUL-terminated path and a valid out-pointer.
-    assert_eq!(unsafe { libc::statvfs(name.as_ptr(), &mut stats) }, 0);
-    stats.f_bavail * stats.f_frsize
 }
 
 /// A stamp whose archive is about `bytes` long.
@@ -93,7 +81,7 @@ fn a_value_larger_than_the_free_space_is_an_io_error_naming_the_data_file_and_ch
     let err = writer.write(&stamp(2, too_big)).unwrap_err();
     let Error::Io { path: file, source } = &err else { panic!("expected Io: {err:?}") };
     assert_eq!(file, &writer.paths().data(1), "the error must name the data file: {err}");
-    assert_eq!(source.raw_os_error(), Some(libc::ENOSPC), "{err}");
+    assert_eq!(source.raw_os_error(), Some(Errno::ENOSPC as i32), "{err}");
     assert_eq!(writer.generation(), 1, "a failed write must not publish");
     assert_reads(&mut reader, 1, 64);
     assert_reads(&mut Reader::<Stamp>::open(&path).unwrap(), 1, 64);
@@ -129,8 +117,8 @@ fn a_value_that_fits_the_free_space_publishes_even_when_doubling_the_copy_would_
 
 #[test]
 fn a_value_above_max_size_is_too_large_before_anything_is_published_or_grown() {
-    let dir = TempDir::new("too-large");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("too-large");
+    let path = dir.prefix("stamp");
     let max_size = 64 << 10;
     let mut writer = Writer::<Stamp>::builder().copies(2).max_size(max_size).open(&path).unwrap();
     writer.write(&stamp(1, 512)).unwrap();
@@ -143,7 +131,8 @@ fn a_value_above_max_size_is_too_large_before_anything_is_published_or_grown() {
     let err = writer.write(&stamp(3, max_size + 8)).unwrap_err();
     let Error::TooLarge { size, max_size: limit, .. } = err else { panic!("{err:?}") };
     assert!(size > max_size && limit == max_size, "{size} {limit}");
-    assert!(err.path().to_str().unwrap().contains("_data_"), "names a data file: {err}");
+    // Generation 3 would have gone to copy 0, the copy holding the older value.
+    assert_eq!(err.path(), writer.paths().data(0), "names the data file: {err}");
     assert_eq!(writer.generation(), 2, "nothing published");
     assert_eq!(sizes(&writer), before, "no data file grew for a value that was refused");
     let mut reader = Reader::<Stamp>::open(&path).unwrap();

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use mmap_sync::{Error, Reader, Writer};
-use mmap_sync_tests::{Note, Probe, TempDir, field};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::types::{Note, Other};
 
 const PROBE: &str = env!("CARGO_BIN_EXE_probe");
 const LONG: Duration = Duration::from_secs(20);
@@ -15,13 +18,12 @@ fn note(version: u32) -> Note {
 
 #[test]
 fn a_second_writer_process_gets_writer_exists() {
-    let dir = TempDir::new("second-writer");
-    let path = dir.channel("note");
+    let dir = ChannelDir::new("second-writer");
+    let path = dir.prefix("note");
     let mut writer = Writer::<Note>::open(&path).unwrap();
     writer.write(&note(1)).unwrap();
-    let mut second = Probe::spawn(PROBE, &["write-note", path.to_str().unwrap(), "2"]);
-    let line = second.expect_line("err", LONG);
-    assert!(line.contains("WriterExists"), "{line}");
+    let mut second = Probe::spawn(PROBE, args!["write-note", path, "2"]);
+    second.next(LONG).assert_error("WriterExists", &writer.paths().state);
     second.wait_success(LONG);
     // In-process too: each open is its own open file description, so the lock conflicts.
     assert!(matches!(Writer::<Note>::open(&path), Err(Error::WriterExists { .. })));
@@ -31,10 +33,10 @@ fn a_second_writer_process_gets_writer_exists() {
 
 #[test]
 fn the_writer_lock_goes_with_a_dead_writer() {
-    let dir = TempDir::new("dead-writer");
-    let path = dir.channel("note");
-    let mut holder = Probe::spawn(PROBE, &["hold-writer", path.to_str().unwrap(), "600000"]);
-    holder.expect_line("ready", LONG);
+    let dir = ChannelDir::new("dead-writer");
+    let path = dir.prefix("note");
+    let mut holder = Probe::spawn(PROBE, args!["hold-writer", path, "600000"]);
+    holder.expect("ready", LONG);
     assert!(matches!(Writer::<Note>::open(&path), Err(Error::WriterExists { .. })));
     holder.kill();
     let mut writer = Writer::<Note>::open(&path).unwrap();
@@ -43,15 +45,15 @@ fn the_writer_lock_goes_with_a_dead_writer() {
 
 #[test]
 fn a_reader_before_any_write_gets_not_published_and_can_wait_for_the_first_value() {
-    let dir = TempDir::new("not-published");
-    let path = dir.channel("note");
+    let dir = ChannelDir::new("not-published");
+    let path = dir.prefix("note");
     // No files at all.
     let err = Reader::<Note>::open(&path).unwrap_err();
     assert!(matches!(err, Error::NotPublished { .. }), "{err:?}");
-    assert!(err.to_string().contains("note_state"), "the error names the file: {err}");
+    assert_eq!(err.path(), dir.paths("note").state, "the error names the state file");
 
     // A waiting reader process, started before the writer exists.
-    let mut waiter = Probe::spawn(PROBE, &["wait-change", path.to_str().unwrap(), "0", "20000"]);
+    let mut waiter = Probe::spawn(PROBE, args!["wait-change", path, "0", "20000"]);
     let mut writer = Writer::<Note>::open(&path).unwrap();
     // Files exist, nothing published: open works, read says NotPublished.
     let reader = Reader::<Note>::open(&path).unwrap();
@@ -62,7 +64,8 @@ fn a_reader_before_any_write_gets_not_published_and_can_wait_for_the_first_value
     // Give the waiter time to block on the futex, then publish.
     std::thread::sleep(Duration::from_millis(300));
     writer.write(&note(7)).unwrap();
-    assert_eq!(field(&waiter.expect_line("changed", LONG), "changed"), 1);
+    let changed = waiter.next(LONG);
+    assert!(changed.is("changed") && changed.num::<u64>("generation") == 1, "{changed}");
     waiter.wait_success(LONG);
     assert_eq!(reader.wait_for_change(0, LONG).unwrap(), Some(1));
     let guard = reader.read().unwrap();
@@ -72,12 +75,13 @@ fn a_reader_before_any_write_gets_not_published_and_can_wait_for_the_first_value
 
 #[test]
 fn a_restarted_writer_continues_the_generation_count() {
-    let dir = TempDir::new("restart");
-    let path = dir.channel("note");
+    let dir = ChannelDir::new("restart");
+    let path = dir.prefix("note");
     for expected in 1..=3u64 {
-        let mut run =
-            Probe::spawn(PROBE, &["write-note", path.to_str().unwrap(), &expected.to_string()]);
-        assert_eq!(field(&run.expect_line("published", LONG), "published"), expected);
+        let mut run = Probe::spawn(PROBE, args!["write-note", path, expected.to_string()]);
+        let published = run.next(LONG);
+        assert!(published.is("published"), "{published}");
+        assert_eq!(published.num::<u64>("generation"), expected);
         run.wait_success(LONG);
     }
     let reader = Reader::<Note>::open(&path).unwrap();
@@ -92,26 +96,29 @@ fn a_restarted_writer_continues_the_generation_count() {
 
 #[test]
 fn a_reader_of_another_type_gets_schema_mismatch() {
-    let dir = TempDir::new("schema");
-    let path = dir.channel("note");
+    let dir = ChannelDir::new("schema");
+    let path = dir.prefix("note");
     let mut writer = Writer::<Note>::open(&path).unwrap();
     writer.write(&note(1)).unwrap();
-    let mut other = Probe::spawn(PROBE, &["open-read", path.to_str().unwrap(), "other"]);
-    let line = other.expect_line("err", LONG);
-    assert!(line.contains("SchemaMismatch") && line.contains("mmap_sync_tests::Note"), "{line}");
+    let mut other = Probe::spawn(PROBE, args!["open-read", path, "other"]);
+    let line = other.next(LONG);
+    line.assert_error("SchemaMismatch", &writer.paths().state);
+    assert_eq!((line.field("expected_type"), line.field("found_type")), ("Other", "Note"));
+    assert_eq!(line.num::<u64>("expected_fingerprint"), Other::FINGERPRINT);
+    assert_eq!(line.num::<u64>("found_fingerprint"), Note::FINGERPRINT);
     other.wait_success(LONG);
     // A writer of another type refuses the channel too, instead of clobbering it.
-    let err = Writer::<mmap_sync_tests::Other>::open(&path);
+    let err = Writer::<Other>::open(&path);
     assert!(matches!(err, Err(Error::WriterExists { .. })));
     drop(writer);
-    let err = Writer::<mmap_sync_tests::Other>::open(&path).unwrap_err();
+    let err = Writer::<Other>::open(&path).unwrap_err();
     assert!(matches!(err, Error::SchemaMismatch { .. }), "{err:?}");
 }
 
 #[test]
 fn generation_is_one_cheap_load_that_follows_publishes() {
-    let dir = TempDir::new("generation");
-    let path = dir.channel("note");
+    let dir = ChannelDir::new("generation");
+    let path = dir.prefix("note");
     let mut writer = Writer::<Note>::open(&path).unwrap();
     let reader = Reader::<Note>::open(&path).unwrap();
     for expected in 1..=5 {
@@ -122,8 +129,8 @@ fn generation_is_one_cheap_load_that_follows_publishes() {
 
 #[test]
 fn a_restarted_writer_replaces_a_missing_or_damaged_readers_file_keeping_the_last_value() {
-    let dir = TempDir::new("readers-file");
-    let path = dir.channel("note");
+    let dir = ChannelDir::new("readers-file");
+    let path = dir.prefix("note");
     let mut writer = Writer::<Note>::open(&path).unwrap();
     writer.write(&note(1)).unwrap();
     let readers_file = writer.paths().readers.clone();

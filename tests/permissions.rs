@@ -6,7 +6,8 @@
 //! (0640 state and data, 0660 readers) therefore let the writer's group read; anyone else needs
 //! the modes widened with `WriterBuilder::file_mode` / `readers_mode`.
 //!
-//! The tests that switch users need root; they print a reason and pass vacuously otherwise.
+//! The test that runs readers as other users needs root; without it, it reports `SKIPPED:` with
+//! the reason (see `mmap_sync_tests::skip`) instead of testing.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -15,7 +16,12 @@ use std::process::Command;
 use std::time::Duration;
 
 use mmap_sync::{ChannelPaths, Writer};
-use mmap_sync_tests::{Note, Probe, TempDir};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::process::{Probe, run};
+use mmap_sync_tests::report::Line;
+use mmap_sync_tests::skip;
+use mmap_sync_tests::types::Note;
 
 const CHAOS: &str = env!("CARGO_BIN_EXE_chaos");
 const LONG: Duration = Duration::from_secs(20);
@@ -41,11 +47,11 @@ fn publish(prefix: &Path, file_mode: u32, readers_mode: u32) {
 
 #[test]
 fn files_get_0640_and_readers_0660_by_default_whatever_the_umask() {
-    let dir = TempDir::new("default-modes");
+    let dir = ChannelDir::new("default-modes");
     for (i, umask) in ["077", "000", "022"].into_iter().enumerate() {
-        let prefix = dir.channel(&format!("note{i}"));
-        let mut writer = Probe::spawn(CHAOS, &["umask-writer", prefix.to_str().unwrap(), umask]);
-        writer.expect_line("published", LONG);
+        let prefix = dir.prefix(&format!("note{i}"));
+        let mut writer = Probe::spawn(CHAOS, args!["umask-writer", prefix, umask]);
+        writer.expect("published", LONG);
         writer.wait_success(LONG);
         assert_eq!(modes(&prefix), [0o640, 0o640, 0o640, 0o660], "umask {umask}");
     }
@@ -53,55 +59,56 @@ fn files_get_0640_and_readers_0660_by_default_whatever_the_umask() {
 
 #[test]
 fn file_modes_are_configurable() {
-    let dir = TempDir::new("custom-modes");
-    let prefix = dir.channel("note");
+    let dir = ChannelDir::new("custom-modes");
+    let prefix = dir.prefix("note");
     publish(&prefix, 0o600, 0o666);
     assert_eq!(modes(&prefix), [0o600, 0o600, 0o600, 0o666]);
-    let prefix = dir.channel("wide");
+    let prefix = dir.prefix("wide");
     publish(&prefix, 0o644, 0o606);
     assert_eq!(modes(&prefix), [0o644, 0o644, 0o644, 0o606]);
 }
 
 #[test]
 fn a_reader_maps_state_and_data_read_only_and_only_its_slot_table_writable() {
-    let dir = TempDir::new("maps");
-    let prefix = dir.channel("note");
+    let dir = ChannelDir::new("maps");
+    let prefix = dir.prefix("note");
     publish(&prefix, 0o640, 0o660);
-    let mut reader = Probe::spawn(CHAOS, &["maps", prefix.to_str().unwrap()]);
+    let mut reader = Probe::spawn(CHAOS, args!["maps", prefix]);
     let mut maps = Vec::new();
     loop {
-        let line = reader.expect_line("", LONG);
-        if line == "end" {
+        let line = reader.next(LONG);
+        if line.is("end") {
             break;
         }
+        assert!(line.is("map"), "{line}");
         maps.push(line);
     }
     reader.wait_success(LONG);
-    // `map <range> <perms> <offset> <dev> <inode> <path>`
-    let perms_of = |suffix: &str| -> Vec<String> {
+    let perms_of = |file: &Path| -> Vec<String> {
         maps.iter()
-            .filter(|l| l.ends_with(suffix))
-            .map(|l| l.split_whitespace().nth(2).unwrap().to_owned())
+            .filter(|l| l.path("path") == file)
+            .map(|l| l.field("perms").to_owned())
             .collect()
     };
-    for suffix in ["_state", "_data_0"] {
-        let perms = perms_of(suffix);
-        assert!(!perms.is_empty(), "{suffix} is not mapped: {maps:?}");
-        assert!(perms.iter().all(|p| p == "r--s"), "{suffix} mapped as {perms:?}");
+    let paths = ChannelPaths::new(&prefix);
+    for file in [&paths.state, &paths.data(0)] {
+        let perms = perms_of(file);
+        assert!(!perms.is_empty(), "{} is not mapped: {maps:?}", file.display());
+        assert!(perms.iter().all(|p| p == "r--s"), "{} mapped as {perms:?}", file.display());
     }
-    assert_eq!(perms_of("_readers"), ["rw-s"], "{maps:?}");
+    assert_eq!(perms_of(&paths.readers), ["rw-s"], "{maps:?}");
 }
 
 /// The chaos binary, somewhere `nobody` can execute it: where cargo built it if every directory
 /// above it is searchable, else a copy in a world-readable temporary directory.
 fn binary_for_nobody(scratch: &Path) -> Option<PathBuf> {
+    // It runs if it gets as far as finding no channel there.
     let runs = |bin: &Path| {
-        Command::new(bin)
+        let finished = run(Command::new(bin)
             .args(["read-note", "/nonexistent/channel"])
             .uid(NOBODY)
-            .gid(NOBODY)
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("nothing published"))
+            .gid(NOBODY));
+        finished.lines.first().is_some_and(|line| line.get("kind") == Some("NotPublished"))
     };
     if runs(Path::new(CHAOS)) {
         return Some(PathBuf::from(CHAOS));
@@ -113,62 +120,56 @@ fn binary_for_nobody(scratch: &Path) -> Option<PathBuf> {
 }
 
 /// Reads the channel as `uid`:`gid` (no supplementary groups) in a child; returns its report.
-fn read_as(bin: &Path, prefix: &Path, uid: u32, gid: u32) -> String {
-    let out = Command::new(bin)
-        .args(["read-note", prefix.to_str().unwrap()])
-        .uid(uid)
-        .gid(gid)
-        .output()
-        .expect("run reader as another user");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+fn read_as(bin: &Path, prefix: &Path, uid: u32, gid: u32) -> Line {
+    let finished = run(Command::new(bin).arg("read-note").arg(prefix).uid(uid).gid(gid));
+    assert!(finished.status.success(), "{finished:?}");
+    finished.line().clone()
+}
+
+/// Checks that `line` reports permission denied on `file`.
+fn assert_denied(line: &Line, file: &Path) {
+    line.assert_error("Io", file);
+    assert_eq!(line.field("io_kind"), "PermissionDenied", "{line}");
 }
 
 #[test]
 fn readers_of_other_users_read_with_permission_and_get_permission_denied_without() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: running a reader as another user needs root");
+    if !skip::needs_root("running a reader as another user") {
         return;
     }
-    let dir = TempDir::new("other-users");
+    let dir = ChannelDir::new("other-users");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let Some(bin) = binary_for_nobody(dir.path()) else {
-        eprintln!("skipped: user {NOBODY} cannot execute the chaos binary from any directory");
+        skip::skipped(format!("user {NOBODY} cannot execute the chaos program from any directory"));
         return;
     };
     let group = std::fs::metadata(dir.path()).unwrap().gid();
-    let ok = "ok generation 1 version 7 bytes 6";
+    let ok = Line::new("ok").with("generation", 1).with("version", 7).with("bytes", 6);
 
     // Defaults: the writer's group reads (read on state and data, read-write on readers) ...
-    let prefix = dir.channel("defaults");
+    let prefix = dir.prefix("defaults");
     publish(&prefix, 0o640, 0o660);
     assert_eq!(read_as(&bin, &prefix, NOBODY, group), ok);
     // ... and other users are refused at the first file, with an error that names it.
     let line = read_as(&bin, &prefix, NOBODY, NOBODY);
-    let state = ChannelPaths::new(&prefix).state;
-    assert!(line.starts_with("err kind PermissionDenied"), "{line}");
-    assert!(line.contains(state.to_str().unwrap()), "{line}");
+    assert_denied(&line, &ChannelPaths::new(&prefix).state);
 
     // Widened for everyone: others read too.
-    let prefix = dir.channel("world");
+    let prefix = dir.prefix("world");
     publish(&prefix, 0o644, 0o666);
     assert_eq!(read_as(&bin, &prefix, NOBODY, NOBODY), ok);
 
     // Read-only access to the readers file is not enough: a reader must claim a slot in it.
-    let prefix = dir.channel("no-slot");
+    let prefix = dir.prefix("no-slot");
     publish(&prefix, 0o644, 0o644);
     let line = read_as(&bin, &prefix, NOBODY, NOBODY);
-    let readers = ChannelPaths::new(&prefix).readers;
-    assert!(line.starts_with("err kind PermissionDenied"), "{line}");
-    assert!(line.contains(readers.to_str().unwrap()), "{line}");
+    assert_denied(&line, &ChannelPaths::new(&prefix).readers);
 
     // And a reader who can open the state file but not the data files is refused at those.
-    let prefix = dir.channel("no-data");
+    let prefix = dir.prefix("no-data");
     publish(&prefix, 0o644, 0o666);
     let paths = ChannelPaths::new(&prefix);
     std::fs::set_permissions(paths.data(1), std::fs::Permissions::from_mode(0o640)).unwrap();
     let line = read_as(&bin, &prefix, NOBODY, NOBODY);
-    assert!(line.starts_with("err kind PermissionDenied"), "{line}");
-    assert!(line.contains(paths.data(1).to_str().unwrap()), "{line}");
+    assert_denied(&line, &paths.data(1));
 }

@@ -2,15 +2,20 @@
 //! FIFOs, directories, files owned by another user. The writer never follows a link, never
 //! writes a file another user owns unless told to, and nobody hangs on a FIFO.
 //!
-//! Needs root for the foreign-owner tests (to chown a planted file); they print a reason and
-//! pass vacuously otherwise.
+//! The foreign-owner test needs root (to chown a planted file); without it, it reports
+//! `SKIPPED:` with the reason (see `mmap_sync_tests::skip`) instead of testing.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mmap_sync::{ChannelPaths, Error, Reader, Writer};
-use mmap_sync_tests::{Note, Probe, TempDir};
+use mmap_sync::{ChannelPaths, Error, Reader, SharedState, Writer};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::skip;
+use mmap_sync_tests::types::Note;
+use nix::sys::stat::Mode;
 
 const CHAOS: &str = env!("CARGO_BIN_EXE_chaos");
 const LONG: Duration = Duration::from_secs(20);
@@ -21,32 +26,37 @@ fn note(version: u32) -> Note {
     Note { version, messages: vec!["planted".into()] }
 }
 
-/// Every file of a two-copy channel at `prefix`.
+/// Every file the writer of a Note channel at `prefix` opens: state, readers, data files, and
+/// last its lock file, which readers never open.
 fn channel_files(prefix: &Path) -> Vec<PathBuf> {
     let paths = ChannelPaths::new(prefix);
-    vec![paths.state.clone(), paths.readers.clone(), paths.data(0), paths.data(1)]
+    let files = paths.all(<Note as SharedState>::COPIES);
+    assert_eq!(files.last(), Some(&paths.writer));
+    files
 }
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
+/// How many files [`channel_files`] lists, and how many of them (the first ones) readers open.
+const WRITER_FILES: usize = <Note as SharedState>::COPIES + 3;
+const READER_FILES: usize = WRITER_FILES - 1;
 
 fn chown(path: &Path, uid: u32, gid: u32) {
     std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
 }
 
+/// Checks that `err` is an I/O error about the planted file at `path`, saying `what`.
 fn assert_io_naming(err: &Error, path: &Path, what: &str) {
-    assert!(matches!(err, Error::Io { .. }), "expected Io for {}: {err:?}", path.display());
+    let Error::Io { source, .. } = err else {
+        panic!("expected Io for {}: {err:?}", path.display())
+    };
     assert_eq!(err.path(), path, "the error must name the planted file: {err}");
-    assert!(err.to_string().contains(what), "expected {what:?} in {err}");
+    assert!(source.to_string().contains(what), "expected {what:?} in {err}");
 }
 
 #[test]
 fn the_writer_refuses_a_symlink_at_each_of_its_paths_and_leaves_the_target_alone() {
-    for index in 0..4 {
-        let dir = TempDir::new("symlink");
-        let prefix = dir.channel("note");
+    for index in 0..WRITER_FILES {
+        let dir = ChannelDir::new("symlink");
+        let prefix = dir.prefix("note");
         let planted = channel_files(&prefix)[index].clone();
         let victim = dir.path().join("victim");
         std::fs::write(&victim, b"precious").unwrap();
@@ -70,9 +80,9 @@ fn the_writer_refuses_a_symlink_at_each_of_its_paths_and_leaves_the_target_alone
 
 #[test]
 fn the_writer_refuses_a_hard_link_at_each_of_its_paths_and_leaves_the_target_alone() {
-    for index in 0..4 {
-        let dir = TempDir::new("hardlink");
-        let prefix = dir.channel("note");
+    for index in 0..WRITER_FILES {
+        let dir = ChannelDir::new("hardlink");
+        let prefix = dir.prefix("note");
         let planted = channel_files(&prefix)[index].clone();
         // Owned by the writer's own user, so only the link count can give it away.
         let victim = dir.path().join("victim");
@@ -87,9 +97,9 @@ fn the_writer_refuses_a_hard_link_at_each_of_its_paths_and_leaves_the_target_alo
 
 #[test]
 fn a_symlink_swapped_in_after_creation_is_refused_by_writer_and_reader() {
-    for index in 0..4 {
-        let dir = TempDir::new("symlink-swap");
-        let prefix = dir.channel("note");
+    for index in 0..WRITER_FILES {
+        let dir = ChannelDir::new("symlink-swap");
+        let prefix = dir.prefix("note");
         Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
         let planted = channel_files(&prefix)[index].clone();
         let moved = dir.path().join("moved");
@@ -98,20 +108,21 @@ fn a_symlink_swapped_in_after_creation_is_refused_by_writer_and_reader() {
 
         let err = Writer::<Note>::open(&prefix).unwrap_err();
         assert_io_naming(&err, &planted, "symbolic link");
-        let err = Reader::<Note>::open(&prefix).unwrap_err();
-        assert_io_naming(&err, &planted, "symbolic link");
+        if index < READER_FILES {
+            let err = Reader::<Note>::open(&prefix).unwrap_err();
+            assert_io_naming(&err, &planted, "symbolic link");
+        }
     }
 }
 
 #[test]
 fn the_writer_refuses_files_owned_by_another_user_unless_told() {
-    if !is_root() {
-        eprintln!("skipped: planting a file owned by another user needs root");
+    if !skip::needs_root("planting a file owned by another user") {
         return;
     }
-    for index in 0..4 {
-        let dir = TempDir::new("foreign");
-        let prefix = dir.channel("note");
+    for index in 0..WRITER_FILES {
+        let dir = ChannelDir::new("foreign");
+        let prefix = dir.prefix("note");
         let planted = channel_files(&prefix)[index].clone();
         std::fs::write(&planted, b"").unwrap();
         chown(&planted, OTHER, OTHER);
@@ -133,9 +144,9 @@ fn the_writer_refuses_files_owned_by_another_user_unless_told() {
 
 #[test]
 fn a_directory_planted_at_a_path_is_refused_by_writer_and_reader() {
-    for index in 0..4 {
-        let dir = TempDir::new("planted-dir");
-        let prefix = dir.channel("note");
+    for index in 0..WRITER_FILES {
+        let dir = ChannelDir::new("planted-dir");
+        let prefix = dir.prefix("note");
         if index > 0 {
             Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
         }
@@ -146,24 +157,23 @@ fn a_directory_planted_at_a_path_is_refused_by_writer_and_reader() {
         assert!(matches!(err, Error::Io { .. }), "{err:?}");
         assert_eq!(err.path(), planted, "{err}");
         // "not a regular file", or EISDIR where the file is opened for writing.
-        let err = Reader::<Note>::open(&prefix).unwrap_err();
-        assert!(matches!(err, Error::Io { .. }), "{err:?}");
-        assert_eq!(err.path(), planted, "{err}");
+        if index < READER_FILES {
+            let err = Reader::<Note>::open(&prefix).unwrap_err();
+            assert!(matches!(err, Error::Io { .. }), "{err:?}");
+            assert_eq!(err.path(), planted, "{err}");
+        }
     }
 }
 
 fn mkfifo(path: &Path) {
-    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: mkfifo reads the NUL-terminated path, which lives for the call.
-    let rc = unsafe { libc::mkfifo(name.as_ptr(), 0o666) };
-    assert_eq!(rc, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o666)).expect("mkfifo");
 }
 
 #[test]
 fn a_fifo_planted_at_a_path_is_refused_without_hanging_writer_or_reader() {
-    for index in 0..4 {
-        let dir = TempDir::new("fifo");
-        let prefix = dir.channel("note");
+    for index in 0..WRITER_FILES {
+        let dir = ChannelDir::new("fifo");
+        let prefix = dir.prefix("note");
         if index > 0 {
             Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
         }
@@ -171,13 +181,17 @@ fn a_fifo_planted_at_a_path_is_refused_without_hanging_writer_or_reader() {
         let _ = std::fs::remove_file(&planted);
         mkfifo(&planted);
 
-        // Opening a FIFO for reading blocks until someone opens it for writing: a reader (and
-        // the writer, in a child too in case it blocks) must answer promptly instead.
-        let mut reader = Probe::spawn(CHAOS, &["read-note", prefix.to_str().unwrap()]);
-        let line = reader.expect_line("", LONG);
+        // Opening a FIFO blocks until someone opens its other end: a reader (in a child, so that
+        // blocking fails the test instead of stalling it) and the writer must answer promptly.
+        let mut reader = Probe::spawn(CHAOS, args!["read-note", prefix]);
+        let line = reader.next(LONG);
         reader.wait_success(LONG);
-        assert!(line.contains("not a regular file"), "{line}");
-        assert!(line.contains(planted.to_str().unwrap()), "{line}");
+        if index < READER_FILES {
+            line.assert_error("Io", &planted);
+            assert!(line.field("source").contains("not a regular file"), "{line}");
+        } else {
+            assert!(line.is("ok"), "readers never open the writer's lock file: {line}");
+        }
         let err = Writer::<Note>::open(&prefix).unwrap_err();
         assert_io_naming(&err, &planted, "not a regular file");
     }

@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use mmap_sync::{Error, Reader, Writer};
-use mmap_sync_tests::{Probe, Stamp, TempDir, field};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::types::Stamp;
 
 const PROBE: &str = env!("CARGO_BIN_EXE_probe");
 const LONG: Duration = Duration::from_secs(20);
@@ -16,16 +19,16 @@ fn publish(writer: &mut Writer<Stamp>) -> mmap_sync::Result<mmap_sync::Published
 
 #[test]
 fn a_reader_killed_while_holding_a_guard_is_reclaimed_by_the_next_write() {
-    let dir = TempDir::new("dead-reader");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("dead-reader");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder()
         .copies(2)
         .max_wait(Duration::from_millis(100))
         .open(&path)
         .unwrap();
     publish(&mut writer).unwrap();
-    let mut holder = Probe::spawn(PROBE, &["hold", path.to_str().unwrap(), "600000"]);
-    assert_eq!(field(&holder.expect_line("holding", LONG), "holding"), 1);
+    let mut holder = Probe::spawn(PROBE, args!["hold", path, "600000"]);
+    assert_eq!(holder.expect("holding", LONG).num::<u64>("generation"), 1);
     // Generation 2 goes to the other copy; generation 3 needs the pinned one.
     publish(&mut writer).unwrap();
     let blocked = publish(&mut writer).unwrap_err();
@@ -43,36 +46,37 @@ fn a_reader_killed_while_holding_a_guard_is_reclaimed_by_the_next_write() {
 
 #[test]
 fn a_slow_reader_keeps_its_copy_intact_and_three_copies_never_make_the_writer_wait() {
-    let dir = TempDir::new("slow-reader-3");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("slow-reader-3");
+    let path = dir.prefix("stamp");
     // Zero wait limit: any publish that would have to wait for the reader fails instead.
     let mut writer =
         Writer::<Stamp>::builder().copies(3).max_wait(Duration::ZERO).open(&path).unwrap();
     publish(&mut writer).unwrap();
-    let mut holder = Probe::spawn(PROBE, &["hold", path.to_str().unwrap(), "1500"]);
-    assert_eq!(field(&holder.expect_line("holding", LONG), "holding"), 1);
+    let mut holder = Probe::spawn(PROBE, args!["hold", path, "1500"]);
+    assert_eq!(holder.expect("holding", LONG).num::<u64>("generation"), 1);
     let mut count = 0;
     while count < 500 {
         let published = publish(&mut writer).expect("3 copies: a slow reader must not block");
         assert_ne!(published.copy, 0, "the pinned copy was overwritten");
         count += 1;
     }
-    assert_eq!(field(&holder.expect_line("intact", LONG), "intact"), 1);
+    let verdict = holder.next(LONG);
+    assert!(verdict.is("intact") && verdict.num::<u64>("generation") == 1, "{verdict}");
     holder.wait_success(LONG);
 }
 
 #[test]
 fn with_two_copies_a_slow_reader_makes_the_writer_wait_or_give_up_but_stays_intact() {
-    let dir = TempDir::new("slow-reader-2");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("slow-reader-2");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder()
         .copies(2)
         .max_wait(Duration::from_millis(200))
         .open(&path)
         .unwrap();
     publish(&mut writer).unwrap();
-    let mut holder = Probe::spawn(PROBE, &["hold", path.to_str().unwrap(), "1500"]);
-    assert_eq!(field(&holder.expect_line("holding", LONG), "holding"), 1);
+    let mut holder = Probe::spawn(PROBE, args!["hold", path, "1500"]);
+    assert_eq!(holder.expect("holding", LONG).num::<u64>("generation"), 1);
     publish(&mut writer).unwrap();
     let err = publish(&mut writer).unwrap_err();
     assert!(matches!(err, Error::WriterBlocked { .. }), "{err:?}");
@@ -83,14 +87,15 @@ fn with_two_copies_a_slow_reader_makes_the_writer_wait_or_give_up_but_stays_inta
     let published = publish(&mut writer).unwrap();
     assert_eq!(published.generation, 3);
     assert!(published.waited > Duration::ZERO);
-    assert_eq!(field(&holder.expect_line("intact", LONG), "intact"), 1);
+    let verdict = holder.next(LONG);
+    assert!(verdict.is("intact") && verdict.num::<u64>("generation") == 1, "{verdict}");
     holder.wait_success(LONG);
 }
 
 #[test]
 fn a_full_slot_table_refuses_readers_until_one_leaves() {
-    let dir = TempDir::new("readers-full");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("readers-full");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder().reader_slots(2).open(&path).unwrap();
     publish(&mut writer).unwrap();
     let first = Reader::<Stamp>::open(&path).unwrap();

@@ -2,38 +2,20 @@
 //! every generation validated once for the process, reads that never wait while a validated
 //! generation can be served, nested reads, and failures that are reported, never served.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use mmap_sync::{Reader, Writer};
-use mmap_sync_tests::{Probe, Stamp, TempDir, field};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::files::claimed_slots;
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::types::Stamp;
 
 const NEIGHBOUR: &str = env!("CARGO_BIN_EXE_neighbour");
 const LONG: Duration = Duration::from_secs(20);
-
-/// Reader slots claimed right now: a slot is claimed exactly while some open file description
-/// holds the lock on its first byte, which `F_OFD_GETLK` reports.
-fn claimed_slots(readers_file: &Path, slots: usize) -> usize {
-    let file = File::open(readers_file).unwrap();
-    (0..slots)
-        .filter(|&index| {
-            // SAFETY: flock is a plain C struct; all-zero is a valid value.
-            let mut query: libc::flock = unsafe { std::mem::zeroed() };
-            query.l_type = libc::F_WRLCK as libc::c_short;
-            query.l_whence = libc::SEEK_SET as libc::c_short;
-            query.l_start = mmap_sync::format::slot_offset(slots, index) as libc::off_t;
-            query.l_len = 1;
-            // SAFETY: F_OFD_GETLK reads and writes the flock we pass, which outlives the call.
-            let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_GETLK, &mut query) };
-            assert_eq!(rc, 0, "F_OFD_GETLK: {}", std::io::Error::last_os_error());
-            query.l_type != libc::F_UNLCK as libc::c_short
-        })
-        .count()
-}
 
 fn publish(writer: &mut Writer<Stamp>, words: usize) -> mmap_sync::Published {
     writer.write(&Stamp::new(writer.generation() + 1, words)).unwrap()
@@ -41,8 +23,8 @@ fn publish(writer: &mut Writer<Stamp>, words: usize) -> mmap_sync::Published {
 
 #[test]
 fn a_reader_cloned_into_eight_threads_never_sees_a_torn_or_older_value() {
-    let dir = TempDir::new("shared-8");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("shared-8");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
     publish(&mut writer, 16);
     let reader = Reader::<Stamp>::open(&path).unwrap();
@@ -91,8 +73,8 @@ fn a_reader_cloned_into_eight_threads_never_sees_a_torn_or_older_value() {
 
 #[test]
 fn threads_take_a_slot_at_their_first_read_and_give_it_back_when_they_exit() {
-    let dir = TempDir::new("shared-slots");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("shared-slots");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder().reader_slots(65).open(&path).unwrap();
     publish(&mut writer, 16);
     let readers_file = writer.paths().readers.clone();
@@ -140,14 +122,14 @@ fn threads_take_a_slot_at_their_first_read_and_give_it_back_when_they_exit() {
 
 #[test]
 fn a_reader_process_killed_while_its_threads_hold_guards_is_reclaimed() {
-    let dir = TempDir::new("shared-killed");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("shared-killed");
+    let path = dir.prefix("stamp");
     let mut writer =
         Writer::<Stamp>::builder().max_wait(Duration::from_millis(500)).open(&path).unwrap();
     publish(&mut writer, 16);
-    let mut holder = Probe::spawn(NEIGHBOUR, &["threads-hold", path.to_str().unwrap(), "4"]);
-    let line = holder.expect_line("held", LONG);
-    assert_eq!(field(&line, "held"), 4, "{line}");
+    let mut holder = Probe::spawn(NEIGHBOUR, args!["threads-hold", path, "4"]);
+    let line = holder.expect("held", LONG);
+    assert_eq!(line.num::<u64>("slots"), 4, "{line}");
     holder.kill();
     // Two copies: the second publish needs the copy the dead threads pinned.
     assert_eq!(publish(&mut writer, 16).reclaimed, 0);
@@ -159,8 +141,8 @@ fn a_reader_process_killed_while_its_threads_hold_guards_is_reclaimed() {
 
 #[test]
 fn a_nested_read_gets_the_same_generation_and_the_pin_lasts_until_the_last_guard() {
-    let dir = TempDir::new("shared-nested");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("shared-nested");
+    let path = dir.prefix("stamp");
     let mut writer =
         Writer::<Stamp>::builder().max_wait(Duration::from_millis(20)).open(&path).unwrap();
     publish(&mut writer, 16);
@@ -195,8 +177,8 @@ fn corrupt_copy(path: &Path, copy: usize) {
 #[test]
 fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
     for background in [false, true] {
-        let dir = TempDir::new("shared-corrupt");
-        let path = dir.channel("stamp");
+        let dir = ChannelDir::new("shared-corrupt");
+        let path = dir.prefix("stamp");
         let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
         let good = publish(&mut writer, 1000);
         let reader =
@@ -238,8 +220,8 @@ fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
 #[test]
 fn each_generation_is_validated_once_for_the_process_whatever_the_thread_count() {
     for threads in [1, 4, 16] {
-        let dir = TempDir::new("shared-once");
-        let path = dir.channel("stamp");
+        let dir = ChannelDir::new("shared-once");
+        let path = dir.prefix("stamp");
         let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
         publish(&mut writer, 10_000);
         let reader = Reader::<Stamp>::open(&path).unwrap();
@@ -275,8 +257,8 @@ fn each_generation_is_validated_once_for_the_process_whatever_the_thread_count()
 
 #[test]
 fn in_background_mode_no_read_ever_validates() {
-    let dir = TempDir::new("shared-background");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("shared-background");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
     publish(&mut writer, 10_000);
     let reader = Reader::<Stamp>::builder().validate_in_background(true).open(&path).unwrap();
@@ -313,8 +295,8 @@ fn a_reader_and_its_clones_are_send_and_sync_and_guards_are_not_send() {
     is_send_sync::<Reader<Stamp>>();
     // `ReadGuard` is !Send: this is checked at compile time by the doctest on `ReadGuard`;
     // here, that a guard can be used on the thread that took it.
-    let dir = TempDir::new("shared-send");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("shared-send");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::open(&path).unwrap();
     publish(&mut writer, 16);
     let reader = Reader::<Stamp>::open(&path).unwrap();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mmap_sync::synchronizer::{Synchronizer, SynchronizerError};
-use mmap_sync_tests::TempDir;
+use mmap_sync_tests::channel::ChannelDir;
 
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug, PartialEq)]
 struct HelloWorld {
@@ -19,8 +19,8 @@ struct Different {
 
 #[test]
 fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
-    let dir = TempDir::new("facade");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade");
+    let path = dir.prefix("hello_world");
     let mut writer = Synchronizer::new(path.as_os_str());
     let mut reader = Synchronizer::new(path.as_os_str());
     assert!(
@@ -75,8 +75,8 @@ fn a_synchronizer_writes_and_another_reads_with_upstream_method_names() {
 /// an `unsafe` block although it is safe here.
 #[test]
 fn code_written_for_upstream_compiles_and_runs_after_changing_the_import() {
-    let dir = TempDir::new("facade-port");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade-port");
+    let path = dir.prefix("hello_world");
     let prefix: &str = path.to_str().unwrap();
 
     let mut synchronizer = Synchronizer::new(prefix.as_ref());
@@ -109,10 +109,10 @@ mod plain {
 fn a_derived_type_and_the_same_definition_without_the_derive_share_a_channel() {
     use mmap_sync::{Reader, Writer};
 
-    let dir = TempDir::new("facade-derive");
+    let dir = ChannelDir::new("facade-derive");
     // The facade creates the channel with a type that has no derive; the derived type reads it
     // through `Reader`, then takes it over with `Writer`, and the facade reads that back.
-    let path = dir.channel("facade_first");
+    let path = dir.prefix("facade_first");
     let mut facade = Synchronizer::new(path.as_os_str());
     let value = plain::HelloWorld { version: 1, messages: vec!["plain".into()] };
     facade.write(&value, Duration::from_secs(1)).unwrap();
@@ -130,7 +130,7 @@ fn a_derived_type_and_the_same_definition_without_the_derive_share_a_channel() {
     drop(writer);
 
     // A channel the derived type created is written and read through the facade.
-    let path = dir.channel("native_first");
+    let path = dir.prefix("native_first");
     let mut writer = Writer::<schemas::HelloWorld>::open(&path).unwrap();
     writer.write(&schemas::HelloWorld::example()).unwrap();
     drop(writer);
@@ -144,8 +144,8 @@ fn a_derived_type_and_the_same_definition_without_the_derive_share_a_channel() {
 
 #[test]
 fn waiting_for_a_change_returns_the_next_version_and_none_when_nothing_changes() {
-    let dir = TempDir::new("facade-wait");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade-wait");
+    let path = dir.prefix("hello_world");
     let value = HelloWorld { version: 1, messages: vec![] };
 
     // Nothing exists yet: the wait looks for the files until a writer creates them.
@@ -179,8 +179,8 @@ fn waiting_for_a_change_returns_the_next_version_and_none_when_nothing_changes()
 
 #[test]
 fn a_durable_synchronizer_publishes_and_continues_the_generations() {
-    let dir = TempDir::new("facade-durable");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade-durable");
+    let path = dir.prefix("hello_world");
     let mut writer = Synchronizer::new(path.as_os_str());
     let mut reader = Synchronizer::new(path.as_os_str());
     let value = |version| HelloWorld { version, messages: vec!["x".into()] };
@@ -197,10 +197,10 @@ fn a_durable_synchronizer_publishes_and_continues_the_generations() {
 
 #[test]
 fn a_state_file_left_by_upstream_is_refused_with_its_name_not_reinitialised() {
-    let dir = TempDir::new("facade-upstream-files");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade-upstream-files");
+    let path = dir.prefix("hello_world");
     // Upstream's state file: 16 bytes (version word and two reader counts).
-    let state = dir.channel("hello_world_state");
+    let state = dir.prefix("hello_world_state");
     std::fs::write(&state, [0u8; 16]).unwrap();
     let mut writer = Synchronizer::new(path.as_os_str());
     let err = writer.write(&HelloWorld { version: 1, messages: vec![] }, Duration::from_secs(1));
@@ -214,8 +214,8 @@ fn a_state_file_left_by_upstream_is_refused_with_its_name_not_reinitialised() {
 
 #[test]
 fn a_reader_follows_a_replaced_set_of_files_once_version_is_asked() {
-    let dir = TempDir::new("facade-superseded");
-    let path = dir.channel("hello_world");
+    let dir = ChannelDir::new("facade-superseded");
+    let path = dir.prefix("hello_world");
     let value = |version| HelloWorld { version, messages: vec![] };
     let mut writer = Synchronizer::new(path.as_os_str());
     writer.write(&value(1), Duration::from_secs(1)).unwrap();
@@ -224,7 +224,7 @@ fn a_reader_follows_a_replaced_set_of_files_once_version_is_asked() {
 
     // A restarted writer that finds the readers file missing starts a new set of files.
     drop(writer);
-    std::fs::remove_file(dir.channel("hello_world_readers")).unwrap();
+    std::fs::remove_file(dir.prefix("hello_world_readers")).unwrap();
     let mut writer = Synchronizer::new(path.as_os_str());
     writer.write(&value(2), Duration::from_secs(1)).unwrap();
 

@@ -6,29 +6,32 @@
 
 use std::time::Duration;
 
-use mmap_sync_tests::{Probe, TempDir, field, stress_duration};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::scale::stress_duration;
 
 const PROBE: &str = env!("CARGO_BIN_EXE_probe");
 
 fn stress(copies: &str, words: usize) {
-    let dir = TempDir::new("torn");
-    let path = dir.channel("stamp");
-    let path = path.to_str().unwrap();
+    let dir = ChannelDir::new("torn");
+    let path = dir.prefix("stamp");
     let run = stress_duration(10);
     let ms = run.as_millis().to_string();
-    let mut writer = Probe::spawn(PROBE, &["stamp-writer", path, copies, &ms, &words.to_string()]);
-    writer.expect_line("ready", Duration::from_secs(20));
+    let words = words.to_string();
+    let mut writer = Probe::spawn(PROBE, args!["stamp-writer", path, copies, ms, words]);
+    writer.expect("ready", Duration::from_secs(20));
     let mut readers: Vec<Probe> =
-        (0..2).map(|_| Probe::spawn(PROBE, &["stamp-reader", path, &ms])).collect();
+        (0..2).map(|_| Probe::spawn(PROBE, args!["stamp-reader", path, ms])).collect();
     let grace = run + Duration::from_secs(60);
-    let published = field(&writer.expect_line("published", grace), "published");
+    let published: u64 = writer.expect("published", grace).num("count");
     for reader in &mut readers {
-        let report = reader.expect_line("reads", grace);
-        assert_eq!(field(&report, "torn"), 0, "torn reads: {report}");
-        assert_eq!(field(&report, "backwards"), 0, "generation went backwards: {report}");
-        assert!(field(&report, "reads") > 0, "the reader never read: {report}");
+        let stats = reader.expect("stats", grace);
+        assert_eq!(stats.num::<u64>("torn"), 0, "torn reads: {stats}");
+        assert_eq!(stats.num::<u64>("backwards"), 0, "generation went backwards: {stats}");
+        assert!(stats.num::<u64>("reads") > 0, "the reader never read: {stats}");
         // The reader must have raced the writer for the test to mean anything.
-        assert!(field(&report, "distinct") > 10, "the reader saw too few generations: {report}");
+        assert!(stats.num::<u64>("distinct") > 10, "the reader saw too few generations: {stats}");
     }
     assert!(published > 100, "the writer published only {published} values");
     writer.wait_success(Duration::from_secs(10));

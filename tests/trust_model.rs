@@ -11,7 +11,10 @@
 use std::time::Duration;
 
 use mmap_sync::{Error, Reader, Writer};
-use mmap_sync_tests::{Probe, Stamp, TempDir, field};
+use mmap_sync_tests::args;
+use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::process::Probe;
+use mmap_sync_tests::types::Stamp;
 
 const NEIGHBOUR: &str = env!("CARGO_BIN_EXE_neighbour");
 const LONG: Duration = Duration::from_secs(20);
@@ -23,29 +26,24 @@ fn publish(writer: &mut Writer<Stamp>) -> mmap_sync::Result<mmap_sync::Published
 fn attack(role: &str, path: &std::path::Path, extra: &[&str]) {
     let mut args = vec![role, path.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let mut attacker = Probe::spawn(NEIGHBOUR, &args);
-    attacker.expect_line("done", LONG);
+    let mut attacker = Probe::spawn(NEIGHBOUR, args);
+    attacker.expect("done", LONG);
     attacker.wait_success(LONG);
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
 }
 
 #[test]
 fn a_reader_lowering_the_high_water_mark_cannot_hide_a_pinned_copy() {
     for copies in [2, 3] {
-        let dir = TempDir::new("high-water");
-        let path = dir.channel("stamp");
+        let dir = ChannelDir::new("high-water");
+        let path = dir.prefix("stamp");
         let mut writer = Writer::<Stamp>::builder()
             .copies(copies)
             .max_wait(Duration::from_millis(50))
             .open(&path)
             .unwrap();
         publish(&mut writer).unwrap();
-        let mut victim = Probe::spawn(NEIGHBOUR, &["hold", path.to_str().unwrap(), "1500"]);
-        let held = field(&victim.expect_line("holding", LONG), "holding");
+        let mut victim = Probe::spawn(NEIGHBOUR, args!["hold", path, "1500"]);
+        let held: u64 = victim.expect("holding", LONG).num("generation");
         // The writer sees the victim's slot once...
         publish(&mut writer).unwrap();
         // ... then a reader sets the shared mark to 0.
@@ -58,9 +56,9 @@ fn a_reader_lowering_the_high_water_mark_cannot_hide_a_pinned_copy() {
                 Err(e) => panic!("{e}"),
             }
         }
-        let line = victim.expect_line("intact", LONG);
-        assert_eq!(field(&line, "intact"), 1, "copies {copies}: the held value changed: {line}");
-        assert_eq!(field(&line, "generation"), held);
+        let line = victim.expect("held", LONG);
+        assert_eq!(line.field("intact"), "true", "copies {copies}: the held value changed: {line}");
+        assert_eq!(line.num::<u64>("generation"), held);
         victim.wait_success(LONG);
         // With 2 copies the victim's pin blocks the only other copy: the writer waits and gives
         // up rather than overwrite it; with 3 it always has a free copy.
@@ -77,76 +75,74 @@ fn a_reader_lowering_the_high_water_mark_cannot_hide_a_pinned_copy() {
 /// pins the limit down (if it ever stops being possible, the README must change).
 #[test]
 fn a_reader_can_erase_another_readers_pin_as_documented() {
-    let dir = TempDir::new("erase-pin");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("erase-pin");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::open(&path).unwrap();
     publish(&mut writer).unwrap();
-    let mut victim = Probe::spawn(NEIGHBOUR, &["hold", path.to_str().unwrap(), "1500"]);
-    let line = victim.expect_line("holding", LONG);
-    let slot = field(&line, "slot").to_string();
-    attack("zero-pin", &path, &[&slot]);
+    let mut victim = Probe::spawn(NEIGHBOUR, args!["hold", path, "1500"]);
+    let line = victim.expect("holding", LONG);
+    attack("zero-pin", &path, &[line.field("slot")]);
     // Two copies: the second publish goes to the victim's copy, whose pin is gone.
     publish(&mut writer).unwrap();
     publish(&mut writer).unwrap();
-    let line = victim.expect_line("intact", LONG);
-    assert_eq!(field(&line, "intact"), 0, "the erased pin still protected the copy: {line}");
+    let line = victim.expect("held", LONG);
+    assert_eq!(line.field("intact"), "false", "the erased pin still protected the copy: {line}");
 }
 
 #[test]
 fn truncating_the_readers_file_crashes_neither_writer_nor_readers() {
-    let dir = TempDir::new("truncate-readers");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("truncate-readers");
+    let path = dir.prefix("stamp");
     let p = path.to_str().unwrap();
     // Created here so the readers find it; the writer process continues it.
     drop(Writer::<Stamp>::open(&path).unwrap());
-    let mut writer = Probe::spawn(NEIGHBOUR, &["write-loop", p, "200", "5"]);
-    writer.expect_line("writing", LONG);
+    let mut writer = Probe::spawn(NEIGHBOUR, args!["write-loop", p, "200", "5"]);
+    writer.expect("writing", LONG);
     let mut readers: Vec<Probe> =
-        (0..2).map(|_| Probe::spawn(NEIGHBOUR, &["read-loop", p, "1500"])).collect();
+        (0..2).map(|_| Probe::spawn(NEIGHBOUR, args!["read-loop", p, "1500"])).collect();
     for reader in &mut readers {
-        reader.expect_line("reading", LONG);
+        reader.expect("reading", LONG);
     }
     std::thread::sleep(Duration::from_millis(200));
     attack("truncate-readers", &path, &[]);
     for mut reader in readers {
-        let line = reader.expect_line("reads", LONG);
+        let line = reader.expect("reads", LONG);
         eprintln!("reader: {line}");
         // The writer saw the slot table cut short and went on in a new set of files.
-        assert_eq!(field(&line, "superseded"), 1, "{line}");
-        assert_eq!(field(&line, "torn"), 0, "{line}");
-        assert_eq!(field(&line, "backwards"), 0, "{line}");
-        assert!(field(&line, "reads") > 0, "{line}");
+        assert_eq!(line.field("superseded"), "true", "{line}");
+        assert_eq!(line.num::<u64>("torn"), 0, "{line}");
+        assert_eq!(line.num::<u64>("backwards"), 0, "{line}");
+        assert!(line.num::<u64>("count") > 0, "{line}");
         reader.wait_success(LONG);
     }
-    let line = writer.expect_line("published", LONG);
+    let line = writer.expect("wrote", LONG);
     writer.wait_success(LONG);
     // The writer went on in a new set of files and published there.
-    assert!(field(&line, "published") > 150, "{line}");
+    assert!(line.num::<u64>("published") > 150, "{line}");
     let fresh = Reader::<Stamp>::open(&path).unwrap();
     let guard = fresh.read().unwrap();
     assert!(guard.is_intact(guard.generation()));
-    assert_eq!(guard.generation(), field(&line, "last"));
+    assert_eq!(guard.generation(), line.num::<u64>("last"));
 }
 
 #[test]
 fn another_users_read_locks_cannot_keep_the_writer_out() {
-    if !is_root() {
-        eprintln!("SKIPPED: switching to another user needs root");
+    if !mmap_sync_tests::skip::needs_root("switching to another user") {
         return;
     }
-    let dir = TempDir::new("read-locks");
+    let dir = ChannelDir::new("read-locks");
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .unwrap();
-    let path = dir.channel("stamp");
+    let path = dir.prefix("stamp");
     let mut writer =
         Writer::<Stamp>::builder().file_mode(0o644).readers_mode(0o666).open(&path).unwrap();
     publish(&mut writer).unwrap();
     drop(writer);
-    let mut locker = Probe::spawn(NEIGHBOUR, &["read-lock", path.to_str().unwrap(), "nobody"]);
-    let line = locker.expect_line("locked", LONG);
+    let mut locker = Probe::spawn(NEIGHBOUR, args!["read-lock", path, "nobody"]);
+    let line = locker.expect("locked", LONG);
     // Everything a reader may open is locked; the writer's lock file cannot even be opened.
-    assert!(line.contains("state") && line.contains("readers") && line.contains("0"), "{line}");
-    assert!(line.split("refused").nth(1).unwrap().contains("writer"), "{line}");
+    assert_eq!(line.field("files"), "state,readers,0,1", "{line}");
+    assert_eq!(line.field("refused"), "writer", "{line}");
     let mut writer = Writer::<Stamp>::open(&path).expect("a read lock kept the writer out");
     assert_eq!(publish(&mut writer).unwrap().generation, 2);
     locker.kill();
@@ -156,11 +152,12 @@ fn another_users_read_locks_cannot_keep_the_writer_out() {
 fn the_writers_own_user_holding_its_lock_file_is_a_live_writer() {
     // The same user can open the lock file: a process of the writer's user is trusted, and one
     // holding the lock is treated as a writer.
-    let dir = TempDir::new("own-user-lock");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("own-user-lock");
+    let path = dir.prefix("stamp");
     drop(Writer::<Stamp>::open(&path).unwrap());
-    let mut locker = Probe::spawn(NEIGHBOUR, &["read-lock", path.to_str().unwrap(), "self"]);
-    locker.expect_line("locked", LONG);
+    let mut locker = Probe::spawn(NEIGHBOUR, args!["read-lock", path, "self"]);
+    let line = locker.expect("locked", LONG);
+    assert_eq!(line.field("files"), "state,readers,writer,0,1", "{line}");
     let err = Writer::<Stamp>::open(&path).unwrap_err();
     assert!(matches!(err, Error::WriterExists { .. }), "{err:?}");
     locker.kill();
@@ -169,8 +166,8 @@ fn the_writers_own_user_holding_its_lock_file_is_a_live_writer() {
 
 #[test]
 fn every_timeout_is_valid_input_including_duration_max() {
-    let dir = TempDir::new("duration-max");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("duration-max");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::builder().max_wait(Duration::MAX).open(&path).unwrap();
     publish(&mut writer).unwrap();
     let reader = Reader::<Stamp>::builder().open_wait(&path, Duration::MAX).unwrap();
@@ -190,14 +187,14 @@ fn every_timeout_is_valid_input_including_duration_max() {
 
 #[test]
 fn a_readers_file_deleted_under_live_readers_makes_the_next_writer_leave_their_copies_alone() {
-    let dir = TempDir::new("readers-deleted");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("readers-deleted");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::open(&path).unwrap();
     for _ in 0..5 {
         publish(&mut writer).unwrap();
     }
-    let mut victim = Probe::spawn(NEIGHBOUR, &["hold", path.to_str().unwrap(), "1000"]);
-    assert_eq!(field(&victim.expect_line("holding", LONG), "holding"), 5);
+    let mut victim = Probe::spawn(NEIGHBOUR, args!["hold", path, "1000"]);
+    assert_eq!(victim.expect("holding", LONG).num::<u64>("generation"), 5);
     drop(writer);
     std::fs::remove_file(mmap_sync::ChannelPaths::new(&path).readers).unwrap();
     // The next writer cannot see the victim's pin: it must not write the files the victim maps.
@@ -206,9 +203,9 @@ fn a_readers_file_deleted_under_live_readers_makes_the_next_writer_leave_their_c
     for _ in 0..10 {
         publish(&mut next).unwrap();
     }
-    let line = victim.expect_line("intact", LONG);
-    assert_eq!(field(&line, "intact"), 1, "{line}");
-    assert_eq!(field(&victim.expect_line("superseded", LONG), "superseded"), 1);
+    let line = victim.expect("held", LONG);
+    assert_eq!(line.field("intact"), "true", "{line}");
+    assert_eq!(victim.expect("superseded", LONG).field("value"), "true");
     victim.wait_success(LONG);
     let reader = Reader::<Stamp>::open(&path).unwrap();
     assert!(reader.read().unwrap().is_intact(15));
@@ -216,13 +213,13 @@ fn a_readers_file_deleted_under_live_readers_makes_the_next_writer_leave_their_c
 
 #[test]
 fn a_readers_file_with_a_damaged_header_is_repaired_without_losing_the_pins() {
-    let dir = TempDir::new("readers-magic");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("readers-magic");
+    let path = dir.prefix("stamp");
     let mut writer =
         Writer::<Stamp>::builder().max_wait(Duration::from_millis(20)).open(&path).unwrap();
     publish(&mut writer).unwrap();
-    let mut victim = Probe::spawn(NEIGHBOUR, &["hold", path.to_str().unwrap(), "1000"]);
-    victim.expect_line("holding", LONG);
+    let mut victim = Probe::spawn(NEIGHBOUR, args!["hold", path, "1000"]);
+    victim.expect("holding", LONG);
     drop(writer);
     attack("zero-readers-magic", &path, &[]);
     let err = Reader::<Stamp>::open(&path).unwrap_err();
@@ -234,17 +231,17 @@ fn a_readers_file_with_a_damaged_header_is_repaired_without_losing_the_pins() {
     publish(&mut next).unwrap();
     let err = publish(&mut next).unwrap_err();
     assert!(matches!(err, Error::WriterBlocked { .. }), "{err:?}");
-    let line = victim.expect_line("intact", LONG);
-    assert_eq!(field(&line, "intact"), 1, "{line}");
-    assert_eq!(field(&victim.expect_line("superseded", LONG), "superseded"), 0);
+    let line = victim.expect("held", LONG);
+    assert_eq!(line.field("intact"), "true", "{line}");
+    assert_eq!(victim.expect("superseded", LONG).field("value"), "false");
     victim.wait_success(LONG);
     Reader::<Stamp>::open(&path).expect("the repaired readers file opens");
 }
 
 #[test]
 fn a_state_file_deleted_under_a_live_writer_does_not_admit_a_second_writer() {
-    let dir = TempDir::new("state-deleted");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("state-deleted");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::open(&path).unwrap();
     for _ in 0..5 {
         publish(&mut writer).unwrap();
@@ -256,14 +253,14 @@ fn a_state_file_deleted_under_a_live_writer_does_not_admit_a_second_writer() {
 
 #[test]
 fn a_writer_started_after_every_file_was_deleted_never_writes_the_old_files() {
-    let dir = TempDir::new("all-deleted");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("all-deleted");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::open(&path).unwrap();
     for _ in 0..5 {
         publish(&mut writer).unwrap();
     }
-    let mut victim = Probe::spawn(NEIGHBOUR, &["hold", path.to_str().unwrap(), "1000"]);
-    assert_eq!(field(&victim.expect_line("holding", LONG), "holding"), 5);
+    let mut victim = Probe::spawn(NEIGHBOUR, args!["hold", path, "1000"]);
+    assert_eq!(victim.expect("holding", LONG).num::<u64>("generation"), 5);
     for file in mmap_sync::ChannelPaths::new(&path).all(2) {
         std::fs::remove_file(file).unwrap();
     }
@@ -273,54 +270,54 @@ fn a_writer_started_after_every_file_was_deleted_never_writes_the_old_files() {
     for _ in 0..10 {
         publish(&mut second).unwrap();
     }
-    let line = victim.expect_line("intact", LONG);
-    assert_eq!(field(&line, "intact"), 1, "{line}");
+    let line = victim.expect("held", LONG);
+    assert_eq!(line.field("intact"), "true", "{line}");
     victim.wait_success(LONG);
     publish(&mut writer).expect("the first writer keeps its own files");
 }
 
 #[test]
 fn a_reader_used_after_fork_takes_a_slot_of_its_own_and_leaves_the_parents_pin() {
-    let dir = TempDir::new("fork-reader");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("fork-reader");
+    let path = dir.prefix("stamp");
     let mut writer =
         Writer::<Stamp>::builder().max_wait(Duration::from_millis(20)).open(&path).unwrap();
     publish(&mut writer).unwrap();
-    let mut forked = Probe::spawn(NEIGHBOUR, &["fork-reader", path.to_str().unwrap()]);
-    let child = forked.expect_line("child", LONG);
-    let parent = forked.expect_line("parent slot", LONG);
-    assert_eq!(field(&child, "read"), 1, "{child}");
-    assert_eq!(field(&child, "intact"), 1, "{child}");
-    assert_eq!(field(&child, "again"), 1, "{child}");
-    assert_ne!(field(&child, "slot"), field(&parent, "slot"), "child {child} parent {parent}");
-    assert_eq!(field(&parent, "child_status"), 0, "{parent}");
-    forked.expect_line("publish now", LONG);
+    let mut forked = Probe::spawn(NEIGHBOUR, args!["fork-reader", path]);
+    let child = forked.expect("child", LONG);
+    let parent = forked.expect("parent", LONG);
+    assert_eq!(child.num::<u64>("read"), 1, "{child}");
+    assert_eq!(child.field("intact"), "true", "{child}");
+    assert_eq!(child.num::<u64>("again"), 1, "{child}");
+    assert_ne!(child.field("slot"), parent.field("slot"), "child {child} parent {parent}");
+    assert_eq!(parent.field("child_ok"), "true", "{parent}");
+    forked.expect("publish-now", LONG);
     // The parent still holds generation 1 in one of the two copies: one publish fits, the next
     // must wait for it.
     publish(&mut writer).unwrap();
     let err = publish(&mut writer).unwrap_err();
     assert!(matches!(err, Error::WriterBlocked { .. }), "the parent's pin was lost: {err:?}");
-    let line = forked.expect_line("parent intact", LONG);
-    assert_eq!(field(&line, "intact"), 1, "{line}");
+    let line = forked.expect("parent-held", LONG);
+    assert_eq!(line.field("intact"), "true", "{line}");
     forked.wait_success(LONG);
 }
 
 #[test]
 fn a_writer_used_after_fork_refuses_in_the_child_and_goes_on_in_the_parent() {
-    let dir = TempDir::new("fork-writer");
-    let path = dir.channel("stamp");
-    let mut forked = Probe::spawn(NEIGHBOUR, &["fork-writer", path.to_str().unwrap()]);
-    let child = forked.expect_line("child", LONG);
-    assert!(child.starts_with("child refused") && child.ends_with("_writer"), "{child}");
-    let parent = forked.expect_line("parent", LONG);
-    assert_eq!(field(&parent, "published"), 2, "{parent}");
+    let dir = ChannelDir::new("fork-writer");
+    let path = dir.prefix("stamp");
+    let mut forked = Probe::spawn(NEIGHBOUR, args!["fork-writer", path]);
+    let child = forked.next(LONG);
+    child.assert_error("Forked", &mmap_sync::ChannelPaths::new(&path).writer);
+    let parent = forked.expect("parent", LONG);
+    assert_eq!(parent.num::<u64>("published"), 2, "{parent}");
     forked.wait_success(LONG);
 }
 
 #[test]
 fn a_writer_asking_for_other_counts_than_the_channel_has_is_refused() {
-    let dir = TempDir::new("counts");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("counts");
+    let path = dir.prefix("stamp");
     drop(Writer::<Stamp>::open(&path).unwrap());
     let err = Writer::<Stamp>::builder().reader_slots(4).open(&path).unwrap_err();
     assert!(matches!(err, Error::Incompatible { .. }), "{err:?}");
@@ -334,19 +331,20 @@ fn a_writer_asking_for_other_counts_than_the_channel_has_is_refused() {
 
 #[test]
 fn a_flooded_waiter_bitmap_cannot_make_the_writer_skip_a_wake() {
-    let dir = TempDir::new("waiters");
-    let path = dir.channel("stamp");
+    let dir = ChannelDir::new("waiters");
+    let path = dir.prefix("stamp");
     let mut writer = Writer::<Stamp>::open(&path).unwrap();
     publish(&mut writer).unwrap();
     // All ones, before the victim starts waiting: a counter would wrap to 0 on its increment.
     attack("flood-waiters", &path, &[]);
-    let mut waiter = Probe::spawn(NEIGHBOUR, &["wait", path.to_str().unwrap(), "1", "10000"]);
-    waiter.expect_line("waiting", LONG);
+    let mut waiter = Probe::spawn(NEIGHBOUR, args!["wait", path, "1", "10000"]);
+    waiter.expect("waiting", LONG);
     std::thread::sleep(Duration::from_millis(50));
     let started = std::time::Instant::now();
     publish(&mut writer).unwrap();
-    let line = waiter.expect_line("", LONG);
-    assert_eq!(line, "changed 2", "{line}");
+    let line = waiter.next(LONG);
+    assert!(line.is("changed"), "{line}");
+    assert_eq!(line.num::<u64>("generation"), 2, "{line}");
     eprintln!("woken {:?} after the publish", started.elapsed());
     waiter.wait_success(LONG);
 }

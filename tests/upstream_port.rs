@@ -7,7 +7,9 @@
 //! The programs are in `upstream_port/`; each prints one line per outcome.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use mmap_sync_tests::channel::ChannelDir;
 use std::process::{Command, Stdio};
 
 const WRITER: &str = env!("CARGO_BIN_EXE_upstream_port_writer");
@@ -15,33 +17,6 @@ const READER: &str = env!("CARGO_BIN_EXE_upstream_port_reader");
 const FULL_API: &str = env!("CARGO_BIN_EXE_upstream_port_full_api");
 const CHANGED: &str = env!("CARGO_BIN_EXE_upstream_port_changed");
 const NATIVE: &str = env!("CARGO_BIN_EXE_upstream_port_native");
-
-/// A directory for one test's channel, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let base = if Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let dir = base.join(format!("mmap-sync-upstream-port-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create the test directory");
-        Scratch(dir)
-    }
-
-    fn channel(&self) -> PathBuf {
-        self.0.join("hello_world")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Runs `program args` on the channel at `prefix`; returns its exit success and its output lines.
 fn run(program: &str, args: &[&str], prefix: &Path) -> (bool, Vec<String>) {
@@ -64,8 +39,8 @@ fn line(program: &str, args: &[&str], prefix: &Path) -> String {
 
 #[test]
 fn two_programs_that_include_one_shared_module_share_a_channel_through_the_facade() {
-    let scratch = Scratch::new("pair");
-    let prefix = scratch.channel();
+    let dir = ChannelDir::new("pair");
+    let prefix = dir.prefix("hello_world");
     assert_eq!(line(WRITER, &[], &prefix), "written: 36 bytes | reset: false");
     assert_eq!(line(READER, &[], &prefix), r#"version: 7 | messages: ["Hello", "World", "!"]"#);
     // A second run of the writer (a restart) publishes over the first, and readers follow.
@@ -75,8 +50,8 @@ fn two_programs_that_include_one_shared_module_share_a_channel_through_the_facad
 
 #[test]
 fn a_reader_started_before_any_writer_is_told_the_file_is_missing() {
-    let scratch = Scratch::new("missing");
-    let (ok, lines) = run(READER, &[], &scratch.channel());
+    let dir = ChannelDir::new("missing");
+    let (ok, lines) = run(READER, &[], &dir.prefix("hello_world"));
     assert!(!ok);
     assert_eq!(lines.len(), 1, "{lines:?}");
     // Upstream's message, and the file named.
@@ -86,8 +61,8 @@ fn a_reader_started_before_any_writer_is_told_the_file_is_missing() {
 
 #[test]
 fn a_program_written_against_upstreams_whole_api_compiles_and_runs() {
-    let scratch = Scratch::new("full-api");
-    let (ok, lines) = run(FULL_API, &["run"], &scratch.channel());
+    let dir = ChannelDir::new("full-api");
+    let (ok, lines) = run(FULL_API, &["run"], &dir.prefix("hello_world"));
     assert!(ok, "{lines:?}");
     assert_eq!(
         lines,
@@ -110,8 +85,8 @@ fn a_program_written_against_upstreams_whole_api_compiles_and_runs() {
 
 #[test]
 fn a_second_writer_process_is_refused_whatever_lock_strategy_it_names() {
-    let scratch = Scratch::new("two-writers");
-    let prefix = scratch.channel();
+    let dir = ChannelDir::new("two-writers");
+    let prefix = dir.prefix("hello_world");
     let mut holder = Command::new(FULL_API)
         .arg("hold")
         .env("UPSTREAM_PORT_PATH", &prefix)
@@ -135,8 +110,8 @@ fn a_second_writer_process_is_refused_whatever_lock_strategy_it_names() {
 
 #[test]
 fn a_program_whose_definition_differs_is_refused_with_a_schema_mismatch() {
-    let scratch = Scratch::new("changed");
-    let prefix = scratch.channel();
+    let dir = ChannelDir::new("changed");
+    let prefix = dir.prefix("hello_world");
     assert_eq!(line(WRITER, &[], &prefix), "written: 36 bytes | reset: false");
     for variant in ["retyped", "extended", "reordered"] {
         for role in ["read", "write"] {
@@ -155,8 +130,8 @@ fn a_program_whose_definition_differs_is_refused_with_a_schema_mismatch() {
 #[test]
 fn a_channel_created_by_a_changed_program_is_refused_by_the_original_ones() {
     for variant in ["retyped", "extended", "reordered"] {
-        let scratch = Scratch::new(variant);
-        let prefix = scratch.channel();
+        let dir = ChannelDir::new(variant);
+        let prefix = dir.prefix("hello_world");
         let written = line(CHANGED, &[variant, "write"], &prefix);
         assert!(written.starts_with("written: "), "{variant}: {written}");
         assert_eq!(line(CHANGED, &[variant, "read"], &prefix), "version: 9", "{variant}");
@@ -170,8 +145,8 @@ fn a_channel_created_by_a_changed_program_is_refused_by_the_original_ones() {
 
 #[test]
 fn a_channel_written_through_the_facade_is_read_by_a_native_reader_and_the_other_way_round() {
-    let scratch = Scratch::new("facade-first");
-    let prefix = scratch.channel();
+    let dir = ChannelDir::new("facade-first");
+    let prefix = dir.prefix("hello_world");
     assert_eq!(line(WRITER, &[], &prefix), "written: 36 bytes | reset: false");
     assert_eq!(
         line(NATIVE, &["read"], &prefix),
@@ -181,8 +156,8 @@ fn a_channel_written_through_the_facade_is_read_by_a_native_reader_and_the_other
     assert_eq!(line(NATIVE, &["write", "8"], &prefix), "published generation 2");
     assert_eq!(line(READER, &[], &prefix), r#"version: 8 | messages: ["from", "native"]"#);
 
-    let scratch = Scratch::new("native-first");
-    let prefix = scratch.channel();
+    let dir = ChannelDir::new("native-first");
+    let prefix = dir.prefix("hello_world");
     assert_eq!(line(NATIVE, &["write", "5"], &prefix), "published generation 1");
     assert_eq!(line(READER, &[], &prefix), r#"version: 5 | messages: ["from", "native"]"#);
     assert_eq!(line(WRITER, &[], &prefix), "written: 36 bytes | reset: false");

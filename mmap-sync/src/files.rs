@@ -2,7 +2,7 @@
 //! regular file is accepted, and the writer refuses files planted by another user or reached by
 //! a second name. Temporary files for a new set are created here too.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,11 @@ pub(crate) enum Access {
 /// Opens `path` without following a symlink at its last component, and refuses anything but a
 /// regular file.
 pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
+    open_with_metadata(path, access).map(|(file, _)| file)
+}
+
+/// [`open`], also returning the file's metadata (one `fstat` for both).
+pub(crate) fn open_with_metadata(path: &Path, access: Access) -> Result<(File, Metadata)> {
     let mut options = OpenOptions::new();
     options.read(true).custom_flags(os::OPEN_FLAGS);
     match access {
@@ -59,7 +64,19 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
             io::Error::new(io::ErrorKind::InvalidInput, "is not a regular file"),
         ));
     }
-    Ok(file)
+    Ok((file, meta))
+}
+
+/// [`open_with_metadata`]; `Ok(None)` if the file does not exist.
+pub(crate) fn open_existing_with_metadata(
+    path: &Path,
+    access: Access,
+) -> Result<Option<(File, Metadata)>> {
+    match open_with_metadata(path, access) {
+        Ok(opened) => Ok(Some(opened)),
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Opens `path` read-only; `Ok(None)` if it does not exist.

@@ -299,6 +299,13 @@ pub struct FileId {
     pub ino: u64,
 }
 
+impl From<&std::fs::Metadata> for FileId {
+    fn from(meta: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId { dev: meta.dev(), ino: meta.ino() }
+    }
+}
+
 impl FileId {
     /// The identity of an open file.
     pub fn of(file: &std::fs::File) -> io::Result<FileId> {

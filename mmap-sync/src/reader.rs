@@ -18,7 +18,7 @@ use crate::guard::ReadGuard;
 use crate::os::{self, FAULT_CLEARED};
 use crate::paths::ChannelPaths;
 use crate::protocol;
-use crate::set::{self, ReaderFiles};
+use crate::set::{self, ReaderData, ReaderFiles};
 use crate::shared_state::SharedState;
 use crate::slots::{self, NO_SLOT, SlotOwner, ThreadSlot};
 use crate::validation::{self, Rules, ValueType};
@@ -88,8 +88,9 @@ pub(crate) struct ReaderShared {
 
 #[derive(Debug)]
 struct Claims {
-    /// The descriptor the slot locks are taken through (reopened in a forked child).
-    file: File,
+    /// The descriptor the slot locks are taken through in a forked child (in the parent, the
+    /// readers file's own).
+    forked: Option<File>,
     /// The fork epoch `file` belongs to.
     epoch: u64,
     /// Which slots this process holds.
@@ -101,8 +102,10 @@ struct Validation {
     /// Per copy: the generation validated there with and without bytecheck (0: none).
     checked: [u64; MAX_COPIES],
     unchecked: [u64; MAX_COPIES],
-    /// Fault counts already accounted for: state, readers, each data copy.
-    seen_faults: [u64; MAX_COPIES + 2],
+    /// Fault counts already accounted for: state, readers.
+    seen_faults: [u64; 2],
+    /// The data files (mapped at their first use).
+    data: Vec<ReaderData>,
 }
 
 impl fmt::Debug for ReaderShared {
@@ -140,18 +143,12 @@ impl ReaderShared {
     ) -> Result<Arc<ReaderShared>> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let fast = FastWord::take();
-        let files = set::open_for_reading(prefix, fast.0)?;
+        let mut files = set::open_for_reading(prefix, fast.0)?;
         let fingerprint = ty.accepts(&files.state, &files.paths.state)?;
-        let claims_file =
-            files.readers_file.try_clone().map_err(|e| Error::io(&files.paths.readers, e))?;
         let slots = files.readers.slot_count();
-        let mut seen_faults = [0; MAX_COPIES + 2];
-        seen_faults[0] = files.state.mapping().faults();
-        seen_faults[1] = files.readers.mapping().faults();
-        for (i, d) in files.data.iter().enumerate() {
-            seen_faults[i + 2] = d.map.faults();
-        }
+        let seen_faults = [files.state.mapping().faults(), files.readers.mapping().faults()];
         os::on_fork_in_child(slots::after_fork_in_child);
+        let data = std::mem::take(&mut files.data);
         Ok(Arc::new(ReaderShared {
             // Relaxed: only uniqueness matters.
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -161,7 +158,7 @@ impl ReaderShared {
             checksum,
             background,
             claims: Mutex::new(Claims {
-                file: claims_file,
+                forked: None,
                 epoch: os::fork_epoch(),
                 held: vec![false; slots],
             }),
@@ -169,6 +166,7 @@ impl ReaderShared {
                 checked: [0; MAX_COPIES],
                 unchecked: [0; MAX_COPIES],
                 seen_faults,
+                data,
             }),
             validated: Condvar::new(),
             failure: Mutex::new(None),
@@ -372,7 +370,7 @@ impl ReaderShared {
         if protocol::generation(a2) == 0 {
             return Err(Error::NotPublished { path: self.paths().state.clone() });
         }
-        if protocol::copy(a2) >= self.files.data.len() {
+        if protocol::copy(a2) >= self.files.state.copies() {
             return Err(Error::corrupt(
                 &self.paths().state,
                 format!("active copy index {} is out of range", protocol::copy(a2)),
@@ -445,10 +443,11 @@ impl ReaderShared {
         let result = validation::validate_copy(
             a2,
             &self.files.state.descriptors()[c],
-            &self.files.data[c],
+            &mut v.data[c],
             rules,
             &self.files.state,
             &self.paths().state,
+            self.fast.0,
         );
         let result = result.and_then(|root| {
             // A fault while validating (the file was cut short under us) means the bytes seen
@@ -513,7 +512,7 @@ impl ReaderShared {
                 // The writer has moved to a new set and will never write these files again: the
                 // last value is frozen and safe to read without a visible pin. Keep the stand-in
                 // pages (pins land there without faulting) and serve what was validated.
-                let newest = (0..f.data.len()).max_by_key(|&c| v.checked[c]);
+                let newest = (0..f.state.copies()).max_by_key(|&c| v.checked[c]);
                 if let Some(c) = newest.filter(|&c| v.checked[c] != 0) {
                     // Release: as in `validate`.
                     self.fast.0.store(protocol::pack(v.checked[c], c), Ordering::Release);
@@ -529,15 +528,20 @@ impl ReaderShared {
                 "readers file was truncated under the reader; its pins may have been lost",
             ));
         }
-        for (i, data) in f.data.iter().enumerate() {
-            if data.map.faults() != v.seen_faults[i + 2] {
-                v.seen_faults[i + 2] = data.map.faults();
-                v.checked[i] = 0;
-                v.unchecked[i] = 0;
-                data.map.remap_in_place(&data.file).map_err(|e| Error::io(&data.path, e))?;
-                let len = files::file_len(&data.file, &data.path)?;
-                // Relaxed: a cache (see ReaderData::known_len).
-                data.known_len.store(len, Ordering::Relaxed);
+        let Validation { data, checked, unchecked, .. } = v;
+        for (i, data) in data.iter_mut().enumerate() {
+            let mut faulted = false;
+            for (map, seen) in &mut data.maps {
+                if map.faults() != *seen {
+                    *seen = map.faults();
+                    faulted = true;
+                    map.remap_in_place(&data.file).map_err(|e| Error::io(&data.path, e))?;
+                }
+            }
+            if faulted {
+                checked[i] = 0;
+                unchecked[i] = 0;
+                data.known_len = files::file_len(&data.file, &data.path)?;
             }
         }
         Ok(())
@@ -573,7 +577,7 @@ impl ReaderShared {
         let epoch = os::fork_epoch();
         if claims.epoch != epoch {
             // A forked child: the inherited descriptor shares the parent's locks. Take our own.
-            claims.file = self.reopen_readers()?;
+            claims.forked = Some(self.reopen_readers()?);
             claims.held.iter_mut().for_each(|h| *h = false);
             claims.epoch = epoch;
         }
@@ -583,9 +587,8 @@ impl ReaderShared {
                 continue; // ours already (a lock we hold would be granted to us again)
             }
             let offset = readers.slot_offset(index);
-            if os::try_lock(&claims.file, offset, 1)
-                .map_err(|e| Error::io(&self.paths().readers, e))?
-            {
+            let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
+            if os::try_lock(file, offset, 1).map_err(|e| Error::io(&self.paths().readers, e))? {
                 protocol::claim(&slot.pin, &readers.header().slot_high_water, index);
                 // Relaxed: informational fields for operators.
                 slot.pid.store(std::process::id(), Ordering::Relaxed);
@@ -677,7 +680,8 @@ impl SlotOwner for ReaderShared {
         }
         let readers = &self.files.readers;
         protocol::release(&readers.slots()[index].pin);
-        let _ = os::unlock(&claims.file, readers.slot_offset(index), 1);
+        let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
+        let _ = os::unlock(file, readers.slot_offset(index), 1);
         claims.held[index] = false;
     }
 }
@@ -695,7 +699,8 @@ impl Drop for ReaderShared {
         for (index, held) in claims.held.iter().enumerate() {
             if *held {
                 protocol::release(&readers.slots()[index].pin);
-                let _ = os::unlock(&claims.file, readers.slot_offset(index), 1);
+                let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
+                let _ = os::unlock(file, readers.slot_offset(index), 1);
             }
         }
     }
@@ -1041,7 +1046,7 @@ pub(crate) mod internals {
             let a2 = protocol::pin_active(shared.active(), working);
             protocol::narrow(working, a2);
             let generation = protocol::generation(a2);
-            if generation == 0 || protocol::copy(a2) >= shared.files.data.len() {
+            if generation == 0 || protocol::copy(a2) >= shared.files.state.copies() {
                 protocol::release(working);
                 return None;
             }

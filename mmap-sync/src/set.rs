@@ -24,26 +24,48 @@ use crate::paths::ChannelPaths;
 use crate::protocol;
 use crate::validation::ValueType;
 
-/// Largest address range a reader reserves for one data copy, whatever the header claims.
-const MAX_RESERVATION: u64 = 1 << 40;
-
 /// How often, and how long apart, a reader retries a set that is being replaced under it.
 const OPEN_RETRIES: u32 = 20;
 const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(2);
 
-/// One data file as a reader holds it.
+/// Smallest mapping of a data file a reader makes.
+const MIN_DATA_MAP: u64 = 64 << 10;
+
+/// One data file as a reader holds it: opened with the other files (so an unusable one is an
+/// error at `open`), mapped at its first use and at least as long as the longest value read from
+/// it. A longer value maps the file again, larger; earlier
+/// mappings stay until the reader is dropped, because other threads may still be reading
+/// through them.
 #[derive(Debug)]
 pub(crate) struct ReaderData {
     pub path: PathBuf,
     pub file: File,
-    /// Reserved for the largest value the channel may hold: it never moves.
-    pub map: Mapping,
+    /// Every mapping made of the file, the current (largest) last; each with the fault count
+    /// already accounted for.
+    pub maps: Vec<(Mapping, u64)>,
     /// The file's length when last asked; the writer never shrinks a data file, so a value no
     /// longer than this needs no new `fstat`.
-    pub known_len: AtomicU64,
+    pub known_len: u64,
 }
 
-/// The files a reader opened, all of one set.
+impl ReaderData {
+    /// The current mapping, at least `len` bytes long (mapping the file again if needed).
+    /// `on_fault` is the word the fault guard clears when a page of the mapping faults.
+    pub fn mapping(&mut self, len: u64, on_fault: &'static AtomicU64) -> Result<&Mapping> {
+        let current = self.maps.last().map_or(0, |(m, _)| m.len() as u64);
+        if current < len || self.maps.is_empty() {
+            let size = len.max(MIN_DATA_MAP).next_power_of_two();
+            let map = Mapping::map_populated(&self.file, size as usize, false, Some(on_fault))
+                .map_err(|e| Error::io(&self.path, e))?;
+            let faults = map.faults();
+            self.maps.push((map, faults));
+        }
+        Ok(&self.maps.last().expect("mapped above").0)
+    }
+}
+
+/// The files a reader opened, all of one set (data files are mapped at first use: see
+/// [`ReaderData`]).
 #[derive(Debug)]
 pub(crate) struct ReaderFiles {
     pub paths: ChannelPaths,
@@ -97,44 +119,49 @@ fn try_open_for_reading(
     paths: &ChannelPaths,
     on_fault: &'static AtomicU64,
 ) -> std::result::Result<ReaderFiles, Attempt> {
-    let Some(state_file) = files::open_existing(&paths.state, Access::ReadOnly)? else {
+    let Some((state_file, meta)) =
+        files::open_existing_with_metadata(&paths.state, Access::ReadOnly)?
+    else {
         return Err(Error::NotPublished { path: paths.state.clone() }.into());
     };
-    let state_len = files::file_len(&state_file, &paths.state)?;
-    let map = Mapping::map(&state_file, (state_len as usize).max(1), false, Some(on_fault))
-        .map_err(|e| Error::io(&paths.state, e))?;
+    let state_len = meta.len();
+    let map =
+        Mapping::map_populated(&state_file, (state_len as usize).max(1), false, Some(on_fault))
+            .map_err(|e| Error::io(&paths.state, e))?;
     let Some(state) = StateMap::parse(map, state_len, &paths.state)? else {
         return Err(Error::NotPublished { path: paths.state.clone() }.into());
     };
 
-    let Some(readers_file) = files::open_existing(&paths.readers, Access::ReadWrite)? else {
+    let Some((readers_file, meta)) =
+        files::open_existing_with_metadata(&paths.readers, Access::ReadWrite)?
+    else {
         return Err(mismatch(&paths.readers, "missing"));
     };
-    if id_of(&readers_file, &paths.readers)? != state.readers_id() {
+    if FileId::from(&meta) != state.readers_id() {
         return Err(mismatch(&paths.readers, "another file"));
     }
     let slots = state.reader_slots();
-    let readers_len = files::file_len(&readers_file, &paths.readers)?;
-    let map = Mapping::map(&readers_file, format::readers_file_len(slots), true, Some(on_fault))
-        .map_err(|e| Error::io(&paths.readers, e))?;
-    let readers = ReadersMap::parse(map, readers_len, slots).map_err(|(_, problem)| {
+    let map = Mapping::map_populated(
+        &readers_file,
+        format::readers_file_len(slots),
+        true,
+        Some(on_fault),
+    )
+    .map_err(|e| Error::io(&paths.readers, e))?;
+    let readers = ReadersMap::parse(map, meta.len(), slots).map_err(|(_, problem)| {
         Attempt::Failed(Error::corrupt(&paths.readers, describe(&problem)))
     })?;
-
-    let reserve = state.max_size().min(MAX_RESERVATION);
     let mut data = Vec::with_capacity(state.copies());
     for index in 0..state.copies() {
         let path = paths.data(index);
-        let Some(file) = files::open_existing(&path, Access::ReadOnly)? else {
+        let Some((file, meta)) = files::open_existing_with_metadata(&path, Access::ReadOnly)?
+        else {
             return Err(mismatch(&path, "missing"));
         };
-        if id_of(&file, &path)? != state.data_id(index) {
+        if FileId::from(&meta) != state.data_id(index) {
             return Err(mismatch(&path, "another file"));
         }
-        let len = files::file_len(&file, &path)?;
-        let map = Mapping::map(&file, reserve.max(len) as usize, false, Some(on_fault))
-            .map_err(|e| Error::io(&path, e))?;
-        data.push(ReaderData { path, file, map, known_len: AtomicU64::new(len) });
+        data.push(ReaderData { path, file, maps: Vec::new(), known_len: meta.len() });
     }
     Ok(ReaderFiles { paths: paths.clone(), state_file, state, readers_file, readers, data })
 }
@@ -142,13 +169,13 @@ fn try_open_for_reading(
 /// Opens and parses just the state file of the channel at `paths`, read-only (no slot is
 /// claimed, no data file is opened): for looking at the header.
 pub(crate) fn open_state(paths: &ChannelPaths) -> Result<(File, StateMap)> {
-    let Some(file) = files::open_existing(&paths.state, Access::ReadOnly)? else {
+    let Some((file, meta)) = files::open_existing_with_metadata(&paths.state, Access::ReadOnly)?
+    else {
         return Err(Error::NotPublished { path: paths.state.clone() });
     };
-    let len = files::file_len(&file, &paths.state)?;
-    let map = Mapping::map(&file, (len as usize).max(1), false, None)
+    let map = Mapping::map(&file, (meta.len() as usize).max(1), false, None)
         .map_err(|e| Error::io(&paths.state, e))?;
-    match StateMap::parse(map, len, &paths.state)? {
+    match StateMap::parse(map, meta.len(), &paths.state)? {
         Some(state) => Ok((file, state)),
         None => Err(Error::NotPublished { path: paths.state.clone() }),
     }

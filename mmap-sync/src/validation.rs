@@ -158,10 +158,11 @@ pub(crate) struct Rules<'a> {
 pub(crate) fn validate_copy(
     active: u64,
     descriptor: &CopyDescriptor,
-    data: &ReaderData,
+    data: &mut ReaderData,
     rules: Rules<'_>,
     state: &StateMap,
     state_path: &Path,
+    on_fault: &'static std::sync::atomic::AtomicU64,
 ) -> Result<*const u8> {
     let generation = protocol::generation(active);
     // Acquire: pairs with the writer's release of the generation; the fields below were written
@@ -195,22 +196,21 @@ pub(crate) fn validate_copy(
             format!("copy is {len} bytes, smaller than the archived root ({root_size} bytes)"),
         ));
     }
-    if len > data.map.len() as u64 {
+    if len > state.max_size() {
         return Err(Error::corrupt(
             &data.path,
             format!(
-                "copy claims {len} bytes, more than the channel's max_size ({} bytes mapped)",
-                data.map.len()
+                "copy claims {len} bytes, more than the channel's max_size {}",
+                state.max_size()
             ),
         ));
     }
     // Touching a mapped page past the end of the file faults: check the file really holds the
     // bytes the descriptor promises before reading any. The writer never shrinks a data file,
     // so a length seen before is still good; only a longer value needs a new look.
-    // Relaxed: a cache of a value any thread may refresh; a stale one only costs an fstat.
-    if data.known_len.load(Ordering::Relaxed) < len {
+    if data.known_len < len {
         let file_len = crate::files::file_len(&data.file, &data.path)?;
-        data.known_len.store(file_len, Ordering::Relaxed);
+        data.known_len = file_len;
         if file_len < len {
             return Err(Error::corrupt(
                 &data.path,
@@ -218,12 +218,14 @@ pub(crate) fn validate_copy(
             ));
         }
     }
+    let base = data.mapping(len, on_fault)?.ptr();
     let len = len as usize;
-    // SAFETY: `len` bytes are mapped (checked against the mapping and the file's length), and the
-    // caller's exact pin keeps the writer away from the copy while it is validated.
-    let bytes = unsafe { std::slice::from_raw_parts(data.map.ptr(), len) };
+    // SAFETY: `len` bytes are mapped (the mapping is at least `len` long, and the file holds
+    // them), and the caller's exact pin keeps the writer away from the copy while it is
+    // validated.
+    let bytes = unsafe { std::slice::from_raw_parts(base, len) };
     let root = len - rules.ty.root_size;
-    if !(data.map.ptr() as usize + root).is_multiple_of(rules.ty.root_align) {
+    if !(base as usize + root).is_multiple_of(rules.ty.root_align) {
         return Err(Error::corrupt(
             &data.path,
             format!("archived root at offset {root} is misaligned"),
@@ -244,5 +246,5 @@ pub(crate) fn validate_copy(
         })?;
     }
     // SAFETY: `root < len`, inside the mapping.
-    Ok(unsafe { data.map.ptr().add(root) })
+    Ok(unsafe { base.add(root) })
 }

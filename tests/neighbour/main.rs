@@ -1,26 +1,23 @@
-//! The neighbours of the trust-model tests (`tests/trust_model.rs`): careless or hostile
-//! processes that do to a channel's files what their access allows, and the victims that must
-//! not notice. Each role prints `key value` lines for the test to parse.
+//! The neighbours of the trust-model and shared-reader tests: careless or hostile processes that
+//! do to a channel's files what their access allows, and the victims that must not notice. Each
+//! role reports with `report::Line`s for the test to compare by field.
 //!
-//! Usage: `neighbour ROLE PATH [ARGS]`. Attacks act once and print `done`; victims report what
-//! they saw.
+//! Usage: `neighbour ROLE PATH [ARGS]`. Attacks act once and report `done`; victims report what
+//! they saw. Attacks write through `pwrite`, as any process with write access to a file can.
 
 use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mmap_sync::format::{self, ReadersHeader};
 use mmap_sync::{ChannelPaths, Error, Reader, Writer};
-use mmap_sync_tests::Stamp;
-
-fn say(line: impl AsRef<str>) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", line.as_ref());
-    let _ = out.flush();
-}
+use mmap_sync_tests::report::{Line, error_line, say};
+use mmap_sync_tests::types::Stamp;
+use nix::fcntl::{FcntlArg, fcntl};
+use nix::libc;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Gid, Uid, fork, setgid, setuid};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -41,8 +38,8 @@ fn main() {
         ["flood-waiters", path] => flood_waiters(path),
         ["read-lock", path, user] => read_lock(path, user),
         ["fork-reader", path] => fork_reader(path),
-        ["threads-hold", path, threads] => threads_hold(path, threads.parse().unwrap()),
         ["fork-writer", path] => fork_writer(path),
+        ["threads-hold", path, threads] => threads_hold(path, threads.parse().unwrap()),
         _ => {
             eprintln!("neighbour: unknown arguments {args:?}");
             std::process::exit(2);
@@ -51,28 +48,29 @@ fn main() {
 }
 
 /// Victim: reads one generation and holds its guard for `millis`, checking all the while that
-/// the value does not change under it.
+/// the value does not change under it. Reports `holding generation= slot=`, then
+/// `held intact= generation=`, then `superseded value=`.
 fn hold(path: &str, millis: u64) {
     let reader = Reader::<Stamp>::open(path).expect("open reader");
     let guard = reader.read().expect("read");
     let generation = guard.generation();
-    say(format!("holding {generation} slot {}", reader.slot().expect("a slot")));
+    let slot = reader.slot().expect("a slot");
+    say(&Line::new("holding").with("generation", generation).with("slot", slot));
     let deadline = Instant::now() + Duration::from_millis(millis);
     let mut intact = true;
     while Instant::now() < deadline && intact {
         intact = guard.is_intact(generation);
         std::thread::sleep(Duration::from_micros(200));
     }
-    say(format!("intact {} generation {generation}", intact as u8));
+    say(&Line::new("held").with("intact", intact).with("generation", generation));
     drop(guard);
-    let superseded = reader.is_superseded();
-    say(format!("superseded {}", superseded as u8));
+    say(&Line::new("superseded").with("value", reader.is_superseded()));
 }
 
 /// Victim: reads in a loop for `millis`, checking every value, and reports counts.
 fn read_loop(path: &str, millis: u64) {
     let reader = Reader::<Stamp>::open(path).expect("open reader");
-    say("reading");
+    say(&Line::new("reading"));
     let deadline = Instant::now() + Duration::from_millis(millis);
     let (mut reads, mut torn, mut errors, mut last, mut backwards) = (0u64, 0u64, 0u64, 0u64, 0u64);
     while Instant::now() < deadline {
@@ -90,17 +88,20 @@ fn read_loop(path: &str, millis: u64) {
             Err(_) => errors += 1,
         }
     }
-    say(format!(
-        "reads {reads} torn {torn} backwards {backwards} errors {errors} last {last} superseded {}",
-        reader.is_superseded() as u8
-    ));
+    say(&Line::new("reads")
+        .with("count", reads)
+        .with("torn", torn)
+        .with("backwards", backwards)
+        .with("errors", errors)
+        .with("last", last)
+        .with("superseded", reader.is_superseded()));
 }
 
 /// Writer: publishes `count` stamps, one every `interval` ms, reporting failures.
 fn write_loop(path: &str, count: u64, interval: u64) {
     let mut writer =
         Writer::<Stamp>::builder().max_wait(Duration::from_millis(200)).open(path).expect("open");
-    say("writing");
+    say(&Line::new("writing"));
     let (mut published, mut failed) = (0u64, 0u64);
     for _ in 0..count {
         match writer.write(&Stamp::new(writer.generation() + 1, 512)) {
@@ -112,150 +113,121 @@ fn write_loop(path: &str, count: u64, interval: u64) {
         }
         std::thread::sleep(Duration::from_millis(interval));
     }
-    say(format!("published {published} failed {failed} last {}", writer.generation()));
+    say(&Line::new("wrote")
+        .with("published", published)
+        .with("failed", failed)
+        .with("last", writer.generation()));
 }
 
 /// Victim: waits for a generation other than `since`.
 fn wait(path: &str, since: u64, millis: u64) {
     let reader = Reader::<Stamp>::open(path).expect("open reader");
-    say("waiting");
+    say(&Line::new("waiting"));
     match reader.wait_for_change(since, Duration::from_millis(millis)) {
-        Ok(Some(generation)) => say(format!("changed {generation}")),
-        Ok(None) => say("timeout"),
-        Err(e) => say(format!("error {e}")),
+        Ok(Some(generation)) => say(&Line::new("changed").with("generation", generation)),
+        Ok(None) => say(&Line::new("timeout")),
+        Err(e) => say(&error_line(&e)),
     }
 }
 
-/// Maps `P_readers` read-write, as any reader may.
-fn readers_map(path: &str) -> (std::fs::File, *mut u8, usize) {
+/// `P_readers`, opened read-write as any reader may.
+fn readers_file(path: &str) -> std::fs::File {
     let paths = ChannelPaths::new(path);
-    let file =
-        OpenOptions::new().read(true).write(true).open(&paths.readers).expect("open readers");
-    let len = file.metadata().unwrap().len() as usize;
-    // SAFETY: a fresh shared mapping of the file; this program pokes at it through raw pointers
-    // (volatile writes), as a hostile reader would.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED,
-            file.as_raw_fd(),
-            0,
-        )
-    };
-    assert_ne!(ptr, libc::MAP_FAILED, "mmap readers file");
-    (file, ptr as *mut u8, len)
+    OpenOptions::new().read(true).write(true).open(&paths.readers).expect("open readers")
 }
 
-fn slot_count(path: &str) -> usize {
-    let (file, ptr, _) = readers_map(path);
-    // SAFETY: the header is mapped; slot_count is a u32 at its documented offset.
-    let count = unsafe {
-        std::ptr::read_volatile(
-            ptr.add(std::mem::offset_of!(ReadersHeader, slot_count)) as *const u32
-        )
-    };
-    drop(file);
-    count as usize
+fn slot_count(file: &std::fs::File) -> usize {
+    let mut count = [0u8; 4];
+    file.read_exact_at(&mut count, std::mem::offset_of!(ReadersHeader, slot_count) as u64)
+        .expect("read the slot count");
+    u32::from_le_bytes(count) as usize
 }
 
 /// Attack: sets the slot high-water mark to 0, so a writer trusting it would scan no slot.
 fn lower_high_water(path: &str) {
-    let (_file, ptr, _) = readers_map(path);
-    let offset = std::mem::offset_of!(ReadersHeader, slot_high_water);
-    // SAFETY: within the mapped header.
-    unsafe { std::ptr::write_volatile(ptr.add(offset) as *mut u32, 0) };
-    say("done");
+    let file = readers_file(path);
+    let offset = std::mem::offset_of!(ReadersHeader, slot_high_water) as u64;
+    file.write_all_at(&0u32.to_le_bytes(), offset).unwrap();
+    say(&Line::new("done"));
 }
 
 /// Attack: erases another reader's pin.
 fn zero_pin(path: &str, slot: usize) {
-    let slots = slot_count(path);
-    let (_file, ptr, _) = readers_map(path);
-    // SAFETY: the slot lies within the mapped file (its length covers `slots` slots).
-    unsafe { std::ptr::write_volatile(ptr.add(format::slot_offset(slots, slot)) as *mut u64, 0) };
-    say("done");
+    let file = readers_file(path);
+    let offset = format::slot_offset(slot_count(&file), slot) as u64;
+    file.write_all_at(&0u64.to_le_bytes(), offset).unwrap();
+    say(&Line::new("done"));
 }
 
 /// Attack: cuts `P_readers` to nothing under the writer and every reader.
 fn truncate_readers(path: &str) {
-    let paths = ChannelPaths::new(path);
-    OpenOptions::new().write(true).open(&paths.readers).unwrap().set_len(0).unwrap();
-    say("done");
+    readers_file(path).set_len(0).unwrap();
+    say(&Line::new("done"));
 }
 
 /// Attack: zeroes the magic of `P_readers`.
 fn zero_readers_magic(path: &str) {
-    let paths = ChannelPaths::new(path);
-    let file = OpenOptions::new().write(true).open(&paths.readers).unwrap();
-    file.write_all_at(&[0u8; 8], 0).unwrap();
-    say("done");
+    readers_file(path).write_all_at(&[0u8; 8], 0).unwrap();
+    say(&Line::new("done"));
 }
 
 /// Attack: sets every waiter bit and the high-water mark to all ones (the largest values a
 /// counter could wrap from).
 fn flood_waiters(path: &str) {
-    let slots = slot_count(path);
-    let (_file, ptr, _) = readers_map(path);
-    // SAFETY: the header and the waiter bitmap lie within the mapped file.
-    unsafe {
-        let hw = std::mem::offset_of!(ReadersHeader, slot_high_water);
-        std::ptr::write_volatile(ptr.add(hw) as *mut u32, u32::MAX);
-        for word in 0..format::waiter_words(slots) {
-            let at = size_of::<ReadersHeader>() + word * 8;
-            std::ptr::write_volatile(ptr.add(at) as *mut u64, u64::MAX);
-        }
+    let file = readers_file(path);
+    let slots = slot_count(&file);
+    let hw = std::mem::offset_of!(ReadersHeader, slot_high_water) as u64;
+    file.write_all_at(&u32::MAX.to_le_bytes(), hw).unwrap();
+    for word in 0..format::waiter_words(slots) {
+        let at = (size_of::<ReadersHeader>() + word * 8) as u64;
+        file.write_all_at(&u64::MAX.to_le_bytes(), at).unwrap();
     }
-    say("done");
+    say(&Line::new("done"));
 }
 
 /// Attack: takes a read lock on every channel file this process can open, as `user` (`self`, or
-/// `nobody` after dropping root), and holds them until killed.
+/// `nobody` after dropping root), and holds them until killed. Reports which files it locked
+/// and which it could not open or lock (by their suffix: `state`, `readers`, `writer`, `0`...).
 fn read_lock(path: &str, user: &str) {
     if user == "nobody" {
-        // SAFETY: setgid/setuid have no memory preconditions; checked for failure.
-        unsafe {
-            assert_eq!(libc::setgid(65534), 0, "setgid");
-            assert_eq!(libc::setuid(65534), 0, "setuid");
-        }
+        setgid(Gid::from_raw(65534)).expect("setgid");
+        setuid(Uid::from_raw(65534)).expect("setuid");
     }
     let paths = ChannelPaths::new(path);
     let mut files = vec![paths.state.clone(), paths.readers.clone(), paths.writer.clone()];
     files.extend((0..2).map(|i| paths.data(i)));
     let mut locked = Vec::new();
     let mut refused = Vec::new();
+    let mut held = Vec::new();
     for file in files {
         match OpenOptions::new().read(true).open(&file) {
             Ok(f) => {
-                if read_lock_whole(&f) {
-                    locked.push(name(&file));
+                let request = libc::flock {
+                    l_type: libc::F_RDLCK as libc::c_short,
+                    l_whence: libc::SEEK_SET as libc::c_short,
+                    l_start: 0,
+                    l_len: 0,
+                    l_pid: 0,
+                };
+                if fcntl(&f, FcntlArg::F_OFD_SETLK(&request)).is_ok() {
+                    locked.push(suffix(&file));
                 } else {
-                    refused.push(name(&file));
+                    refused.push(suffix(&file));
                 }
-                std::mem::forget(f);
+                held.push(f);
             }
-            Err(_) => refused.push(name(&file)),
+            Err(_) => refused.push(suffix(&file)),
         }
     }
-    say(format!("locked {} refused {}", locked.join(","), refused.join(",")));
+    say(&Line::new("locked").with("files", locked.join(",")).with("refused", refused.join(",")));
     loop {
         std::thread::sleep(Duration::from_secs(60));
     }
 }
 
-fn name(path: &Path) -> String {
+fn suffix(path: &Path) -> String {
     let name = path.file_name().unwrap().to_string_lossy();
     name.rsplit('_').next().unwrap_or_default().to_owned()
-}
-
-fn read_lock_whole(file: &std::fs::File) -> bool {
-    // SAFETY: flock is a plain C struct; all-zero is valid.
-    let mut request: libc::flock = unsafe { std::mem::zeroed() };
-    request.l_type = libc::F_RDLCK as libc::c_short;
-    request.l_whence = libc::SEEK_SET as libc::c_short;
-    // SAFETY: F_OFD_SETLK reads the struct, which outlives the call.
-    unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &mut request) == 0 }
 }
 
 /// A reader opened, read from and held across `fork()`: the child reads through it too; each
@@ -265,51 +237,58 @@ fn fork_reader(path: &str) {
     let guard = reader.read().expect("read");
     let generation = guard.generation();
     let parent_slot = reader.slot().expect("slot");
-    // SAFETY: fork in a program whose only other threads are none (no runtime threads here).
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        // The child: an inherited guard, and a new read.
-        let read = match reader.read() {
-            Ok(g) => {
-                format!("read {} intact {}", g.generation(), g.is_intact(g.generation()) as u8)
-            }
-            Err(e) => format!("error {e}"),
-        };
-        drop(guard);
-        let again = reader.read().map(|g| g.generation()).unwrap_or(0);
-        let slot = reader.slot().map_or(-1, |s| s as i64);
-        say(format!("child slot {slot} {read} again {again}"));
-        std::process::exit(0);
+    // SAFETY: this program has no other thread when it forks (the reader starts none).
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            // The child: an inherited guard, and new reads.
+            let line = match reader.read() {
+                Ok(g) => Line::new("child")
+                    .with("read", g.generation())
+                    .with("intact", g.is_intact(g.generation())),
+                Err(e) => error_line(&e),
+            };
+            drop(guard);
+            let again = reader.read().map(|g| g.generation()).unwrap_or(0);
+            let slot = reader.slot().map_or(-1, |s| s as i64);
+            say(&line.with("again", again).with("slot", slot));
+            std::process::exit(0);
+        }
+        ForkResult::Parent { child } => {
+            let status = waitpid(child, None).expect("waitpid");
+            let clean = matches!(status, WaitStatus::Exited(_, 0));
+            say(&Line::new("parent")
+                .with("slot", parent_slot)
+                .with("generation", generation)
+                .with("child_ok", clean));
+        }
     }
-    let mut status = 0;
-    // SAFETY: waits for the child just forked.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
-    say(format!("parent slot {parent_slot} generation {generation} child_status {status}"));
-    say("publish now");
+    say(&Line::new("publish-now"));
     // The test publishes twice (2 copies): the parent's pin must still hold.
     std::thread::sleep(Duration::from_millis(500));
-    say(format!("parent intact {}", guard.is_intact(generation) as u8));
+    say(&Line::new("parent-held").with("intact", guard.is_intact(generation)));
 }
 
 /// A writer used in a child after `fork()` refuses to write; the parent keeps writing.
 fn fork_writer(path: &str) {
     let mut writer = Writer::<Stamp>::open(path).expect("open writer");
     writer.write(&Stamp::new(1, 16)).expect("first write");
-    // SAFETY: fork in a single-threaded program.
-    let pid = unsafe { libc::fork() };
-    if pid == 0 {
-        match writer.write(&Stamp::new(2, 16)) {
-            Ok(p) => say(format!("child published {}", p.generation)),
-            Err(Error::Forked { path }) => say(format!("child refused {}", path.display())),
-            Err(e) => say(format!("child error {e}")),
+    // SAFETY: this program has no other thread when it forks.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Child => {
+            let line = match writer.write(&Stamp::new(2, 16)) {
+                Ok(p) => Line::new("child").with("published", p.generation),
+                Err(e @ Error::Forked { .. }) => error_line(&e),
+                Err(e) => error_line(&e),
+            };
+            say(&line);
+            std::process::exit(0);
         }
-        std::process::exit(0);
+        ForkResult::Parent { child } => {
+            waitpid(child, None).expect("waitpid");
+        }
     }
-    let mut status = 0;
-    // SAFETY: waits for the child just forked.
-    unsafe { libc::waitpid(pid, &mut status, 0) };
     let published = writer.write(&Stamp::new(2, 16)).map(|p| p.generation).unwrap_or(0);
-    say(format!("parent published {published}"));
+    say(&Line::new("parent").with("published", published));
 }
 
 /// One reader shared by `threads` threads, each holding a guard, until the process is killed.
@@ -321,16 +300,17 @@ fn threads_hold(path: &str, threads: usize) {
         let tx = tx.clone();
         std::thread::spawn(move || {
             let guard = reader.read().expect("read");
-            tx.send((reader.slot().expect("slot"), guard.generation())).unwrap();
+            tx.send(reader.slot().expect("slot")).unwrap();
             loop {
                 assert!(guard.is_intact(guard.generation()));
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
     }
-    let mut slots: Vec<String> = (0..threads).map(|_| rx.recv().unwrap().0.to_string()).collect();
-    slots.sort();
-    say(format!("held {threads} slots {}", slots.join(",")));
+    let mut slots: Vec<usize> = (0..threads).map(|_| rx.recv().unwrap()).collect();
+    slots.sort_unstable();
+    slots.dedup();
+    say(&Line::new("held").with("threads", threads).with("slots", slots.len()));
     loop {
         std::thread::sleep(Duration::from_secs(60));
     }

@@ -1,17 +1,23 @@
 //! The other process of the cross-process tests. Each role does one thing to a channel and
-//! reports on stdout in `key value` words; the tests assert on what it prints and how it exits.
+//! reports on stdout in `mmap_sync_tests::report` lines; the tests check the fields it prints
+//! and how it exits.
+//!
+//! * `stamp-writer PATH COPIES MS WORDS`: `ready`, then publishes for MS milliseconds and says
+//!   `published count=N`;
+//! * `stamp-reader PATH MS`: `ready`, then reads for MS milliseconds and says `stats reads=..
+//!   torn=.. backwards=.. distinct=.. unpublished=..`;
+//! * `hold PATH MS`: `holding generation=G`, then after MS `intact generation=G` or
+//!   `damaged generation=G`;
+//! * `open-read PATH note|other|stamp`: `ok generation=G` or an `err` line;
+//! * `write-note PATH VERSION`: `published generation=G` or an `err` line;
+//! * `hold-writer PATH MS`: publishes, says `ready` and keeps the writer for MS;
+//! * `wait-change PATH SINCE MS`: `changed generation=G`, `timeout`, or an `err` line.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
-use mmap_sync::{Error, Reader, Writer};
-use mmap_sync_tests::{Note, Other, Stamp};
-
-fn say(line: impl AsRef<str>) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", line.as_ref());
-    let _ = out.flush();
-}
+use mmap_sync::{Error, Reader, SharedState, Writer};
+use mmap_sync_tests::report::{Line, error_line, say};
+use mmap_sync_tests::types::{Note, Other, Stamp};
 
 fn millis(arg: &str) -> Duration {
     Duration::from_millis(arg.parse().expect("milliseconds"))
@@ -31,16 +37,16 @@ fn main() {
         ["hold-writer", path, ms] => {
             let mut writer = Writer::<Note>::open(path).expect("open writer");
             writer.write(&Note { version: 1, messages: vec![] }).expect("write");
-            say("ready");
+            say(&Line::new("ready"));
             std::thread::sleep(millis(ms));
         }
         ["wait-change", path, since, ms] => {
             let reader =
                 Reader::<Note>::builder().open_wait(path, millis(ms)).expect("open reader");
             match reader.wait_for_change(since.parse().unwrap(), millis(ms)) {
-                Ok(Some(generation)) => say(format!("changed {generation}")),
-                Ok(None) => say("timeout"),
-                Err(e) => say(format!("err {e:?}")),
+                Ok(Some(generation)) => say(&Line::new("changed").with("generation", generation)),
+                Ok(None) => say(&Line::new("timeout")),
+                Err(e) => say(&error_line(&e)),
             }
         }
         _ => {
@@ -57,7 +63,7 @@ fn stamp_writer(path: &str, copies: usize, run: Duration, len: usize) {
         .max_wait(Duration::from_secs(5))
         .open(path)
         .expect("open writer");
-    say("ready");
+    say(&Line::new("ready"));
     let start = Instant::now();
     let mut published = 0u64;
     let mut value = Stamp::new(0, len);
@@ -69,7 +75,7 @@ fn stamp_writer(path: &str, copies: usize, run: Duration, len: usize) {
         assert_eq!(done.generation, next);
         published += 1;
     }
-    say(format!("published {published}"));
+    say(&Line::new("published").with("count", published));
 }
 
 /// Reads and checks every read for `run`: a torn read is a stamp whose words disagree with
@@ -77,7 +83,7 @@ fn stamp_writer(path: &str, copies: usize, run: Duration, len: usize) {
 fn stamp_reader(path: &str, run: Duration) {
     let reader =
         Reader::<Stamp>::builder().open_wait(path, Duration::from_secs(10)).expect("open reader");
-    say("ready");
+    say(&Line::new("ready"));
     let start = Instant::now();
     let (mut reads, mut torn, mut backwards, mut not_yet, mut last, mut distinct) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
@@ -103,9 +109,12 @@ fn stamp_reader(path: &str, run: Duration) {
             }
         }
     }
-    say(format!(
-        "reads {reads} torn {torn} backwards {backwards} distinct {distinct} unpublished {not_yet}"
-    ));
+    say(&Line::new("stats")
+        .with("reads", reads)
+        .with("torn", torn)
+        .with("backwards", backwards)
+        .with("distinct", distinct)
+        .with("unpublished", not_yet));
 }
 
 /// Holds one guard for `hold`, then checks the data under it is still what it was.
@@ -115,26 +124,21 @@ fn hold(path: &str, hold: Duration) {
     let guard = reader.read().expect("read");
     let generation = guard.generation();
     assert!(guard.is_intact(generation), "damaged before holding");
-    say(format!("holding {generation}"));
+    say(&Line::new("holding").with("generation", generation));
     std::thread::sleep(hold);
-    if guard.is_intact(generation) {
-        say(format!("intact {generation}"));
-    } else {
-        say(format!("damaged {generation}"));
-    }
+    let verdict = if guard.is_intact(generation) { "intact" } else { "damaged" };
+    say(&Line::new(verdict).with("generation", generation));
 }
 
 /// Opens a reader of `kind` and reads once, reporting the outcome. A crash (signal) is the
 /// failure the caller looks for; an error is an answer.
 fn open_read(path: &str, kind: &str) {
-    fn report<T: mmap_sync::SharedState>(path: &str) {
-        match Reader::<T>::open(path) {
-            Err(e) => say(format!("err {e:?}")),
-            Ok(reader) => match reader.read() {
-                Ok(guard) => say(format!("ok generation {}", guard.generation())),
-                Err(e) => say(format!("err {e:?}")),
-            },
-        }
+    fn report<T: SharedState>(path: &str) {
+        let outcome = Reader::<T>::open(path).and_then(|reader| {
+            let guard = reader.read()?;
+            Ok(Line::new("ok").with("generation", guard.generation()))
+        });
+        say(&outcome.unwrap_or_else(|e| error_line(&e)));
     }
     match kind {
         "note" => report::<Note>(path),
@@ -145,12 +149,9 @@ fn open_read(path: &str, kind: &str) {
 }
 
 fn write_note(path: &str, version: u32) {
-    match Writer::<Note>::open(path) {
-        Ok(mut writer) => {
-            let published =
-                writer.write(&Note { version, messages: vec!["hello".into()] }).expect("write");
-            say(format!("published {}", published.generation));
-        }
-        Err(e) => say(format!("err {e:?}")),
-    }
+    let outcome = Writer::<Note>::open(path).and_then(|mut writer| {
+        let published = writer.write(&Note { version, messages: vec!["hello".into()] })?;
+        Ok(Line::new("published").with("generation", published.generation))
+    });
+    say(&outcome.unwrap_or_else(|e| error_line(&e)));
 }

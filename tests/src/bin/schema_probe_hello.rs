@@ -11,9 +11,9 @@ fn main() {
         writer: HelloWorld::writer,
         reader: HelloWorld::reader,
         value: HelloWorld::example,
-        describe: |hello| {
+        describe: |hello, line| {
             let messages: Vec<&str> = hello.messages.iter().map(|m| m.as_str()).collect();
-            format!("version {} messages {}", hello.version, messages.join(","))
+            line.with("version", hello.version).with("messages", messages.join(","))
         },
     });
 }

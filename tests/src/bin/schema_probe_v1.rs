@@ -17,9 +17,11 @@ fn main() {
         writer: Inventory::writer,
         reader: Inventory::reader,
         value: || Inventory { version: 1, items: vec!["apple".into(), "pear".into()] },
-        describe: |inventory| {
+        describe: |inventory, line| {
             let items: Vec<&str> = inventory.items.iter().map(|item| item.as_str()).collect();
-            format!("v1 version {} items {}", inventory.version, items.join(","))
+            line.with("schema", "v1")
+                .with("version", inventory.version)
+                .with("items", items.join(","))
         },
     });
 }

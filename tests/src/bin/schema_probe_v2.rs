@@ -19,14 +19,12 @@ fn main() {
         writer: Inventory::writer,
         reader: Inventory::reader,
         value: || Inventory { version: 2, items: vec!["plum".into()], owner: "ops".into() },
-        describe: |inventory| {
+        describe: |inventory, line| {
             let items: Vec<&str> = inventory.items.iter().map(|item| item.as_str()).collect();
-            format!(
-                "v2 version {} items {} owner {}",
-                inventory.version,
-                items.join(","),
-                inventory.owner
-            )
+            line.with("schema", "v2")
+                .with("version", inventory.version)
+                .with("items", items.join(","))
+                .with("owner", inventory.owner.as_str())
         },
     });
 }
