@@ -236,3 +236,25 @@ fn a_reader_follows_a_replaced_set_of_files_once_version_is_asked() {
     assert_eq!(read.version, 2);
     assert!(read.is_switched());
 }
+
+#[test]
+fn waiting_for_a_change_outlasts_a_state_file_without_its_header_yet() {
+    let dir = ChannelDir::new("facade-wait-empty");
+    let path = dir.prefix("hello_world");
+    std::fs::write(dir.prefix("hello_world_state"), []).unwrap();
+    let mut reader = Synchronizer::new(path.as_os_str());
+    assert!(matches!(reader.version(), Err(SynchronizerError::UninitializedState)));
+    let waited = reader.wait_for_change::<HelloWorld>(None, Duration::from_millis(20));
+    assert_eq!(waited.unwrap(), None, "nothing published: the wait times out, not an error");
+
+    let writer_path = path.clone();
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(20));
+        let mut writer = Synchronizer::new(writer_path.as_os_str());
+        writer.write(&HelloWorld { version: 3, messages: vec![] }, Duration::from_secs(1)).unwrap();
+    });
+    let first = reader.wait_for_change::<HelloWorld>(None, Duration::from_secs(30)).unwrap();
+    writer.join().unwrap();
+    assert_eq!(first.map(|v| v.generation()), Some(1));
+    assert_eq!(reader.read::<HelloWorld>(true).unwrap().version, 3);
+}

@@ -590,8 +590,10 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
         loop {
             let shared = match self.reader::<T>() {
                 Ok(shared) => shared,
-                Err(e @ SynchronizerError::FailedStateRead(_))
-                    if e.error().is_some_and(|e| matches!(e, Error::NotPublished { .. })) =>
+                // No files yet, or a state file without a header yet.
+                Err(e)
+                    if matches!(e, SynchronizerError::UninitializedState)
+                        || e.error().is_some_and(|e| matches!(e, Error::NotPublished { .. })) =>
                 {
                     if remaining().is_zero() {
                         return Ok(None);
