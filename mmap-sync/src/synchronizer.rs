@@ -15,15 +15,17 @@
 //!   *layout fingerprint* ([`layout_fingerprint`](crate::layout_fingerprint)): the type's name
 //!   without module paths and what rkyv's bytecheck accepts of its archived root. The same
 //!   definition included by two programs (a `mod common;`) matches; a definition with another
-//!   field, another field type or another field order is refused. It cannot see swapped fields
-//!   of one type or changes behind a pointer (a `Vec`'s element type, say): derive
+//!   field, another field type or another field order is refused. It cannot see swapped or
+//!   renamed fields of one type, integer or float types of one size (`u32`, `i32`, `f32`), or
+//!   changes behind a pointer (a `Vec`'s element type, say): derive
 //!   [`SharedState`](crate::SharedState) for full checking.
 //! * A channel written through the facade is read by [`Reader<T>`](crate::Reader) of the same
 //!   type, and a channel written by [`Writer<T>`](crate::Writer) is read through the facade:
 //!   every channel records the layout fingerprint, whoever wrote it.
 //! * Channels created by the facade have 3 copies, so one slow reader never stalls the writer.
 //!
-//! The type parameters are upstream's, with upstream's defaults; what each means now:
+//! The type parameters are upstream's, with upstream's defaults except `H`'s; what each means
+//! now:
 //!
 //! * `H`, the checksum hasher: accepted and ignored. Every copy is checksummed with xxh3-64,
 //!   because readers in other programs (and `Reader<T>`) must agree on the checksum; the default
@@ -359,8 +361,8 @@ where
 /// through one handle, use [`Reader<T>`](crate::Reader) (`Clone`, reads through `&self`), which
 /// reads the same channels.
 ///
-/// The type parameters are upstream's and keep its defaults; see the [module](self) for what
-/// each means now.
+/// The type parameters are upstream's and keep its defaults (but `H`'s); see the
+/// [module](self) for what each means now.
 pub struct Synchronizer<
     H = Xxh3,
     WL = LockDisabled,
