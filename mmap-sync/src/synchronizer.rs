@@ -78,7 +78,8 @@ pub type Serializer<'a, 'b> = CopySerializer<'a, 'b>;
 /// Not `Send`: the pin belongs to the reading thread's reader slot.
 pub struct ReadResult<'a, T: Archive> {
     guard: ReadGuard<'a, T>,
-    switched: bool,
+    /// The generation of the synchronizer's previous read (0 for none).
+    previous: u64,
 }
 
 impl<T: Archive> ReadResult<'_, T> {
@@ -86,7 +87,7 @@ impl<T: Archive> ReadResult<'_, T> {
     /// synchronizer (true for the first read), as upstream's did.
     #[inline]
     pub fn is_switched(&self) -> bool {
-        self.switched
+        self.guard.generation() != self.previous
     }
 
     /// The generation read.
@@ -116,7 +117,7 @@ impl<T: Archive> fmt::Debug for ReadResult<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadResult")
             .field("generation", &self.generation())
-            .field("switched", &self.switched)
+            .field("switched", &self.is_switched())
             .finish()
     }
 }
@@ -555,16 +556,15 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
         T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
         self.reader::<T>()?;
-        let last_read = self.last_read;
         let shared = &self.reader.as_ref().expect("opened above").shared;
         let pinned = shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
         let generation = pinned.generation;
-        self.last_read = generation;
+        let previous = std::mem::replace(&mut self.last_read, generation);
         // SAFETY: the copy was validated as a `T::Archived` for this generation (the reader was
         // opened with `T`'s type; bytecheck ran unless the caller of `read_unchecked` vouched
         // for the bytes), and the pin keeps the writer away from it until the guard drops.
         let guard = unsafe { ReadGuard::new(pinned.root, pinned.slot, generation) };
-        Ok(ReadResult { guard, switched: generation != last_read })
+        Ok(ReadResult { guard, previous })
     }
 
     /// Blocks until a generation other than `since` is published (`None`: any generation), or
