@@ -30,22 +30,50 @@ pub const fn hash_str(s: &str) -> u64 {
 /// `PROBE_LIMIT` bytes only.
 const PROBE_LIMIT: usize = 1024;
 
-/// The byte values the probe writes, one at a time, into an all-zero root.
+/// The byte values the probe writes, one at a time, into the base root.
 const PROBE_VALUES: [u8; 3] = [0x01, 0x80, 0xff];
 
+/// Most candidate bases tried before the probe gives up on finding one (see [`find_base`]).
+const BASE_SEARCH_LIMIT: usize = 4096;
+
+/// Size of a relative pointer (rkyv's default 32-bit pointer width): the unit of the base search.
+const WORD: usize = 4;
+
 /// The layout fingerprint of `T`: its name without module paths, the size and alignment of its
-/// archived form, and which single-byte changes of an all-zero archived root bytecheck accepts.
+/// archived form, and which single-byte changes of a valid-looking archived root bytecheck
+/// accepts.
 ///
 /// It does not depend on where `T` is declared or which program includes it: the same
 /// definition compiled into two binaries (say, a `mod common;` included by both) gives the same
-/// value. It tells apart two definitions whose archived roots differ in size, alignment, or in
-/// the kind of field at some offset (an integer, where any byte is valid, against a `bool`, an
-/// enum tag, a relative pointer or a length, where most bytes are not); so adding, removing,
-/// retyping or reordering fields of different kinds changes it. It cannot tell apart fields of
-/// the same archived type that are swapped or renamed, nor changes inside what a relative
-/// pointer points to (the element type of a `Vec`, say) that keep the root the same. The
-/// derived fingerprint sees all of that; use `#[derive(SharedState)]` for full checking.
+/// value, and it is the same whether or not `T` derives `SharedState`.
+///
+/// What it tells apart: definitions whose archived roots differ in size or alignment, or in the
+/// kind of field at some offset — an integer or float, where any byte is valid, against a
+/// `bool`, a `char`, an enum tag, an `Option` tag, a relative pointer (`Vec`, `String`, `Box`,
+/// maps) or a length, where most bytes are not. So adding or removing a field, retyping one
+/// (`u32` to `u64`, `u32` to `bool`, `Vec` to a number) and reordering fields of different
+/// kinds change it; so does renaming the type.
+///
+/// What it cannot tell apart: fields renamed, or swapped with fields of the same archived type
+/// (two `u32`s, two `Vec`s); integer and float types of the same size (`u32`, `i32`, `f32`);
+/// and anything behind a relative pointer, such as a `Vec`'s or a `Box`'s element type
+/// (`Vec<String>` against `Vec<u64>`), because the probe only sees the root. Only the first
+/// `PROBE_LIMIT` bytes of a larger root are probed. The derived fingerprint
+/// (`#[derive(SharedState)]`) sees all of that: use it for full checking.
+///
+/// Cost: computed at run time, from about `3 × min(size, 1024)` bytechecks of the root plus
+/// the base search; compute it once per type, not per read.
 pub fn layout_fingerprint<T>() -> u64
+where
+    T: Archive,
+    T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+{
+    probe_layout::<T>().0
+}
+
+/// The layout fingerprint, and the base the probe used (the indices of the 4-byte words of the
+/// root set to a relative pointer), if it found one.
+fn probe_layout<T>() -> (u64, Option<Vec<usize>>)
 where
     T: Archive,
     T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
@@ -56,13 +84,14 @@ where
     fp = fold_fingerprint(fp, size as u64);
     fp = fold_fingerprint(fp, align as u64);
     if size == 0 {
-        return fp;
+        return (fp, None);
     }
     // The root goes at the end of a buffer whose first `prefix` bytes are zeros (rkyv wants
-    // the root last, and what its relative pointers point at before it). A root of zeros is not
-    // valid when the type has pointers (a pointer to itself is refused), so the probe tries base
-    // patterns in which every 4-byte word is either 0 or an offset that points at the start of
-    // the buffer, for words in even or odd places, and probes the first base that validates.
+    // the root last, and what its relative pointers point at before it). A root of zeros is
+    // not valid when the type has pointers past its first word (a pointer into the root itself
+    // is refused), so the probe starts from a base in which some 4-byte words hold an offset
+    // to the start of the buffer (where a pointer with a length of 0 is valid) and the others
+    // are 0: the first such base that bytecheck accepts (see `find_base`).
     let prefix = size.next_multiple_of(16).max(16);
     let total = prefix + size;
     let mut storage = vec![0u128; total.div_ceil(16) + align.div_ceil(16) + 1];
@@ -73,25 +102,24 @@ where
     let buffer = unsafe { std::slice::from_raw_parts_mut(base.add(start), total) };
     let accepts =
         |buffer: &[u8]| rkyv::api::high::access::<T::Archived, rkyv::rancor::Error>(buffer).is_ok();
-    let word_for = |word: usize, pointer: bool| -> [u8; 4] {
-        if pointer { (-((prefix + 4 * word) as i64) as i32).to_le_bytes() } else { [0; 4] }
-    };
-    let patterns: [fn(usize) -> bool; 3] = [|_| false, |w| w % 2 == 0, |w| w % 2 == 1];
-    let mut chosen = None;
-    for (index, pointer_at) in patterns.iter().enumerate() {
+    // Pointer words only where a relative pointer can be: at 4-byte offsets of a root aligned
+    // to at least 4.
+    let words = if align >= WORD { size / WORD } else { 0 };
+    let chosen = find_base(words, |pointers| {
         let root = &mut buffer[prefix..];
-        for (w, chunk) in root.chunks_mut(4).enumerate() {
-            let word = word_for(w, pointer_at(w));
-            chunk.copy_from_slice(&word[..chunk.len()]);
+        root.fill(0);
+        for &w in pointers {
+            let offset = -((prefix + WORD * w) as i64) as i32;
+            root[WORD * w..WORD * (w + 1)].copy_from_slice(&offset.to_le_bytes());
         }
-        if accepts(buffer) {
-            chosen = Some(index);
-            break;
-        }
-    }
-    fp = fold_fingerprint(fp, chosen.map_or(u64::MAX, |i| i as u64));
-    if chosen.is_none() {
-        return fp;
+        accepts(buffer)
+    });
+    let Some(pointers) = chosen else {
+        return (fold_fingerprint(fp, u64::MAX), None);
+    };
+    fp = fold_fingerprint(fp, pointers.len() as u64);
+    for &w in &pointers {
+        fp = fold_fingerprint(fp, w as u64);
     }
     let mut signature = 1u64;
     let mut count = 0;
@@ -108,7 +136,45 @@ where
         }
         buffer[i] = kept;
     }
-    fold_fingerprint(fp, signature)
+    (fold_fingerprint(fp, signature), Some(pointers))
+}
+
+/// The first set of pointer words, among `words` 4-byte words, for which `accepts` holds, in a
+/// fixed order (so two programs with the same definition find the same set): regular patterns
+/// first (no pointer; every 2nd, 3rd or 4th word from each start), then every set of 1, 2, 3 ..
+/// words in lexicographic order, up to [`BASE_SEARCH_LIMIT`] candidates in all.
+fn find_base(words: usize, mut accepts: impl FnMut(&[usize]) -> bool) -> Option<Vec<usize>> {
+    let mut tried = std::collections::HashSet::new();
+    let mut attempt = |pointers: &[usize]| -> Option<bool> {
+        if tried.len() >= BASE_SEARCH_LIMIT {
+            return None; // give up
+        }
+        // A set tried before (the patterns overlap on short roots) is not tried again.
+        Some(tried.insert(pointers.to_vec()) && accepts(pointers))
+    };
+    let regular = (2..=4).flat_map(|period| {
+        (0..period.min(words)).map(move |first| (first..words).step_by(period).collect())
+    });
+    for pointers in std::iter::once(Vec::new()).chain(regular) {
+        if attempt(&pointers)? {
+            return Some(pointers);
+        }
+    }
+    for k in 1..=words {
+        // Lexicographic k-subsets of 0..words.
+        let mut subset: Vec<usize> = (0..k).collect();
+        loop {
+            if attempt(&subset)? {
+                return Some(subset);
+            }
+            let Some(i) = (0..k).rev().find(|&i| subset[i] < words - k + i) else { break };
+            subset[i] += 1;
+            for j in i + 1..k {
+                subset[j] = subset[j - 1] + 1;
+            }
+        }
+    }
+    None
 }
 
 /// `path::to::Name<other::Arg>` without its module paths: `Name<Arg>`.
@@ -189,6 +255,103 @@ mod tests {
             pub flag: bool,
             pub messages: Vec<String>,
         }
+    }
+
+    /// Shapes of roots seen in real channel types: pointers (Vec, String, Box, maps) between
+    /// integers, tags and flags, in irregular orders.
+    mod shapes {
+        use std::collections::{BTreeMap, HashMap};
+
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        pub struct Split {
+            pub a: Vec<u8>,
+            pub b: u32,
+            pub c: Vec<u8>,
+        }
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        pub struct Features {
+            pub version: u64,
+            pub dimension: u32,
+            pub features: HashMap<u64, Vec<f32>>,
+        }
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        pub struct Mixed {
+            pub name: String,
+            pub maybe: Option<Vec<u32>>,
+            pub boxed: Box<u64>,
+            pub routes: BTreeMap<u32, String>,
+        }
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        #[allow(dead_code)] // only its archived layout matters
+        pub enum Kind {
+            Number(u32),
+            Bytes(Vec<u8>),
+        }
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        pub struct Flags {
+            pub flag: bool,
+            pub kind: Kind,
+            pub pair: (u8, Vec<String>),
+            pub array: [u16; 3],
+            pub tail: Vec<u8>,
+        }
+        #[derive(rkyv::Archive, rkyv::Serialize)]
+        pub struct Irregular {
+            pub a: Vec<u8>,
+            pub b: u32,
+            pub c: u32,
+            pub d: Vec<u8>,
+            pub e: Vec<u8>,
+            pub f: u64,
+            pub g: String,
+            pub h: Option<Box<u32>>,
+        }
+    }
+
+    #[test]
+    fn the_probe_finds_a_base_for_typical_roots() {
+        fn base<T>() -> Option<Vec<usize>>
+        where
+            T: Archive,
+            T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+        {
+            probe_layout::<T>().1
+        }
+        assert_eq!(base::<one::Hello>(), Some(vec![1]), "the messages pointer, word 1");
+        assert!(base::<swapped::Hello>().is_some());
+        assert!(base::<retyped::Hello>().is_some());
+        assert!(base::<flagged::Hello>().is_some());
+        assert!(base::<shapes::Split>().is_some());
+        assert!(base::<shapes::Features>().is_some());
+        assert!(base::<shapes::Mixed>().is_some());
+        assert!(base::<shapes::Kind>().is_some());
+        assert!(base::<shapes::Flags>().is_some());
+        assert!(base::<shapes::Irregular>().is_some());
+        assert!(base::<String>().is_some());
+        assert!(base::<Vec<String>>().is_some());
+        assert!(base::<u64>().is_some());
+    }
+
+    #[test]
+    fn the_base_search_tries_sets_of_words_in_a_fixed_order_and_stops_at_its_limit() {
+        let mut seen = Vec::new();
+        let found = find_base(3, |p| {
+            seen.push(p.to_vec());
+            p == [0, 1]
+        });
+        assert_eq!(found, Some(vec![0, 1]));
+        let expected: Vec<Vec<usize>> =
+            vec![vec![], vec![0, 2], vec![1], vec![0], vec![2], vec![0, 1]];
+        assert_eq!(seen, expected);
+        let mut tried = 0;
+        assert_eq!(
+            find_base(64, |_| {
+                tried += 1;
+                false
+            }),
+            None
+        );
+        assert_eq!(tried, BASE_SEARCH_LIMIT, "stops at its limit");
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The read guard: a pinned, validated copy, dereferencing to the archived value. It releases
 //! its own pin (through its thread's slot) when it drops.
+//!
+//! [`ReadResult`], the upstream-style facade's read result, is also here, at the path mmap-sync
+//! 2.x had it.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -8,6 +11,8 @@ use std::ops::Deref;
 use rkyv::Archive;
 
 use crate::slots::ThreadSlot;
+
+pub use crate::synchronizer::ReadResult;
 
 /// A pinned generation of the published value. Derefs to `T::Archived` in place (zero-copy).
 ///

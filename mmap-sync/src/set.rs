@@ -242,9 +242,28 @@ pub(crate) struct Carry<'a> {
     pub published_at: u64,
 }
 
+/// The writer lock: an exclusive lock on the whole of `P_writer`, released explicitly when
+/// dropped. Closing the descriptor alone would leave it held for as long as a child forked
+/// meanwhile by another thread of this process shares the open file description (until it
+/// execs), and a writer reopened at once would find its own lock.
+#[derive(Debug)]
+pub(crate) struct WriterLock {
+    file: File,
+    epoch: u64,
+}
+
+impl Drop for WriterLock {
+    fn drop(&mut self) {
+        // In a forked child the lock is the parent's: leave it.
+        if self.epoch == os::fork_epoch() {
+            let _ = os::unlock(&self.file, 0, 0);
+        }
+    }
+}
+
 /// Takes the writer lock of the channel at `paths`: an exclusive lock on `P_writer`, a file
 /// of mode 0600 that no other user can open (and so none can lock to keep the writer out).
-pub(crate) fn lock_writer(paths: &ChannelPaths, allow_foreign: bool) -> Result<File> {
+pub(crate) fn lock_writer(paths: &ChannelPaths, allow_foreign: bool) -> Result<WriterLock> {
     let path = &paths.writer;
     let file = files::open(path, Access::Create { mode: 0o600 })?;
     files::check_owner(&file, path, allow_foreign)?;
@@ -252,10 +271,11 @@ pub(crate) fn lock_writer(paths: &ChannelPaths, allow_foreign: bool) -> Result<F
     if meta.mode() & 0o077 != 0 && meta.uid() == os::effective_uid() {
         files::set_mode(&file, path, 0o600)?;
     }
+    let epoch = os::fork_epoch();
     if !os::try_lock(&file, 0, 0).map_err(|e| Error::io(path, e))? {
         return Err(Error::WriterExists { path: paths.state.clone() });
     }
-    Ok(file)
+    Ok(WriterLock { file, epoch })
 }
 
 /// Opens the set at `paths` for writing (the writer lock is held): adopts it when it is whole

@@ -1,59 +1,113 @@
-//! An upstream-shaped facade: `Synchronizer` keeps the method names and signatures of
-//! mmap-sync 2.x so existing code ports by changing imports, on top of the same safe core.
+//! The facade of mmap-sync 2.x: [`Synchronizer`] keeps upstream's type parameters, method names
+//! and signatures, error variants and module paths, so that code written against upstream ports
+//! by changing imports (and rkyv 0.8's attributes), on top of this crate's safe core.
 //!
-//! Differences a porting user should know:
-//! * `read` is safe. `check_bytes` is accepted for source compatibility, but every generation
-//!   is validated once anyway (bytecheck, checksum, fingerprint); after that a read costs the
-//!   same either way. [`Synchronizer::read_unchecked`] skips bytecheck for trusted writers.
-//! * `grace_duration` is how long a write may wait for a reader to release a copy; readers are
-//!   never reset under their feet. The returned `bool` reports whether dead readers' slots were
+//! What a porting user should know (`MIGRATING.md` at the repository root has the whole list):
+//!
+//! * `read` is safe: every published generation is validated once for the process (bytecheck,
+//!   checksum, schema fingerprint) and then read by pointer cast. `check_bytes` is accepted and
+//!   has no effect any more; [`Synchronizer::read_unchecked`] skips bytecheck for trusted
+//!   writers.
+//! * `grace_duration` is how long a write may wait for a reader to release a copy. Readers are
+//!   never reset under their feet; the returned `bool` says whether dead readers' slots were
 //!   reclaimed during the write.
-//! * The value type needs no `SharedState` derive: the schema fingerprint is computed from the
-//!   type's name and archived size and alignment (see [`layout_fingerprint`](crate::layout_fingerprint)).
+//! * The value type needs no derive beyond rkyv's. The channel's type check compares the
+//!   *layout fingerprint* ([`layout_fingerprint`](crate::layout_fingerprint)): the type's name
+//!   without module paths and what rkyv's bytecheck accepts of its archived root. The same
+//!   definition included by two programs (a `mod common;`) matches; a definition with another
+//!   field, another field type or another field order is refused. It cannot see swapped or
+//!   renamed fields of one type, integer or float types of one size (`u32`, `i32`, `f32`), or
+//!   changes behind a pointer (a `Vec`'s element type, say): derive
+//!   [`SharedState`](crate::SharedState) for full checking.
+//! * A channel written through the facade is read by [`Reader<T>`](crate::Reader) of the same
+//!   type, and a channel written by [`Writer<T>`](crate::Writer) is read through the facade:
+//!   every channel records the layout fingerprint, whoever wrote it.
 //! * Channels created by the facade have 3 copies, so one slow reader never stalls the writer.
+//!
+//! The type parameters are upstream's, with upstream's defaults except `H`'s; what each means
+//! now:
+//!
+//! * `H`, the checksum hasher: accepted and ignored. Every copy is checksummed with xxh3-64,
+//!   because readers in other programs (and `Reader<T>`) must agree on the checksum; the default
+//!   is [`Xxh3`], which names it.
+//! * `WL`, the write-lock strategy ([`locks`](crate::locks)): accepted; one writer is always
+//!   enforced.
+//! * `N`, the serializer's scratch space: the initial size of the scratch arena, which grows
+//!   as a value needs.
+//! * `SD`, the writer's sleep between checks for readers (upstream slept 1 s): accepted and
+//!   ignored. A blocked write spins, yields, then sleeps for at most a millisecond at a time,
+//!   up to `grace_duration`.
 
 use std::ffi::OsStr;
 use std::fmt;
+use std::hash::Hasher;
+use std::io;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rkyv::bytecheck::CheckBytes;
 use rkyv::ser::allocator::Arena;
 use rkyv::{Archive, Portable, Serialize};
 
-use std::sync::Arc;
-
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::format;
 use crate::guard::ReadGuard;
+use crate::instance::InstanceVersion;
+use crate::locks::LockDisabled;
+use crate::paths::ChannelPaths;
 use crate::reader::{Check, ReaderShared};
 use crate::serialize::{CopySerializer, serialize_into};
 use crate::validation::ValueType;
 use crate::writer::{RawWriter, WriterOptions};
 
-/// The result of a read: derefs to the archived value and, like upstream's, says whether this
-/// read saw a newer generation than the synchronizer's previous read.
+/// The validator a read checks archived bytes with (`rkyv::api::high::HighValidator` with
+/// `rkyv::rancor::Error`): `T::Archived` must implement `for<'a> CheckBytes<Validator<'a>>`,
+/// which `#[derive(rkyv::Archive)]` provides.
+pub type Validator<'a> = crate::__private::Validator<'a>;
+
+/// The serializer `write` archives a value with, straight into a mapped copy: `T` must implement
+/// `for<'a, 'b> rkyv::Serialize<Serializer<'a, 'b>>`, which `#[derive(rkyv::Serialize)]`
+/// provides.
+pub type Serializer<'a, 'b> = CopySerializer<'a, 'b>;
+
+/// The result of a read: derefs to the archived value, which it pins (the writer will not
+/// overwrite it) until it drops. Also at upstream's path, `mmap_sync::guard::ReadResult`.
+///
+/// Not `Send`: the pin belongs to the reading thread's reader slot.
 pub struct ReadResult<'a, T: Archive> {
     guard: ReadGuard<'a, T>,
-    switched: bool,
+    /// The generation of the synchronizer's previous read (0 for none).
+    previous: u64,
 }
 
 impl<T: Archive> ReadResult<'_, T> {
     /// Whether this read returned another generation than the previous read through the same
-    /// synchronizer (true for the first read).
+    /// synchronizer (true for the first read), as upstream's did.
+    #[inline]
     pub fn is_switched(&self) -> bool {
-        self.switched
+        self.guard.generation() != self.previous
     }
 
     /// The generation read.
+    #[inline]
     pub fn generation(&self) -> u64 {
         self.guard.generation()
+    }
+
+    /// The generation read, as `version()` reports it.
+    #[inline]
+    pub fn version(&self) -> InstanceVersion {
+        InstanceVersion::from_generation(self.guard.generation())
+            .expect("a read never serves generation 0")
     }
 }
 
 impl<T: Archive> std::ops::Deref for ReadResult<'_, T> {
     type Target = T::Archived;
 
+    #[inline]
     fn deref(&self) -> &T::Archived {
         &self.guard
     }
@@ -63,185 +117,577 @@ impl<T: Archive> fmt::Debug for ReadResult<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReadResult")
             .field("generation", &self.generation())
-            .field("switched", &self.switched)
+            .field("switched", &self.is_switched())
             .finish()
     }
 }
 
-/// Error type of the facade (upstream calls it `SynchronizerError`).
-pub type SynchronizerError = Error;
+/// The errors of the facade, with upstream's variants, so that code matching them compiles.
+///
+/// Every error of this crate ([`Error`]) reaches the facade's caller in one of them:
+///
+/// | [`Error`] | `SynchronizerError` |
+/// | --- | --- |
+/// | `NotPublished`, no state file yet | `FailedStateRead`, kind `NotFound` |
+/// | `NotPublished`, state file without a value yet | `UninitializedState` |
+/// | `WriterExists` | `WriteLockConflict` |
+/// | `Io` on a data file | `FailedDataRead` (reading) or `FailedDataWrite` (writing), the OS error's kind |
+/// | `Io` on another file | `FailedStateRead`, the OS error's kind |
+/// | `Corrupt` on a data file (checksum, bytecheck, truncation) | `FailedDataRead`/`FailedDataWrite`, kind `InvalidData` |
+/// | `SchemaMismatch`, `Incompatible`, `Corrupt` on another file | `FailedStateRead`, kind `InvalidData` |
+/// | `ReadersFull` | `FailedStateRead`, kind `ResourceBusy` |
+/// | `Superseded` | `FailedStateRead`, kind `Other` |
+/// | `WriterBlocked` | `FailedDataWrite`, kind `TimedOut` |
+/// | `TooLarge` | `FailedDataWrite`, kind `FileTooLarge` |
+/// | `InvalidValue` (a value rkyv cannot serialize, bytes that are not an archive of `T`) | `FailedDataWrite`, kind `InvalidData` |
+/// | `Forked` | `FailedDataWrite`, kind `Other` |
+///
+/// The `io::Error` of the three tuple variants carries the crate's [`Error`], which names the
+/// file and says what is wrong; [`SynchronizerError::error`] returns it, and `e.kind()` on the
+/// `io::Error` tells a missing file (`NotFound`) from the rest, as with upstream.
+/// `FailedEntityWrite`, `FailedEntityRead` and `InvalidInstanceVersionParams` are never
+/// returned: what upstream reported through them is reported above, with the file and the
+/// reason.
+#[derive(Debug, thiserror::Error)]
+pub enum SynchronizerError {
+    /// Writing the value failed (see the table above).
+    #[error("error writing data file: {0}")]
+    FailedDataWrite(io::Error),
+    /// A data copy could not be read or failed validation.
+    #[error("error reading data file: {0}")]
+    FailedDataRead(io::Error),
+    /// The state file (or the readers file) could not be read, does not exist, or holds another
+    /// type.
+    #[error("error reading state file: {0}")]
+    FailedStateRead(io::Error),
+    /// Never returned (kept for code that matches it).
+    #[error("error writing entity")]
+    FailedEntityWrite,
+    /// Never returned (kept for code that matches it).
+    #[error("error reading entity")]
+    FailedEntityRead,
+    /// The channel's files exist but no value has been published yet.
+    #[error("uninitialized state")]
+    UninitializedState,
+    /// Never returned (kept for code that matches it).
+    #[error("invalid instance version params")]
+    InvalidInstanceVersionParams,
+    /// Another live writer holds the channel (whatever lock strategy either names).
+    #[error("write blocked by conflicting lock")]
+    WriteLockConflict,
+}
+
+impl SynchronizerError {
+    /// The crate's error inside a `FailedStateRead`, `FailedDataRead` or `FailedDataWrite`: it
+    /// names the file and says what is wrong.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            SynchronizerError::FailedDataWrite(e)
+            | SynchronizerError::FailedDataRead(e)
+            | SynchronizerError::FailedStateRead(e) => e.get_ref()?.downcast_ref::<Error>(),
+            _ => None,
+        }
+    }
+
+    /// The facade's error for `error`, met while writing (`true`) or reading.
+    #[cold]
+    #[inline(never)]
+    fn new(error: Error, writing: bool) -> Self {
+        use io::ErrorKind as Kind;
+        let on_data = is_data_file(error.path());
+        let data = |kind: Kind, error: Error| {
+            let e = io::Error::new(kind, error);
+            if writing {
+                SynchronizerError::FailedDataWrite(e)
+            } else {
+                SynchronizerError::FailedDataRead(e)
+            }
+        };
+        let state = |kind: Kind, error: Error| {
+            SynchronizerError::FailedStateRead(io::Error::new(kind, error))
+        };
+        match error {
+            Error::NotPublished { ref path } => match std::fs::symlink_metadata(path) {
+                Err(e) if e.kind() == Kind::NotFound => state(Kind::NotFound, error),
+                _ => SynchronizerError::UninitializedState,
+            },
+            Error::WriterExists { .. } => SynchronizerError::WriteLockConflict,
+            Error::Io { ref source, .. } => {
+                let kind = source.kind();
+                if on_data { data(kind, error) } else { state(kind, error) }
+            }
+            Error::Corrupt { .. } if on_data => data(Kind::InvalidData, error),
+            Error::SchemaMismatch { .. } | Error::Incompatible { .. } | Error::Corrupt { .. } => {
+                state(Kind::InvalidData, error)
+            }
+            Error::ReadersFull { .. } => state(Kind::ResourceBusy, error),
+            Error::Superseded { .. } => state(Kind::Other, error),
+            Error::WriterBlocked { .. } => data(Kind::TimedOut, error),
+            Error::TooLarge { .. } => data(Kind::FileTooLarge, error),
+            Error::InvalidValue { .. } => data(Kind::InvalidData, error),
+            _ => data(Kind::Other, error),
+        }
+    }
+}
+
+impl From<Error> for SynchronizerError {
+    /// As the facade reports `error` (see the table on [`SynchronizerError`]); errors only a
+    /// writer meets become `FailedDataWrite`, others the read side's variant.
+    fn from(error: Error) -> Self {
+        let writing = matches!(
+            error,
+            Error::WriterBlocked { .. }
+                | Error::TooLarge { .. }
+                | Error::InvalidValue { .. }
+                | Error::Forked { .. }
+        );
+        SynchronizerError::new(error, writing)
+    }
+}
+
+/// Whether `path` names a data copy (`P_data_i`).
+fn is_data_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.rsplit_once("_data_"))
+        .is_some_and(|(_, index)| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The checksum every channel uses, xxh3-64, as a [`Hasher`]: the default of [`Synchronizer`]'s
+/// hasher parameter, in place of upstream's `WyHash`.
+///
+/// The parameter is accepted for source compatibility and does not choose anything: whatever
+/// hasher a program names, copies are checksummed with xxh3-64, because every program reading
+/// the channel (through the facade or through [`Reader`](crate::Reader)) must agree on it.
+#[derive(Default, Clone)]
+pub struct Xxh3(xxhash_rust::xxh3::Xxh3);
+
+impl Hasher for Xxh3 {
+    fn finish(&self) -> u64 {
+        self.0.digest()
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl fmt::Debug for Xxh3 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Xxh3").finish_non_exhaustive()
+    }
+}
 
 /// Copies of channels the facade creates.
 const FACADE_COPIES: usize = 3;
 
-/// Reads and writes one value at a path prefix, opening the writer or reader side on first use.
-pub struct Synchronizer {
-    path: PathBuf,
-    /// Generation of the last read, for `ReadResult::is_switched`.
-    last_read: u64,
-    writer: Option<RawWriter>,
-    /// The reader side and the type (by name) it was opened for.
-    reader: Option<(&'static str, Arc<ReaderShared>)>,
-    arena: Arena,
+/// Largest initial scratch arena (`N`): a larger `N` is clamped, the arena grows anyway.
+const MAX_INITIAL_SCRATCH: usize = 64 << 20;
+
+/// How often the facade looks for a channel's files that do not exist yet while waiting.
+const APPEAR_POLL: Duration = Duration::from_millis(5);
+
+/// The writer side: opened at the first write, for the type of that write.
+struct FacadeWriter {
+    raw: RawWriter,
+    /// `std::any::type_name` of the type the writer was opened for: a write of the same type
+    /// checks nothing more (the layout fingerprint is computed once per type).
+    type_name: &'static str,
+    durable: bool,
 }
 
-impl fmt::Debug for Synchronizer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Synchronizer").field("path", &self.path).finish_non_exhaustive()
-    }
+/// The reader side: opened at the first read, for the type of that read.
+struct FacadeReader {
+    shared: Arc<ReaderShared>,
+    type_name: &'static str,
 }
 
-/// The writer side in `slot`, opened on first use for `T`.
-fn open_writer<'s, T>(slot: &'s mut Option<RawWriter>, path: &Path) -> Result<&'s mut RawWriter>
+/// Whether `a` and `b` are the same `std::any::type_name` (a pointer comparison almost always).
+#[inline]
+fn same_type(a: &'static str, b: &'static str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+/// The writer side in `slot`, opened for `T` if needed. A synchronizer writes one type: a value
+/// of another type is refused, not published under the first type's fingerprint.
+fn open_writer<'s, T>(
+    slot: &'s mut Option<FacadeWriter>,
+    path: &Path,
+    durable: bool,
+) -> Result<&'s mut RawWriter, SynchronizerError>
 where
     T: Archive,
-    T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+    T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
 {
-    let writer = match slot.take() {
-        Some(writer) => {
-            // The files carry one schema: a value of another type is refused, not published
-            // under the first type's fingerprint.
+    let name = std::any::type_name::<T>();
+    match slot {
+        Some(w) if same_type(w.type_name, name) => {}
+        Some(w) => {
             let ty = ValueType::of_archive::<T>();
-            if writer.layout_fingerprint() != ty.layout_fingerprint {
-                let found = writer.schema();
-                let state = writer.paths().state.clone();
-                *slot = Some(writer);
-                return Err(Error::SchemaMismatch {
-                    path: state,
-                    expected: ty.schema(),
-                    found,
-                    differences: Vec::new(),
-                });
+            if w.raw.layout_fingerprint() != ty.layout_fingerprint {
+                return Err(SynchronizerError::new(
+                    Error::SchemaMismatch {
+                        path: w.raw.paths().state.clone(),
+                        expected: ty.schema(),
+                        found: w.raw.schema(),
+                        differences: Vec::new(),
+                    },
+                    true,
+                ));
             }
-            writer
+            // Another name for the same layout (the same definition reached through
+            // another path): remember it, so it is not fingerprinted again.
+            w.type_name = name;
         }
         None => {
-            let options = WriterOptions::new(
+            let mut options = WriterOptions::new(
                 FACADE_COPIES,
                 format::DEFAULT_READER_SLOTS,
                 format::DEFAULT_MAX_SIZE,
             );
-            RawWriter::open(path, options, ValueType::of_archive::<T>())?
+            options.set.durable = durable;
+            let raw = RawWriter::open(path, options, ValueType::of_archive::<T>())
+                .map_err(|e| SynchronizerError::new(e, true))?;
+            *slot = Some(FacadeWriter { raw, type_name: name, durable });
         }
-    };
-    Ok(slot.insert(writer))
+    }
+    Ok(&mut slot.as_mut().expect("opened above").raw)
+}
+
+/// Reads and writes one value at a path prefix, as upstream's `Synchronizer` did: the writer side
+/// opens at the first write, the reader side at the first read. Both may be used through one
+/// synchronizer.
+///
+/// `Send + Sync`, like upstream's; every method takes `&mut self`. For reading from many threads
+/// through one handle, use [`Reader<T>`](crate::Reader) (`Clone`, reads through `&self`), which
+/// reads the same channels.
+///
+/// The type parameters are upstream's and keep its defaults (but `H`'s); see the
+/// [module](self) for what each means now.
+pub struct Synchronizer<
+    H = Xxh3,
+    WL = LockDisabled,
+    const N: usize = 1024,
+    const SD: u64 = 1_000_000_000,
+> {
+    path: PathBuf,
+    /// Generation of the last read, for `ReadResult::is_switched`.
+    last_read: u64,
+    /// msync before and after each publish (set before the writer opens).
+    durable: bool,
+    writer: Option<FacadeWriter>,
+    reader: Option<FacadeReader>,
+    /// The serializer's scratch space, made at the first write. In a `Mutex` only so that the
+    /// synchronizer is `Sync`: it is reached through `&mut self`, never locked.
+    arena: Option<Mutex<Arena>>,
+    _params: PhantomData<fn() -> (H, WL)>,
+}
+
+impl<H, WL, const N: usize, const SD: u64> fmt::Debug for Synchronizer<H, WL, N, SD> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Synchronizer")
+            .field("path", &self.path)
+            .field("writer", &self.writer.as_ref().map(|w| w.type_name))
+            .field("reader", &self.reader.as_ref().map(|r| r.type_name))
+            .finish_non_exhaustive()
+    }
 }
 
 impl Synchronizer {
-    /// A synchronizer for the files at `path_prefix` (`{prefix}_state`, `{prefix}_readers`,
-    /// `{prefix}_data_{i}`). Nothing is opened until the first call.
+    /// A synchronizer with the default type parameters for the files at `path_prefix`
+    /// (`{prefix}_state`, `{prefix}_readers`, `{prefix}_data_{i}`, `{prefix}_writer`). Nothing is
+    /// opened until the first call.
     pub fn new(path_prefix: &OsStr) -> Self {
+        Self::with_params(path_prefix)
+    }
+}
+
+impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
+    /// A synchronizer with the type parameters named by the caller
+    /// (`Synchronizer::<WyHash, SingleWriter, 1024, 500_000>::with_params(path)`). Nothing is
+    /// opened until the first call.
+    pub fn with_params(path_prefix: &OsStr) -> Self {
         Synchronizer {
-            last_read: 0,
             path: PathBuf::from(path_prefix),
+            last_read: 0,
+            durable: false,
             writer: None,
             reader: None,
-            arena: Arena::new(),
+            arena: None,
+            _params: PhantomData,
         }
     }
 
-    /// Serializes `entity` into a free copy and publishes it. Returns the archived size and
-    /// whether dead readers were reclaimed. Waits at most `grace_duration` for a free copy.
-    pub fn write<T>(&mut self, entity: &T, grace_duration: Duration) -> Result<(usize, bool)>
+    /// Whether writes msync the data copy before publishing it and the state file after (default
+    /// off). Upstream flushed every write; on `/dev/shm` there is nothing to flush to, and
+    /// readers never need it (they read the same page cache), so it is off unless the files
+    /// must survive a machine crash. Applies from the next write: if the writer side is already
+    /// open with the other setting, it is closed here (giving up the writer lock) and reopened by
+    /// the next write.
+    pub fn set_durable(&mut self, durable: bool) {
+        self.durable = durable;
+        if self.writer.as_ref().is_some_and(|w| w.durable != durable) {
+            self.writer = None;
+        }
+    }
+
+    /// Serializes `entity` straight into a free copy and publishes it. Returns the archived
+    /// size and whether dead readers' slots were reclaimed during the write (upstream: whether
+    /// the reader count was reset). Waits at most `grace_duration` for readers to release a
+    /// copy, then fails with `FailedDataWrite` (kind `TimedOut`) and publishes nothing; a live
+    /// reader's copy is never taken from it.
+    pub fn write<T>(
+        &mut self,
+        entity: &T,
+        grace_duration: Duration,
+    ) -> Result<(usize, bool), SynchronizerError>
     where
-        T: Archive + for<'a, 'b> Serialize<CopySerializer<'a, 'b>>,
-        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+        T: Archive + for<'a, 'b> Serialize<Serializer<'a, 'b>>,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
-        let arena = &mut self.arena;
-        let writer = open_writer::<T>(&mut self.writer, &self.path)?;
+        let writer = open_writer::<T>(&mut self.writer, &self.path, self.durable)?;
         writer.set_max_wait(grace_duration);
-        let published = writer.publish(&mut |buf| serialize_into(entity, buf, arena), None)?;
+        let arena = self
+            .arena
+            .get_or_insert_with(|| Mutex::new(Arena::with_capacity(N.min(MAX_INITIAL_SCRATCH))))
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner());
+        let published = writer
+            .publish(&mut |buf| serialize_into(entity, buf, arena), None)
+            .map_err(|e| SynchronizerError::new(e, true))?;
         Ok((published.bytes, published.reclaimed > 0))
     }
 
-    /// Publishes bytes archived elsewhere after validating them as a `T::Archived`.
-    pub fn write_raw<T>(&mut self, data: &[u8], grace_duration: Duration) -> Result<(usize, bool)>
+    /// Publishes bytes archived elsewhere (`rkyv::to_bytes`: root at the end) after validating
+    /// them as a `T::Archived`; bytes that are not are refused (`FailedDataWrite`, kind
+    /// `InvalidData`) and nothing is published. Returns as [`write`](Self::write).
+    pub fn write_raw<T>(
+        &mut self,
+        data: &[u8],
+        grace_duration: Duration,
+    ) -> Result<(usize, bool), SynchronizerError>
     where
         T: Archive,
-        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
-        let writer = open_writer::<T>(&mut self.writer, &self.path)?;
+        let writer = open_writer::<T>(&mut self.writer, &self.path, self.durable)?;
         writer.set_max_wait(grace_duration);
-        let published = writer.publish_bytes(data)?;
+        let published = writer.publish_bytes(data).map_err(|e| SynchronizerError::new(e, true))?;
         Ok((published.bytes, published.reclaimed > 0))
     }
 
-    /// The newest published value, validated once per generation. `check_bytes` is accepted
-    /// for compatibility with mmap-sync 2.x; validation is never skipped by a safe call.
-    pub fn read<T>(&mut self, check_bytes: bool) -> Result<ReadResult<'_, T>>
+    /// The reader side, opened for `T` if needed (the type's layout fingerprint is computed
+    /// then, once).
+    #[inline(always)]
+    fn reader<T>(&mut self) -> Result<&Arc<ReaderShared>, SynchronizerError>
     where
         T: Archive,
-        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
+    {
+        let name = std::any::type_name::<T>();
+        match &self.reader {
+            Some(r) if same_type(r.type_name, name) => {}
+            _ => self.open_reader::<T>()?,
+        }
+        Ok(&self.reader.as_ref().expect("opened above").shared)
+    }
+
+    #[cold]
+    fn open_reader<T>(&mut self) -> Result<(), SynchronizerError>
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
+    {
+        self.reader = None;
+        let shared = ReaderShared::open(&self.path, ValueType::of_archive::<T>(), true, false)
+            .map_err(|e| SynchronizerError::new(e, false))?;
+        self.reader = Some(FacadeReader { shared, type_name: std::any::type_name::<T>() });
+        Ok(())
+    }
+
+    /// The newest published value, validated once per generation for the process (bytecheck,
+    /// checksum and fingerprint), zero-copy. Safe: the returned result pins its copy, which the
+    /// writer will not overwrite until it drops.
+    ///
+    /// `check_bytes` is accepted for compatibility with mmap-sync 2.x and has no effect: a safe
+    /// read never skips validation, and after the one-time check a read costs the same either
+    /// way. (Code that calls this in an `unsafe` block, as upstream required, still compiles,
+    /// with an `unused_unsafe` warning.)
+    ///
+    /// A channel of another type is refused with `FailedStateRead` (kind `InvalidData`) holding
+    /// [`Error::SchemaMismatch`].
+    ///
+    /// If a writer replaces the channel's files by a new set (it found them damaged), reads keep
+    /// serving the last value of the old set, as [`Reader`](crate::Reader)'s do, until
+    /// [`version`](Self::version) or [`wait_for_change`](Self::wait_for_change) notices the
+    /// replacement; the next read then follows the new set. (Looking on every read would cost
+    /// the hot path a call.)
+    #[inline(always)]
+    pub fn read<T>(&mut self, check_bytes: bool) -> Result<ReadResult<'_, T>, SynchronizerError>
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
         let _ = check_bytes;
         self.read_with::<T>(Check::Safe)
     }
 
-    /// Like [`read`](Self::read) without bytecheck (checksum and fingerprint still checked).
+    /// Like [`read`](Self::read) without bytecheck (the checksum and the fingerprint are still
+    /// checked once per generation): what upstream's `read(false)` skipped, kept for writers
+    /// that are trusted.
     ///
     /// # Safety
-    /// The writer must be trusted to publish only valid archives of `T`.
-    pub unsafe fn read_unchecked<T>(&mut self) -> Result<ReadResult<'_, T>>
+    /// The writer must be trusted to publish only valid archives of `T`: a malformed archive
+    /// read this way is undefined behaviour.
+    pub unsafe fn read_unchecked<T>(&mut self) -> Result<ReadResult<'_, T>, SynchronizerError>
     where
         T: Archive,
-        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
         self.read_with::<T>(Check::Unchecked)
     }
 
-    fn reader<T>(&mut self) -> Result<&Arc<ReaderShared>>
+    /// Pins the newest validated copy and wraps it for `T`. Inlined into the caller, as
+    /// `Reader::read` is: a call here costs a read about a third more.
+    #[inline(always)]
+    fn read_with<T>(&mut self, check: Check) -> Result<ReadResult<'_, T>, SynchronizerError>
     where
         T: Archive,
-        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
-    {
-        let name = std::any::type_name::<T>();
-        let reopen = !matches!(&self.reader, Some((n, _)) if std::ptr::eq(*n, name) || *n == name);
-        if reopen {
-            let shared = ReaderShared::open(&self.path, ValueType::of_archive::<T>(), true, false)?;
-            self.reader = Some((name, shared));
-        }
-        Ok(&self.reader.as_ref().expect("opened above").1)
-    }
-
-    /// Pins the newest validated copy and wraps it for `T`.
-    fn read_with<T>(&mut self, check: Check) -> Result<ReadResult<'_, T>>
-    where
-        T: Archive,
-        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
         self.reader::<T>()?;
-        let last_read = self.last_read;
-        let shared = &self.reader.as_ref().expect("opened above").1;
-        let pinned = shared.read(check)?;
-        let switched = pinned.generation != last_read;
+        let shared = &self.reader.as_ref().expect("opened above").shared;
+        let pinned = shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
         let generation = pinned.generation;
-        // SAFETY: the copy was validated as a `T::Archived` for this generation (bytecheck
-        // unless the caller of `read_unchecked` vouched for it), and the pin keeps the writer
-        // away until the guard drops.
+        let previous = std::mem::replace(&mut self.last_read, generation);
+        // SAFETY: the copy was validated as a `T::Archived` for this generation (the reader was
+        // opened with `T`'s type; bytecheck ran unless the caller of `read_unchecked` vouched
+        // for the bytes), and the pin keeps the writer away from it until the guard drops.
         let guard = unsafe { ReadGuard::new(pinned.root, pinned.slot, generation) };
-        self.last_read = generation;
-        Ok(ReadResult { guard, switched })
+        Ok(ReadResult { guard, previous })
     }
 
-    /// The published generation (upstream: the instance version).
-    pub fn version(&mut self) -> Result<u64> {
-        if let Some(writer) = &self.writer {
-            return Ok(writer.generation());
-        }
-        let paths = crate::paths::ChannelPaths::new(&self.path);
-        let generation = match &self.reader {
-            Some((_, shared)) => shared.generation(),
-            None => {
-                let (_file, state) = crate::set::open_state(&paths)?;
-                // Acquire: as `Reader::generation`.
-                crate::protocol::generation(
-                    state.header().active.load(std::sync::atomic::Ordering::Acquire),
-                )
-            }
+    /// Blocks until a generation other than `since` is published (`None`: any generation), or
+    /// `timeout` passes (any duration, `Duration::MAX` included). Returns the new version, or
+    /// `None` on timeout. The thread sleeps on a futex that the writer wakes at each publish;
+    /// while the channel's files do not exist yet, it looks for them every few milliseconds.
+    ///
+    /// Opens the reader side for `T` as a read does, so a channel of another type is refused
+    /// here too.
+    pub fn wait_for_change<T>(
+        &mut self,
+        since: Option<InstanceVersion>,
+        timeout: Duration,
+    ) -> Result<Option<InstanceVersion>, SynchronizerError>
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
+    {
+        let since = since.map_or(0, InstanceVersion::generation);
+        let deadline = Instant::now().checked_add(timeout);
+        let remaining = || match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => Duration::MAX,
         };
-        match generation {
-            0 => Err(Error::NotPublished { path: paths.state }),
-            generation => Ok(generation),
+        loop {
+            let shared = match self.reader::<T>() {
+                Ok(shared) => shared,
+                // No files yet, or a state file without a header yet.
+                Err(e)
+                    if matches!(e, SynchronizerError::UninitializedState)
+                        || e.error().is_some_and(|e| matches!(e, Error::NotPublished { .. })) =>
+                {
+                    if remaining().is_zero() {
+                        return Ok(None);
+                    }
+                    std::thread::sleep(APPEAR_POLL.min(remaining()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match shared.wait_for_change(since, remaining()) {
+                Ok(generation) => return Ok(generation.and_then(InstanceVersion::from_generation)),
+                // The files were replaced by a new set: follow it.
+                Err(Error::Superseded { .. }) => self.reader = None,
+                Err(e) => return Err(SynchronizerError::new(e, false)),
+            }
         }
+    }
+
+    /// The version (generation) of the newest published value: a couple of atomic loads once
+    /// this synchronizer has written or read (before that, the state file is mapped for the
+    /// call). Fails with `FailedStateRead` (kind `NotFound`) while
+    /// the channel's files do not exist, and `UninitializedState` while nothing is published.
+    /// If the channel's files were replaced by a new set, the next read follows it.
+    pub fn version(&mut self) -> Result<InstanceVersion, SynchronizerError> {
+        if self.reader.as_ref().is_some_and(|r| r.shared.is_superseded()) {
+            // The files were replaced by a new set: the next read opens it.
+            self.reader = None;
+        }
+        let generation = if let Some(writer) = &self.writer {
+            writer.raw.generation()
+        } else if let Some(reader) = &self.reader {
+            reader.shared.generation()
+        } else {
+            let paths = ChannelPaths::new(&self.path);
+            let (_file, state) =
+                crate::set::open_state(&paths).map_err(|e| SynchronizerError::new(e, false))?;
+            // Acquire: as `Reader::generation`.
+            crate::protocol::generation(
+                state.header().active.load(std::sync::atomic::Ordering::Acquire),
+            )
+        };
+        InstanceVersion::try_from(generation)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_data_copies_count_as_data_files() {
+        assert!(is_data_file(Path::new("/dev/shm/hello_world_data_0")));
+        assert!(is_data_file(Path::new("/dev/shm/my_data_set_data_12")));
+        assert!(!is_data_file(Path::new("/dev/shm/hello_world_state")));
+        assert!(!is_data_file(Path::new("/dev/shm/my_data_set_readers")));
+        assert!(!is_data_file(Path::new("/dev/shm/x_data_")));
+    }
+
+    #[test]
+    fn the_facade_is_send_and_sync_and_its_default_hasher_is_xxh3() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Synchronizer>();
+        send_sync::<Synchronizer<std::hash::DefaultHasher, crate::locks::SingleWriter, 4096, 1>>();
+        let mut hasher = Xxh3::default();
+        hasher.write(b"hello");
+        assert_eq!(hasher.finish(), xxhash_rust::xxh3::xxh3_64(b"hello"));
+    }
+
+    #[test]
+    fn every_crate_error_keeps_its_file_and_reason_through_the_facade() {
+        let state = PathBuf::from("/nonexistent/dir/x_state");
+        let e = SynchronizerError::new(Error::NotPublished { path: state.clone() }, false);
+        match &e {
+            SynchronizerError::FailedStateRead(io) => {
+                assert_eq!(io.kind(), io::ErrorKind::NotFound)
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(e.to_string().contains("/nonexistent/dir/x_state"), "{e}");
+        let data = PathBuf::from("/dev/shm/x_data_1");
+        let e = SynchronizerError::new(Error::corrupt(&data, "checksum mismatch"), false);
+        assert!(matches!(e, SynchronizerError::FailedDataRead(_)), "{e:?}");
+        assert!(matches!(e.error(), Some(Error::Corrupt { path, .. }) if *path == data));
+        let e = SynchronizerError::from(Error::WriterBlocked {
+            path: state.clone(),
+            waited: Duration::from_millis(5),
+        });
+        assert!(
+            matches!(&e, SynchronizerError::FailedDataWrite(io) if io.kind() == io::ErrorKind::TimedOut),
+            "{e:?}"
+        );
+        let e = SynchronizerError::from(Error::WriterExists { path: state });
+        assert!(matches!(e, SynchronizerError::WriteLockConflict));
     }
 }

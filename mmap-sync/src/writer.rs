@@ -1,7 +1,6 @@
 //! The writer: the only process that creates a channel's files and publishes values.
 
 use std::fmt;
-use std::fs::File;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -62,8 +61,8 @@ impl WriterOptions {
 /// The writer half of the protocol, independent of the value's type.
 pub(crate) struct RawWriter {
     paths: ChannelPaths,
-    /// Holds the writer lock for the writer's life.
-    lock: File,
+    /// Holds the writer lock for the writer's life (released when dropped).
+    _lock: set::WriterLock,
     files: WriterFiles,
     options: WriterOptions,
     ty: ValueType,
@@ -132,7 +131,7 @@ impl RawWriter {
         let files = set::open_for_writing(&paths, &options.set, &ty)?;
         let mut writer = RawWriter {
             paths,
-            lock,
+            _lock: lock,
             files,
             options,
             ty,
@@ -512,16 +511,6 @@ impl RawWriter {
         set::supersede(&old.state);
         self.take_over();
         Ok(())
-    }
-}
-
-impl Drop for RawWriter {
-    fn drop(&mut self) {
-        // Release the writer lock explicitly: a child forked by another thread of this process
-        // shares the open file description until it execs, and would otherwise keep the lock.
-        if self.epoch == os::fork_epoch() {
-            let _ = os::unlock(&self.lock, 0, 0);
-        }
     }
 }
 
