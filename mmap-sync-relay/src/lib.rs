@@ -23,9 +23,13 @@
 //! (`follow`, `publish`, `status`, `demo`).
 
 pub mod manifest;
+pub mod nats;
+pub mod publisher;
 pub mod source;
 pub mod status;
 
 pub use manifest::{Manifest, Version};
+pub use nats::{NatsChannel, NatsSource};
+pub use publisher::{PublishError, Publisher, Receipt};
 pub use source::{Fetch, Source, SourceError};
 pub use status::Status;
