@@ -22,14 +22,17 @@
 //! The `mmap-sync-relay` binary wraps both for the workspace's `schemas` types
 //! (`follow`, `publish`, `status`, `demo`).
 
+pub mod local_server;
 pub mod manifest;
 pub mod nats;
 pub mod publisher;
+pub mod relay;
 pub mod source;
 pub mod status;
 
 pub use manifest::{Manifest, Version};
 pub use nats::{NatsChannel, NatsSource};
 pub use publisher::{PublishError, Publisher, Receipt};
+pub use relay::{Relay, RelayError, RelayOptions};
 pub use source::{Fetch, Source, SourceError};
 pub use status::Status;
