@@ -20,7 +20,25 @@
 //! - [`Source`] is the small interface a relay follows; [`nats::NatsSource`] implements it.
 //!
 //! The `mmap-sync-relay` binary wraps both for the workspace's `schemas` types
-//! (`follow`, `publish`, `status`, `demo`).
+//! (`follow`, `publish`, `status`, `demo`). For a type of your own, the same takes a few lines:
+//!
+//! ```no_run
+//! use mmap_sync_relay::{NatsSource, Publisher, Relay, RelayOptions};
+//! use schemas::RoutingTable; // any `SharedState` type
+//!
+//! # async fn publisher() -> Result<(), Box<dyn std::error::Error>> {
+//! // Wherever the value is produced:
+//! let mut publisher = Publisher::<RoutingTable>::connect("nats://nats:4222", "routing").await?;
+//! let receipt = publisher.publish(&RoutingTable::example(1, 8)).await?;
+//! println!("revision {}", receipt.revision);
+//! # Ok(()) }
+//! # async fn relay() -> Result<(), Box<dyn std::error::Error>> {
+//! // On every host, as the channel's only writer:
+//! let source = NatsSource::connect("nats://nats:4222", "routing").await?;
+//! let relay = Relay::<RoutingTable, _>::open(source, RelayOptions::new("/dev/shm/routing"))?;
+//! relay.run(async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await?;
+//! # Ok(()) }
+//! ```
 
 pub mod local_server;
 pub mod manifest;

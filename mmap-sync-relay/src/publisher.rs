@@ -155,13 +155,22 @@ impl<T: SharedState> Publisher<T> {
     /// Publishes bytes archived elsewhere (as `rkyv::to_bytes` produces them), after checking
     /// that they are a valid archive of `T`.
     pub async fn publish_archive(&mut self, archive: &[u8]) -> Result<Receipt, PublishError> {
-        // Checked access needs the archive aligned as the root type; AlignedVec is.
-        let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(archive.len());
-        aligned.extend_from_slice(archive);
-        rkyv::access::<T::Archived, rancor::Error>(&aligned).map_err(|err| {
-            PublishError::InvalidArchive { type_name: T::TYPE_NAME, reason: err.to_string() }
-        })?;
-        self.publish_checked(&aligned).await
+        let invalid = |err: rancor::Error| PublishError::InvalidArchive {
+            type_name: T::TYPE_NAME,
+            reason: err.to_string(),
+        };
+        // Checked access needs the archive aligned for its root type (it reports a misaligned
+        // buffer as an error). 16 bytes is the alignment of rkyv's own AlignedVec; heap
+        // buffers usually have it, others are copied once.
+        if (archive.as_ptr() as usize).is_multiple_of(16) {
+            rkyv::access::<T::Archived, rancor::Error>(archive).map_err(invalid)?;
+            self.publish_checked(archive).await
+        } else {
+            let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(archive.len());
+            aligned.extend_from_slice(archive);
+            rkyv::access::<T::Archived, rancor::Error>(&aligned).map_err(invalid)?;
+            self.publish_checked(&aligned).await
+        }
     }
 
     /// Like [`publish_archive`](Self::publish_archive), but only if the manifest is at

@@ -274,7 +274,10 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             Ok(latest) => latest,
             Err(SourceError::Malformed { revision, reason }) => {
                 self.note_source(Some(revision));
-                self.refuse(revision, String::new(), format!("malformed manifest: {reason}"));
+                // Reported once per revision, not at every recheck.
+                if self.status.refused.as_ref().map(|r| r.revision) != Some(revision) {
+                    self.refuse(revision, String::new(), format!("malformed manifest: {reason}"));
+                }
                 self.wait_for_change(revision).await;
                 return Ok(());
             }

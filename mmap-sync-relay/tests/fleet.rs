@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     if args.test_threads.is_none() {
         args.test_threads = Some(1);
     }
-    let scenarios: [(&str, Scenario); 6] = [
+    let scenarios: [(&str, Scenario); 7] = [
         ("three_hosts_follow_twenty_versions", three_hosts_follow_twenty_versions),
         ("a_256_mib_value_reaches_every_host", a_256_mib_value_reaches_every_host),
         (
@@ -45,6 +45,10 @@ fn main() -> ExitCode {
         (
             "bad_versions_are_refused_and_the_value_stays",
             bad_versions_are_refused_and_the_value_stays,
+        ),
+        (
+            "a_stalled_download_times_out_and_is_retried",
+            a_stalled_download_times_out_and_is_retried,
         ),
         ("racing_publishers_one_wins_per_revision", racing_publishers_one_wins_per_revision),
         ("command_line_publish_status_and_exit_codes", command_line_publish_status_and_exit_codes),
@@ -501,6 +505,67 @@ fn bad_versions_are_refused_and_the_value_stays(server: &ServerBinary) {
         let versions: Vec<u64> = watcher.finish().values.iter().map(|(_, v)| *v).collect();
         assert_eq!(versions, [1, 4], "only whole, accepted versions were ever visible");
     }
+}
+
+/// An object whose chunks vanished (its record says it has some, the server sends none): the
+/// download stalls, the relay gives up after its inactivity timeout, reports it, keeps its
+/// value, retries, and takes the next version when one comes.
+fn a_stalled_download_times_out_and_is_retried(server: &ServerBinary) {
+    let dir = TestDir::new("stalled");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let host = Host::start(
+        dir.path(),
+        "host-1",
+        &url,
+        "stalled",
+        "routing-table",
+        &["--inactivity-timeout", "500ms"],
+    );
+    let mut watcher = Watcher::routing(&host.name, &host.path);
+    let rt = runtime();
+    let mut publisher = rt.block_on(Publisher::<RoutingTable>::connect(&url, "stalled")).unwrap();
+    let first = rt.block_on(publisher.publish(&RoutingTable::example(1, ROUTES))).unwrap();
+    host.wait_published(first.revision, CONVERGE);
+    watcher.wait_version(1, CONVERGE);
+
+    // Upload version 2, purge its chunks behind the Object Store's back, then point the
+    // manifest at it.
+    let archive = mmap_sync::rkyv::to_bytes::<mmap_sync::rkyv::rancor::Error>(
+        &RoutingTable::example(2, ROUTES),
+    )
+    .unwrap();
+    let stalled = rt.block_on(async {
+        let channel = publisher.channel().clone();
+        let object = format!("stalled-{}", std::process::id());
+        channel.upload(&object, &archive).await.unwrap();
+        let client = async_nats::connect(&url).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let bucket = mmap_sync_relay::nats::bucket_name("stalled");
+        let info = jetstream.get_object_store(&bucket).await.unwrap().info(&object).await.unwrap();
+        let stream = jetstream.get_stream(format!("OBJ_{bucket}")).await.unwrap();
+        stream.purge().filter(format!("$O.{bucket}.C.{}", info.nuid)).await.unwrap();
+        let manifest = Manifest::describe::<RoutingTable>(&archive, object, publisher.base());
+        channel.swap(publisher.base(), &manifest).await.unwrap()
+    });
+    let status = host.wait_status("a stalled download reported", CONVERGE, |s| {
+        s.last_error
+            .as_ref()
+            .is_some_and(|e| e.revision == Some(stalled) && e.message.contains("stalled"))
+    });
+    assert_eq!(status.published.as_ref().unwrap().revision, first.revision);
+    assert_eq!(status.last_error.as_ref().unwrap().kind, "retrying");
+    assert_eq!(watcher.last_version(), Some(1));
+    // It keeps trying (the object may yet arrive), each attempt ending at the timeout.
+    host.wait_status("a second attempt", CONVERGE, |s| s.counters.downloads >= 2);
+
+    rt.block_on(publisher.rebase()).unwrap();
+    let third = rt.block_on(publisher.publish(&RoutingTable::example(3, ROUTES))).unwrap();
+    let status = host.wait_published(third.revision, CONVERGE);
+    assert_eq!(status.last_error, None);
+    watcher.wait_version(3, CONVERGE);
+    let versions: Vec<u64> = watcher.finish().values.iter().map(|(_, v)| *v).collect();
+    assert_eq!(versions, [1, 3]);
 }
 
 /// Two publishers race: each revision has exactly one winner, the loser is told, and the
