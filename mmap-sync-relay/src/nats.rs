@@ -388,7 +388,18 @@ impl NatsSource {
     /// start before it, and reports it unreachable until it answers.
     pub async fn connect(server: &str, channel: &str) -> Result<Self, SourceError> {
         check_channel_name(channel).map_err(SourceError::Unavailable)?;
-        let client = connect(server, true).await?;
+        Self::from_client(connect(server, true).await?, server, channel)
+    }
+
+    /// A source for channel `channel` through a client connected elsewhere (with TLS,
+    /// credentials or any other option of `async_nats::ConnectOptions`). `server` only labels
+    /// the source in logs and the status file.
+    pub fn from_client(
+        client: async_nats::Client,
+        server: &str,
+        channel: &str,
+    ) -> Result<Self, SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
         Ok(NatsSource {
             server: server.to_owned(),
             channel_name: channel.to_owned(),
