@@ -47,7 +47,7 @@ pub struct RelayOptions {
     pub max_size: Option<u64>,
     /// A download that receives nothing for this long fails (and is retried).
     pub inactivity_timeout: Duration,
-    /// How often the source is asked again when it sends no notification.
+    /// How often the source is asked again when it sends no notification (at least 10 ms).
     pub recheck: Duration,
     /// First and longest wait between retries (each wait is randomised between half and all
     /// of the current step, which doubles up to `retry_max`).
@@ -487,7 +487,9 @@ impl<T: SharedState, S: Source> Relay<T, S> {
 
     async fn wait_for_change(&mut self, after: u64) {
         self.save_or_warn();
-        if let Err(err) = self.source.changed(after, self.options.recheck).await {
+        // A zero recheck would ask the source in a busy loop.
+        let recheck = self.options.recheck.max(Duration::from_millis(10));
+        if let Err(err) = self.source.changed(after, recheck).await {
             self.retry_later(None, err.to_string()).await;
         }
     }
