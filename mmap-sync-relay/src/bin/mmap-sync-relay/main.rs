@@ -43,9 +43,9 @@ and reports the problem in its status file and logs, keeping the channel's value
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log level: error, warn, info, debug or trace.
-    #[arg(long, global = true, default_value = "info")]
-    log_level: tracing::Level,
+    /// Log level: error, warn, info, debug or trace [default: info; warn for demo].
+    #[arg(long, global = true)]
+    log_level: Option<tracing::Level>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -158,7 +158,12 @@ struct StatusArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_level);
+    // The demo prints its own story; its log only needs to carry problems.
+    let default = match cli.command {
+        Command::Demo(_) => tracing::Level::WARN,
+        _ => tracing::Level::INFO,
+    };
+    init_logging(cli.log_level.unwrap_or(default));
     match cli.command {
         Command::Follow(args) => match args.source.type_ {
             TypeArg::HelloWorld => follow::<HelloWorld>(args),
