@@ -21,6 +21,10 @@ pub const MANIFEST_KEY: &str = "manifest";
 /// last versions, and what garbage collection reads to know when an object was replaced.
 pub const MANIFEST_HISTORY: i64 = 64;
 
+/// The youngest an archive no manifest names can be and still be deleted: it may be another
+/// publisher's upload between its upload and its compare-and-set.
+pub const ORPHAN_MIN_AGE: Duration = Duration::from_secs(60);
+
 /// Name of both buckets of channel `channel`.
 pub fn bucket_name(channel: &str) -> String {
     format!("mmap-sync-{channel}")
@@ -264,9 +268,11 @@ impl NatsChannel {
     /// An object is kept when it belongs to one of the last `keep` manifests (so the current
     /// version and the `keep - 1` before it are always there), or when it was replaced less
     /// than `grace` ago (a follower that started downloading it just before it was replaced
-    /// can finish). An object no manifest in the history names — a lost compare-and-set, or a
-    /// publisher that died between upload and swap — is deleted once it is older than
-    /// `grace`. Times come from the server (manifests) and the uploader (objects).
+    /// can finish). An object no manifest in the history names — a lost compare-and-set, a
+    /// publisher that died between upload and swap, or one older than the history — is
+    /// deleted once it is older than `grace`, and never younger than [`ORPHAN_MIN_AGE`]: it
+    /// may be another publisher's upload, about to be named by its swap. Times come from the
+    /// server (manifests) and the uploader (objects).
     pub async fn collect_garbage(
         &self,
         keep: usize,
@@ -289,13 +295,15 @@ impl NatsChannel {
             if protected.contains(&info.name.as_str()) {
                 continue;
             }
-            let since_ms = match replaced_at(&info.name) {
-                Some(at) => at,
-                None => info
-                    .modified
-                    .map_or(0, |t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64),
+            let (since_ms, wait) = match replaced_at(&info.name) {
+                Some(at) => (at, grace),
+                None => (
+                    info.modified
+                        .map_or(0, |t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64),
+                    grace.max(ORPHAN_MIN_AGE),
+                ),
             };
-            if unix_millis().saturating_sub(since_ms) >= grace.as_millis() as u64 {
+            if u128::from(unix_millis().saturating_sub(since_ms)) >= wait.as_millis() {
                 candidates.push(info.name);
             }
         }
@@ -303,6 +311,17 @@ impl NatsChannel {
             self.delete_object(name).await?;
         }
         Ok(candidates)
+    }
+}
+
+/// `server` with any user and password in the URL replaced by `***`, for logs and the status
+/// file.
+fn without_credentials(server: &str) -> String {
+    let Some((scheme, rest)) = server.split_once("://") else { return server.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => server.to_owned(),
     }
 }
 
@@ -401,7 +420,7 @@ impl NatsSource {
     ) -> Result<Self, SourceError> {
         check_channel_name(channel).map_err(SourceError::Unavailable)?;
         Ok(NatsSource {
-            server: server.to_owned(),
+            server: without_credentials(server),
             channel_name: channel.to_owned(),
             client,
             channel: None,
@@ -511,6 +530,14 @@ mod tests {
         }
         assert_eq!(base64_url_decode("Zm9v!A=="), None);
         assert_eq!(base64_url_decode("Zm9"), None);
+    }
+
+    #[test]
+    fn credentials_never_reach_logs_or_the_status_file() {
+        assert_eq!(without_credentials("nats://u:secret@host:4222"), "nats://***@host:4222");
+        assert_eq!(without_credentials("tls://token@host/x@y"), "tls://***@host/x@y");
+        assert_eq!(without_credentials("nats://host:4222"), "nats://host:4222");
+        assert_eq!(without_credentials("host:4222"), "host:4222");
     }
 
     #[test]
