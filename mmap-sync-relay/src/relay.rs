@@ -609,7 +609,7 @@ impl Download<'_> {
                 self.expected_digest
             )));
         }
-        debug!(digest = %digest, "digest verified");
+        info!("verified: {total} bytes, digest matches the manifest");
         Ok(())
     }
 
