@@ -43,7 +43,7 @@ and reports the problem in its status file and logs, keeping the channel's value
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log level: error, warn, info, debug or trace [default: info; warn for demo].
+    /// Log level: error, warn, info, debug or trace [default: info; warn for publish, demo].
     #[arg(long, global = true)]
     log_level: Option<tracing::Level>,
 }
@@ -158,9 +158,9 @@ struct StatusArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo prints its own story; its log only needs to carry problems.
+    // The demo and a publish print their own story; their log only needs to carry problems.
     let default = match cli.command {
-        Command::Demo(_) => tracing::Level::WARN,
+        Command::Demo(_) | Command::Publish(_) => tracing::Level::WARN,
         _ => tracing::Level::INFO,
     };
     init_logging(cli.log_level.unwrap_or(default));
