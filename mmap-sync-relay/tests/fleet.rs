@@ -438,10 +438,13 @@ fn bad_versions_are_refused_and_the_value_stays(server: &ServerBinary) {
     let channel: NatsChannel = publisher.channel().clone();
 
     // Each bad version goes in, is refused by every host for the stated reason, and the
-    // channel's value stays version 1.
-    let expect_refusal = |revision: u64, reason: &str, downloaded: bool| {
-        for host in &hosts {
-            let before = host.status().unwrap().counters.downloads;
+    // channel's value stays version 1. `before` are the hosts' download counts taken before the
+    // version was published: a refusal from the manifest alone must leave them unchanged, one
+    // that needs the bytes must raise them.
+    let downloads =
+        || -> Vec<u64> { hosts.iter().map(|h| h.status().unwrap().counters.downloads).collect() };
+    let expect_refusal = |revision: u64, reason: &str, downloaded: bool, before: Vec<u64>| {
+        for (host, before) in hosts.iter().zip(before) {
             let status =
                 host.wait_status(&format!("refusal of revision {revision}"), CONVERGE, |s| {
                     s.refused.as_ref().is_some_and(|r| r.revision == revision)
@@ -452,7 +455,9 @@ fn bad_versions_are_refused_and_the_value_stays(server: &ServerBinary) {
             assert_eq!((problem.kind.as_str(), problem.revision), ("refused", Some(revision)));
             assert_eq!(status.published.as_ref().unwrap().revision, good.revision);
             assert!(host.log().contains("refused"), "{}", host.log());
-            if !downloaded {
+            if downloaded {
+                assert!(status.counters.downloads > before, "{}: refused unseen", host.name);
+            } else {
                 assert_eq!(status.counters.downloads, before, "{}: downloaded anyway", host.name);
             }
         }
@@ -472,28 +477,32 @@ fn bad_versions_are_refused_and_the_value_stays(server: &ServerBinary) {
     let object = format!("corrupt-{}", std::process::id());
     rt.block_on(channel.upload(&object, &corrupt)).unwrap();
     let manifest = Manifest::describe::<RoutingTable>(&archive, object, publisher.base());
+    let before = downloads();
     let revision = rt.block_on(channel.swap(publisher.base(), &manifest)).unwrap();
-    expect_refusal(revision, "digest mismatch", true);
+    expect_refusal(revision, "digest mismatch", true, before);
 
     // 2. Bytes with a matching digest that are not an archive of the type.
     let garbage = vec![0xA5u8; archive.len()];
     let object = format!("garbage-{}", std::process::id());
     rt.block_on(channel.upload(&object, &garbage)).unwrap();
     let manifest = Manifest::describe::<RoutingTable>(&garbage, object, Some(revision));
+    let before = downloads();
     let revision = rt.block_on(channel.swap(Some(revision), &manifest)).unwrap();
-    expect_refusal(revision, "failed validation", true);
+    expect_refusal(revision, "failed validation", true, before);
 
     // 3. A valid archive of another type: refused before downloading.
     let mut other = rt.block_on(Publisher::<HelloWorld>::connect(&url, "refused")).unwrap();
+    let before = downloads();
     let revision = rt.block_on(other.publish(&HelloWorld::example())).unwrap().revision;
-    expect_refusal(revision, "type mismatch", false);
+    expect_refusal(revision, "type mismatch", false, before);
 
     // 4. A valid routing table larger than the relays' 1 MiB max_size: refused before
     //    downloading.
     rt.block_on(publisher.rebase()).unwrap();
+    let before = downloads();
     let receipt = rt.block_on(publisher.publish(&RoutingTable::example(3, 20_000))).unwrap();
     assert!(receipt.manifest.size > 1 << 20, "{} bytes", receipt.manifest.size);
-    expect_refusal(receipt.revision, "too large", false);
+    expect_refusal(receipt.revision, "too large", false, before);
 
     // A good version after all that lands everywhere.
     let receipt = rt.block_on(publisher.publish(&RoutingTable::example(4, ROUTES))).unwrap();
