@@ -693,6 +693,15 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("up to date"), "{out}");
 
+    // A relay that stops writing its status (here: frozen with SIGSTOP) counts as failing.
+    let pid = host.pid().unwrap().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(1200));
+    let (code, out) = run(&["status", "--path", &path, "--stale-after", "1s"]);
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert_eq!(code, Some(9), "{out}");
+    assert!(out.contains("STALE"), "{out}");
+
     // Publishing on top of a revision that is not current: a conflict, exit 6.
     let stale = (revision + 5).to_string();
     let (code, out) =

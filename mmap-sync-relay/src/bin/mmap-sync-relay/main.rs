@@ -26,7 +26,7 @@ Exit codes:
   6   publish: conflict, another publisher moved the manifest first (nothing was published)
   7   publish: the input is not a valid archive of the type, or exceeds its max_size
   8   publish, demo: the server cannot be reached
-  9   status: the relay is behind the source, or its last attempt failed
+  9   status: the relay is behind the source, its last attempt failed, or it went silent
   10  status: the relay is not running
   11  status: no readable status file at that path
 
@@ -51,10 +51,13 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Be the channel's writer on this host: follow the source, publish every new version.
+    #[command(after_help = EXIT_CODES)]
     Follow(FollowArgs),
     /// Publish a new version of a channel (archive, upload, compare-and-set the manifest).
+    #[command(after_help = EXIT_CODES)]
     Publish(PublishArgs),
     /// Show a relay's status (lag, last error) from its status file.
+    #[command(after_help = EXIT_CODES)]
     Status(StatusArgs),
     /// Run a local fleet: a nats-server, a publisher and relays for several hosts.
     Demo(demo::DemoArgs),
@@ -154,6 +157,10 @@ struct StatusArgs {
     /// Print the status file's JSON instead of a summary.
     #[arg(long)]
     json: bool,
+    /// A running relay that has not written its status for this long counts as failing (it
+    /// writes at least every --recheck, and during retries every --retry-max).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    stale_after: Duration,
 }
 
 fn main() -> ExitCode {
@@ -382,14 +389,22 @@ fn status(args: StatusArgs) -> ExitCode {
     };
     let running =
         status.state != State::Stopped && PathBuf::from(format!("/proc/{}", status.pid)).exists();
+    let silent_ms = unix_millis().saturating_sub(status.updated_at_ms);
+    let stale = running && u128::from(silent_ms) > args.stale_after.as_millis();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"));
     } else {
         print_status(&status, running);
+        if stale {
+            println!(
+                "STALE      no status written for {:.1}s: the relay may be stuck",
+                silent_ms as f64 / 1000.0
+            );
+        }
     }
     if !running {
         ExitCode::from(10)
-    } else if status.behind > 0 || status.last_error.is_some() {
+    } else if stale || status.behind > 0 || status.last_error.is_some() {
         ExitCode::from(9)
     } else {
         ExitCode::SUCCESS
