@@ -579,16 +579,20 @@ impl Download<'_> {
             sha256.update(&buf[done..done + n]);
             done += n;
             self.status.counters.downloaded_bytes += n as u64;
-            if report && last_report.elapsed() >= self.progress_every {
+            // The status file shows every download's progress (and so stays fresh, however
+            // slow the download); the log shows only large ones'.
+            if last_report.elapsed() >= self.progress_every {
                 last_report = Instant::now();
-                let secs = started.elapsed().as_secs_f64().max(1e-3);
-                info!(
-                    "downloading: {:.1} of {:.1} MiB ({}%), {:.0} MiB/s",
-                    done as f64 / 1048576.0,
-                    total as f64 / 1048576.0,
-                    done as u64 * 100 / total,
-                    done as f64 / 1048576.0 / secs
-                );
+                if report {
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    info!(
+                        "downloading: {:.1} of {:.1} MiB ({}%), {:.0} MiB/s",
+                        done as f64 / 1048576.0,
+                        total as f64 / 1048576.0,
+                        done as u64 * 100 / total,
+                        done as f64 / 1048576.0 / secs
+                    );
+                }
                 self.status.download =
                     Some(Progress { revision: self.revision, done: done as u64, total });
                 self.status.updated_at_ms = unix_millis();
