@@ -1,0 +1,547 @@
+//! NATS JetStream as a source: a KV bucket holds each channel's manifest, an Object Store bucket
+//! holds the archives.
+//!
+//! For a channel `NAME` both buckets are called `mmap-sync-NAME`; the manifest is the KV key
+//! `manifest`, so the KV revision of that key is the channel's source revision. Archives are
+//! objects named once per version (`v<millis>-<random>`): an object is never replaced under
+//! the same name, because replacing purges the old chunks and a follower still downloading
+//! them would stall until its inactivity timeout.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, object_store};
+use futures_util::StreamExt;
+
+use crate::manifest::{Manifest, Version, check_channel_name, unix_millis};
+use crate::source::{Fetch, Source, SourceError, bounded};
+
+/// The KV key that holds a channel's manifest.
+pub const MANIFEST_KEY: &str = "manifest";
+/// Manifests kept per channel in the KV bucket (JetStream's maximum): the audit trail of the
+/// last versions, and what garbage collection reads to know when an object was replaced.
+pub const MANIFEST_HISTORY: i64 = 64;
+
+/// The youngest an archive no manifest names can be and still be deleted: it may be another
+/// publisher's upload between its upload and its compare-and-set.
+pub const ORPHAN_MIN_AGE: Duration = Duration::from_secs(60);
+
+/// Name of both buckets of channel `channel`.
+pub fn bucket_name(channel: &str) -> String {
+    format!("mmap-sync-{channel}")
+}
+
+/// Connects to `server` (e.g. `nats://127.0.0.1:4222`). With `keep_trying`, a server that is
+/// down at start is retried in the background (for long-running relays); without it,
+/// connecting fails at once (for one-shot publishers).
+pub async fn connect(server: &str, keep_trying: bool) -> Result<async_nats::Client, SourceError> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name("mmap-sync-relay")
+        .connection_timeout(Duration::from_secs(5));
+    if keep_trying {
+        options = options.retry_on_initial_connect();
+    }
+    options
+        .connect(server)
+        .await
+        .map_err(|err| SourceError::Unavailable(format!("cannot connect to {server}: {err}")))
+}
+
+/// One channel's buckets.
+#[derive(Clone)]
+pub struct NatsChannel {
+    channel: String,
+    manifests: kv::Store,
+    objects: object_store::ObjectStore,
+    /// The Object Store's underlying stream, for listing and purging its subjects.
+    object_stream: jetstream::stream::Stream,
+}
+
+impl std::fmt::Debug for NatsChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsChannel").field("channel", &self.channel).finish()
+    }
+}
+
+/// What a compare-and-set of the manifest can end in besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum SwapError {
+    /// The manifest is not at the revision the caller expected: another publisher moved it.
+    #[error("manifest is at another revision than expected")]
+    Conflict,
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+impl NatsChannel {
+    /// Opens channel `channel`'s buckets, creating them if they do not exist yet. Publishers
+    /// and relays create them with the same settings, so either may start first.
+    pub async fn open(client: async_nats::Client, channel: &str) -> Result<Self, SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
+        let jetstream = jetstream::new(client);
+        let bucket = bucket_name(channel);
+        let manifests = match jetstream.get_key_value(&bucket).await {
+            Ok(store) => store,
+            Err(_) => {
+                // The KV bucket's stream, created by hand rather than through
+                // `create_key_value`: that asks the server for account details that servers
+                // before 2.10 do not send, and fails on them. The settings are the KV
+                // conventions (one stream per bucket, a subject per key, history as the
+                // per-subject limit, rollups and direct gets allowed, deletes denied).
+                jetstream
+                    .create_stream(jetstream::stream::Config {
+                        name: format!("KV_{bucket}"),
+                        description: Some(format!("mmap-sync manifests of channel {channel}")),
+                        subjects: vec![format!("$KV.{bucket}.>")],
+                        max_messages_per_subject: MANIFEST_HISTORY,
+                        max_message_size: 64 * 1024,
+                        allow_rollup: true,
+                        deny_delete: true,
+                        allow_direct: true,
+                        discard: jetstream::stream::DiscardPolicy::New,
+                        ..Default::default()
+                    })
+                    .await
+                    .map_err(|err| unavailable(&format!("creating KV bucket {bucket}"), err))?;
+                jetstream
+                    .get_key_value(&bucket)
+                    .await
+                    .map_err(|err| unavailable(&format!("opening KV bucket {bucket}"), err))?
+            }
+        };
+        let objects = match jetstream.get_object_store(&bucket).await {
+            Ok(store) => store,
+            Err(_) => jetstream
+                .create_object_store(object_store::Config {
+                    bucket: bucket.clone(),
+                    description: Some(format!("mmap-sync archives of channel {channel}")),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|err| unavailable(&format!("object store {bucket}"), err))?,
+        };
+        let object_stream = jetstream.get_stream(format!("OBJ_{bucket}")).await.map_err(|err| {
+            unavailable(&format!("opening the stream of object store {bucket}"), err)
+        })?;
+        Ok(NatsChannel { channel: channel.to_owned(), manifests, objects, object_stream })
+    }
+
+    /// The channel's name.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// The current manifest, `None` if nothing was published (or the manifest was deleted).
+    pub async fn head(&self) -> Result<Option<Version>, SourceError> {
+        let entry = self
+            .manifests
+            .entry(MANIFEST_KEY)
+            .await
+            .map_err(|err| unavailable("reading the manifest", err))?;
+        match entry {
+            Some(entry) if entry.operation == kv::Operation::Put => parse(&entry).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every manifest the bucket still holds (the last [`MANIFEST_HISTORY`]), oldest first,
+    /// with the server's time of each in milliseconds. Malformed entries are skipped.
+    pub async fn history(&self) -> Result<Vec<(Version, u64)>, SourceError> {
+        let mut entries = self
+            .manifests
+            .history(MANIFEST_KEY)
+            .await
+            .map_err(|err| unavailable("reading the manifest history", err))?;
+        let mut versions = Vec::new();
+        while let Some(entry) = entries.next().await {
+            let entry = entry.map_err(|err| unavailable("reading the manifest history", err))?;
+            if entry.operation != kv::Operation::Put {
+                continue;
+            }
+            if let Ok(version) = parse(&entry) {
+                let at_ms = (entry.created.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+                versions.push((version, at_ms));
+            }
+        }
+        Ok(versions)
+    }
+
+    /// Uploads `archive` as object `name`. Names must be fresh: see the module docs.
+    pub async fn upload(&self, name: &str, mut archive: &[u8]) -> Result<(), SourceError> {
+        self.objects
+            .put(name, &mut archive)
+            .await
+            .map(|_| ())
+            .map_err(|err| unavailable(&format!("uploading object {name}"), err))
+    }
+
+    /// Moves the manifest to `manifest` if it is still at revision `expected` (`None`: if there
+    /// is no manifest yet). Returns the new revision.
+    pub async fn swap(&self, expected: Option<u64>, manifest: &Manifest) -> Result<u64, SwapError> {
+        let json = manifest.to_json().into();
+        match expected {
+            None => self.manifests.create(MANIFEST_KEY, json).await.map_err(|err| {
+                if err.kind() == kv::CreateErrorKind::AlreadyExists {
+                    SwapError::Conflict
+                } else {
+                    unavailable("creating the manifest", err).into()
+                }
+            }),
+            Some(revision) => {
+                self.manifests.update(MANIFEST_KEY, json, revision).await.map_err(|err| {
+                    if err.kind() == kv::UpdateErrorKind::WrongLastRevision {
+                        SwapError::Conflict
+                    } else {
+                        unavailable("updating the manifest", err).into()
+                    }
+                })
+            }
+        }
+    }
+
+    /// Opens object `name` for reading.
+    pub async fn download(&self, name: &str) -> Result<object_store::Object, SourceError> {
+        self.objects.get(name).await.map_err(|err| {
+            if err.kind() == object_store::GetErrorKind::NotFound {
+                SourceError::Missing { object: name.to_owned() }
+            } else {
+                unavailable(&format!("opening object {name}"), err)
+            }
+        })
+    }
+
+    /// Deletes object `name` with its chunks, and the deletion marker the Object Store leaves
+    /// behind (one per version would otherwise pile up forever).
+    pub async fn delete_object(&self, name: &str) -> Result<(), SourceError> {
+        match self.objects.delete(name).await {
+            Ok(()) => {}
+            Err(err) if err.kind() == object_store::DeleteErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(unavailable(&format!("deleting object {name}"), err)),
+        }
+        let bucket = bucket_name(&self.channel);
+        self.object_stream
+            .purge()
+            .filter(format!("$O.{bucket}.M.{}", base64_url(name.as_bytes())))
+            .await
+            .map(|_| ())
+            .map_err(|err| unavailable(&format!("purging the marker of object {name}"), err))
+    }
+
+    /// The objects in the bucket (deleted ones left out).
+    ///
+    /// Lists the stream's metadata subjects in one request and reads each object's record,
+    /// rather than using the Object Store's own listing: that waits for a message count taken
+    /// when it starts, and never ends if a concurrent deletion purges a record before it is
+    /// delivered (two publishers collecting garbage at once).
+    pub async fn objects(&self) -> Result<Vec<object_store::ObjectInfo>, SourceError> {
+        let prefix = format!("$O.{}.M.", bucket_name(&self.channel));
+        let mut subjects = self
+            .object_stream
+            .info_with_subjects(format!("{prefix}>"))
+            .await
+            .map_err(|err| unavailable("listing objects", err))?;
+        let mut names = Vec::new();
+        while let Some(subject) = subjects.next().await {
+            let (subject, _) = subject.map_err(|err| unavailable("listing objects", err))?;
+            if let Some(name) = subject.strip_prefix(&prefix).and_then(base64_url_decode) {
+                names.push(name);
+            }
+        }
+        let mut objects = Vec::new();
+        for name in names {
+            match self.objects.info(&name).await {
+                Ok(info) if !info.deleted => objects.push(info),
+                Ok(_) => {}
+                Err(err) if err.kind() == object_store::InfoErrorKind::NotFound => {}
+                Err(err) => return Err(unavailable(&format!("reading object {name}"), err)),
+            }
+        }
+        Ok(objects)
+    }
+
+    /// Names of the objects in the bucket (deleted ones left out).
+    pub async fn object_names(&self) -> Result<Vec<String>, SourceError> {
+        Ok(self.objects().await?.into_iter().map(|info| info.name).collect())
+    }
+
+    /// Deletes the archives no follower can still need, and returns their names.
+    ///
+    /// An object is kept when it belongs to one of the last `keep` manifests (so the current
+    /// version and the `keep - 1` before it are always there), or when it was replaced less
+    /// than `grace` ago (a follower that started downloading it just before it was replaced
+    /// can finish). An object no manifest in the history names — a lost compare-and-set, a
+    /// publisher that died between upload and swap, or one older than the history — is
+    /// deleted once it is older than `grace`, and never younger than [`ORPHAN_MIN_AGE`]: it
+    /// may be another publisher's upload, about to be named by its swap. Times come from the
+    /// server (manifests) and the uploader (objects).
+    pub async fn collect_garbage(
+        &self,
+        keep: usize,
+        grace: Duration,
+    ) -> Result<Vec<String>, SourceError> {
+        let history = self.history().await?;
+        let keep = keep.max(1);
+        let protected: Vec<&str> =
+            history.iter().rev().take(keep).map(|(v, _)| v.manifest.object.as_str()).collect();
+        // When each named object was replaced: the time of the manifest after its own.
+        let replaced_at = |object: &str| {
+            history
+                .windows(2)
+                .filter(|pair| pair[0].0.manifest.object == object)
+                .map(|pair| pair[1].1)
+                .max()
+        };
+        let mut candidates = Vec::new();
+        for info in self.objects().await? {
+            if protected.contains(&info.name.as_str()) {
+                continue;
+            }
+            let (since_ms, wait) = match replaced_at(&info.name) {
+                Some(at) => (at, grace),
+                None => (
+                    info.modified
+                        .map_or(0, |t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64),
+                    grace.max(ORPHAN_MIN_AGE),
+                ),
+            };
+            if u128::from(unix_millis().saturating_sub(since_ms)) >= wait.as_millis() {
+                candidates.push(info.name);
+            }
+        }
+        for name in &candidates {
+            self.delete_object(name).await?;
+        }
+        Ok(candidates)
+    }
+}
+
+/// `server` with any user and password in the URL replaced by `***`, for logs and the status
+/// file.
+fn without_credentials(server: &str) -> String {
+    let Some((scheme, rest)) = server.split_once("://") else { return server.to_owned() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => server.to_owned(),
+    }
+}
+
+fn parse(entry: &kv::Entry) -> Result<Version, SourceError> {
+    Manifest::from_json(&entry.value)
+        .map(|manifest| Version { revision: entry.revision, manifest })
+        .map_err(|reason| SourceError::Malformed { revision: entry.revision, reason })
+}
+
+fn unavailable(what: &str, err: impl std::fmt::Display) -> SourceError {
+    SourceError::Unavailable(format!("{what}: {err}"))
+}
+
+/// URL-safe base64 with padding, as the Object Store encodes object names in subjects.
+fn base64_url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of [`base64_url`]; `None` for anything that is not its output for UTF-8 text.
+fn base64_url_decode(text: &str) -> Option<String> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    };
+    if !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(text.len() / 4 * 3);
+    for quad in text.as_bytes().chunks(4) {
+        let padding = quad.iter().rev().take_while(|c| **c == b'=').count();
+        if padding > 2 {
+            return None;
+        }
+        let mut n = 0u32;
+        for (i, c) in quad[..4 - padding].iter().enumerate() {
+            n |= u32::from(value(*c)?) << (18 - 6 * i);
+        }
+        bytes.extend_from_slice(&n.to_be_bytes()[1..4 - padding]);
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Follows one channel on a NATS server: [`Source`] over [`NatsChannel`].
+///
+/// The buckets are opened on first use and opened again after any error, and the KV watch
+/// that wakes the relay is recreated whenever it fails, so a server that restarts (or is not
+/// up yet when the relay starts) is picked up again without restarting the relay.
+pub struct NatsSource {
+    server: String,
+    channel_name: String,
+    client: async_nats::Client,
+    channel: Option<NatsChannel>,
+    watch: Option<kv::Watch>,
+}
+
+impl std::fmt::Debug for NatsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSource")
+            .field("server", &self.server)
+            .field("channel", &self.channel_name)
+            .finish()
+    }
+}
+
+impl NatsSource {
+    /// A source for channel `channel` on `server`. Does not wait for the server: a relay may
+    /// start before it, and reports it unreachable until it answers.
+    pub async fn connect(server: &str, channel: &str) -> Result<Self, SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
+        Self::from_client(connect(server, true).await?, server, channel)
+    }
+
+    /// A source for channel `channel` through a client connected elsewhere (with TLS,
+    /// credentials or any other option of `async_nats::ConnectOptions`). `server` only labels
+    /// the source in logs and the status file.
+    pub fn from_client(
+        client: async_nats::Client,
+        server: &str,
+        channel: &str,
+    ) -> Result<Self, SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
+        Ok(NatsSource {
+            server: without_credentials(server),
+            channel_name: channel.to_owned(),
+            client,
+            channel: None,
+            watch: None,
+        })
+    }
+
+    async fn channel(&mut self) -> Result<&NatsChannel, SourceError> {
+        if self.channel.is_none() {
+            self.channel = Some(NatsChannel::open(self.client.clone(), &self.channel_name).await?);
+        }
+        Ok(self.channel.as_ref().expect("just opened"))
+    }
+
+    fn forget(&mut self, err: SourceError) -> SourceError {
+        if matches!(err, SourceError::Unavailable(_)) {
+            self.channel = None;
+            self.watch = None;
+        }
+        err
+    }
+}
+
+impl Source for NatsSource {
+    type Archive = object_store::Object;
+
+    fn describe(&self) -> String {
+        format!("{} channel {}", self.server, self.channel_name)
+    }
+
+    async fn latest(&mut self) -> Result<Option<Version>, SourceError> {
+        let result = match self.channel().await {
+            Ok(channel) => channel.head().await,
+            Err(err) => Err(err),
+        };
+        result.map_err(|err| self.forget(err))
+    }
+
+    async fn changed(&mut self, after: u64, timeout: Duration) -> Result<(), SourceError> {
+        let deadline = tokio::time::Instant::now() + bounded(timeout);
+        if self.watch.is_none() {
+            let store = match self.channel().await {
+                Ok(channel) => channel.manifests.clone(),
+                Err(err) => return Err(self.forget(err)),
+            };
+            let watch = tokio::time::timeout_at(deadline, store.watch_with_history(MANIFEST_KEY));
+            match watch.await {
+                Ok(Ok(watch)) => self.watch = Some(watch),
+                Ok(Err(err)) => return Err(self.forget(unavailable("watching the manifest", err))),
+                Err(_) => return Ok(()),
+            }
+        }
+        let watch = self.watch.as_mut().expect("watch is set");
+        loop {
+            match tokio::time::timeout_at(deadline, watch.next()).await {
+                Err(_) => return Ok(()),
+                Ok(Some(Ok(entry))) if entry.revision > after => return Ok(()),
+                Ok(Some(Ok(_))) => continue,
+                Ok(Some(Err(err))) => {
+                    return Err(self.forget(unavailable("watching the manifest", err)));
+                }
+                Ok(None) => {
+                    return Err(
+                        self.forget(SourceError::Unavailable("the manifest watch ended".into()))
+                    );
+                }
+            }
+        }
+    }
+
+    async fn fetch(
+        &mut self,
+        version: &Version,
+    ) -> Result<Fetch<object_store::Object>, SourceError> {
+        let result = match self.channel().await {
+            Ok(channel) => channel.download(&version.manifest.object).await,
+            Err(err) => Err(err),
+        };
+        let object = result.map_err(|err| self.forget(err))?;
+        let size = Some(object.info().size as u64);
+        Ok(Fetch { reader: object, size })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_url_matches_rfc4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(base64_url(plain.as_bytes()), encoded, "{plain:?}");
+        }
+        // The URL-safe alphabet: 0xfb 0xff -> "-_8=" rather than "+/8=".
+        assert_eq!(base64_url(&[0xfb, 0xff]), "-_8=");
+        for (plain, encoded) in cases {
+            assert_eq!(base64_url_decode(encoded).as_deref(), Some(plain), "{encoded:?}");
+        }
+        assert_eq!(base64_url_decode("Zm9v!A=="), None);
+        assert_eq!(base64_url_decode("Zm9"), None);
+    }
+
+    #[test]
+    fn credentials_never_reach_logs_or_the_status_file() {
+        assert_eq!(without_credentials("nats://u:secret@host:4222"), "nats://***@host:4222");
+        assert_eq!(without_credentials("tls://token@host/x@y"), "tls://***@host/x@y");
+        assert_eq!(without_credentials("nats://host:4222"), "nats://host:4222");
+        assert_eq!(without_credentials("host:4222"), "host:4222");
+    }
+
+    #[test]
+    fn bucket_names_carry_the_channel() {
+        assert_eq!(bucket_name("routing"), "mmap-sync-routing");
+    }
+}

@@ -1,0 +1,235 @@
+//! Publishing a version: archive, upload under a fresh name, then move the manifest with
+//! compare-and-set.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use mmap_sync::SharedState;
+use mmap_sync::rkyv::{self, api::high::HighSerializer, rancor, ser::allocator::ArenaHandle};
+use tracing::{info, warn};
+
+use crate::manifest::{Manifest, Version, unix_millis};
+use crate::nats::{NatsChannel, SwapError, connect};
+use crate::source::SourceError;
+
+/// How many of the newest versions' archives are always kept.
+pub const DEFAULT_KEEP: usize = 3;
+/// How long an archive is kept after a newer version replaced it.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(600);
+
+/// Publishes versions of `T` on one channel.
+///
+/// A publisher remembers the revision it builds on (its *base*): the revision current when it
+/// was opened, then each revision it published. A publish succeeds only if the manifest is
+/// still at the base, so a publisher never replaces a version it has not seen: when another
+/// publisher got in first, the publish fails with [`PublishError::Conflict`], nothing is
+/// published, and the caller decides — typically [`rebase`](Self::rebase) and publish again
+/// on top of the winner.
+pub struct Publisher<T: SharedState> {
+    channel: NatsChannel,
+    base: Option<u64>,
+    keep: usize,
+    grace: Duration,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: SharedState> fmt::Debug for Publisher<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Publisher")
+            .field("type", &T::TYPE_NAME)
+            .field("channel", &self.channel.channel())
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
+/// What one publish did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Receipt {
+    /// The new source revision.
+    pub revision: u64,
+    /// The revision it replaced (`None` for a channel's first version).
+    pub replaced: Option<u64>,
+    /// The manifest that now is current.
+    pub manifest: Manifest,
+    /// Archives of older versions deleted after this publish.
+    pub collected: Vec<String>,
+}
+
+/// Why a publish failed. Nothing was published in every case.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PublishError {
+    /// Another publisher moved the manifest since this publisher's base.
+    #[error(
+        "channel {channel}: another publisher moved the manifest to revision {} since {} \
+         (this publisher's base); nothing was published. Rebase and publish again to publish \
+         on top of it",
+        show(*current),
+        show(*expected)
+    )]
+    Conflict { channel: String, expected: Option<u64>, current: Option<u64> },
+
+    /// The bytes are not a valid archive of the publisher's type.
+    #[error("archive is not a valid {type_name}: {reason}")]
+    InvalidArchive { type_name: &'static str, reason: String },
+
+    /// The archive exceeds the type's `max_size`; no relay would accept it.
+    #[error("archive of {size} bytes exceeds {type_name}'s max_size of {max_size} bytes")]
+    TooLarge { type_name: &'static str, size: u64, max_size: u64 },
+
+    /// The value could not be archived.
+    #[error("archiving a {type_name} failed: {reason}")]
+    Serialize { type_name: &'static str, reason: String },
+
+    /// The source failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+fn show(revision: Option<u64>) -> String {
+    revision.map_or_else(|| "none".into(), |r| format!("revision {r}"))
+}
+
+impl<T: SharedState> Publisher<T> {
+    /// Connects to `server` and opens channel `channel`, creating its buckets if needed.
+    /// Fails at once if the server cannot be reached.
+    pub async fn connect(server: &str, channel: &str) -> Result<Self, PublishError> {
+        Self::open(connect(server, false).await?, channel).await
+    }
+
+    /// Opens channel `channel` through an existing client. The base is the current revision.
+    pub async fn open(client: async_nats::Client, channel: &str) -> Result<Self, PublishError> {
+        let channel = NatsChannel::open(client, channel).await?;
+        let base = channel.head().await?.map(|v| v.revision);
+        Ok(Publisher {
+            channel,
+            base,
+            keep: DEFAULT_KEEP,
+            grace: DEFAULT_GRACE,
+            _type: PhantomData,
+        })
+    }
+
+    /// Keeps the archives of the newest `keep` versions (at least 1), and any older archive
+    /// until `grace` after it was replaced. Defaults: [`DEFAULT_KEEP`], [`DEFAULT_GRACE`].
+    pub fn retention(mut self, keep: usize, grace: Duration) -> Self {
+        self.keep = keep.max(1);
+        self.grace = grace;
+        self
+    }
+
+    /// The revision the next publish expects the manifest to be at (`None`: no manifest yet).
+    pub fn base(&self) -> Option<u64> {
+        self.base
+    }
+
+    /// Moves the base to the current revision and returns the current version, e.g. after a
+    /// [`PublishError::Conflict`], to publish on top of the winner.
+    pub async fn rebase(&mut self) -> Result<Option<Version>, PublishError> {
+        let head = self.channel.head().await?;
+        self.base = head.as_ref().map(|v| v.revision);
+        Ok(head)
+    }
+
+    /// The channel's buckets, for lower-level use (reading the history, uploading by hand).
+    pub fn channel(&self) -> &NatsChannel {
+        &self.channel
+    }
+
+    /// Archives `value` and publishes it as the channel's next version.
+    pub async fn publish(&mut self, value: &T) -> Result<Receipt, PublishError>
+    where
+        T: for<'a> rkyv::Serialize<
+                HighSerializer<rkyv::util::AlignedVec, ArenaHandle<'a>, rancor::Error>,
+            >,
+    {
+        let archive = rkyv::to_bytes::<rancor::Error>(value).map_err(|err| {
+            PublishError::Serialize { type_name: T::TYPE_NAME, reason: err.to_string() }
+        })?;
+        self.publish_checked(&archive).await
+    }
+
+    /// Publishes bytes archived elsewhere (as `rkyv::to_bytes` produces them), after checking
+    /// that they are a valid archive of `T`.
+    pub async fn publish_archive(&mut self, archive: &[u8]) -> Result<Receipt, PublishError> {
+        let invalid = |err: rancor::Error| PublishError::InvalidArchive {
+            type_name: T::TYPE_NAME,
+            reason: err.to_string(),
+        };
+        // Checked access needs the archive aligned for its root type (it reports a misaligned
+        // buffer as an error). 16 bytes is the alignment of rkyv's own AlignedVec; heap
+        // buffers usually have it, others are copied once.
+        if (archive.as_ptr() as usize).is_multiple_of(16) {
+            rkyv::access::<T::Archived, rancor::Error>(archive).map_err(invalid)?;
+            self.publish_checked(archive).await
+        } else {
+            let mut aligned = rkyv::util::AlignedVec::<16>::with_capacity(archive.len());
+            aligned.extend_from_slice(archive);
+            rkyv::access::<T::Archived, rancor::Error>(&aligned).map_err(invalid)?;
+            self.publish_checked(&aligned).await
+        }
+    }
+
+    /// Like [`publish_archive`](Self::publish_archive), but only if the manifest is at
+    /// revision `expected` (`None`: only if the channel has no manifest yet), whatever the
+    /// publisher's base was.
+    pub async fn publish_archive_on(
+        &mut self,
+        expected: Option<u64>,
+        archive: &[u8],
+    ) -> Result<Receipt, PublishError> {
+        self.base = expected;
+        self.publish_archive(archive).await
+    }
+
+    async fn publish_checked(&mut self, archive: &[u8]) -> Result<Receipt, PublishError> {
+        let size = archive.len() as u64;
+        if size > T::MAX_SIZE {
+            return Err(PublishError::TooLarge {
+                type_name: T::TYPE_NAME,
+                size,
+                max_size: T::MAX_SIZE,
+            });
+        }
+        let object = format!("v{}-{:016x}", unix_millis(), fastrand::u64(..));
+        self.channel.upload(&object, archive).await?;
+        let manifest = Manifest::describe::<T>(archive, object, self.base);
+        match self.channel.swap(self.base, &manifest).await {
+            Ok(revision) => {
+                let replaced = self.base.replace(revision);
+                info!(
+                    channel = self.channel.channel(),
+                    revision,
+                    bytes = size,
+                    digest = %manifest.digest,
+                    "published"
+                );
+                let collected = match self.channel.collect_garbage(self.keep, self.grace).await {
+                    Ok(collected) => collected,
+                    Err(err) => {
+                        // The version is published; old archives wait for the next publish.
+                        warn!(channel = self.channel.channel(), "removing old archives: {err}");
+                        Vec::new()
+                    }
+                };
+                Ok(Receipt { revision, replaced, manifest, collected })
+            }
+            Err(SwapError::Conflict) => {
+                // Nobody can have seen the object: no manifest ever named it.
+                if let Err(err) = self.channel.delete_object(&manifest.object).await {
+                    warn!(object = %manifest.object, "removing the unpublished archive: {err}");
+                }
+                let current = self.channel.head().await.ok().flatten().map(|v| v.revision);
+                Err(PublishError::Conflict {
+                    channel: self.channel.channel().to_owned(),
+                    expected: self.base,
+                    current,
+                })
+            }
+            Err(SwapError::Source(err)) => Err(err.into()),
+        }
+    }
+}

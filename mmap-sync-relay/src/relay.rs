@@ -1,0 +1,677 @@
+//! The relay: the single writer of one local channel, following a [`Source`].
+//!
+//! Each turn of the loop asks the source for its current version and, when it is not the one
+//! the channel holds, applies it:
+//!
+//! 1. **check the manifest** — format, type name and fingerprint, size against the channel's
+//!    `max_size` — before a byte is downloaded;
+//! 2. **download** into the buffer of the next copy, with an inactivity timeout (a stalled
+//!    transfer fails, a slow one does not), computing the SHA-256 digest on the way;
+//! 3. **verify** the size and the digest against the manifest (the digest is the integrity
+//!    check; the manifest's xxh3 checksum, the runtime's own per-copy hash, is carried for
+//!    cheap comparisons with a local copy and not recomputed here);
+//! 4. **publish** through the runtime, which validates the archive as `T` (bytecheck) and only
+//!    then makes it the next generation.
+//!
+//! A version that fails 1, 3 or 4 is *refused*: it is recorded, reported, and not downloaded
+//! again; the relay waits for a newer revision. Anything else (source unreachable, timeouts, a
+//! channel whose copies are all pinned) is *retried* with exponential backoff and jitter. In
+//! every case the value already in the channel stays live: nothing reaches the channel before
+//! step 4 accepts it. The relay always goes for the newest version: after each version it asks
+//! again, so intermediate versions published meanwhile are skipped.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+use mmap_sync::{Published, SharedState, Writer};
+use tokio::io::AsyncReadExt;
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::manifest::{MANIFEST_FORMAT, Sha256, Version, unix_millis};
+use crate::source::{Source, SourceError, bounded};
+use crate::status::{
+    FileId, Problem, Progress, Record, Refusal, Resume, STATUS_FORMAT, State, Status, resume,
+    status_path,
+};
+
+/// Settings of a relay.
+#[derive(Clone, Debug)]
+pub struct RelayOptions {
+    /// Path prefix of the channel the relay writes.
+    pub path: PathBuf,
+    /// Largest archive accepted; `None`: the type's `max_size`.
+    pub max_size: Option<u64>,
+    /// A download that receives nothing for this long fails (and is retried).
+    pub inactivity_timeout: Duration,
+    /// How often the source is asked again when it sends no notification (at least 10 ms).
+    pub recheck: Duration,
+    /// First and longest wait between retries (each wait is randomised between half and all
+    /// of the current step, which doubles up to `retry_max`).
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// Where the status file goes; `None`: `{path}_relay.json`.
+    pub status_path: Option<PathBuf>,
+    /// Downloads at least this large log a progress line every `progress_every`.
+    pub progress_min_bytes: u64,
+    pub progress_every: Duration,
+}
+
+impl RelayOptions {
+    /// Defaults for the channel at `path`: type's `max_size`, 30 s inactivity timeout, recheck
+    /// every 5 s, retries from 200 ms to 30 s, progress lines every 2 s for downloads of
+    /// 16 MiB or more.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        RelayOptions {
+            path: path.into(),
+            max_size: None,
+            inactivity_timeout: Duration::from_secs(30),
+            recheck: Duration::from_secs(5),
+            retry_min: Duration::from_millis(200),
+            retry_max: Duration::from_secs(30),
+            status_path: None,
+            progress_min_bytes: 16 << 20,
+            progress_every: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Why a relay stopped (or could not start). Each variant maps to an exit code of the binary.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RelayError {
+    /// The channel cannot be opened or written for a reason a retry will not fix: another
+    /// writer holds it, it holds another type or layout, its files are damaged.
+    #[error("channel: {0}")]
+    Channel(#[from] mmap_sync::Error),
+
+    /// The status file cannot be written.
+    #[error("status file {}: {source}", path.display())]
+    Status { path: PathBuf, source: std::io::Error },
+}
+
+/// How one attempt at a version failed.
+#[derive(Debug)]
+enum Failure {
+    /// This version will never be accepted; wait for a newer one.
+    Refused(String),
+    /// Worth trying again after a backoff.
+    Retry(String),
+    /// The relay cannot go on.
+    Fatal(RelayError),
+}
+
+impl From<SourceError> for Failure {
+    fn from(err: SourceError) -> Self {
+        match err {
+            SourceError::Malformed { reason, .. } => Failure::Refused(reason),
+            other => Failure::Retry(other.to_string()),
+        }
+    }
+}
+
+/// Exponential backoff with jitter: each wait is uniformly random between half and all of the
+/// current step; the step doubles from `min` up to `max`.
+#[derive(Debug)]
+struct Backoff {
+    min: Duration,
+    max: Duration,
+    step: Duration,
+}
+
+impl Backoff {
+    fn new(min: Duration, max: Duration) -> Self {
+        let min = bounded(min).max(Duration::from_millis(1));
+        Backoff { min, max: bounded(max).max(min), step: min }
+    }
+
+    fn next(&mut self) -> Duration {
+        let step = self.step;
+        self.step = self.step.saturating_mul(2).min(self.max);
+        let half = step / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+
+    fn reset(&mut self) {
+        self.step = self.min;
+    }
+}
+
+/// The single writer of one channel, following a source. See the module docs.
+pub struct Relay<T: SharedState, S: Source> {
+    source: S,
+    writer: Writer<T>,
+    options: RelayOptions,
+    max_size: u64,
+    status_path: PathBuf,
+    status: Status,
+    /// The version the channel's current generation holds, when known.
+    current: Option<Record>,
+    backoff: Backoff,
+    _type: PhantomData<fn(&T)>,
+}
+
+impl<T: SharedState, S: Source> fmt::Debug for Relay<T, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Relay")
+            .field("type", &T::TYPE_NAME)
+            .field("source", &self.source.describe())
+            .field("path", &self.options.path)
+            .field("current", &self.current)
+            .finish()
+    }
+}
+
+impl<T: SharedState, S: Source> Relay<T, S> {
+    /// Opens the channel as its writer and works out from the status file which version it
+    /// holds. Fails if the channel cannot be written (another writer, another type) or the
+    /// status file cannot be written.
+    pub fn open(source: S, options: RelayOptions) -> Result<Self, RelayError> {
+        let max_size = options.max_size.unwrap_or(T::MAX_SIZE);
+        let writer = Writer::<T>::builder().max_size(max_size).open(&options.path)?;
+        let status_path = options.status_path.clone().unwrap_or_else(|| status_path(&options.path));
+        let state_file = FileId::of(&writer.paths().state).map_err(|source| {
+            RelayError::Channel(mmap_sync::Error::Io { path: writer.paths().state.clone(), source })
+        })?;
+        let previous = match Status::load(&status_path) {
+            Ok(previous) => previous,
+            Err(err) => {
+                warn!("ignoring the status file: {err}");
+                None
+            }
+        };
+        let generation = writer.generation();
+        let current = match resume(previous.as_ref(), generation, state_file) {
+            Resume::Holds(record) => {
+                info!(
+                    revision = record.revision,
+                    generation,
+                    digest = %record.digest,
+                    "resumed: the channel holds this revision; it is not downloaded again"
+                );
+                Some(record)
+            }
+            Resume::Empty => {
+                info!("nothing published in the channel yet");
+                None
+            }
+            Resume::Unknown { reason } => {
+                warn!(
+                    generation,
+                    "the channel's current version is unknown ({reason}); the source's current version will be applied"
+                );
+                None
+            }
+        };
+        // A refusal stays valid across restarts as long as the channel is the same one.
+        let refused = previous.filter(|p| p.state_file == Some(state_file)).and_then(|p| p.refused);
+        let status = Status {
+            format: STATUS_FORMAT,
+            channel: options.path.display().to_string(),
+            source: source.describe(),
+            type_name: T::TYPE_NAME.to_owned(),
+            fingerprint: T::FINGERPRINT,
+            pid: std::process::id(),
+            started_at_ms: unix_millis(),
+            state: State::Starting,
+            state_file: Some(state_file),
+            published: current.clone(),
+            refused,
+            ..Status::default()
+        };
+        let backoff = Backoff::new(options.retry_min, options.retry_max);
+        let mut relay = Relay {
+            source,
+            writer,
+            max_size,
+            status_path,
+            status,
+            current,
+            backoff,
+            options,
+            _type: PhantomData,
+        };
+        relay
+            .save()
+            .map_err(|source| RelayError::Status { path: relay.status_path.clone(), source })?;
+        Ok(relay)
+    }
+
+    /// The relay's status, as last written to its status file.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Where the status file is.
+    pub fn status_path(&self) -> &Path {
+        &self.status_path
+    }
+
+    /// Follows the source until `shutdown` completes (then returns `Ok`) or the channel fails
+    /// for good. A version being downloaded when `shutdown` completes is dropped unpublished.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), RelayError> {
+        let mut shutdown = pin!(shutdown);
+        let result = loop {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break Ok(()),
+                result = self.step() => if let Err(err) = result { break Err(err) },
+            }
+        };
+        self.status.state = State::Stopped;
+        self.status.download = None;
+        self.save_or_warn();
+        result
+    }
+
+    /// One turn: look at the source, apply its current version if the channel does not hold
+    /// it, or wait for a change.
+    async fn step(&mut self) -> Result<(), RelayError> {
+        let latest = match self.source.latest().await {
+            Ok(latest) => latest,
+            Err(SourceError::Malformed { revision, reason }) => {
+                self.note_source(Some(revision));
+                // Reported once per revision, not at every recheck.
+                if self.status.refused.as_ref().map(|r| r.revision) != Some(revision) {
+                    self.refuse(revision, String::new(), format!("malformed manifest: {reason}"));
+                }
+                self.wait_for_change(revision).await;
+                return Ok(());
+            }
+            Err(err) => {
+                self.retry_later(None, err.to_string()).await;
+                return Ok(());
+            }
+        };
+        self.note_source(latest.as_ref().map(|v| v.revision));
+        let Some(version) = latest else {
+            self.set_state(State::Following);
+            self.wait_for_change(0).await;
+            return Ok(());
+        };
+        if self.holds(&version) || self.refused(&version) {
+            self.backoff.reset();
+            self.set_state(State::Following);
+            self.wait_for_change(version.revision).await;
+            return Ok(());
+        }
+        let span = info_span!(
+            "version",
+            revision = version.revision,
+            bytes = version.manifest.size,
+            digest = %short(&version.manifest.digest),
+        );
+        match self.apply(&version).instrument(span.clone()).await {
+            Ok(()) => self.backoff.reset(),
+            Err(Failure::Refused(reason)) => {
+                let _entered = span.enter();
+                self.refuse(version.revision, version.manifest.digest.clone(), reason);
+            }
+            Err(Failure::Retry(reason)) => {
+                self.retry_later(Some(version.revision), reason).instrument(span).await;
+            }
+            Err(Failure::Fatal(err)) => return Err(err),
+        }
+        Ok(())
+    }
+
+    /// Whether the channel holds `version` already.
+    fn holds(&self, version: &Version) -> bool {
+        self.current
+            .as_ref()
+            .is_some_and(|r| r.revision == version.revision && r.digest == version.manifest.digest)
+    }
+
+    fn refused(&self, version: &Version) -> bool {
+        self.status
+            .refused
+            .as_ref()
+            .is_some_and(|r| r.revision == version.revision && r.digest == version.manifest.digest)
+    }
+
+    /// Downloads, verifies and publishes `version`.
+    async fn apply(&mut self, version: &Version) -> Result<(), Failure> {
+        let manifest = &version.manifest;
+        self.check_manifest(version).map_err(Failure::Refused)?;
+        let len = manifest.size as usize;
+        info!(type_name = %manifest.type_name, object = %manifest.object, "applying");
+        self.set_state(State::Applying);
+
+        let fetch = self.source.fetch(version).await?;
+        if let Some(size) = fetch.size.filter(|s| *s != manifest.size) {
+            return Err(Failure::Refused(format!(
+                "object {} holds {size} bytes, the manifest says {}",
+                manifest.object, manifest.size
+            )));
+        }
+        // Recorded before the channel can change: if the process dies after the publish but
+        // before the record below, the restarted relay finds the channel at this generation
+        // and knows which version it holds.
+        let generation = self.writer.generation() + 1;
+        let record = Record {
+            revision: version.revision,
+            generation,
+            digest: manifest.digest.clone(),
+            checksum: manifest.checksum.clone(),
+            bytes: manifest.size,
+            object: manifest.object.clone(),
+            source_published_at_ms: manifest.published_at_ms,
+            visible_at_ms: None,
+        };
+        self.status.publishing = Some(record.clone());
+        self.status.counters.downloads += 1;
+        self.save().map_err(|source| {
+            Failure::Fatal(RelayError::Status { path: self.status_path.clone(), source })
+        })?;
+
+        let started = Instant::now();
+        let reader = fetch.reader;
+        let download = Download {
+            revision: version.revision,
+            expected_digest: &manifest.digest,
+            inactivity: bounded(self.options.inactivity_timeout),
+            progress_min_bytes: self.options.progress_min_bytes,
+            progress_every: self.options.progress_every,
+            status: &mut self.status,
+            status_path: &self.status_path,
+        };
+        let published = publish_archive(&mut self.writer, len, async move |buf: &mut [u8]| {
+            download.run(reader, buf).await
+        })
+        .await?;
+
+        let now = unix_millis();
+        let visible_after = now.saturating_sub(manifest.published_at_ms);
+        info!(
+            generation = published.generation,
+            download_ms = started.elapsed().as_millis() as u64,
+            publish_to_visible_ms = visible_after,
+            "published"
+        );
+        if published.generation != generation {
+            // Only this process writes the channel (it holds the writer lock), so this cannot
+            // happen; if it does, the record would be wrong, so say so and keep the truth.
+            warn!(expected = generation, got = published.generation, "unexpected generation");
+        }
+        let record =
+            Record { generation: published.generation, visible_at_ms: Some(now), ..record };
+        self.current = Some(record.clone());
+        self.status.published = Some(record);
+        self.status.publishing = None;
+        self.status.download = None;
+        self.status.last_error = None;
+        self.status.counters.published += 1;
+        self.status.update_lag(now);
+        self.save_or_warn();
+        Ok(())
+    }
+
+    /// The checks that need only the manifest.
+    fn check_manifest(&self, version: &Version) -> Result<(), String> {
+        let manifest = &version.manifest;
+        if manifest.format != MANIFEST_FORMAT {
+            return Err(format!(
+                "manifest format {} (this relay reads format {MANIFEST_FORMAT})",
+                manifest.format
+            ));
+        }
+        if manifest.fingerprint != T::FINGERPRINT || manifest.type_name != T::TYPE_NAME {
+            return Err(format!(
+                "type mismatch: the version is a {} (fingerprint {:#018x}), this channel holds {} \
+                 (fingerprint {:#018x})",
+                manifest.type_name,
+                manifest.fingerprint,
+                T::TYPE_NAME,
+                T::FINGERPRINT
+            ));
+        }
+        if manifest.size > self.max_size || usize::try_from(manifest.size).is_err() {
+            return Err(format!(
+                "too large: {} bytes exceeds the channel's max_size of {} bytes",
+                manifest.size, self.max_size
+            ));
+        }
+        if manifest.size == 0 {
+            return Err("empty archive: no value of any type archives to 0 bytes".into());
+        }
+        Ok(())
+    }
+
+    fn note_source(&mut self, revision: Option<u64>) {
+        let now = unix_millis();
+        self.status.source_checked_at_ms = Some(now);
+        if revision.is_some() {
+            self.status.source_revision = revision;
+        }
+        self.status.update_lag(now);
+    }
+
+    fn refuse(&mut self, revision: u64, digest: String, reason: String) {
+        warn!(revision, "refused: {reason}; the channel keeps its current value");
+        self.status.refused = Some(Refusal { revision, digest, reason: reason.clone() });
+        self.status.last_error = Some(Problem {
+            revision: Some(revision),
+            kind: "refused".into(),
+            message: reason,
+            at_ms: unix_millis(),
+        });
+        self.status.publishing = None;
+        self.status.download = None;
+        self.status.counters.refused += 1;
+        self.status.state = State::Following;
+        self.save_or_warn();
+    }
+
+    async fn retry_later(&mut self, revision: Option<u64>, reason: String) {
+        let delay = self.backoff.next();
+        warn!(
+            retry_in_ms = delay.as_millis() as u64,
+            "failed: {reason}; the channel keeps its current value"
+        );
+        self.status.last_error = Some(Problem {
+            revision,
+            kind: "retrying".into(),
+            message: reason,
+            at_ms: unix_millis(),
+        });
+        self.status.publishing = None;
+        self.status.download = None;
+        self.status.counters.retries += 1;
+        self.status.state = State::Retrying;
+        self.save_or_warn();
+        tokio::time::sleep(delay).await;
+    }
+
+    async fn wait_for_change(&mut self, after: u64) {
+        self.save_or_warn();
+        // A zero recheck would ask the source in a busy loop.
+        let recheck = self.options.recheck.max(Duration::from_millis(10));
+        if let Err(err) = self.source.changed(after, recheck).await {
+            self.retry_later(None, err.to_string()).await;
+        }
+    }
+
+    fn set_state(&mut self, state: State) {
+        if self.status.state != state {
+            debug!(?state, "state");
+            self.status.state = state;
+            self.save_or_warn();
+        }
+    }
+
+    fn save(&mut self) -> std::io::Result<()> {
+        self.status.updated_at_ms = unix_millis();
+        self.status.store(&self.status_path)
+    }
+
+    fn save_or_warn(&mut self) {
+        if let Err(err) = self.save() {
+            warn!("writing the status file {}: {err}", self.status_path.display());
+        }
+    }
+}
+
+/// The first 12 hex digits of a digest, for log lines.
+fn short(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha-256:").unwrap_or(digest);
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// The one place where a downloaded archive enters the channel: `fill` writes exactly `len`
+/// bytes into the buffer it is given and verifies them; then the runtime validates them as
+/// `T` and publishes them as the next generation. If `fill` fails, nothing is published.
+///
+/// The buffer is a free data copy of the channel itself (`Writer::stage`): the download lands
+/// where readers will read it, and a large value is never copied a second time.
+async fn publish_archive<T: SharedState>(
+    writer: &mut Writer<T>,
+    len: usize,
+    fill: impl AsyncFnOnce(&mut [u8]) -> Result<(), Failure>,
+) -> Result<Published, Failure> {
+    let channel_error = |err| match err {
+        mmap_sync::Error::InvalidValue { reason, .. } => {
+            Failure::Refused(format!("archive failed validation as {}: {reason}", T::TYPE_NAME))
+        }
+        err @ mmap_sync::Error::TooLarge { .. } => Failure::Refused(err.to_string()),
+        err @ (mmap_sync::Error::WriterBlocked { .. } | mmap_sync::Error::Io { .. }) => {
+            Failure::Retry(format!("publishing into the channel: {err}"))
+        }
+        err => Failure::Fatal(RelayError::Channel(err)),
+    };
+    // The download goes straight into a free data copy; dropping `staged` on a failed
+    // download publishes nothing.
+    let mut staged = writer.stage(len).map_err(channel_error)?;
+    fill(staged.bytes_mut()).await?;
+    staged.publish().map_err(channel_error)
+}
+
+/// One download into a buffer, with its checks.
+struct Download<'a> {
+    revision: u64,
+    expected_digest: &'a str,
+    inactivity: Duration,
+    progress_min_bytes: u64,
+    progress_every: Duration,
+    status: &'a mut Status,
+    status_path: &'a Path,
+}
+
+impl Download<'_> {
+    async fn run<R>(self, mut reader: R, buf: &mut [u8]) -> Result<(), Failure>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        let total = buf.len() as u64;
+        let report = total >= self.progress_min_bytes;
+        let started = Instant::now();
+        let mut last_report = started;
+        let mut sha256 = Sha256::new();
+        let mut done = 0usize;
+        while done < buf.len() {
+            let n = self.read(&mut reader, &mut buf[done..]).await?;
+            if n == 0 {
+                return Err(Failure::Refused(format!(
+                    "object ended after {done} of {total} bytes"
+                )));
+            }
+            sha256.update(&buf[done..done + n]);
+            done += n;
+            self.status.counters.downloaded_bytes += n as u64;
+            // The status file shows every download's progress (and so stays fresh, however
+            // slow the download); the log shows only large ones'.
+            if last_report.elapsed() >= self.progress_every {
+                last_report = Instant::now();
+                if report {
+                    let secs = started.elapsed().as_secs_f64().max(1e-3);
+                    info!(
+                        "downloading: {:.1} of {:.1} MiB ({}%), {:.0} MiB/s",
+                        done as f64 / 1048576.0,
+                        total as f64 / 1048576.0,
+                        done as u64 * 100 / total,
+                        done as f64 / 1048576.0 / secs
+                    );
+                }
+                self.status.download =
+                    Some(Progress { revision: self.revision, done: done as u64, total });
+                self.status.updated_at_ms = unix_millis();
+                let _ = self.status.store(self.status_path);
+            }
+        }
+        // The object must end exactly here.
+        let mut probe = [0u8; 1];
+        if self.read(&mut reader, &mut probe).await? != 0 {
+            return Err(Failure::Refused(format!(
+                "object holds more than the manifest's {total} bytes"
+            )));
+        }
+        let digest = sha256.finish();
+        if digest != self.expected_digest {
+            return Err(Failure::Refused(format!(
+                "digest mismatch: the manifest says {}, the object's bytes hash to {digest}",
+                self.expected_digest
+            )));
+        }
+        info!("verified: {total} bytes, digest matches the manifest");
+        Ok(())
+    }
+
+    async fn read<R>(&self, reader: &mut R, buf: &mut [u8]) -> Result<usize, Failure>
+    where
+        R: tokio::io::AsyncRead + Unpin + Send,
+    {
+        match tokio::time::timeout(self.inactivity, reader.read(buf)).await {
+            Ok(Ok(n)) => Ok(n),
+            Ok(Err(err)) if err.kind() == std::io::ErrorKind::InvalidData => {
+                Err(Failure::Refused(format!("the source rejected the object's bytes: {err}")))
+            }
+            Ok(Err(err)) => Err(Failure::Retry(format!("download failed: {err}"))),
+            Err(_) => Err(Failure::Retry(format!(
+                "download stalled: nothing received for {:?}",
+                self.inactivity
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_with_jitter_in_the_upper_half() {
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(800));
+        let steps = [100, 200, 400, 800, 800, 800];
+        for step in steps {
+            let delay = backoff.next().as_millis() as u64;
+            assert!((step / 2..=step).contains(&delay), "delay {delay} for step {step}");
+        }
+        backoff.reset();
+        assert!(backoff.next() <= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn backoff_accepts_any_durations() {
+        let mut backoff = Backoff::new(Duration::ZERO, Duration::MAX);
+        for _ in 0..200 {
+            let _ = backoff.next();
+        }
+        let mut backoff = Backoff::new(Duration::MAX, Duration::ZERO);
+        let _ = backoff.next();
+    }
+
+    /// Compiles only if a NATS relay's future can move between threads (`tokio::spawn`).
+    #[allow(dead_code)]
+    fn a_relay_can_run_on_any_runtime_thread(relay: Relay<schemas::HelloWorld, crate::NatsSource>) {
+        fn send<F: Send>(_: F) {}
+        send(relay.run(std::future::pending()));
+    }
+
+    #[test]
+    fn log_lines_show_a_short_digest() {
+        assert_eq!(short("sha-256:0123456789abcdef"), "0123456789ab");
+        assert_eq!(short("odd"), "odd");
+    }
+}

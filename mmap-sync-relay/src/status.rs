@@ -1,0 +1,348 @@
+//! The relay's status file: what it published, what the source has, what went wrong.
+//!
+//! The file sits next to the channel (`{path}_relay.json`) and serves two readers:
+//!
+//! - **the relay itself after a restart.** It records, before each publish, the version about
+//!   to become the next generation (`publishing`), and after it, the version that did
+//!   (`published`). Opening the channel tells the relay its generation; if that generation is
+//!   the one `published` or `publishing` names, and the channel's state file is the same file
+//!   (device and inode) as when the record was written, the channel holds that version and it
+//!   is not downloaded again. Anything else — no file, a damaged file, recreated channel files,
+//!   a generation written by someone else — means "unknown", and the relay downloads the
+//!   current version. A stale record can therefore cost one download, never a skipped version.
+//! - **operators and supervisors.** It is plain JSON with the source revision, the published
+//!   revision and generation, how far behind the relay is, the last error and counters, so a
+//!   lagging or failing relay is visible without reading logs (`mmap-sync-relay status`).
+//!
+//! Writes go to a temporary file in the same directory, then `rename` over the old one, so a
+//! reader of the file (or a relay restarting after a crash) sees the old or the new record,
+//! never half of one.
+
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the status file's JSON shape.
+pub const STATUS_FORMAT: u32 = 1;
+
+/// The status file of the channel at prefix `path`.
+pub fn status_path(channel: &Path) -> PathBuf {
+    let mut name = channel.as_os_str().to_owned();
+    name.push("_relay.json");
+    PathBuf::from(name)
+}
+
+/// The relay's status, as stored in its status file. Fields missing from a file take their
+/// defaults, so a file written by an older relay still loads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Status {
+    /// [`STATUS_FORMAT`].
+    pub format: u32,
+    /// The channel's path prefix.
+    pub channel: String,
+    /// The source followed (e.g. `nats://host:4222 channel routing`).
+    pub source: String,
+    /// Type name and fingerprint of the channel's value.
+    pub type_name: String,
+    pub fingerprint: u64,
+    /// Process id of the relay that wrote this record, and when it started.
+    pub pid: u32,
+    pub started_at_ms: u64,
+    /// When this record was written.
+    pub updated_at_ms: u64,
+    /// Last time the source answered (a manifest or "nothing new").
+    pub source_checked_at_ms: Option<u64>,
+    /// What the relay is doing.
+    pub state: State,
+    /// Identity of the channel's state file when the records below were written.
+    pub state_file: Option<FileId>,
+    /// The version the channel's current generation holds, as far as this relay knows.
+    pub published: Option<Record>,
+    /// The version being applied: it becomes `published` once its publish returns. After a
+    /// crash, a channel whose generation equals this record's holds this version.
+    pub publishing: Option<Record>,
+    /// Newest source revision seen.
+    pub source_revision: Option<u64>,
+    /// Source revisions not yet published (`source_revision - published.revision`, 0 when up
+    /// to date). With one manifest per channel, this is the number of versions behind.
+    pub behind: u64,
+    /// Since when the relay has been behind the source (its first sighting of a newer
+    /// revision), `None` when up to date.
+    pub behind_since_ms: Option<u64>,
+    /// The download in progress, if any.
+    pub download: Option<Progress>,
+    /// The newest version refused for good (bad type, size, digest or archive): it is not
+    /// downloaded again; the relay waits for a newer revision.
+    pub refused: Option<Refusal>,
+    /// The last failure of any kind, kept until a version is published.
+    pub last_error: Option<Problem>,
+    /// Counters since this process started.
+    pub counters: Counters,
+}
+
+/// What the relay is doing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Opening the channel and the source.
+    #[default]
+    Starting,
+    /// Up to date with the source, or waiting for a version newer than a refused one.
+    Following,
+    /// Downloading and applying a version.
+    Applying,
+    /// The last attempt failed for a reason worth retrying; waiting before the next.
+    Retrying,
+    /// Stopped on request.
+    Stopped,
+}
+
+/// One version in the channel (or about to be).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Source revision of the manifest.
+    pub revision: u64,
+    /// Channel generation the version was (or is to be) published as.
+    pub generation: u64,
+    pub digest: String,
+    pub checksum: String,
+    pub bytes: u64,
+    pub object: String,
+    /// When the publisher uploaded it (publisher's clock) and when it became visible here.
+    pub source_published_at_ms: u64,
+    pub visible_at_ms: Option<u64>,
+}
+
+/// Device and inode of a file: tells a recreated file from the one a record was written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file at `path`.
+    pub fn of(path: &Path) -> std::io::Result<Self> {
+        let meta = std::fs::metadata(path)?;
+        Ok(FileId { dev: meta.dev(), ino: meta.ino() })
+    }
+}
+
+/// A download in progress.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub revision: u64,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// A version refused for good.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub revision: u64,
+    pub digest: String,
+    pub reason: String,
+}
+
+/// A failure.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The revision it concerns, when it concerns one.
+    pub revision: Option<u64>,
+    /// `refused` (that version is not retried) or `retrying` (it is, after a backoff).
+    pub kind: String,
+    pub message: String,
+    pub at_ms: u64,
+}
+
+/// Counters since the relay process started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Archive downloads started.
+    pub downloads: u64,
+    /// Bytes received from the source.
+    pub downloaded_bytes: u64,
+    /// Versions published into the channel.
+    pub published: u64,
+    /// Versions refused.
+    pub refused: u64,
+    /// Failed attempts that were retried (source unreachable, timeouts, a blocked channel).
+    pub retries: u64,
+}
+
+impl Status {
+    /// Reads the status file at `path`; `Ok(None)` if there is none.
+    pub fn load(path: &Path) -> Result<Option<Self>, String> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(format!("{}: {err}", path.display())),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|err| format!("{}: not a relay status file: {err}", path.display()))
+    }
+
+    /// Writes the status to `path` atomically (temporary file in the same directory, then
+    /// rename), so nobody ever reads half a record.
+    pub fn store(&self, path: &Path) -> std::io::Result<()> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let result = (|| {
+            let mut file = std::fs::File::create(&tmp)?;
+            let mut json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+            json.push(b'\n');
+            file.write_all(&json)?;
+            std::fs::rename(&tmp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Updates `behind` and `behind_since_ms` from the source and published revisions.
+    pub(crate) fn update_lag(&mut self, now_ms: u64) {
+        let published = self.published.as_ref().map_or(0, |r| r.revision);
+        self.behind = match self.source_revision {
+            Some(source) if source > published => source - published,
+            // A source whose revision went backwards (a recreated bucket) is "behind" by one
+            // version until the relay has applied the source's current one.
+            Some(source) if source < published => 1,
+            _ => 0,
+        };
+        if self.behind == 0 {
+            self.behind_since_ms = None;
+        } else if self.behind_since_ms.is_none() {
+            self.behind_since_ms = Some(now_ms);
+        }
+    }
+}
+
+/// What a restarted relay knows about the version its channel holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resume {
+    /// The channel holds this version (published before the restart).
+    Holds(Record),
+    /// Nothing was published in the channel yet.
+    Empty,
+    /// The channel holds a generation no record of this relay accounts for.
+    Unknown { reason: String },
+}
+
+/// Decides what the channel at `generation`, whose state file is `state_file`, holds, given
+/// the status file found at start (if any).
+pub fn resume(status: Option<&Status>, generation: u64, state_file: FileId) -> Resume {
+    if generation == 0 {
+        return Resume::Empty;
+    }
+    let Some(status) = status else {
+        return Resume::Unknown {
+            reason: format!("no status file accounts for generation {generation}"),
+        };
+    };
+    if status.state_file != Some(state_file) {
+        return Resume::Unknown {
+            reason: "the channel's state file is not the one the status file was written for \
+                     (files recreated)"
+                .into(),
+        };
+    }
+    for record in [&status.published, &status.publishing].into_iter().flatten() {
+        if record.generation == generation {
+            return Resume::Holds(record.clone());
+        }
+    }
+    Resume::Unknown {
+        reason: format!(
+            "channel is at generation {generation}, the status file knows generation {}",
+            status.published.as_ref().map_or_else(|| "none".into(), |r| r.generation.to_string())
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(revision: u64, generation: u64) -> Record {
+        Record {
+            revision,
+            generation,
+            digest: format!("sha-256:{revision}"),
+            checksum: "xxh3-64:0".into(),
+            bytes: 10,
+            object: format!("v{revision}"),
+            source_published_at_ms: 0,
+            visible_at_ms: None,
+        }
+    }
+
+    const FILE: FileId = FileId { dev: 1, ino: 2 };
+
+    fn status(published: Option<Record>, publishing: Option<Record>) -> Status {
+        Status { state_file: Some(FILE), published, publishing, ..Status::default() }
+    }
+
+    #[test]
+    fn a_channel_at_the_published_generation_holds_the_published_version() {
+        let s = status(Some(record(7, 3)), None);
+        assert_eq!(resume(Some(&s), 3, FILE), Resume::Holds(record(7, 3)));
+    }
+
+    #[test]
+    fn a_crash_between_publish_and_record_resumes_at_the_version_being_published() {
+        let s = status(Some(record(7, 3)), Some(record(9, 4)));
+        assert_eq!(resume(Some(&s), 4, FILE), Resume::Holds(record(9, 4)));
+        // A crash before the publish: the channel is still at the published generation.
+        assert_eq!(resume(Some(&s), 3, FILE), Resume::Holds(record(7, 3)));
+    }
+
+    #[test]
+    fn anything_the_records_do_not_explain_is_unknown() {
+        let s = status(Some(record(7, 3)), Some(record(9, 4)));
+        assert!(matches!(resume(Some(&s), 5, FILE), Resume::Unknown { .. }));
+        assert!(matches!(resume(None, 5, FILE), Resume::Unknown { .. }));
+        let other = FileId { dev: 1, ino: 3 };
+        let Resume::Unknown { reason } = resume(Some(&s), 3, other) else { panic!() };
+        assert!(reason.contains("recreated"), "{reason}");
+    }
+
+    #[test]
+    fn an_empty_channel_is_empty_whatever_the_status_file_says() {
+        let s = status(Some(record(7, 3)), None);
+        assert_eq!(resume(Some(&s), 0, FILE), Resume::Empty);
+    }
+
+    #[test]
+    fn lag_counts_revisions_and_remembers_since_when() {
+        let mut s = status(Some(record(7, 3)), None);
+        s.source_revision = Some(9);
+        s.update_lag(100);
+        assert_eq!((s.behind, s.behind_since_ms), (2, Some(100)));
+        s.update_lag(200);
+        assert_eq!(s.behind_since_ms, Some(100));
+        s.published = Some(record(9, 4));
+        s.update_lag(300);
+        assert_eq!((s.behind, s.behind_since_ms), (0, None));
+    }
+
+    #[test]
+    fn the_file_round_trips_and_a_damaged_one_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("relay-status-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = status_path(&dir.join("chan"));
+        assert!(path.ends_with("chan_relay.json"));
+        assert_eq!(Status::load(&path).unwrap(), None);
+        let s = status(Some(record(7, 3)), None);
+        s.store(&path).unwrap();
+        assert_eq!(Status::load(&path).unwrap(), Some(s));
+        std::fs::write(&path, b"{\"format\": 1, \"pub").unwrap();
+        assert!(Status::load(&path).unwrap_err().contains("not a relay status file"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

