@@ -11,16 +11,35 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::path::Path;
+
 use crate::error::{Error, Result};
-use crate::reader::ReaderShared;
-use crate::reader::internals::Access;
+
+/// What the validator needs of a reader (implemented by the reader's shared state).
+pub(crate) trait Validated: Send + Sync + 'static {
+    /// The published generation.
+    fn generation(&self) -> u64;
+    /// Pins the active generation in `working` (exactly), validates it, moves the keeper pin to
+    /// it and publishes it as validated. Returns the generation handled.
+    fn validate_newest(&self, working: &AtomicU64, keeper: &AtomicU64) -> Option<u64>;
+    /// Claims a reader slot of the channel.
+    fn claim_slot(&self) -> Result<(usize, *const AtomicU64)>;
+    /// Gives a slot back.
+    fn release_slot(&self, index: usize);
+    /// Waits for a publish other than `since`, for at most `timeout`.
+    fn wait(&self, since: u64, timeout: Duration);
+    /// Wakes readers waiting for a validation.
+    fn notify(&self);
+    /// The channel's state file, for errors.
+    fn state_path(&self) -> &Path;
+}
 
 /// How long the validator sleeps between looks when no publish wakes it.
 const IDLE: Duration = Duration::from_millis(100);
 
 /// Starts the validator and returns once it has validated the current generation (if any).
-pub(crate) fn spawn(shared: Arc<ReaderShared>, stop: Arc<AtomicBool>) -> Result<()> {
-    let access = Access(&shared);
+pub(crate) fn spawn<V: Validated>(shared: Arc<V>, stop: Arc<AtomicBool>) -> Result<()> {
+    let access = &*shared;
     let (working, working_pin) = access.claim_slot()?;
     let (keeper, keeper_pin) = match access.claim_slot() {
         Ok(slot) => slot,
@@ -32,12 +51,12 @@ pub(crate) fn spawn(shared: Arc<ReaderShared>, stop: Arc<AtomicBool>) -> Result<
     // The pins point into the reader's mapping, which the thread keeps alive through `shared`.
     let pins = Pins { working: working_pin, keeper: keeper_pin };
     // Validate the current generation before `open` returns.
-    let mut seen = Access(&shared).validate_newest(pins.working(), pins.keeper()).unwrap_or(0);
+    let mut seen = shared.validate_newest(pins.working(), pins.keeper()).unwrap_or(0);
     let thread_shared = shared.clone();
     std::thread::Builder::new()
         .name("mmap-sync-validator".into())
         .spawn(move || {
-            let access = Access(&thread_shared);
+            let access = &*thread_shared;
             // Acquire: pairs with the handle's release when the last reader clone drops.
             while !stop.load(Ordering::Acquire) {
                 let published = access.generation();
@@ -51,7 +70,7 @@ pub(crate) fn spawn(shared: Arc<ReaderShared>, stop: Arc<AtomicBool>) -> Result<
             access.release_slot(keeper);
             access.release_slot(working);
         })
-        .map_err(|e| Error::io(&shared.paths().state, e))?;
+        .map_err(|e| Error::io(shared.state_path(), e))?;
     Ok(())
 }
 

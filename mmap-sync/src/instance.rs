@@ -3,8 +3,6 @@
 use std::fmt;
 use std::num::NonZeroU64;
 
-use crate::synchronizer::SynchronizerError;
-
 /// Which published value a channel holds: its generation.
 ///
 /// Upstream packed the active copy's index, the value's size and 24 bits of its checksum into
@@ -30,16 +28,6 @@ impl InstanceVersion {
     }
 }
 
-impl TryFrom<u64> for InstanceVersion {
-    type Error = SynchronizerError;
-
-    /// The version of a generation. 0 means "nothing published yet" and is
-    /// [`SynchronizerError::UninitializedState`], as upstream's conversion of 0 was.
-    fn try_from(generation: u64) -> Result<Self, SynchronizerError> {
-        Self::from_generation(generation).ok_or(SynchronizerError::UninitializedState)
-    }
-}
-
 impl From<InstanceVersion> for u64 {
     /// The generation.
     fn from(version: InstanceVersion) -> u64 {
@@ -56,6 +44,7 @@ impl fmt::Display for InstanceVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::synchronizer::SynchronizerError;
 
     #[test]
     fn a_version_converts_to_and_from_its_generation() {

@@ -55,6 +55,7 @@ mod shared_state;
 mod slots;
 pub mod synchronizer;
 mod validation;
+mod value_type;
 mod writer;
 
 #[doc(hidden)]

@@ -21,7 +21,8 @@ use crate::protocol;
 use crate::set::{self, ReaderData, ReaderFiles};
 use crate::shared_state::SharedState;
 use crate::slots::{self, NO_SLOT, SlotOwner, ThreadSlot};
-use crate::validation::{self, Rules, ValueType};
+use crate::validation::{self, Rules};
+use crate::value_type::ValueType;
 
 /// "No validated generation": the value of the fast word before the first validation, and the
 /// value the fault guard stores into it.
@@ -1083,62 +1084,54 @@ impl<T: SharedState> ReaderBuilder<T> {
     }
 }
 
-// Background validation lives in its own module; it needs the shared state's internals.
-pub(crate) mod internals {
-    use super::*;
+impl crate::background::Validated for ReaderShared {
+    fn generation(&self) -> u64 {
+        ReaderShared::generation(self)
+    }
 
-    /// What the background validator needs of a reader.
-    pub(crate) struct Access<'a>(pub &'a Arc<ReaderShared>);
-
-    impl Access<'_> {
-        pub fn generation(&self) -> u64 {
-            self.0.generation()
-        }
-
-        /// Pins the active generation in `working` (exactly), validates it, moves the keeper
-        /// pin to it and publishes it as validated. Returns the generation handled.
-        pub fn validate_newest(&self, working: &AtomicU64, keeper: &AtomicU64) -> Option<u64> {
-            let shared = self.0;
-            let a2 = protocol::pin_active(shared.active(), working);
-            protocol::narrow(working, a2);
-            let generation = protocol::generation(a2);
-            if generation == 0 || protocol::copy(a2) >= shared.files.state.copies() {
-                protocol::release(working);
-                return None;
-            }
-            let v = shared.lock_validation();
-            let ok = shared.validate(a2, Check::Safe, v, false).is_ok();
-            if ok {
-                // SeqCst: the keeper takes over the pin before the working pin goes (gap-free).
-                keeper.store(protocol::exact_pin(a2), Ordering::SeqCst);
-            }
+    fn validate_newest(&self, working: &AtomicU64, keeper: &AtomicU64) -> Option<u64> {
+        let a2 = protocol::pin_active(self.active(), working);
+        protocol::narrow(working, a2);
+        let generation = protocol::generation(a2);
+        if generation == 0 || protocol::copy(a2) >= self.files.state.copies() {
             protocol::release(working);
-            Some(generation)
+            return None;
         }
+        let v = self.lock_validation();
+        let ok = self.validate(a2, Check::Safe, v, false).is_ok();
+        if ok {
+            // SeqCst: the keeper takes over the pin before the working pin goes (gap-free).
+            keeper.store(protocol::exact_pin(a2), Ordering::SeqCst);
+        }
+        protocol::release(working);
+        Some(generation)
+    }
 
-        pub fn claim_slot(&self) -> Result<(usize, *const AtomicU64)> {
-            self.0.claim_slot()
-        }
+    fn claim_slot(&self) -> Result<(usize, *const AtomicU64)> {
+        ReaderShared::claim_slot(self)
+    }
 
-        pub fn release_slot(&self, index: usize) {
-            self.0.release_slot(index)
-        }
+    fn release_slot(&self, index: usize) {
+        SlotOwner::release_slot(self, index)
+    }
 
-        /// Waits for a publish other than `since`, for at most `timeout`.
-        pub fn wait(&self, since: u64, timeout: Duration) {
-            let header = self.0.files.state.header();
-            // SeqCst: the futex word before the generation, as in `wait_for_change`; a missed
-            // publish costs at most `timeout` here (the validator has no waiter bit of its own
-            // for this wait).
-            let futex = header.publish_futex.load(Ordering::SeqCst);
-            if protocol::generation(header.active.load(Ordering::SeqCst)) != since {
-                return;
-            }
-            let _ = os::futex_wait(&header.publish_futex, futex, Some(timeout));
+    fn wait(&self, since: u64, timeout: Duration) {
+        let header = self.files.state.header();
+        // SeqCst: the futex word before the generation, as in `wait_for_change`; a missed
+        // publish costs at most `timeout` here (the validator has no waiter bit of its own for
+        // this wait).
+        let futex = header.publish_futex.load(Ordering::SeqCst);
+        if protocol::generation(header.active.load(Ordering::SeqCst)) != since {
+            return;
         }
+        let _ = os::futex_wait(&header.publish_futex, futex, Some(timeout));
+    }
 
-        pub fn notify(&self) {
-            self.0.notify_validated();
-        }
+    fn notify(&self) {
+        self.notify_validated();
+    }
+
+    fn state_path(&self) -> &Path {
+        &self.paths().state
     }
 }

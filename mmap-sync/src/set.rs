@@ -22,7 +22,7 @@ use crate::format::{self, FileId, NewState, ReadersMap, ReadersProblem, StateMap
 use crate::os::{self, Mapping};
 use crate::paths::ChannelPaths;
 use crate::protocol;
-use crate::validation::ValueType;
+use crate::value_type::ValueType;
 
 /// How often, and how long apart, a reader retries a set that is being replaced under it.
 const OPEN_RETRIES: u32 = 20;

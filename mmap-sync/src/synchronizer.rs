@@ -59,7 +59,7 @@ use crate::locks::LockDisabled;
 use crate::paths::ChannelPaths;
 use crate::reader::{Check, ReaderShared};
 use crate::serialize::{CopySerializer, serialize_into};
-use crate::validation::ValueType;
+use crate::value_type::ValueType;
 use crate::writer::{RawWriter, WriterOptions};
 
 /// The validator a read checks archived bytes with (`rkyv::api::high::HighValidator` with
@@ -638,6 +638,17 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
             )
         };
         InstanceVersion::try_from(generation)
+    }
+}
+
+// Here rather than in `instance`, so that `instance` does not depend on this module.
+impl TryFrom<u64> for InstanceVersion {
+    type Error = SynchronizerError;
+
+    /// The version of a generation. 0 means "nothing published yet" and is
+    /// [`SynchronizerError::UninitializedState`], as upstream's conversion of 0 was.
+    fn try_from(generation: u64) -> Result<Self, SynchronizerError> {
+        Self::from_generation(generation).ok_or(SynchronizerError::UninitializedState)
     }
 }
 

@@ -16,7 +16,7 @@ use crate::protocol;
 use crate::serialize::{Filled, serialize_into};
 use crate::set::{self, Carry, SetOptions, WriterFiles};
 use crate::shared_state::SharedState;
-use crate::validation::ValueType;
+use crate::value_type::ValueType;
 
 /// What one publish did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,7 +230,7 @@ impl RawWriter {
     pub fn publish(
         &mut self,
         fill: &mut dyn FnMut(&mut [u8]) -> Result<Filled, String>,
-        check: Option<crate::validation::ArchiveCheck>,
+        check: Option<crate::value_type::ArchiveCheck>,
     ) -> Result<Published> {
         let (copy, reclaimed, waited) = self.acquire()?;
         let max_size = self.options.set.max_size;
@@ -419,7 +419,7 @@ impl RawWriter {
         &mut self,
         copy: usize,
         filled: Filled,
-        check: Option<crate::validation::ArchiveCheck>,
+        check: Option<crate::value_type::ArchiveCheck>,
     ) -> Result<Published> {
         let generation = self.generation + 1;
         let len = filled.len;

@@ -1,0 +1,139 @@
+//! What a program knows about the type of the value it writes or reads ([`ValueType`]), and
+//! whether a channel's files hold that type ([`ValueType::accepts`]).
+
+use std::path::Path;
+
+use rkyv::bytecheck::CheckBytes;
+use rkyv::{Archive, Portable, rancor};
+
+use crate::error::{Error, Result, Schema};
+use crate::fingerprint;
+use crate::format::StateMap;
+use crate::schema::{Difference, OwnedDescription};
+use crate::shared_state::SharedState;
+
+/// Validates `bytes` as an archived `A` with its root at the end (bytecheck).
+pub(crate) fn check_archive<A>(bytes: &[u8]) -> Result<(), String>
+where
+    A: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+{
+    rkyv::api::high::access::<A, rancor::Error>(bytes).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// A validation of a copy's bytes as one archived type (bytecheck); `Err` carries the reason.
+pub(crate) type ArchiveCheck = fn(&[u8]) -> Result<(), String>;
+
+/// What a program knows about the type of the value it writes or reads.
+#[derive(Clone, Debug)]
+pub(crate) struct ValueType {
+    /// The type's name as recorded in the header.
+    pub type_name: String,
+    /// The fingerprint this program's copies carry when it creates a channel: the derived one if
+    /// any, else the layout one.
+    pub fingerprint: u64,
+    /// Whether `fingerprint` is derived.
+    pub derived: bool,
+    /// The layout fingerprint ([`fingerprint::layout_fingerprint`]).
+    pub layout_fingerprint: u64,
+    /// Size and alignment of the archived root.
+    pub root_size: usize,
+    pub root_align: usize,
+    /// Bytecheck of an archive of this type.
+    pub check: ArchiveCheck,
+    /// The type's schema description, if it has one (types with the derive).
+    pub describe: Option<fn() -> OwnedDescription>,
+}
+
+impl ValueType {
+    /// A type that derives (or hand-implements) `SharedState`.
+    pub fn of<T: SharedState>() -> Self {
+        ValueType {
+            type_name: T::TYPE_NAME.to_owned(),
+            fingerprint: T::FINGERPRINT,
+            derived: true,
+            layout_fingerprint: fingerprint::layout_fingerprint::<T>(),
+            root_size: size_of::<T::Archived>(),
+            root_align: align_of::<T::Archived>(),
+            check: check_archive::<T::Archived>,
+            describe: T::DESCRIPTION.map(|_| describe::<T> as fn() -> OwnedDescription),
+        }
+    }
+
+    /// Any archivable type, without the derive (the upstream-style facade).
+    pub fn of_archive<T>() -> Self
+    where
+        T: Archive,
+        T::Archived: Portable + for<'a> CheckBytes<crate::__private::Validator<'a>>,
+    {
+        let layout = fingerprint::layout_fingerprint::<T>();
+        ValueType {
+            type_name: fingerprint::short_type_name(std::any::type_name::<T>()),
+            fingerprint: layout,
+            derived: false,
+            layout_fingerprint: layout,
+            root_size: size_of::<T::Archived>(),
+            root_align: align_of::<T::Archived>(),
+            check: check_archive::<T::Archived>,
+            describe: None,
+        }
+    }
+
+    /// Type name and fingerprint.
+    pub fn schema(&self) -> Schema {
+        Schema { type_name: self.type_name.clone(), fingerprint: self.fingerprint }
+    }
+
+    /// The encoded description (empty when the type has none, or it is too large to store).
+    pub fn description(&self) -> Vec<u8> {
+        let encoded = self.describe.map_or_else(Vec::new, |f| f().encode());
+        if encoded.len() > crate::format::MAX_SCHEMA_LEN { Vec::new() } else { encoded }
+    }
+
+    /// Which fields differ between this type and the description stored in `state`, when both
+    /// have one.
+    pub fn differences(&self, state: &StateMap) -> Vec<Difference> {
+        let Some(describe) = self.describe else { return Vec::new() };
+        match OwnedDescription::decode(&state.description()) {
+            Ok(found) => crate::schema::diff(&describe(), &found),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Whether the channel whose state is `state` holds values of this type; returns the
+    /// fingerprint its copy descriptors carry. Two derived fingerprints are compared when both
+    /// sides have one; otherwise the layout fingerprints, which every program can compute.
+    pub fn accepts(&self, state: &StateMap, path: &Path) -> Result<u64> {
+        let found = state.schema();
+        let matches = if self.derived && state.derived() {
+            found.fingerprint == self.fingerprint
+        } else {
+            state.layout_fingerprint() == self.layout_fingerprint
+        };
+        if matches {
+            Ok(found.fingerprint)
+        } else {
+            let (expected, found) = if self.derived && state.derived() {
+                (self.schema(), found)
+            } else {
+                (
+                    Schema {
+                        type_name: self.type_name.clone(),
+                        fingerprint: self.layout_fingerprint,
+                    },
+                    Schema { type_name: found.type_name, fingerprint: state.layout_fingerprint() },
+                )
+            };
+            let differences = self.differences(state);
+            let error =
+                Error::SchemaMismatch { path: path.to_owned(), expected, found, differences };
+            crate::log::schema_mismatch(&error);
+            Err(error)
+        }
+    }
+}
+
+fn describe<T: SharedState>() -> OwnedDescription {
+    T::DESCRIPTION
+        .map(|d| d.to_owned_description())
+        .expect("only used for types with a description")
+}
