@@ -180,13 +180,20 @@ fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
         let dir = ChannelDir::new("shared-corrupt");
         let path = dir.prefix("stamp");
         let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
-        let good = publish(&mut writer, 1000);
+        publish(&mut writer, 1000);
         let reader =
             Reader::<Stamp>::builder().validate_in_background(background).open(&path).unwrap();
         assert_eq!(reader.read().unwrap().generation(), 1);
-        // Generation 2 is damaged before this process validates it.
-        let bad = writer.write(&Stamp::new(2, 1000)).unwrap();
-        assert_ne!(bad.copy, good.copy);
+        let good = if background {
+            // The validator wakes at once on a publish: keep it busy with a large generation 2
+            // (tens of milliseconds to checksum) while generation 3 is published and damaged.
+            publish(&mut writer, 4 << 20);
+            2
+        } else {
+            1
+        };
+        // The bad generation is damaged before this process validates it.
+        let bad = writer.write(&Stamp::new(good + 1, 1000)).unwrap();
         corrupt_copy(&path, bad.copy);
         if background {
             // The background validator reports it; reads never validate.
@@ -197,13 +204,17 @@ fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
             }
         }
         let guard = reader.read().unwrap();
-        assert_eq!(guard.generation(), 1, "background {background}: generation 2 was served");
-        assert!(guard.is_intact(1));
+        assert_eq!(
+            guard.generation(),
+            good,
+            "background {background}: a bad generation was served"
+        );
+        assert!(guard.is_intact(good));
         drop(guard);
-        // The failure is remembered: reading on does not validate generation 2 again.
+        // The failure is remembered: reading on does not validate the bad generation again.
         let validations = reader.stats().validations;
         for _ in 0..100 {
-            assert_eq!(reader.read().unwrap().generation(), 1);
+            assert_eq!(reader.read().unwrap().generation(), good);
         }
         assert_eq!(
             reader.stats().validations,
@@ -211,15 +222,15 @@ fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
             "the bad generation was validated again"
         );
         let failure = reader.last_failure().expect("the failure is reported");
-        assert_eq!(failure.generation, 2);
+        assert_eq!(failure.generation, bad.generation);
         assert!(matches!(*failure.error, mmap_sync::Error::Corrupt { .. }), "{:?}", failure.error);
         assert!(failure.error.to_string().contains("checksum"), "{}", failure.error);
         // The next good generation is served, and the failure is no longer current.
-        publish(&mut writer, 1000);
-        assert_eq!(reader.wait_for_validated(1, LONG).unwrap(), Some(3));
+        let next = publish(&mut writer, 1000).generation;
+        assert_eq!(reader.wait_for_validated(bad.generation, LONG).unwrap(), Some(next));
         let guard = reader.read().unwrap();
-        assert_eq!(guard.generation(), 3);
-        assert!(guard.is_intact(3));
+        assert_eq!(guard.generation(), next);
+        assert!(guard.is_intact(next));
         assert!(reader.last_failure().is_none());
         if background {
             assert_eq!(reader.stats().validations_in_reads, 0, "{:?}", reader.stats());

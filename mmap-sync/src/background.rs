@@ -28,6 +28,9 @@ pub(crate) trait Validated: Send + Sync + 'static {
     fn release_slot(&self, index: usize);
     /// Waits for a publish other than `since`, for at most `timeout`.
     fn wait(&self, since: u64, timeout: Duration);
+    /// Sets (or clears) the waiter bit of slot `index`, so that every publish wakes the waits
+    /// above (the writer wakes only when some waiter bit is set).
+    fn set_waiting(&self, index: usize, waiting: bool);
     /// Wakes readers waiting for a validation.
     fn notify(&self);
     /// The channel's state file, for errors.
@@ -52,6 +55,8 @@ pub(crate) fn spawn<V: Validated>(shared: Arc<V>, stop: Arc<AtomicBool>) -> Resu
     let pins = Pins { working: working_pin, keeper: keeper_pin };
     // Validate the current generation before `open` returns.
     let mut seen = shared.validate_newest(pins.working(), pins.keeper()).unwrap_or(0);
+    // The validator always waits for the next publish: its waiter bit stays set for its life.
+    shared.set_waiting(working, true);
     let thread_shared = shared.clone();
     std::thread::Builder::new()
         .name("mmap-sync-validator".into())
@@ -67,6 +72,7 @@ pub(crate) fn spawn<V: Validated>(shared: Arc<V>, stop: Arc<AtomicBool>) -> Resu
                 }
                 access.wait(seen, IDLE);
             }
+            access.set_waiting(working, false);
             access.release_slot(keeper);
             access.release_slot(working);
         })

@@ -1124,9 +1124,8 @@ impl crate::background::Validated for ReaderShared {
 
     fn wait(&self, since: u64, timeout: Duration) {
         let header = self.files.state.header();
-        // SeqCst: the futex word before the generation, as in `wait_for_change`; a missed
-        // publish costs at most `timeout` here (the validator has no waiter bit of its own for
-        // this wait).
+        // SeqCst: the futex word before the generation, as in `wait_for_change` (the
+        // validator's waiter bit is set for its whole life, see `set_waiting`).
         let futex = header.publish_futex.load(Ordering::SeqCst);
         if protocol::generation(header.active.load(Ordering::SeqCst)) != since {
             return;
@@ -1136,6 +1135,17 @@ impl crate::background::Validated for ReaderShared {
 
     fn notify(&self) {
         self.notify_validated();
+    }
+
+    fn set_waiting(&self, index: usize, waiting: bool) {
+        let word = &self.files.readers.waiters()[index / 64];
+        let bit = 1u64 << (index % 64);
+        // SeqCst: as a waiter's bit in `wait_for_change` (set before the futex word is loaded).
+        if waiting {
+            word.fetch_or(bit, Ordering::SeqCst);
+        } else {
+            word.fetch_and(!bit, Ordering::SeqCst);
+        }
     }
 
     fn state_path(&self) -> &Path {
