@@ -169,7 +169,7 @@ impl Hello {
 
     /// Safe read (guard plus one field) against upstream's unchecked, then checked, read.
     fn reads(&self) -> Result<Vec<Row>> {
-        let mut reader = self.paths.ours_reader()?;
+        let reader = self.paths.ours_reader()?;
         let mut sync = self.paths.upstream_reader();
         let mut rows = Vec::new();
         for (check_bytes, name, target, target_text) in [
@@ -210,7 +210,7 @@ impl Hello {
     /// of both together (so ratio <= 0.125 means ours does at least 8x the reads per second).
     fn two_threads(&self) -> Result<Row> {
         let single = {
-            let mut reader = self.paths.ours_reader()?;
+            let reader = self.paths.ours_reader()?;
             let mut op = || {
                 black_box(reader.read().expect("ours: read").version);
             };
@@ -221,7 +221,7 @@ impl Hello {
         let paths = &self.paths;
         let ours = || {
             aggregate(per_thread, || {
-                let mut reader = paths.ours_reader().expect("ours: open reader");
+                let reader = paths.ours_reader().expect("ours: open reader");
                 move || {
                     black_box(reader.read().expect("ours: read").version);
                 }
@@ -310,7 +310,7 @@ impl Hello {
     fn open_and_first_read(&self) -> Result<Row> {
         let (ours, upstream) = pair(
             || {
-                let mut reader = self.paths.ours_reader().expect("ours: open reader");
+                let reader = self.paths.ours_reader().expect("ours: open reader");
                 black_box(reader.read().expect("ours: read").version);
             },
             || {
@@ -371,7 +371,7 @@ fn strings_read(scratch: &Scratch) -> Result<Row> {
     let bytes = writer.write(&o::strings(STRING_ENTRIES))?.bytes;
     let mut sync_writer = Synchronizer::new(upstream_path.as_os_str());
     let (upstream_bytes, _) = sync_writer.write(&u::strings(STRING_ENTRIES), UPSTREAM_GRACE)?;
-    let mut reader = ours::Reader::<o::Strings>::open(&ours_path)?;
+    let reader = ours::Reader::<o::Strings>::open(&ours_path)?;
     let mut sync = Synchronizer::new(upstream_path.as_os_str());
     let (ours, upstream) = pair(
         || {
@@ -441,7 +441,7 @@ fn pinned_write_latency(scratch: &Scratch) -> Result<Row> {
     for _ in 0..3 {
         writer.write(&value)?;
     }
-    let mut reader = ours::Reader::<o::HelloWorld>::open(&ours_path)?;
+    let reader = ours::Reader::<o::HelloWorld>::open(&ours_path)?;
     let guard = reader.read()?;
     let mut samples = Vec::with_capacity(PINNED_WRITES);
     for _ in 0..PINNED_WRITES {
@@ -532,7 +532,7 @@ fn rss(scratch: &Scratch) -> Result<Row> {
 fn rss_child(side: &str, path: &Path) -> Result<()> {
     match side {
         "ours" => {
-            let mut reader = ours::Reader::<o::Big>::open(path)?;
+            let reader = ours::Reader::<o::Big>::open(path)?;
             let guard = reader.read()?;
             black_box(guard.version);
             println!("{}", rss_anon_kib()?);
