@@ -10,6 +10,7 @@
 //! `rss` is the child mode used to measure a fresh reader's memory.
 
 mod bare;
+mod many;
 mod measure;
 mod report;
 mod sys;
@@ -44,7 +45,7 @@ const SINGLE_WRITES: usize = 9;
 const FIRST_READ_SAMPLES: usize = 20_000;
 
 /// The figures, in the order they run; `--only` takes these names.
-const FIGURES: [&str; 11] = [
+const FIGURES: [&str; 12] = [
     "reads",
     "first_read",
     "two_threads",
@@ -55,6 +56,7 @@ const FIGURES: [&str; 11] = [
     "pinned",
     "rss",
     "open",
+    "many",
     "timer",
 ];
 
@@ -169,6 +171,8 @@ fn main() -> Result<()> {
         return rss_child(&args[2], Path::new(&args[3]));
     }
     let options = Options::parse(&args[1..])?;
+    // The many-readers figure maps a few thousand files.
+    sys::raise_nofile()?;
 
     let scratch = Scratch::new();
     let mut results = Results::default();
@@ -202,6 +206,9 @@ fn main() -> Result<()> {
     }
     if options.wants("open") {
         results.row(hello.open_and_first_read()?);
+    }
+    if options.wants("many") {
+        results.with_section(many::run(&scratch)?);
     }
     if options.wants("timer") {
         results.sections.push(timer_section());
