@@ -4,7 +4,8 @@
 //! figure; `--markdown FILE` writes the table of figures with targets (the README's), `--report
 //! FILE` the full report (every figure, the curves, the methods) for RESULTS.md.
 //!
-//! `--only NAME,NAME` runs some figures only (names: see `FIGURES`).
+//! `--quick` shortens the long figures (for trying the harness out; its numbers are not the
+//! report's); `--only NAME,NAME` runs some figures only (names: see `FIGURES`).
 //!
 //! Everything lives under /dev/shm in files named after this process id, removed on exit.
 //! `rss` is the child mode used to measure a fresh reader's memory.
@@ -14,6 +15,7 @@ mod many;
 mod measure;
 mod report;
 mod sys;
+mod threads;
 mod types;
 
 use std::cell::RefCell;
@@ -45,7 +47,7 @@ const SINGLE_WRITES: usize = 9;
 const FIRST_READ_SAMPLES: usize = 20_000;
 
 /// The figures, in the order they run; `--only` takes these names.
-const FIGURES: [&str; 12] = [
+const FIGURES: [&str; 16] = [
     "reads",
     "first_read",
     "two_threads",
@@ -57,18 +59,63 @@ const FIGURES: [&str; 12] = [
     "rss",
     "open",
     "many",
+    "hot_read",
+    "visible",
+    "validation_cpu",
+    "latency",
     "timer",
 ];
+
+/// How long the long-running figures run.
+#[derive(Clone, Copy)]
+pub struct Budget {
+    /// Read latency while republishing: each mode's run (the issue asks for 10 s).
+    pub latency_run: Duration,
+    /// Validation work: publishes per configuration.
+    pub cpu_publishes: usize,
+    /// Publish-to-visible: publishes of HelloWorld and of the table per configuration.
+    pub visible_small: u32,
+    pub visible_table: u32,
+}
+
+impl Budget {
+    fn full() -> Self {
+        Budget {
+            latency_run: Duration::from_secs(10),
+            cpu_publishes: 20,
+            visible_small: 1000,
+            visible_table: 60,
+        }
+    }
+
+    /// Every figure, much shorter and noisier.
+    fn quick() -> Self {
+        Budget {
+            latency_run: Duration::from_secs(2),
+            cpu_publishes: 6,
+            visible_small: 200,
+            visible_table: 12,
+        }
+    }
+}
 
 struct Options {
     markdown: Option<PathBuf>,
     report: Option<PathBuf>,
+    budget: Budget,
+    quick: bool,
     only: Vec<String>,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
-        let mut options = Options { markdown: None, report: None, only: vec![] };
+        let mut options = Options {
+            markdown: None,
+            report: None,
+            budget: Budget::full(),
+            quick: false,
+            only: vec![],
+        };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
@@ -77,6 +124,10 @@ impl Options {
                 }
                 "--report" => {
                     options.report = Some(args.next().ok_or("--report needs a file")?.into())
+                }
+                "--quick" => {
+                    options.quick = true;
+                    options.budget = Budget::quick();
                 }
                 "--only" => {
                     for name in args.next().ok_or("--only needs names")?.split(',') {
@@ -175,6 +226,7 @@ fn main() -> Result<()> {
     sys::raise_nofile()?;
 
     let scratch = Scratch::new();
+    let budget = options.budget;
     let mut results = Results::default();
     let mut hello = Hello::open(&scratch)?;
     if options.wants("reads") {
@@ -210,6 +262,18 @@ fn main() -> Result<()> {
     if options.wants("many") {
         results.with_section(many::run(&scratch)?);
     }
+    if options.wants("hot_read") {
+        results.with_section(threads::hot_read(&hello.paths)?);
+    }
+    if options.wants("visible") {
+        results.with_section(threads::publish_to_visible(&scratch, budget)?);
+    }
+    if options.wants("validation_cpu") {
+        results.with_section(threads::validation_cpu(&scratch, budget)?);
+    }
+    if options.wants("latency") {
+        results.with_section(threads::read_latency(&scratch, budget)?);
+    }
     if options.wants("timer") {
         results.sections.push(timer_section());
     }
@@ -218,21 +282,25 @@ fn main() -> Result<()> {
         std::fs::write(file, report::table(results.rows.iter().filter(|r| r.met().is_some())))?;
     }
     if let Some(file) = &options.report {
-        std::fs::write(file, full_report(&results))?;
+        std::fs::write(file, full_report(&results, &options))?;
     }
     let missed: Vec<_> = results.rows.iter().filter(|r| r.met() == Some(false)).collect();
     eprintln!(
-        "{} figures, {} with targets, {} not met",
+        "{} figures, {} with targets, {} not met{}",
         results.rows.len(),
         results.rows.iter().filter(|r| r.met().is_some()).count(),
         missed.len(),
+        if options.quick { " (--quick: not the report's numbers)" } else { "" }
     );
     Ok(())
 }
 
 /// The full report: every figure, then each section.
-fn full_report(results: &Results) -> String {
+fn full_report(results: &Results, options: &Options) -> String {
     let mut out = String::new();
+    if options.quick {
+        out.push_str("**Run with `--quick`: shortened figures, not for publishing.**\n\n");
+    }
     out.push_str("## Every figure\n\n");
     out.push_str(&report::table(&results.rows));
     out.push('\n');

@@ -1,5 +1,5 @@
 //! Timing helpers: batches sized to a fixed duration, groups of operations timed in rotating
-//! order round after round, medians.
+//! order round after round, medians, and a latency histogram for per-operation timing.
 
 use std::time::{Duration, Instant};
 
@@ -110,4 +110,98 @@ pub fn quantile(mut xs: Vec<f64>, q: f64) -> f64 {
 /// timed in the same rounds (see [`rounds`]).
 pub fn median_difference(a: &[f64], b: &[f64]) -> f64 {
     median(a.iter().zip(b).map(|(x, y)| x - y).collect())
+}
+
+/// Latencies in ns, in buckets of about 1.6% width (64 per power of two), with the exact
+/// maximum: enough for p99.99 over hundreds of millions of samples in 30 KiB.
+#[derive(Clone)]
+pub struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+    max: u64,
+}
+
+const SUB_BITS: u32 = 6;
+const SUB: u64 = 1 << SUB_BITS;
+
+impl Histogram {
+    pub fn new() -> Self {
+        Histogram { counts: vec![0; (64 - SUB_BITS as usize + 1) * SUB as usize], total: 0, max: 0 }
+    }
+
+    fn bucket(ns: u64) -> usize {
+        if ns < SUB {
+            return ns as usize;
+        }
+        let exp = 63 - ns.leading_zeros(); // >= SUB_BITS
+        let shift = exp - SUB_BITS;
+        ((shift as u64 + 1) * SUB + ((ns >> shift) & (SUB - 1))) as usize
+    }
+
+    /// Lowest value of bucket `b`.
+    fn floor(b: usize) -> u64 {
+        let (row, sub) = (b as u64 / SUB, b as u64 % SUB);
+        if row == 0 { sub } else { (SUB + sub) << (row - 1) }
+    }
+
+    #[inline]
+    pub fn record(&mut self, ns: u64) {
+        self.counts[Self::bucket(ns)] += 1;
+        self.total += 1;
+        self.max = self.max.max(ns);
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The `q`-quantile, nearest rank, as the lower edge of its bucket; in the bucket that
+    /// holds the maximum, the maximum itself (never lower than the truth by more than a
+    /// bucket's width, and exact at the top).
+    pub fn quantile(&self, q: f64) -> u64 {
+        let rank = ((q * self.total as f64).ceil() as u64).clamp(1, self.total.max(1));
+        let top = Self::bucket(self.max);
+        let mut seen = 0;
+        for (b, &count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return if b == top { self.max } else { Self::floor(b) };
+            }
+        }
+        self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Histogram;
+
+    #[test]
+    fn buckets_are_ordered_and_narrow() {
+        let mut last = 0;
+        for ns in (0..1_000_000u64).chain([u64::MAX / 3, u64::MAX]) {
+            let b = Histogram::bucket(ns);
+            assert!(b >= last, "bucket of {ns} went backwards");
+            last = b;
+            let floor = Histogram::floor(b);
+            assert!(floor <= ns, "floor {floor} above {ns}");
+            assert!(ns - floor <= ns / 64, "bucket of {ns} starts at {floor}: too wide");
+        }
+    }
+
+    #[test]
+    fn quantiles() {
+        let mut h = Histogram::new();
+        for ns in 1..=10_000 {
+            h.record(ns);
+        }
+        assert_eq!(h.quantile(0.5), 4992); // 5000 is in the bucket starting at 4992
+        assert_eq!(h.quantile(1.0), 10_000);
+        assert_eq!(h.max(), 10_000);
+        assert_eq!(h.total(), 10_000);
+    }
 }

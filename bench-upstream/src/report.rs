@@ -9,6 +9,10 @@ pub enum Unit {
     /// Time, shown in the most readable of ns, µs, ms, s.
     Ns,
     KiB,
+    /// A count (reads, validations), per whatever the row says.
+    Count,
+    /// Operations per second.
+    PerSec,
 }
 
 /// What a figure must show to meet its target.
@@ -16,6 +20,8 @@ pub enum Unit {
 pub enum Target {
     /// ours / baseline at most this.
     Ratio(f64),
+    /// ours / baseline at least this.
+    AtLeast(f64),
     /// ours at most this, in the row's unit.
     Ours(f64),
     /// Reported for information only.
@@ -79,6 +85,7 @@ impl Row {
         let ratio = self.ratio();
         match self.target {
             Target::Ratio(max) => ratio.map(|r| r.is_finite() && r <= max),
+            Target::AtLeast(min) => ratio.map(|r| r.is_finite() && r >= min),
             Target::Ours(max) => Some(self.ours <= max),
             Target::None => None,
         }
@@ -87,6 +94,7 @@ impl Row {
     fn target_text(&self) -> String {
         let text = match self.target {
             Target::Ratio(max) => format!("ratio <= {max}"),
+            Target::AtLeast(min) => format!("ratio >= {min}"),
             Target::Ours(max) => format!("<= {}", human(max, self.unit)),
             Target::None => return String::new(),
         };
@@ -163,6 +171,10 @@ pub fn human(value: f64, unit: Unit) -> String {
         Unit::Ns => ns(value),
         Unit::KiB if value.abs() >= 10.0 * 1024.0 => format!("{:.1} MiB", value / 1024.0),
         Unit::KiB => format!("{value:.0} KiB"),
+        Unit::Count if value.fract() == 0.0 => format!("{value:.0}"),
+        Unit::Count => format!("{value:.2}"),
+        Unit::PerSec if value >= 1e6 => format!("{:.1} M/s", value / 1e6),
+        Unit::PerSec => format!("{value:.0} /s"),
     }
 }
 

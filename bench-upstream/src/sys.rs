@@ -8,6 +8,37 @@ use std::path::Path;
 
 type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
+fn clock(id: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the clock ids used here exist on Linux.
+    let rc = unsafe { libc::clock_gettime(id, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime({id})");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// CPU time of the calling thread, in ns (time it was scheduled, not wall time).
+pub fn thread_cpu_ns() -> u64 {
+    clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time of the whole process (every thread, live or exited), in ns.
+pub fn process_cpu_ns() -> u64 {
+    clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// Time the hypervisor ran something else while this machine's CPUs wanted to run (steal
+/// time, all CPUs together), in ns; 0 on bare metal. A guest counts stolen time as CPU time of
+/// whatever thread was running.
+pub fn steal_ns() -> u64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/stat") else { return 0 };
+    let Some(cpu) = stat.lines().next().and_then(|l| l.strip_prefix("cpu ")) else { return 0 };
+    // user nice system idle iowait irq softirq steal, in clock ticks.
+    let steal: u64 = cpu.split_whitespace().nth(7).and_then(|s| s.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    steal * 1_000_000_000 / hz
+}
+
 /// Raises the soft limit on open descriptors to the hard limit; returns the new soft limit.
 pub fn raise_nofile() -> io::Result<u64> {
     let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
