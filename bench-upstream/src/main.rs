@@ -8,9 +8,10 @@
 //! report's); `--only NAME,NAME` runs some figures only (names: see `FIGURES`).
 //!
 //! Everything lives under /dev/shm in files named after this process id, removed on exit.
-//! `rss` is the child mode used to measure a fresh reader's memory.
+//! `rss`, `large-writer` and `large-reader` are child modes used to measure fresh processes.
 
 mod bare;
+mod large;
 mod many;
 mod measure;
 mod report;
@@ -47,7 +48,7 @@ const SINGLE_WRITES: usize = 9;
 const FIRST_READ_SAMPLES: usize = 20_000;
 
 /// The figures, in the order they run; `--only` takes these names.
-const FIGURES: [&str; 16] = [
+const FIGURES: [&str; 17] = [
     "reads",
     "first_read",
     "two_threads",
@@ -63,6 +64,7 @@ const FIGURES: [&str; 16] = [
     "visible",
     "validation_cpu",
     "latency",
+    "large",
     "timer",
 ];
 
@@ -76,6 +78,8 @@ pub struct Budget {
     /// Publish-to-visible: publishes of HelloWorld and of the table per configuration.
     pub visible_small: u32,
     pub visible_table: u32,
+    /// The large value's archived size.
+    pub large_bytes: u64,
 }
 
 impl Budget {
@@ -85,6 +89,7 @@ impl Budget {
             cpu_publishes: 20,
             visible_small: 1000,
             visible_table: 60,
+            large_bytes: large::GIB,
         }
     }
 
@@ -95,6 +100,7 @@ impl Budget {
             cpu_publishes: 6,
             visible_small: 200,
             visible_table: 12,
+            large_bytes: 64 << 20,
         }
     }
 }
@@ -218,8 +224,11 @@ impl Drop for Scratch {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("rss") {
-        return rss_child(&args[2], Path::new(&args[3]));
+    match args.get(1).map(String::as_str) {
+        Some("rss") => return rss_child(&args[2], Path::new(&args[3])),
+        Some("large-writer") => return large::writer_child(&args[2..]),
+        Some("large-reader") => return large::reader_child(&args[2..]),
+        _ => {}
     }
     let options = Options::parse(&args[1..])?;
     // The many-readers figure maps a few thousand files.
@@ -273,6 +282,9 @@ fn main() -> Result<()> {
     }
     if options.wants("latency") {
         results.with_section(threads::read_latency(&scratch, budget)?);
+    }
+    if options.wants("large") {
+        results.with_section(large::run(&scratch, budget)?);
     }
     if options.wants("timer") {
         results.sections.push(timer_section());

@@ -16,6 +16,12 @@ fn clock(id: libc::clockid_t) -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// CLOCK_MONOTONIC in ns: one clock for every process of the host, so a writer process and a
+/// reader process can time one publish between them.
+pub fn monotonic_ns() -> u64 {
+    clock(libc::CLOCK_MONOTONIC)
+}
+
 /// CPU time of the calling thread, in ns (time it was scheduled, not wall time).
 pub fn thread_cpu_ns() -> u64 {
     clock(libc::CLOCK_THREAD_CPUTIME_ID)
@@ -54,6 +60,19 @@ pub fn raise_nofile() -> io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
+/// Bytes an unprivileged process may still allocate in the file system holding `path`.
+pub fn available_bytes(path: &Path) -> Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: an all-zero statvfs is a valid value of this plain C struct.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c_path` is NUL-terminated and `st` is writable.
+    if unsafe { libc::statvfs(c_path.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error().into());
+    }
+    Ok(st.f_bavail as u64 * st.f_frsize as u64)
+}
+
 /// A field of `/proc/self/status` in KiB (`VmHWM`, `VmRSS`, `RssAnon`, `RssShmem`, ...).
 pub fn status_kib(field: &str) -> Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
@@ -62,6 +81,22 @@ pub fn status_kib(field: &str) -> Result<u64> {
         .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
         .ok_or_else(|| format!("no {field} in /proc/self/status"))?;
     Ok(line.trim().trim_end_matches("kB").trim().parse()?)
+}
+
+/// A field of `/proc/meminfo` in KiB.
+pub fn meminfo_kib(field: &str) -> Result<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo")?;
+    let line = info
+        .lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
+        .ok_or_else(|| format!("no {field} in /proc/meminfo"))?;
+    Ok(line.trim().trim_end_matches("kB").trim().parse()?)
+}
+
+/// Resets the process's peak RSS (`VmHWM`) to its current RSS, so that a later `VmHWM` is the
+/// peak of what happened since (Linux 4.0 and later).
+pub fn reset_peak_rss() -> io::Result<()> {
+    std::fs::write("/proc/self/clear_refs", "5")
 }
 
 /// A read-write `MAP_SHARED` mapping of a whole file, unmapped on drop.
