@@ -723,7 +723,11 @@ pub fn hot_read(paths: &HelloPaths) -> Result<(Vec<Row>, Section)> {
     for &(threads, oc, _, uc, _) in &results {
         rows.push(
             Row::new(
-                format!("safe `read()` per thread, {threads} threads sharing one `Reader`"),
+                if threads == 1 {
+                    "safe `read()`, 1 thread with its clone of the `Reader`".to_owned()
+                } else {
+                    format!("safe `read()` per thread, {threads} threads sharing one `Reader`")
+                },
                 "HelloWorld",
                 oc,
             )
