@@ -248,7 +248,8 @@ pub fn run(scratch: &Scratch) -> Result<(Vec<Row>, Section)> {
             ours_write[last],
         )
         .against(ours_write[0], "ours, 1 reader")
-        .target("#12", Target::Ratio(2.0)),
+        .target("#12", Target::Ratio(2.0))
+        .floor(floor / ours_write[0]),
         Row::new(
             "floor of a publish with 1,000 live readers (1 reader's publish + a scan of 1,000 slot lines) vs with 1",
             format!("HelloWorld, {SLOTS} slots"),

@@ -45,6 +45,9 @@ pub struct Row {
     pub ours: f64,
     pub base: Option<Base>,
     pub target: Target,
+    /// The lowest ratio the design can reach, measured in the same run (its own row says how),
+    /// for figures whose target may be out of reach.
+    pub floor: Option<f64>,
 }
 
 impl Row {
@@ -58,7 +61,14 @@ impl Row {
             ours,
             base: None,
             target: Target::None,
+            floor: None,
         }
+    }
+
+    /// The lowest ratio reachable, as measured (see [`Row::floor`](Row)).
+    pub fn floor(mut self, ratio: f64) -> Row {
+        self.floor = Some(ratio);
+        self
     }
 
     pub fn against(mut self, value: f64, label: impl Into<String>) -> Row {
@@ -122,11 +132,11 @@ impl Row {
     }
 }
 
-/// The table of `rows`: | figure | payload | ours | against | ratio | target | met |.
+/// The table of `rows`: | figure | payload | ours | against | ratio | target | met | floor |.
 pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
     let mut out = String::from(
-        "| figure | payload | ours | against | ratio | target | met |\n\
-         | --- | --- | ---: | ---: | ---: | --- | --- |\n",
+        "| figure | payload | ours | against | ratio | target | met | floor |\n\
+         | --- | --- | ---: | ---: | ---: | --- | --- | ---: |\n",
     );
     for row in rows {
         let met = match row.met() {
@@ -139,16 +149,18 @@ pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
             .as_ref()
             .map_or("-".to_owned(), |b| format!("{} ({})", human(b.value, row.unit), b.label));
         let ratio = row.ratio().map_or("-".to_owned(), ratio_text);
+        let floor = row.floor.map_or(String::new(), ratio_text);
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             row.what,
             row.payload,
             human(row.ours, row.unit),
             against,
             ratio,
             row.target_text(),
-            met
+            met,
+            floor
         )
         .expect("writing to a String");
     }

@@ -99,23 +99,30 @@ pub fn reset_peak_rss() -> io::Result<()> {
     std::fs::write("/proc/self/clear_refs", "5")
 }
 
-/// A read-write `MAP_SHARED` mapping of a whole file, unmapped on drop.
+/// A `MAP_SHARED` mapping of a whole file, unmapped on drop.
 pub struct SharedMap {
     ptr: *mut u8,
     len: usize,
 }
 
 impl SharedMap {
-    /// Creates (or truncates) `path` at `len` zero bytes and maps it.
+    /// Creates (or truncates) `path` at `len` zero bytes and maps it read-write.
     pub fn create(path: &Path, len: usize) -> io::Result<Self> {
         let file = File::options().read(true).write(true).create(true).truncate(true).open(path)?;
         file.set_len(len as u64)?;
-        // SAFETY: a fresh mapping chosen by the kernel, of a file of at least `len` bytes.
+        Self::map(&file, len, true)
+    }
+
+    /// Maps the first `len` (> 0) bytes of `file`, every page at once (`MAP_POPULATE`), as the
+    /// runtime maps a channel's files.
+    pub fn map(file: &File, len: usize, writable: bool) -> io::Result<Self> {
+        let prot = if writable { libc::PROT_READ | libc::PROT_WRITE } else { libc::PROT_READ };
+        // SAFETY: a fresh mapping chosen by the kernel; the caller's file has `len` bytes.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
                 len,
-                libc::PROT_READ | libc::PROT_WRITE,
+                prot,
                 libc::MAP_SHARED | libc::MAP_POPULATE,
                 file.as_raw_fd(),
                 0,
@@ -135,7 +142,25 @@ impl SharedMap {
 
 impl Drop for SharedMap {
     fn drop(&mut self) {
-        // SAFETY: `ptr`/`len` are exactly the mapping made in `create`, unmapped only here.
+        // SAFETY: `ptr`/`len` are exactly the mapping made in `map`, unmapped only here.
         unsafe { libc::munmap(self.ptr.cast(), self.len) };
     }
+}
+
+/// Takes and releases an open-file-description write lock on byte `offset` of `file`, as a
+/// reader claiming and giving back a slot does.
+pub fn ofd_lock_and_unlock(file: &File, offset: u64) -> io::Result<()> {
+    for kind in [libc::F_WRLCK, libc::F_UNLCK] {
+        // SAFETY: an all-zero flock is a valid value of this plain C struct.
+        let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+        lock.l_type = kind as libc::c_short;
+        lock.l_whence = libc::SEEK_SET as libc::c_short;
+        lock.l_start = offset as libc::off_t;
+        lock.l_len = 1;
+        // SAFETY: F_OFD_SETLK with a valid flock on an open descriptor.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &lock) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }

@@ -377,6 +377,17 @@ pub fn read_latency(scratch: &Scratch, d: Budget) -> Result<(Vec<Row>, Section)>
     }
     section.line("");
 
+    let background = &runs[0];
+    section.line(format!(
+        "In background mode the validator validated {} of the {} publishes (generations \
+         superseded before it looked are skipped), reads served an older generation {} times, \
+         and {} reads had to wait for a validation.",
+        background.stats.validations,
+        background.publishes,
+        background.stats.served_older,
+        background.stats.waited
+    ));
+    section.line("");
     let per = |run: &LatencyRun| run.slow_validating() as f64 / run.publishes.max(1) as f64;
     let rows = vec![
         Row::new(
