@@ -1,4 +1,4 @@
-//! Timing helpers: batches sized to a fixed duration, groups of operations timed in rotating
+//! Timing: batches sized to a fixed duration, groups of operations timed in rotating
 //! order round after round, medians, and a latency histogram for per-operation timing.
 
 use std::time::{Duration, Instant};
