@@ -156,3 +156,9 @@ pub use rkyv;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// MIGRATING.md's examples of this crate's API, compiled as doctests. Its blocks of upstream
+/// code, `Cargo.toml` and diffs are marked as such and not compiled.
+#[cfg(doctest)]
+#[doc = include_str!("../../MIGRATING.md")]
+pub struct MigratingDoctests;
