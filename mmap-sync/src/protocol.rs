@@ -309,9 +309,25 @@ pub fn acquire<'a, W: Word + 'a, H: HighWater>(
         }
     }
     let mut blocked = 0;
-    for i in 0..high_water(seen_high_water, high_water_mark, slots) {
-        // Step 2. SeqCst: in the total order with the readers' pins.
+    let scan = high_water(seen_high_water, high_water_mark, slots);
+    // Eight slots at a time: most pins are 0 (readers between reads), and one test of the
+    // eight or-ed together keeps the scan of many readers close to one load per slot, with the
+    // loads independent of each other.
+    let mut i = 0;
+    while i + 8 <= scan {
+        // Step 2. SeqCst (all eight): in the total order with the readers' pins.
+        let pins: [u64; 8] = std::array::from_fn(|k| pin(i + k).load(Ordering::SeqCst));
+        if pins.iter().fold(0, |acc, p| acc | p) != 0 {
+            for p in pins {
+                mark_blocked(p, active, held, &mut blocked);
+            }
+        }
+        i += 8;
+    }
+    while i < scan {
+        // Step 2, the last few slots.
         mark_blocked(pin(i).load(Ordering::SeqCst), active, held, &mut blocked);
+        i += 1;
     }
     let chosen = choose_copy(active, held, blocked);
     for (c, &h) in held.iter().enumerate() {

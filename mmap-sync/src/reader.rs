@@ -69,6 +69,8 @@ pub(crate) struct ReaderShared {
     fingerprint: u64,
     checksum: bool,
     background: bool,
+    /// The fork epoch `open` ran in (a background validator runs only in that process).
+    opened_in_epoch: u64,
     /// Slots claimed by this process, and the descriptor their locks are held through.
     claims: Mutex<Claims>,
     /// Held while a thread validates a copy.
@@ -165,6 +167,7 @@ impl ReaderShared {
             fingerprint,
             checksum,
             background,
+            opened_in_epoch: os::fork_epoch(),
             claims: Mutex::new(Claims {
                 forked: None,
                 epoch: os::fork_epoch(),
@@ -308,7 +311,11 @@ impl ReaderShared {
             protocol::release(pin);
             return Err(e);
         }
-        let may_validate = !self.background || check == Check::Unchecked;
+        // In a child forked after `open`, the background validator did not come along: reads
+        // validate, as in the default mode.
+        let may_validate = !self.background
+            || check == Check::Unchecked
+            || self.opened_in_epoch != os::fork_epoch();
         let mut failed = None;
         if may_validate {
             let validation = match self.validation.try_lock() {

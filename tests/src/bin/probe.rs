@@ -30,7 +30,10 @@ fn main() {
         ["stamp-writer", path, copies, ms, len] => {
             stamp_writer(path, copies.parse().unwrap(), millis(ms), len.parse().unwrap())
         }
-        ["stamp-reader", path, ms] => stamp_reader(path, millis(ms)),
+        ["stamp-reader", path, ms] => stamp_reader(path, millis(ms), 1),
+        ["stamp-reader", path, ms, threads] => {
+            stamp_reader(path, millis(ms), threads.parse().expect("a thread count"))
+        }
         ["hold", path, ms] => hold(path, millis(ms)),
         ["open-read", path, kind] => open_read(path, kind),
         ["write-note", path, version] => write_note(path, version.parse().unwrap()),
@@ -66,9 +69,15 @@ fn stamp_writer(path: &str, copies: usize, run: Duration, len: usize) {
     say(&Line::new("ready"));
     let start = Instant::now();
     let mut published = 0u64;
+    // `len` 0: sizes that change with every publish, from a few words to 512 KiB, so that some
+    // validations take long enough for other threads to serve an older generation meanwhile.
+    const MIXED: [usize; 4] = [16, 1 << 16, 1000, 1 << 13];
     let mut value = Stamp::new(0, len);
     while start.elapsed() < run {
         let next = writer.generation() + 1;
+        if len == 0 {
+            value.words.resize(MIXED[next as usize % MIXED.len()], 0);
+        }
         value.generation = next;
         value.words.fill(next);
         let done = writer.write(&value).expect("publish");
@@ -78,43 +87,60 @@ fn stamp_writer(path: &str, copies: usize, run: Duration, len: usize) {
     say(&Line::new("published").with("count", published));
 }
 
-/// Reads and checks every read for `run`: a torn read is a stamp whose words disagree with
-/// the generation the guard reports; generations must never go backwards.
-fn stamp_reader(path: &str, run: Duration) {
+/// Reads and checks every read for `run`, on `threads` threads sharing one reader: a torn read
+/// is a stamp whose words disagree with the generation the guard reports; generations must never
+/// go backwards on a thread. Reports the sums, and how often a thread served an older validated
+/// generation while another validated a newer one.
+fn stamp_reader(path: &str, run: Duration, threads: usize) {
     let reader =
         Reader::<Stamp>::builder().open_wait(path, Duration::from_secs(10)).expect("open reader");
     say(&Line::new("ready"));
     let start = Instant::now();
-    let (mut reads, mut torn, mut backwards, mut not_yet, mut last, mut distinct) =
-        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
-    while start.elapsed() < run {
-        for _ in 0..64 {
-            match reader.read() {
-                Ok(guard) => {
-                    let generation = guard.generation();
-                    if !guard.is_intact(generation) {
-                        torn += 1;
+    let counts: Vec<[u64; 5]> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let reader = reader.clone();
+                scope.spawn(move || {
+                    let (mut reads, mut torn, mut backwards, mut not_yet, mut last, mut distinct) =
+                        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+                    while start.elapsed() < run {
+                        for _ in 0..64 {
+                            match reader.read() {
+                                Ok(guard) => {
+                                    let generation = guard.generation();
+                                    if !guard.is_intact(generation) {
+                                        torn += 1;
+                                    }
+                                    if generation < last {
+                                        backwards += 1;
+                                    }
+                                    if generation != last {
+                                        distinct += 1;
+                                    }
+                                    last = generation;
+                                    reads += 1;
+                                }
+                                Err(Error::NotPublished { .. }) => not_yet += 1,
+                                Err(e) => panic!("read failed: {e}"),
+                            }
+                        }
                     }
-                    if generation < last {
-                        backwards += 1;
-                    }
-                    if generation != last {
-                        distinct += 1;
-                    }
-                    last = generation;
-                    reads += 1;
-                }
-                Err(Error::NotPublished { .. }) => not_yet += 1,
-                Err(e) => panic!("read failed: {e}"),
-            }
-        }
-    }
+                    [reads, torn, backwards, distinct, not_yet]
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("a reading thread panicked")).collect()
+    });
+    let sum = |i: usize| counts.iter().map(|c| c[i]).sum::<u64>();
+    // The fewest generations any thread saw: each thread must have raced the writer.
+    let distinct = counts.iter().map(|c| c[3]).min().unwrap_or(0);
     say(&Line::new("stats")
-        .with("reads", reads)
-        .with("torn", torn)
-        .with("backwards", backwards)
+        .with("reads", sum(0))
+        .with("torn", sum(1))
+        .with("backwards", sum(2))
         .with("distinct", distinct)
-        .with("unpublished", not_yet));
+        .with("unpublished", sum(4))
+        .with("served_older", reader.stats().served_older));
 }
 
 /// Holds one guard for `hold`, then checks the data under it is still what it was.
