@@ -1,7 +1,28 @@
 //! `#[derive(SharedState)]`: turns a struct or enum into a typed, named, checked mmap-sync
-//! channel. Use it through `mmap_sync::SharedState`, which re-exports it next to the trait.
+//! channel. Use it through `mmap_sync::SharedState`, which re-exports it next to the trait;
+//! programs depend on [`mmap-sync`](https://docs.rs/mmap-sync), not on this crate.
 //!
-//! The attributes and the generated items are documented on [`SharedState`](derive@SharedState).
+//! ```no_run
+//! use mmap_sync::SharedState;
+//!
+//! #[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+//! #[shared_state(path = "/dev/shm/hello_world")]
+//! pub struct HelloWorld {
+//!     pub version: u32,
+//!     pub messages: Vec<String>,
+//! }
+//!
+//! # fn main() -> mmap_sync::Result<()> {
+//! let writer = HelloWorld::writer()?; // a mmap_sync::Writer<HelloWorld> at PATH
+//! let reader = HelloWorld::reader()?; // refuses a channel of another definition
+//! # Ok(()) }
+//! ```
+//!
+//! The attributes and the generated items are documented on [`SharedState`](derive@SharedState);
+//! [`Describe`](derive@Describe) gives types nested in a channel type a readable description.
+//! The sections below say what the schema fingerprint catches and cannot see, and what the
+//! description records. Reading and writing channels, and the guarantees, are documented in
+//! [`mmap-sync`](https://docs.rs/mmap-sync).
 //!
 //! # The schema fingerprint
 //!
@@ -51,6 +72,8 @@
 //! are nested in a channel without being one. What it shows and cannot show is documented in
 //! `mmap_sync::schema`.
 
+#![deny(missing_docs)]
+
 mod ast;
 mod attr;
 mod byte_size;
@@ -63,6 +86,12 @@ mod suggest;
 
 #[cfg(test)]
 mod expansion_tests;
+
+/// The crate's README (its page on crates.io), compiled as doctests so its example cannot
+/// drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// Makes a struct or enum a `mmap_sync::SharedState` channel type.
 ///

@@ -20,25 +20,51 @@
 //! - [`Source`] is the small interface a relay follows; [`nats::NatsSource`] implements it.
 //!
 //! The `mmap-sync-relay` binary wraps both for the workspace's `schemas` types
-//! (`follow`, `publish`, `status`, `demo`). For a type of your own, the same takes a few lines:
+//! (`follow`, `publish`, `status`, `demo`; `mmap-sync-relay --help` lists them with their exit
+//! codes). For a type of your own, the same takes a few lines:
 //!
 //! ```no_run
+//! use mmap_sync::{SharedState, rkyv};
 //! use mmap_sync_relay::{NatsSource, Publisher, Relay, RelayOptions};
-//! use schemas::RoutingTable; // any `SharedState` type
+//!
+//! #[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+//! #[rkyv(crate = mmap_sync::rkyv)]
+//! #[shared_state(path = "/dev/shm/routing")]
+//! pub struct Routes {
+//!     pub version: u64,
+//!     pub backends: Vec<String>,
+//! }
 //!
 //! # async fn publisher() -> Result<(), Box<dyn std::error::Error>> {
 //! // Wherever the value is produced:
-//! let mut publisher = Publisher::<RoutingTable>::connect("nats://nats:4222", "routing").await?;
-//! let receipt = publisher.publish(&RoutingTable::example(1, 8)).await?;
+//! let mut publisher = Publisher::<Routes>::connect("nats://nats:4222", "routing").await?;
+//! let receipt = publisher.publish(&Routes { version: 1, backends: vec!["a:80".into()] }).await?;
 //! println!("revision {}", receipt.revision);
 //! # Ok(()) }
 //! # async fn relay() -> Result<(), Box<dyn std::error::Error>> {
 //! // On every host, as the channel's only writer:
 //! let source = NatsSource::connect("nats://nats:4222", "routing").await?;
-//! let relay = Relay::<RoutingTable, _>::open(source, RelayOptions::new("/dev/shm/routing"))?;
+//! let relay = Relay::<Routes, _>::open(source, RelayOptions::new(Routes::PATH))?;
 //! relay.run(async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await?;
 //! # Ok(()) }
 //! ```
+//!
+//! Readers on each host do not change: they open the channel with `mmap_sync::Reader` as
+//! always.
+//!
+//! # Where to read next
+//!
+//! - [`relay`]: the steps a relay takes for each version, what it refuses and what it retries;
+//!   [`RelayOptions`] for its timeouts and backoff.
+//! - [`status`]: the status file next to the channel, how a restarted relay resumes without
+//!   downloading again, and what operators read in it.
+//! - [`publisher`] and [`manifest`]: compare-and-set publishing, retention of old archives,
+//!   and the record a follower checks before downloading.
+//! - [`nats`]: the buckets on the server; [`source`]: the interface for another engine.
+//! - The "Fleets" section of the repository's README: how to run the binary, the guarantees
+//!   with the tests behind them, and what the relay does not do.
+
+#![deny(missing_docs)]
 
 pub mod local_server;
 pub mod manifest;

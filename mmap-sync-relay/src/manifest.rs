@@ -76,6 +76,7 @@ impl Manifest {
 pub struct Version {
     /// The source's revision of this manifest (for NATS: the KV entry's revision).
     pub revision: u64,
+    /// The manifest stored at that revision, as the publisher wrote it.
     pub manifest: Manifest,
 }
 

@@ -68,6 +68,8 @@ pub enum SwapError {
     /// The manifest is not at the revision the caller expected: another publisher moved it.
     #[error("manifest is at another revision than expected")]
     Conflict,
+    /// The compare-and-set could not be made (the server failed or did not answer); whether
+    /// the manifest moved is then unknown: read it with [`NatsChannel::head`].
     #[error(transparent)]
     Source(#[from] SourceError),
 }

@@ -70,21 +70,49 @@ pub enum PublishError {
         show(*current),
         show(*expected)
     )]
-    Conflict { channel: String, expected: Option<u64>, current: Option<u64> },
+    Conflict {
+        /// The channel's name.
+        channel: String,
+        /// The revision this publish expected the manifest at (the publisher's base; `None`:
+        /// no manifest).
+        expected: Option<u64>,
+        /// The revision the manifest was found at just after the compare-and-set failed
+        /// (`None` if it could not be read). A hint for the message only: it may have moved
+        /// again since; [`Publisher::rebase`] reads it anew.
+        current: Option<u64>,
+    },
 
     /// The bytes are not a valid archive of the publisher's type.
     #[error("archive is not a valid {type_name}: {reason}")]
-    InvalidArchive { type_name: &'static str, reason: String },
+    InvalidArchive {
+        /// `SharedState::TYPE_NAME` of the publisher's type.
+        type_name: &'static str,
+        /// rkyv's validation error.
+        reason: String,
+    },
 
     /// The archive exceeds the type's `max_size`; no relay would accept it.
     #[error("archive of {size} bytes exceeds {type_name}'s max_size of {max_size} bytes")]
-    TooLarge { type_name: &'static str, size: u64, max_size: u64 },
+    TooLarge {
+        /// `SharedState::TYPE_NAME` of the publisher's type.
+        type_name: &'static str,
+        /// The archive's length in bytes.
+        size: u64,
+        /// The type's `SharedState::MAX_SIZE` in bytes.
+        max_size: u64,
+    },
 
     /// The value could not be archived.
     #[error("archiving a {type_name} failed: {reason}")]
-    Serialize { type_name: &'static str, reason: String },
+    Serialize {
+        /// `SharedState::TYPE_NAME` of the publisher's type.
+        type_name: &'static str,
+        /// rkyv's serialization error.
+        reason: String,
+    },
 
-    /// The source failed.
+    /// The source failed: the server cannot be reached, did not answer in time, or refused a
+    /// request. Nothing was published; publishing again is safe.
     #[error(transparent)]
     Source(#[from] SourceError),
 }

@@ -49,14 +49,19 @@ pub struct RelayOptions {
     pub inactivity_timeout: Duration,
     /// How often the source is asked again when it sends no notification (at least 10 ms).
     pub recheck: Duration,
-    /// First and longest wait between retries (each wait is randomised between half and all
-    /// of the current step, which doubles up to `retry_max`).
+    /// First wait between retries (at least 1 ms). Each wait is random between half and all
+    /// of the current step; the step starts here, doubles after each failure up to
+    /// `retry_max`, and starts here again once a version is published, or the source's current
+    /// version is one the channel already holds or has refused.
     pub retry_min: Duration,
+    /// Longest step between retries (at least `retry_min`).
     pub retry_max: Duration,
     /// Where the status file goes; `None`: `{path}_relay.json`.
     pub status_path: Option<PathBuf>,
     /// Downloads at least this large log a progress line every `progress_every`.
     pub progress_min_bytes: u64,
+    /// How often a download in progress is written to the status file (every download) and
+    /// to the log (downloads of `progress_min_bytes` or more).
     pub progress_every: Duration,
 }
 
@@ -88,9 +93,16 @@ pub enum RelayError {
     #[error("channel: {0}")]
     Channel(#[from] mmap_sync::Error),
 
-    /// The status file cannot be written.
+    /// The status file cannot be written when the relay starts or before a download (the
+    /// record that lets a restarted relay know what its channel holds). Later failures to
+    /// update it are logged and do not stop the relay.
     #[error("status file {}: {source}", path.display())]
-    Status { path: PathBuf, source: std::io::Error },
+    Status {
+        /// The status file's path.
+        path: PathBuf,
+        /// The error writing it.
+        source: std::io::Error,
+    },
 }
 
 /// How one attempt at a version failed.

@@ -63,13 +63,23 @@ pub enum SourceError {
     #[error("source unavailable: {0}")]
     Unavailable(String),
 
-    /// The object a manifest names does not exist (any more).
+    /// The object a manifest names does not exist (any more): typically an archive collected
+    /// after newer versions replaced it. Retried; the relay then takes the newest version.
     #[error("object {object:?} not found in the source")]
-    Missing { object: String },
+    Missing {
+        /// Name of the missing object, as the manifest gives it.
+        object: String,
+    },
 
-    /// The manifest stored at `revision` is not a manifest this relay can read.
+    /// The manifest stored at `revision` is not a manifest this relay can read. The relay
+    /// refuses that revision for good and waits for a newer one.
     #[error("manifest at revision {revision} is malformed: {reason}")]
-    Malformed { revision: u64, reason: String },
+    Malformed {
+        /// The source revision of the unreadable manifest.
+        revision: u64,
+        /// What is wrong with it (the parser's message).
+        reason: String,
+    },
 }
 
 /// A timeout that every timer accepts: very long durations (up to `Duration::MAX`) are capped

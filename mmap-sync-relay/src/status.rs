@@ -39,21 +39,30 @@ pub fn status_path(channel: &Path) -> PathBuf {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Status {
-    /// [`STATUS_FORMAT`].
+    /// [`STATUS_FORMAT`] of the relay that wrote the file.
     pub format: u32,
     /// The channel's path prefix.
     pub channel: String,
     /// The source followed (e.g. `nats://host:4222 channel routing`).
     pub source: String,
-    /// Type name and fingerprint of the channel's value.
+    /// `SharedState::TYPE_NAME` of the channel's value type.
     pub type_name: String,
+    /// `SharedState::FINGERPRINT` of the channel's value type: the only fingerprint a
+    /// manifest may carry to be accepted.
     pub fingerprint: u64,
-    /// Process id of the relay that wrote this record, and when it started.
+    /// Process id of the relay that wrote this record. The record says nothing about whether
+    /// that process still runs: check the pid (`mmap-sync-relay status` does).
     pub pid: u32,
+    /// When that relay process started, in milliseconds since the Unix epoch.
     pub started_at_ms: u64,
-    /// When this record was written.
+    /// When this record was written, in milliseconds since the Unix epoch. A running relay
+    /// rewrites the file before each wait for the source (so at least every
+    /// [`RelayOptions::recheck`](crate::RelayOptions::recheck) while it follows) and every
+    /// [`RelayOptions::progress_every`](crate::RelayOptions::progress_every) while it
+    /// downloads: an old value means a relay that went silent.
     pub updated_at_ms: u64,
-    /// Last time the source answered (a manifest or "nothing new").
+    /// Last time the source answered (a manifest or "nothing new"), in milliseconds since the
+    /// Unix epoch; `None` until it first answers.
     pub source_checked_at_ms: Option<u64>,
     /// What the relay is doing.
     pub state: State,
@@ -107,19 +116,29 @@ pub struct Record {
     pub revision: u64,
     /// Channel generation the version was (or is to be) published as.
     pub generation: u64,
+    /// The manifest's SHA-256 digest of the archive (`sha-256:<hex>`); with `revision`, what
+    /// identifies the version.
     pub digest: String,
+    /// The manifest's xxh3-64 checksum of the archive (`xxh3-64:<hex>`).
     pub checksum: String,
+    /// Length of the archive in bytes.
     pub bytes: u64,
+    /// Name of the object the archive was downloaded from.
     pub object: String,
-    /// When the publisher uploaded it (publisher's clock) and when it became visible here.
+    /// When the publisher finished uploading it, in milliseconds since the Unix epoch on the
+    /// publisher's clock.
     pub source_published_at_ms: u64,
+    /// When its publish into the channel returned, in milliseconds since the Unix epoch on
+    /// this host's clock; `None` while it is being published.
     pub visible_at_ms: Option<u64>,
 }
 
 /// Device and inode of a file: tells a recreated file from the one a record was written for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileId {
+    /// Device number of the filesystem holding the file (`st_dev`).
     pub dev: u64,
+    /// Inode number of the file on that device (`st_ino`).
     pub ino: u64,
 }
 
@@ -134,16 +153,23 @@ impl FileId {
 /// A download in progress.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
+    /// Source revision of the version being downloaded.
     pub revision: u64,
+    /// Bytes received so far.
     pub done: u64,
+    /// Bytes expected: the manifest's size.
     pub total: u64,
 }
 
 /// A version refused for good.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
+    /// Source revision of the refused version.
     pub revision: u64,
+    /// Its manifest's digest (empty for a manifest that could not be parsed). A version with
+    /// this revision and digest is not downloaded again.
     pub digest: String,
+    /// Why it was refused, as logged.
     pub reason: String,
 }
 
@@ -154,7 +180,9 @@ pub struct Problem {
     pub revision: Option<u64>,
     /// `refused` (that version is not retried) or `retrying` (it is, after a backoff).
     pub kind: String,
+    /// What went wrong, as logged.
     pub message: String,
+    /// When it happened, in milliseconds since the Unix epoch.
     pub at_ms: u64,
 }
 
@@ -230,8 +258,12 @@ pub enum Resume {
     Holds(Record),
     /// Nothing was published in the channel yet.
     Empty,
-    /// The channel holds a generation no record of this relay accounts for.
-    Unknown { reason: String },
+    /// The channel holds a generation no record of this relay accounts for: the relay
+    /// applies the source's current version.
+    Unknown {
+        /// Why the records do not account for it, for the log.
+        reason: String,
+    },
 }
 
 /// Decides what the channel at `generation`, whose state file is `state_file`, holds, given

@@ -193,6 +193,7 @@ impl Changes {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 impl<T: SharedState + 'static> Reader<T> {
     /// A subscription to this channel's new generations, for async code: see
     /// [`Changes::changed`]. Starts the process's waiter thread for the channel if none runs.

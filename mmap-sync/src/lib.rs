@@ -12,19 +12,94 @@
 //!
 //! ```no_run
 //! use mmap_sync::{Reader, SharedState, Writer};
-//! # fn demo<T: SharedState>(value: &T) -> mmap_sync::Result<()> {
-//! let mut writer: Writer<T> = Writer::open("/dev/shm/example")?;
-//! writer.write(value)?;
 //!
-//! let reader: Reader<T> = Reader::open("/dev/shm/example")?; // clone it into every thread
-//! let guard = reader.read()?; // derefs to T::Archived
-//! println!("generation {}", guard.generation());
+//! #[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+//! #[shared_state(path = "/dev/shm/hello_world", copies = 3)]
+//! pub struct HelloWorld {
+//!     pub version: u32,
+//!     pub messages: Vec<String>,
+//! }
+//!
+//! # fn main() -> mmap_sync::Result<()> {
+//! // In the writer process (one per channel: a second one gets `Error::WriterExists`):
+//! let mut writer: Writer<HelloWorld> = HelloWorld::writer()?; // or Writer::open(path)
+//! writer.write(&HelloWorld { version: 7, messages: vec!["Hello".into()] })?;
+//!
+//! // In each reader process: one `Reader`, cloned into every thread that reads.
+//! let reader: Reader<HelloWorld> = HelloWorld::reader()?;
+//! let guard = reader.read()?; // derefs to ArchivedHelloWorld, in place in the mapping
+//! println!("generation {}: version {}", guard.generation(), guard.version);
 //! # Ok(()) }
 //! ```
 //!
-//! The protocol and its correctness argument live in [`protocol`]; the on-disk format in
-//! [`format`](mod@format).
-
+//! `rkyv` here is the version this crate archives with, re-exported as [`mmap_sync::rkyv`](rkyv)
+//! for programs that do not depend on it themselves.
+//!
+//! # Where to read next
+//!
+//! * **Writing**: [`Writer`] publishes a value ([`write`](Writer::write)), bytes archived
+//!   elsewhere ([`write_bytes`](Writer::write_bytes), validated first), or an archive written
+//!   straight into a free copy ([`stage`](Writer::stage)); [`WriterBuilder`] sets the number
+//!   of copies (3 or more let the writer publish while a slow reader holds a copy), reader
+//!   slots, `max_size`, file modes, how long a write may wait for readers, and durability.
+//! * **Reading**: [`Reader`] serves the newest validated value through a [`ReadGuard`], which
+//!   pins its copy until it drops: keep guards short. [`Reader::generation`] is one atomic load
+//!   for cheap polling, [`Reader::wait_for_change`] sleeps on a futex until the next publish,
+//!   and [`Reader::wait_for_validated`] until a read will serve it.
+//! * **One reader per process**: a [`Reader`] is `Clone + Send + Sync`; clones share one set of
+//!   mappings and validate each generation once for the process, and each reading thread holds
+//!   a reader slot of its own, given back when the thread exits.
+//! * **Validation modes**, on [`ReaderBuilder`]: by default the first thread to read a new
+//!   generation validates it (bytecheck, checksum, schema fingerprint) while other threads
+//!   keep serving the previous one; [`validate_in_background`](ReaderBuilder::validate_in_background)
+//!   moves that work to a background thread so no read ever validates;
+//!   [`verify_checksum(false)`](ReaderBuilder::verify_checksum) skips the checksum pass over
+//!   very large values; `unsafe` [`Reader::read_unchecked`] skips bytecheck for writers you
+//!   trust. A generation that fails validation is never served: [`Reader::last_failure`].
+//! * **Typed channels**: [`SharedState`] (trait and derive) names a channel's files and its
+//!   schema fingerprint; the derive's attributes and what the fingerprint catches are on
+//!   [`derive@SharedState`]. [`schema`] shows a type's archived layout field by field, which
+//!   [`Error::SchemaMismatch`] uses to name the fields two definitions disagree on.
+//! * **Errors**: one [`Error`] enum; every variant names the file it is about.
+//! * **Guarantees, limits and the trust model**: the README's
+//!   [Guarantees and limits](https://github.com/mmap-sync/mmap-sync/blob/main/README.md#guarantees-and-limits)
+//!   say what holds whatever happens to processes and files, who may do what to a channel,
+//!   and which test proves each claim.
+//! * **How it works**: [`protocol`] has the reader/writer protocol and its correctness
+//!   argument; [`format`](mod@format) the files on disk, every offset asserted at compile time.
+//! * **Operating a channel**: [`inspect`] looks at a channel without knowing its type (header,
+//!   copies, writer liveness, reader slots with pids, the stored schema) and verifies every
+//!   copy's checksum. The `mmap-sync` command (crate `mmap-sync-cli`) prints the same.
+//! * **Upstream mmap-sync 2.x**: [`synchronizer::Synchronizer`] keeps upstream's API so a
+//!   program ports by changing imports, and shares channels with [`Reader`] and [`Writer`];
+//!   [MIGRATING.md](https://github.com/mmap-sync/mmap-sync/blob/main/MIGRATING.md) maps every
+//!   upstream item to its successor and lists what behaves differently.
+//!
+//! # Features
+//!
+//! Both are off by default; with neither, the runtime depends on its derive, rkyv, libc,
+//! xxhash-rust and thiserror only.
+//!
+//! * **`tokio`**: [`Reader::changes`] and [`Reader::changed`], futures that resolve when a
+//!   newer generation is published. They are cancel-safe (fit for `tokio::select!` and
+//!   `tokio::time::timeout`), and one waiter thread per process and channel wakes every
+//!   waiting task; see the [`changes`] module.
+//! * **`tracing`**: events for operators, under targets that start with `mmap_sync`: slots of
+//!   dead readers reclaimed, writes that waited for readers and for how long, generations that
+//!   failed validation (once per generation), new sets of files and why, schema mismatches.
+//!   When the feature is off, no logging code is compiled in.
+//!
+// The `tokio` items exist only with that feature: the links above go to this build's items
+// when it is on, and to the published documentation otherwise.
+#![cfg_attr(
+    feature = "tokio",
+    doc = "[`changes`]: crate::changes\n[`Reader::changes`]: crate::Reader::changes\n[`Reader::changed`]: crate::Reader::changed"
+)]
+#![cfg_attr(
+    not(feature = "tokio"),
+    doc = "[`changes`]: https://docs.rs/mmap-sync/latest/mmap_sync/changes/index.html\n[`Reader::changes`]: https://docs.rs/mmap-sync/latest/mmap_sync/struct.Reader.html#method.changes\n[`Reader::changed`]: https://docs.rs/mmap-sync/latest/mmap_sync/struct.Reader.html#method.changed"
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 
 #[cfg(not(target_os = "linux"))]
@@ -34,6 +109,7 @@ compile_error!(
 
 mod background;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod changes;
 mod error;
 mod files;
@@ -80,3 +156,9 @@ pub use rkyv;
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// MIGRATING.md's examples of this crate's API, compiled as doctests. Its blocks of upstream
+/// code, `Cargo.toml` and diffs are marked as such and not compiled.
+#[cfg(doctest)]
+#[doc = include_str!("../../MIGRATING.md")]
+pub struct MigratingDoctests;

@@ -1,6 +1,8 @@
 //! `mmap-sync-relay`: follow a NATS JetStream source into a local channel, publish versions,
 //! show a relay's status, or run a local demo fleet.
 
+#![deny(missing_docs)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
