@@ -325,3 +325,48 @@ fn a_reader_and_its_clones_are_send_and_sync_and_guards_are_not_send() {
     let generation = std::thread::spawn(move || moved.read().unwrap().generation()).join().unwrap();
     assert_eq!(generation, 1);
 }
+
+#[test]
+fn a_thread_refused_a_slot_claims_one_when_it_reads_again_and_its_pin_protects() {
+    let dir = ChannelDir::new("shared-refused");
+    let path = dir.prefix("stamp");
+    let mut writer = Writer::<Stamp>::builder()
+        .reader_slots(2)
+        .max_wait(Duration::from_millis(20))
+        .open(&path)
+        .unwrap();
+    publish(&mut writer, 16);
+    // The opening thread takes one slot, another reader the other.
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    let other = Reader::<Stamp>::open(&path).unwrap();
+    let shared = reader.clone();
+    let (to_thread, from_main) = std::sync::mpsc::channel::<()>();
+    let (to_main, from_thread) = std::sync::mpsc::channel::<u64>();
+    let thread = std::thread::spawn(move || {
+        // Every slot is taken: this thread gets none.
+        let err = shared.read().unwrap_err();
+        assert!(matches!(err, mmap_sync::Error::ReadersFull { .. }), "{err:?}");
+        assert_eq!(shared.slot(), None);
+        from_main.recv().unwrap();
+        // A slot is free now: this read claims it, and its guard pins what it reads.
+        let guard = shared.read().unwrap();
+        assert!(shared.slot().is_some());
+        to_main.send(guard.generation()).unwrap();
+        from_main.recv().unwrap();
+        assert!(guard.is_intact(guard.generation()), "the guard's copy changed under it");
+    });
+    // Let the thread fail, then free the other reader's slot.
+    std::thread::sleep(Duration::from_millis(100));
+    drop(other);
+    to_thread.send(()).unwrap();
+    assert_eq!(from_thread.recv().unwrap(), 1);
+    // Two copies: the thread's pin on generation 1 lets one publish through, not two.
+    publish(&mut writer, 16);
+    let err = writer.write(&Stamp::new(3, 16)).unwrap_err();
+    assert!(
+        matches!(err, mmap_sync::Error::WriterBlocked { .. }),
+        "the thread's pin was not seen: {err:?}"
+    );
+    to_thread.send(()).unwrap();
+    thread.join().unwrap();
+}

@@ -63,6 +63,9 @@ struct Counters {
 pub(crate) struct ReaderShared {
     /// Unique for the process's life: threads find their slot of this reader by it.
     id: u64,
+    /// The state file's `active` word, cached for the hot path (one load fewer than going
+    /// through the state mapping).
+    active_word: ActiveWord,
     files: ReaderFiles,
     ty: ValueType,
     /// The fingerprint the channel's copies carry.
@@ -159,9 +162,11 @@ impl ReaderShared {
         let seen_faults = [files.state.mapping().faults(), files.readers.mapping().faults()];
         os::on_fork_in_child(slots::after_fork_in_child);
         let data = std::mem::take(&mut files.data);
+        let active_word = ActiveWord(std::ptr::NonNull::from(&files.state.header().active));
         Ok(Arc::new(ReaderShared {
             // Relaxed: only uniqueness matters.
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            active_word,
             files,
             ty,
             fingerprint,
@@ -226,14 +231,11 @@ impl ReaderShared {
     /// the validated one. Everything else goes to [`read_slow`](Self::read_slow).
     #[inline]
     pub fn read(self: &Arc<Self>, check: Check) -> Result<Pinned<'_>> {
-        let slot = slots::current(self.id);
-        // SAFETY: a thread slot found under this reader's id is this thread's and lives as long
-        // as the thread; the reader (borrowed by the caller) keeps the pin's mapping.
-        if let Some(slot) = unsafe { slot.as_ref() }
-            && slot.depth() == 0
+        if let Some(slot) = slots::current(self.id)
+            && !slot.holding()
         {
             let pin = slot.pin();
-            let a2 = protocol::pin_active(self.active(), pin);
+            let a2 = protocol::pin_active(self.active_word.get(), pin);
             // Acquire: pairs with the validator's release; the root below is the one validated.
             if a2 == self.fast.0.load(Ordering::Acquire) && a2 != NONE && check == Check::Safe {
                 protocol::narrow(pin, a2);
@@ -241,7 +243,6 @@ impl ReaderShared {
                 // validated word, whose copy index is below the copy count.
                 let root =
                     self.roots[protocol::copy(a2) & (MAX_COPIES - 1)].load(Ordering::Relaxed);
-                slot.enter(a2, root);
                 return Ok(Pinned { slot, generation: protocol::generation(a2), root });
             }
             return self.read_pinned(slot, a2, check);
@@ -253,7 +254,7 @@ impl ReaderShared {
     #[cold]
     fn read_slow(self: &Arc<Self>, check: Check) -> Result<Pinned<'_>> {
         let slot = self.thread_slot()?;
-        if slot.depth() > 0 {
+        if slot.holding() {
             return self.read_nested(slot, check);
         }
         let a2 = protocol::pin_active(self.active(), slot.pin());
@@ -275,24 +276,37 @@ impl ReaderShared {
             let (index, pin) = self.claim_slot()?;
             slot.set_claimed(index, pin);
         }
+        slots::set_current(self.id, slot);
         Ok(slot)
     }
 
     /// A read on a thread that already holds a guard of this reader: the same generation.
     fn read_nested<'s>(&'s self, slot: &'s ThreadSlot, check: Check) -> Result<Pinned<'s>> {
-        let (active, root) = slot.held();
-        if check == Check::Safe {
-            let c = protocol::copy(active);
-            let v = self.lock_validation();
-            if v.checked[c] != protocol::generation(active) {
-                // The outer guard came from `read_unchecked`: bytecheck the generation now (it
-                // is pinned by this thread).
-                drop(v);
-                self.validate(active, Check::Safe, self.lock_validation(), true)?;
-            }
+        // The thread's exact pin names the generation its guards hold; the copy holding it is
+        // the one validated for it (the pin keeps it there).
+        // Relaxed: the thread's own pin.
+        let generation = slot.pin().load(Ordering::Relaxed) & !protocol::EXACT;
+        let v = self.lock_validation();
+        let copy = (0..self.files.state.copies())
+            .find(|&c| v.checked[c] == generation || v.unchecked[c] == generation)
+            .ok_or_else(|| {
+                Error::corrupt(
+                    &self.paths().state,
+                    format!("generation {generation}, held by this thread, is not validated"),
+                )
+            })?;
+        let active = protocol::pack(generation, copy);
+        if check == Check::Safe && v.checked[copy] != generation {
+            // The outer guard came from `read_unchecked`: bytecheck the generation now (it is
+            // pinned by this thread).
+            self.validate(active, Check::Safe, v, true)?;
+        } else {
+            drop(v);
         }
+        // Relaxed: the root of a generation this thread pins; written before it was validated.
+        let root = self.roots[copy].load(Ordering::Relaxed);
         slot.enter_nested();
-        Ok(Pinned { slot, generation: protocol::generation(active), root })
+        Ok(Pinned { slot, generation, root })
     }
 
     /// After steps 1–3 gave `a2`, which is not the fast word: validate it, or serve the newest
@@ -398,7 +412,6 @@ impl ReaderShared {
 
     #[inline]
     fn enter<'s>(&self, slot: &'s ThreadSlot, active: u64, root: *const u8) -> Pinned<'s> {
-        slot.enter(active, root);
         Pinned { slot, generation: protocol::generation(active), root }
     }
 
@@ -418,7 +431,6 @@ impl ReaderShared {
                 self.counters.served_older.fetch_add(1, Ordering::Relaxed);
                 // Relaxed: ordered by the Acquire load of `fast` above.
                 let root = self.roots[c].load(Ordering::Relaxed);
-                slot.enter(v, root);
                 return Some(Pinned { slot, generation: protocol::generation(v), root });
             }
             std::hint::spin_loop();
@@ -784,6 +796,23 @@ fn clone_error(error: &Error) -> Error {
             differences: differences.clone(),
         },
         other => Error::corrupt(other.path(), other.to_string()),
+    }
+}
+
+/// A pointer to the `active` word of the reader's state mapping.
+struct ActiveWord(std::ptr::NonNull<AtomicU64>);
+
+// SAFETY: it points at an atomic in the state mapping, which the same `ReaderShared` owns and
+// never unmaps or moves while it lives; atomics may be used from any thread.
+unsafe impl Send for ActiveWord {}
+// SAFETY: as above.
+unsafe impl Sync for ActiveWord {}
+
+impl ActiveWord {
+    #[inline(always)]
+    fn get(&self) -> &AtomicU64 {
+        // SAFETY: see the Send impl; the borrow of `self` bounds the reference.
+        unsafe { self.0.as_ref() }
     }
 }
 

@@ -37,11 +37,12 @@ pub(crate) struct ThreadSlot {
     owner: Weak<dyn SlotOwner>,
     index: Cell<usize>,
     pin: Cell<*const AtomicU64>,
-    /// Guards of this thread on this reader that are alive.
-    depth: Cell<u32>,
-    /// While `depth > 0`: the `active` word of the generation pinned, and its archived root.
-    held: Cell<u64>,
-    root: Cell<*const u8>,
+    /// Guards alive beyond the first. The first guard is known by the pin itself: a thread's
+    /// pin is non-zero exactly while it holds a guard (so a read stores nothing else).
+    extra: Cell<u32>,
+    /// Inherited from the parent across `fork()`: never claims a slot again (guards inherited
+    /// with it may still drop through it, into the dummy pin).
+    forked: Cell<bool>,
 }
 
 impl ThreadSlot {
@@ -65,39 +66,27 @@ impl ThreadSlot {
         self.pin.set(pin);
     }
 
-    /// Guards alive on this slot.
+    /// Whether the thread holds a guard on this slot (its pin is set).
     #[inline]
-    pub fn depth(&self) -> u32 {
-        self.depth.get()
-    }
-
-    /// The generation pinned while guards are alive: its `active` word and root.
-    #[inline]
-    pub fn held(&self) -> (u64, *const u8) {
-        (self.held.get(), self.root.get())
-    }
-
-    /// A first guard pins `active` (root `root`).
-    #[inline]
-    pub fn enter(&self, active: u64, root: *const u8) {
-        self.depth.set(1);
-        self.held.set(active);
-        self.root.set(root);
+    pub fn holding(&self) -> bool {
+        // Relaxed: the pin is this thread's own word; only this thread stores it (the writer
+        // clears only the pins of dead readers).
+        self.pin().load(std::sync::atomic::Ordering::Relaxed) != 0
     }
 
     /// A nested guard on the generation already held.
     #[inline]
     pub fn enter_nested(&self) {
-        self.depth.set(self.depth.get() + 1);
+        self.extra.set(self.extra.get() + 1);
     }
 
-    /// A guard drops; the last one releases the pin (reader step 5).
+    /// A guard drops; the last one releases the pin (reader step 5). Guards may drop in any
+    /// order: whichever is last releases.
     #[inline]
     pub fn leave(&self) {
-        let depth = self.depth.get() - 1;
-        self.depth.set(depth);
-        if depth == 0 {
-            crate::protocol::release(self.pin());
+        match self.extra.get() {
+            0 => crate::protocol::release(self.pin()),
+            extra => self.extra.set(extra - 1),
         }
     }
 }
@@ -118,67 +107,71 @@ impl Drop for Held {
     fn drop(&mut self) {
         let _ = CURRENT.try_with(|c| c.set((0, ptr::null())));
         for slot in self.0.get_mut().drain(..) {
-            release(&slot);
-            if slot.depth.get() > 0 {
+            // A slot whose reader is gone points into an unmapped slot table: only the owner's
+            // being alive makes its pin readable.
+            let Some(owner) = slot.owner.upgrade() else { continue };
+            if slot.holding() {
                 // A guard kept in another thread-local may still drop after this one: keep its
                 // thread slot alive (a few bytes, once per such thread).
                 Box::leak(slot);
+            } else if slot.index.get() != NO_SLOT {
+                owner.release_slot(slot.index.get());
             }
         }
     }
 }
 
-fn release(slot: &ThreadSlot) {
-    if slot.index.get() != NO_SLOT
-        && slot.depth.get() == 0
-        && let Some(owner) = slot.owner.upgrade()
-    {
-        owner.release_slot(slot.index.get());
-        slot.index.set(NO_SLOT);
-        slot.pin.set(&DUMMY_PIN);
-    }
-}
-
-/// The calling thread's slot of reader `reader`, if it is the last one this thread used.
+/// The calling thread's slot of reader `reader`, if it is the last one this thread used. The
+/// reference lives as long as the caller's borrow of the reader (see the caller).
 #[inline(always)]
-pub(crate) fn current(reader: u64) -> *const ThreadSlot {
+pub(crate) fn current<'r>(reader: u64) -> Option<&'r ThreadSlot> {
     CURRENT.with(|c| {
         let (id, slot) = c.get();
-        if id == reader { slot } else { ptr::null() }
+        // SAFETY: CURRENT pairs a reader id (never 0) only with a non-null pointer to a thread
+        // slot of this thread that lives in its list (`find_or_insert`), which keeps it until the
+        // thread exits (then CURRENT is reset first); ids are never reused. The caller holds a
+        // borrow of the reader, so the slot's pin points into a live mapping.
+        if id == reader { Some(unsafe { &*slot }) } else { None }
     })
 }
 
 /// The calling thread's slot of reader `reader`, created (unclaimed) if the thread has none.
-/// `None` while the thread is exiting (its thread-locals are being destroyed).
+/// `None` while the thread is exiting (its thread-locals are being destroyed). The hot path
+/// does not find it until [`set_current`] is called once it holds a claimed slot.
 pub(crate) fn find_or_insert(
     reader: u64,
     owner: &Weak<dyn SlotOwner>,
 ) -> Option<*const ThreadSlot> {
     HELD.try_with(|held| {
         let mut held = held.0.try_borrow_mut().ok()?;
-        let found = held.iter().position(|s| s.reader == reader);
+        let found = held.iter().position(|s| s.reader == reader && !s.forked.get());
         let slot: *const ThreadSlot = match found {
             Some(i) => &*held[i],
             None => {
-                // Forget thread slots of readers that are gone.
-                held.retain(|s| s.depth.get() > 0 || s.owner.strong_count() > 0);
+                // Forget thread slots of readers that are gone (no guard outlives its reader).
+                held.retain(|s| s.owner.strong_count() > 0);
                 held.push(Box::new(ThreadSlot {
                     reader,
                     owner: owner.clone(),
                     index: Cell::new(NO_SLOT),
                     pin: Cell::new(&DUMMY_PIN),
-                    depth: Cell::new(0),
-                    held: Cell::new(0),
-                    root: Cell::new(ptr::null()),
+                    extra: Cell::new(0),
+                    forked: Cell::new(false),
                 }));
                 &**held.last()?
             }
         };
-        let _ = CURRENT.try_with(|c| c.set((reader, slot)));
         Some(slot)
     })
     .ok()
     .flatten()
+}
+
+/// Makes `slot` the calling thread's cached slot of `reader` for the hot path. Only for a slot
+/// that holds a claimed reader slot: the hot path pins through it without further checks.
+pub(crate) fn set_current(reader: u64, slot: &ThreadSlot) {
+    debug_assert!(slot.index() != NO_SLOT);
+    let _ = CURRENT.try_with(|c| c.set((reader, slot)));
 }
 
 /// The index of the slot the calling thread holds for `reader`, if any.
@@ -209,6 +202,7 @@ pub(crate) fn after_fork_in_child() {
             for slot in held.iter() {
                 slot.index.set(NO_SLOT);
                 slot.pin.set(&DUMMY_PIN);
+                slot.forked.set(true);
             }
         }
     });
