@@ -60,13 +60,13 @@ unsafe impl Sync for Mapping {}
 
 impl Mapping {
     /// Maps `len` bytes of `file` from offset 0, shared, read-only or read-write. `len` may
-    /// exceed the file's length (see the type's doc). `on_fault` is stored to `FAULT_CLEARED`
+    /// exceed the file's length (see the type's doc). `on_fault` is told of faults (see [`FaultWords`])
     /// by the fault guard when a page of this mapping faults (see [`FaultGuard`]).
     pub fn map(
         file: &File,
         len: usize,
         writable: bool,
-        on_fault: Option<&'static AtomicU64>,
+        on_fault: Option<&'static FaultWords>,
     ) -> io::Result<Mapping> {
         Self::map_with(file, len, writable, on_fault, 0)
     }
@@ -78,7 +78,7 @@ impl Mapping {
         file: &File,
         len: usize,
         writable: bool,
-        on_fault: Option<&'static AtomicU64>,
+        on_fault: Option<&'static FaultWords>,
     ) -> io::Result<Mapping> {
         Self::map_with(file, len, writable, on_fault, libc::MAP_POPULATE)
     }
@@ -87,7 +87,7 @@ impl Mapping {
         file: &File,
         len: usize,
         writable: bool,
-        on_fault: Option<&'static AtomicU64>,
+        on_fault: Option<&'static FaultWords>,
         flags: libc::c_int,
     ) -> io::Result<Mapping> {
         let len = len.max(1).next_multiple_of(page_size());
@@ -219,12 +219,23 @@ struct Region {
     writable: AtomicU32,
     /// Faults handled in this mapping since it was registered.
     faults: AtomicU64,
-    /// A word the handler sets to [`FAULT_CLEARED`] on a fault. Points at a `'static` word.
-    on_fault: AtomicPtr<AtomicU64>,
+    /// Words the handler updates on a fault. Points at `'static` words.
+    on_fault: AtomicPtr<FaultWords>,
 }
 
-/// The value the fault guard stores into a mapping's `on_fault` word.
+/// The value the fault guard stores into a mapping's `FaultWords::cleared`.
 pub const FAULT_CLEARED: u64 = u64::MAX;
+
+/// What the fault guard tells the owner of a mapping when one of its pages faults: it stores
+/// [`FAULT_CLEARED`] into `cleared` and increments `faults`. One pair may serve several
+/// mappings (a reader's), so one load of `faults` says whether any of them faulted.
+#[derive(Debug, Default)]
+pub struct FaultWords {
+    /// Set to [`FAULT_CLEARED`] on a fault.
+    pub cleared: AtomicU64,
+    /// Faults in any mapping registered with these words.
+    pub faults: AtomicU64,
+}
 
 const REGIONS_PER_CHUNK: usize = 128;
 
@@ -243,7 +254,7 @@ impl FaultGuard {
         start: usize,
         len: usize,
         writable: bool,
-        on_fault: Option<&'static AtomicU64>,
+        on_fault: Option<&'static FaultWords>,
     ) -> FaultGuard {
         INSTALL.call_once(install_handler);
         let entry = claim_region();
@@ -251,7 +262,7 @@ impl FaultGuard {
         entry.writable.store(writable as u32, Ordering::Relaxed);
         entry.faults.store(0, Ordering::Relaxed);
         entry.on_fault.store(
-            on_fault.map_or(ptr::null_mut(), |w| w as *const AtomicU64 as *mut AtomicU64),
+            on_fault.map_or(ptr::null_mut(), |w| w as *const FaultWords as *mut FaultWords),
             Ordering::Relaxed,
         );
         // Release: the handler that sees this start sees the fields above.
@@ -371,7 +382,10 @@ extern "C" fn on_sigbus(
             let word = region.on_fault.load(Ordering::Relaxed);
             if !word.is_null() {
                 // SAFETY: `on_fault` words are 'static.
-                unsafe { (*word).store(FAULT_CLEARED, Ordering::Release) };
+                unsafe {
+                    (*word).cleared.store(FAULT_CLEARED, Ordering::Release);
+                    (*word).faults.fetch_add(1, Ordering::Release);
+                }
             }
             region.faults.fetch_add(1, Ordering::Release);
             return;

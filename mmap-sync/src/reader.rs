@@ -117,6 +117,8 @@ struct Validation {
     failed: Vec<Option<(u64, bool, Arc<Error>)>>,
     /// Fault counts already accounted for: state, readers.
     seen_faults: [u64; 2],
+    /// The reader's total fault count already accounted for (see `FastWord::faults`).
+    seen_all_faults: u64,
     /// The data files (mapped at their first use).
     data: Vec<ReaderData>,
 }
@@ -183,6 +185,7 @@ impl ReaderShared {
                 unchecked: [0; MAX_COPIES],
                 failed: Vec::new(),
                 seen_faults,
+                seen_all_faults: fast.faults(),
                 data,
             }),
             validated: Condvar::new(),
@@ -214,7 +217,7 @@ impl ReaderShared {
     /// The newest generation this process validated (0 if none).
     pub fn validated_generation(&self) -> u64 {
         // Acquire: pairs with the validator's release.
-        match self.fast.0.load(Ordering::Acquire) {
+        match self.fast.word().load(Ordering::Acquire) {
             NONE => {
                 let v = self.lock_validation();
                 v.checked.iter().copied().max().unwrap_or(0)
@@ -237,7 +240,8 @@ impl ReaderShared {
             let pin = slot.pin();
             let a2 = protocol::pin_active(self.active_word.get(), pin);
             // Acquire: pairs with the validator's release; the root below is the one validated.
-            if a2 == self.fast.0.load(Ordering::Acquire) && a2 != NONE && check == Check::Safe {
+            if a2 == self.fast.word().load(Ordering::Acquire) && a2 != NONE && check == Check::Safe
+            {
                 protocol::narrow(pin, a2);
                 // Relaxed: ordered by the Acquire load of `fast`. Masked: `a2` equals a
                 // validated word, whose copy index is below the copy count.
@@ -420,7 +424,7 @@ impl ReaderShared {
         let pin = slot.pin();
         for _ in 0..4 {
             // Acquire: pairs with the validator's release of the fast word and its root.
-            let v = self.fast.0.load(Ordering::Acquire);
+            let v = self.fast.word().load(Ordering::Acquire);
             if v == NONE {
                 return None;
             }
@@ -503,10 +507,10 @@ impl ReaderShared {
                 // Relaxed: published by the Release store of `fast` below.
                 self.roots[c].store(root as *mut u8, Ordering::Relaxed);
                 if check == Check::Safe {
-                    let current = self.fast.0.load(Ordering::Relaxed);
+                    let current = self.fast.word().load(Ordering::Relaxed);
                     if current == NONE || protocol::generation(current) <= generation {
                         // Release: a thread that acquires this word sees the root above.
-                        self.fast.0.store(a2, Ordering::Release);
+                        self.fast.word().store(a2, Ordering::Release);
                     }
                     // Relaxed: set under the validation lock we hold.
                     if self.has_failure.load(Ordering::Relaxed) {
@@ -544,6 +548,12 @@ impl ReaderShared {
     /// Maps again, in place, every mapping the fault guard repaired since last seen, and
     /// forgets what was validated in it.
     fn account_faults(&self, v: &mut Validation) -> Result<()> {
+        // One load says whether any of this reader's mappings faulted since the last look.
+        let faults = self.fast.faults();
+        if faults == v.seen_all_faults {
+            return Ok(());
+        }
+        v.seen_all_faults = faults;
         let f = &self.files;
         if f.state.mapping().faults() != v.seen_faults[0] {
             v.seen_faults[0] = f.state.mapping().faults();
@@ -565,7 +575,7 @@ impl ReaderShared {
                 let newest = (0..f.state.copies()).max_by_key(|&c| v.checked[c]);
                 if let Some(c) = newest.filter(|&c| v.checked[c] != 0) {
                     // Release: as in `validate`.
-                    self.fast.0.store(protocol::pack(v.checked[c], c), Ordering::Release);
+                    self.fast.word().store(protocol::pack(v.checked[c], c), Ordering::Release);
                 }
                 return Ok(());
             }
@@ -604,12 +614,12 @@ impl ReaderShared {
     /// the fast word was last loaded by the caller's loop.
     fn wait_validated(&self, timeout: Duration) {
         // Acquire: as every load of the fast word.
-        let before = self.fast.0.load(Ordering::Acquire);
+        let before = self.fast.word().load(Ordering::Acquire);
         let v = self.lock_validation();
         // Relaxed: the count is only read by validators after they release the lock this
         // increment happens under; the mutex orders the two.
         self.validation_waiters.fetch_add(1, Ordering::Relaxed);
-        if self.fast.0.load(Ordering::Acquire) == before {
+        if self.fast.word().load(Ordering::Acquire) == before {
             let _ = self.validated.wait_timeout(v, timeout);
         }
         self.validation_waiters.fetch_sub(1, Ordering::Relaxed);
@@ -816,22 +826,36 @@ impl ActiveWord {
     }
 }
 
-/// A `'static` word the fault guard may write to at any time: taken from a pool of words that
-/// are never freed, and given back when its reader is gone.
-struct FastWord(&'static AtomicU64);
+/// `'static` words the fault guard may write to at any time: taken from a pool of words that
+/// are never freed, and given back when their reader is gone. `cleared` is the reader's fast
+/// word; `faults` counts faults in any of the reader's mappings.
+struct FastWord(&'static os::FaultWords);
 
-static FAST_POOL: Mutex<Vec<&'static AtomicU64>> = Mutex::new(Vec::new());
+static FAST_POOL: Mutex<Vec<&'static os::FaultWords>> = Mutex::new(Vec::new());
 
 impl FastWord {
     fn take() -> FastWord {
-        let word = FAST_POOL
+        let words = FAST_POOL
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop()
-            .unwrap_or_else(|| Box::leak(Box::new(AtomicU64::new(NONE))));
-        // Relaxed: the word is not shared yet.
-        word.store(NONE, Ordering::Relaxed);
-        FastWord(word)
+            .unwrap_or_else(|| Box::leak(Box::new(os::FaultWords::default())));
+        // Relaxed: the words are not shared yet.
+        words.cleared.store(NONE, Ordering::Relaxed);
+        FastWord(words)
+    }
+
+    /// The fast word: the `active` word of the newest validated generation, or [`NONE`].
+    #[inline(always)]
+    fn word(&self) -> &AtomicU64 {
+        &self.0.cleared
+    }
+
+    /// Faults in the reader's mappings so far.
+    #[inline]
+    fn faults(&self) -> u64 {
+        // Acquire: pairs with the handler's release; a fault counted here has its page replaced.
+        self.0.faults.load(Ordering::Acquire)
     }
 }
 

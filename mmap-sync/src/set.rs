@@ -13,7 +13,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -51,7 +51,11 @@ pub(crate) struct ReaderData {
 impl ReaderData {
     /// The current mapping, at least `len` bytes long (mapping the file again if needed).
     /// `on_fault` is the word the fault guard clears when a page of the mapping faults.
-    pub fn mapping(&mut self, len: u64, on_fault: &'static AtomicU64) -> Result<&Mapping> {
+    pub fn mapping(
+        &mut self,
+        len: u64,
+        on_fault: &'static crate::os::FaultWords,
+    ) -> Result<&Mapping> {
         let current = self.maps.last().map_or(0, |(m, _)| m.len() as u64);
         if current < len || self.maps.is_empty() {
             let size = len.max(MIN_DATA_MAP).next_power_of_two();
@@ -91,7 +95,10 @@ impl From<Error> for Attempt {
 
 /// Opens the set at `prefix` for reading. `NotPublished` when no writer has created it.
 /// `on_fault` words are cleared by the fault guard when a mapped page of the set faults.
-pub(crate) fn open_for_reading(prefix: &Path, on_fault: &'static AtomicU64) -> Result<ReaderFiles> {
+pub(crate) fn open_for_reading(
+    prefix: &Path,
+    on_fault: &'static crate::os::FaultWords,
+) -> Result<ReaderFiles> {
     let paths = ChannelPaths::new(prefix);
     let mut last = None;
     for _ in 0..OPEN_RETRIES {
@@ -117,7 +124,7 @@ fn mismatch(path: &Path, what: &str) -> Attempt {
 
 fn try_open_for_reading(
     paths: &ChannelPaths,
-    on_fault: &'static AtomicU64,
+    on_fault: &'static crate::os::FaultWords,
 ) -> std::result::Result<ReaderFiles, Attempt> {
     let Some((state_file, meta)) =
         files::open_existing_with_metadata(&paths.state, Access::ReadOnly)?

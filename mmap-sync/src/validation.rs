@@ -33,7 +33,7 @@ pub(crate) fn validate_copy(
     rules: Rules<'_>,
     state: &StateMap,
     state_path: &Path,
-    on_fault: &'static std::sync::atomic::AtomicU64,
+    on_fault: &'static crate::os::FaultWords,
 ) -> Result<*const u8> {
     let generation = protocol::generation(active);
     // Acquire: pairs with the writer's release of the generation; the fields below were written
