@@ -203,18 +203,21 @@ fn a_corrupt_generation_between_two_good_ones_is_reported_and_never_served() {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
+        // Served: the newest good generation validated so far (in background mode generation 2
+        // may not be, if the validator woke only after generation 3 was published), never the
+        // bad one.
         let guard = reader.read().unwrap();
-        assert_eq!(
-            guard.generation(),
-            good,
-            "background {background}: a bad generation was served"
+        let served = guard.generation();
+        assert!(
+            (1..=good).contains(&served),
+            "background {background}: generation {served} served"
         );
-        assert!(guard.is_intact(good));
+        assert!(guard.is_intact(served));
         drop(guard);
         // The failure is remembered: reading on does not validate the bad generation again.
         let validations = reader.stats().validations;
         for _ in 0..100 {
-            assert_eq!(reader.read().unwrap().generation(), good);
+            assert_eq!(reader.read().unwrap().generation(), served);
         }
         assert_eq!(
             reader.stats().validations,
