@@ -555,9 +555,14 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
         T: Archive,
         T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
-        self.reader::<T>()?;
-        let shared = &self.reader.as_ref().expect("opened above").shared;
-        let pinned = shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
+        let name = std::any::type_name::<T>();
+        if !matches!(&self.reader, Some(r) if same_type(r.type_name, name)) {
+            self.open_reader::<T>()?;
+        }
+        let Some(reader) = &self.reader else {
+            unreachable!("open_reader sets the reader or returns an error")
+        };
+        let pinned = reader.shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
         let generation = pinned.generation;
         let previous = std::mem::replace(&mut self.last_read, generation);
         // SAFETY: the copy was validated as a `T::Archived` for this generation (the reader was
