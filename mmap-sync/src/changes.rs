@@ -167,7 +167,7 @@ impl Changes {
                     return Ok(self.seen);
                 }
                 if let Some(end) = &notice.end {
-                    return Err(copy_error(end));
+                    return Err(end.duplicate());
                 }
             }
             if self.notices.changed().await.is_err() {
@@ -282,23 +282,5 @@ fn run_waiter<T: SharedState>(reader: Reader<T>, shared: Arc<Shared>, mut genera
                 return;
             }
         }
-    }
-}
-
-/// The same error again, for each subscriber (`Error` is not `Clone`: it may hold an
-/// `io::Error`).
-fn copy_error(error: &Error) -> Error {
-    match error {
-        Error::Superseded { path } => Error::Superseded { path: path.clone() },
-        Error::Forked { path } => Error::Forked { path: path.clone() },
-        Error::NotPublished { path } => Error::NotPublished { path: path.clone() },
-        Error::ReadersFull { path, slots } => {
-            Error::ReadersFull { path: path.clone(), slots: *slots }
-        }
-        Error::Io { path, source } => Error::Io {
-            path: path.clone(),
-            source: std::io::Error::new(source.kind(), source.to_string()),
-        },
-        other => Error::Corrupt { path: other.path().to_owned(), reason: other.to_string() },
     }
 }

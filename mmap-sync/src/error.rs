@@ -192,4 +192,41 @@ impl Error {
     pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::Corrupt { path: path.into(), reason: reason.into() }
     }
+
+    /// The same error again, for a second receiver: a failure remembered for every later read
+    /// of a generation, or told to every subscriber. Every variant keeps its kind and fields;
+    /// an `io::Error` (not `Clone`) becomes one of the same kind and message.
+    pub(crate) fn duplicate(&self) -> Self {
+        match self {
+            Error::NotPublished { path } => Error::NotPublished { path: path.clone() },
+            Error::WriterExists { path } => Error::WriterExists { path: path.clone() },
+            Error::SchemaMismatch { path, expected, found, differences } => Error::SchemaMismatch {
+                path: path.clone(),
+                expected: expected.clone(),
+                found: found.clone(),
+                differences: differences.clone(),
+            },
+            Error::Corrupt { path, reason } => Error::corrupt(path, reason.clone()),
+            Error::Incompatible { path, reason } => {
+                Error::Incompatible { path: path.clone(), reason: reason.clone() }
+            }
+            Error::ReadersFull { path, slots } => {
+                Error::ReadersFull { path: path.clone(), slots: *slots }
+            }
+            Error::WriterBlocked { path, waited } => {
+                Error::WriterBlocked { path: path.clone(), waited: *waited }
+            }
+            Error::TooLarge { path, size, max_size } => {
+                Error::TooLarge { path: path.clone(), size: *size, max_size: *max_size }
+            }
+            Error::InvalidValue { path, reason } => {
+                Error::InvalidValue { path: path.clone(), reason: reason.clone() }
+            }
+            Error::Superseded { path } => Error::Superseded { path: path.clone() },
+            Error::Forked { path } => Error::Forked { path: path.clone() },
+            Error::Io { path, source } => {
+                Error::io(path, io::Error::new(source.kind(), source.to_string()))
+            }
+        }
+    }
 }

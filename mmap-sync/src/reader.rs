@@ -386,7 +386,7 @@ impl ReaderShared {
             if let Some(f) = self.last_failure()
                 && f.generation >= protocol::generation(a2)
             {
-                return Err(clone_error(&f.error));
+                return Err(f.error.duplicate());
             }
             if Instant::now() >= deadline {
                 return Err(Error::io(
@@ -466,7 +466,7 @@ impl ReaderShared {
             && *failed == generation
             && (check == Check::Safe || !bytechecked)
         {
-            return Err(clone_error(error));
+            return Err(error.duplicate());
         }
         // Relaxed (counters): statistics only; written under the validation lock we hold, so a
         // load and a store count exactly (cheaper than a read-modify-write).
@@ -540,7 +540,7 @@ impl ReaderShared {
                 self.has_failure.store(true, Ordering::Relaxed);
                 drop(v);
                 self.notify_validated();
-                Err(clone_error(&error))
+                Err(error.duplicate())
             }
         }
     }
@@ -790,22 +790,6 @@ impl Drop for ReaderShared {
                 let _ = os::unlock(file, readers.slot_offset(index), 1);
             }
         }
-    }
-}
-
-fn clone_error(error: &Error) -> Error {
-    match error {
-        Error::Io { path, source } => {
-            Error::io(path, std::io::Error::new(source.kind(), source.to_string()))
-        }
-        Error::Corrupt { path, reason } => Error::corrupt(path, reason.clone()),
-        Error::SchemaMismatch { path, expected, found, differences } => Error::SchemaMismatch {
-            path: path.clone(),
-            expected: expected.clone(),
-            found: found.clone(),
-            differences: differences.clone(),
-        },
-        other => Error::corrupt(other.path(), other.to_string()),
     }
 }
 
