@@ -891,16 +891,8 @@ struct VerifySlot {
 impl VerifySlot {
     fn claim(channel: &Channel) -> std::result::Result<VerifySlot, String> {
         let (file, readers) = channel.open_readers(Access::ReadWrite).map_err(|e| e.to_string())?;
-        for (index, slot) in readers.slots().iter().enumerate() {
-            let offset = readers.slot_offset(index);
-            if os::try_lock(&file, offset, 1).map_err(|e| e.to_string())? {
-                protocol::claim(&slot.pin, &readers.header().slot_high_water, index);
-                // Relaxed: informational fields for operators.
-                slot.pid.store(std::process::id(), Ordering::Relaxed);
-                slot.tid.store(os::thread_id(), Ordering::Relaxed);
-                slot.claimed_at.store(os::unix_nanos(), Ordering::Relaxed);
-                return Ok(VerifySlot { file, readers, index });
-            }
+        if let Some(index) = set::claim_slot(&readers, &file, |_| false).map_err(|e| e.to_string())? {
+            return Ok(VerifySlot { file, readers, index });
         }
         Err(format!(
             "{}: all {} reader slots are in use",
@@ -916,8 +908,7 @@ impl VerifySlot {
 
 impl Drop for VerifySlot {
     fn drop(&mut self) {
-        protocol::release(self.pin());
-        let _ = os::unlock(&self.file, self.readers.slot_offset(self.index), 1);
+        let _ = set::give_back_slot(&self.readers, &self.file, self.index);
     }
 }
 

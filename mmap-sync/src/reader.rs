@@ -657,8 +657,7 @@ impl ReaderShared {
         self.files.state.header().superseded.load(Ordering::Relaxed) != 0
     }
 
-    /// Claims the lowest free slot for the calling thread by taking the OFD lock on its first
-    /// byte. Lowest first keeps the high-water mark, and so the writer's scan, short.
+    /// Claims the lowest free slot for the calling thread (see [`set::claim_slot`]).
     fn claim_slot(&self) -> Result<(usize, *const AtomicU64)> {
         let mut claims = self.claims.lock().unwrap_or_else(|e| e.into_inner());
         let epoch = os::fork_epoch();
@@ -669,26 +668,18 @@ impl ReaderShared {
             claims.epoch = epoch;
         }
         let readers = &self.files.readers;
-        for (index, slot) in readers.slots().iter().enumerate() {
-            if claims.held[index] {
-                continue; // ours already (a lock we hold would be granted to us again)
-            }
-            let offset = readers.slot_offset(index);
-            let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
-            if os::try_lock(file, offset, 1).map_err(|e| Error::io(&self.paths().readers, e))? {
-                protocol::claim(&slot.pin, &readers.header().slot_high_water, index);
-                // Relaxed: informational fields for operators.
-                slot.pid.store(os::process_id(), Ordering::Relaxed);
-                slot.tid.store(os::thread_id(), Ordering::Relaxed);
-                slot.claimed_at.store(os::unix_nanos(), Ordering::Relaxed);
-                claims.held[index] = true;
-                return Ok((index, &slot.pin));
-            }
-        }
-        Err(Error::ReadersFull {
-            path: self.paths().readers.clone(),
-            slots: readers.slot_count() as u32,
-        })
+        let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
+        // Slots held already are skipped: a lock we hold would be granted to us again.
+        let claimed = set::claim_slot(readers, file, |index| claims.held[index])
+            .map_err(|e| Error::io(&self.paths().readers, e))?;
+        let Some(index) = claimed else {
+            return Err(Error::ReadersFull {
+                path: self.paths().readers.clone(),
+                slots: readers.slot_count() as u32,
+            });
+        };
+        claims.held[index] = true;
+        Ok((index, &readers.slots()[index].pin))
     }
 
     /// A new open file description of this set's readers file (the same inode, even if the path
@@ -765,10 +756,8 @@ impl SlotOwner for ReaderShared {
         if claims.epoch != os::fork_epoch() || !claims.held.get(index).copied().unwrap_or(false) {
             return; // not ours (a parent's slot seen from a forked child)
         }
-        let readers = &self.files.readers;
-        protocol::release(&readers.slots()[index].pin);
         let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
-        let _ = os::unlock(file, readers.slot_offset(index), 1);
+        let _ = set::give_back_slot(&self.files.readers, file, index);
         claims.held[index] = false;
     }
 }
@@ -782,12 +771,10 @@ impl Drop for ReaderShared {
         if claims.epoch != os::fork_epoch() {
             return;
         }
-        let readers = &self.files.readers;
+        let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
         for (index, held) in claims.held.iter().enumerate() {
             if *held {
-                protocol::release(&readers.slots()[index].pin);
-                let file = claims.forked.as_ref().unwrap_or(&self.files.readers_file);
-                let _ = os::unlock(file, readers.slot_offset(index), 1);
+                let _ = set::give_back_slot(&self.files.readers, file, index);
             }
         }
     }

@@ -188,6 +188,41 @@ pub(crate) fn open_state(paths: &ChannelPaths) -> Result<(File, StateMap)> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Slot claims: the one way a process takes and gives back a reader slot
+// ---------------------------------------------------------------------------------------------
+
+/// Claims the lowest slot of `readers` that `skip` does not exclude and no one holds, through
+/// `file` (the descriptor whose OFD locks mark this process's claims): the slot's lock first,
+/// then `protocol::claim`, then who holds it and since when, for operators. Lowest first keeps
+/// the high-water mark, and so the writer's scan, short. `Ok(None)`: every slot is taken.
+pub(crate) fn claim_slot(
+    readers: &ReadersMap,
+    file: &File,
+    skip: impl Fn(usize) -> bool,
+) -> io::Result<Option<usize>> {
+    for (index, slot) in readers.slots().iter().enumerate() {
+        if skip(index) {
+            continue;
+        }
+        if os::try_lock(file, readers.slot_offset(index), 1)? {
+            protocol::claim(&slot.pin, &readers.header().slot_high_water, index);
+            // Relaxed: informational fields for operators.
+            slot.pid.store(os::process_id(), Ordering::Relaxed);
+            slot.tid.store(os::thread_id(), Ordering::Relaxed);
+            slot.claimed_at.store(os::unix_nanos(), Ordering::Relaxed);
+            return Ok(Some(index));
+        }
+    }
+    Ok(None)
+}
+
+/// Gives slot `index`, claimed through `file`, back: clears its pin, then drops its lock.
+pub(crate) fn give_back_slot(readers: &ReadersMap, file: &File, index: usize) -> io::Result<()> {
+    protocol::release(&readers.slots()[index].pin);
+    os::unlock(file, readers.slot_offset(index), 1)
+}
+
 fn id_of(file: &File, path: &Path) -> Result<FileId> {
     FileId::of(file).map_err(|e| Error::io(path, e))
 }
