@@ -602,6 +602,17 @@ pub enum ReadersProblem {
     Header(String),
 }
 
+impl std::fmt::Display for ReadersProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadersProblem::TooShort(len) => {
+                write!(f, "readers file is only {len} bytes: truncated")
+            }
+            ReadersProblem::Header(reason) => f.write_str(reason),
+        }
+    }
+}
+
 impl ReadersMap {
     /// Parses a mapped readers file of `file_len` bytes that must have `slots` slots.
     pub fn parse(

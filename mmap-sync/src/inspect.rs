@@ -33,7 +33,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::files::{self, Access};
 use crate::format::{
-    self, CopyDescriptor, FORMAT_VERSION, FileId, ReadersMap, ReadersProblem, STATE_MAGIC, StateMap,
+    self, CopyDescriptor, FORMAT_VERSION, FileId, ReadersMap, STATE_MAGIC, StateMap,
 };
 use crate::os::{self, Mapping};
 use crate::paths::ChannelPaths;
@@ -475,17 +475,8 @@ impl Channel {
         let writable = !matches!(access, Access::ReadOnly);
         let map = Mapping::map(&file, format::readers_file_len(slots), writable, None)
             .map_err(|e| Error::io(path, e))?;
-        let readers = ReadersMap::parse(map, len, slots).map_err(|(_, problem)| {
-            Error::corrupt(
-                path,
-                match problem {
-                    ReadersProblem::TooShort(len) => {
-                        format!("readers file is only {len} bytes: truncated")
-                    }
-                    ReadersProblem::Header(reason) => reason,
-                },
-            )
-        })?;
+        let readers = ReadersMap::parse(map, len, slots)
+            .map_err(|(_, problem)| Error::corrupt(path, problem.to_string()))?;
         Ok((file, readers))
     }
 }
@@ -891,7 +882,9 @@ struct VerifySlot {
 impl VerifySlot {
     fn claim(channel: &Channel) -> std::result::Result<VerifySlot, String> {
         let (file, readers) = channel.open_readers(Access::ReadWrite).map_err(|e| e.to_string())?;
-        if let Some(index) = set::claim_slot(&readers, &file, |_| false).map_err(|e| e.to_string())? {
+        if let Some(index) =
+            set::claim_slot(&readers, &file, |_| false).map_err(|e| e.to_string())?
+        {
             return Ok(VerifySlot { file, readers, index });
         }
         Err(format!(

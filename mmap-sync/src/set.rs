@@ -156,7 +156,7 @@ fn try_open_for_reading(
     )
     .map_err(|e| Error::io(&paths.readers, e))?;
     let readers = ReadersMap::parse(map, meta.len(), slots).map_err(|(_, problem)| {
-        Attempt::Failed(Error::corrupt(&paths.readers, describe(&problem)))
+        Attempt::Failed(Error::corrupt(&paths.readers, problem.to_string()))
     })?;
     let mut data = Vec::with_capacity(state.copies());
     for index in 0..state.copies() {
@@ -225,13 +225,6 @@ pub(crate) fn give_back_slot(readers: &ReadersMap, file: &File, index: usize) ->
 
 fn id_of(file: &File, path: &Path) -> Result<FileId> {
     FileId::of(file).map_err(|e| Error::io(path, e))
-}
-
-fn describe(problem: &ReadersProblem) -> String {
-    match problem {
-        ReadersProblem::TooShort(len) => format!("readers file is only {len} bytes: truncated"),
-        ReadersProblem::Header(reason) => reason.clone(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
