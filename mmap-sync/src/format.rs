@@ -429,7 +429,7 @@ impl StateMap {
 
     /// Initialises a new state file mapped at `map` (at least `new.file_len()` bytes of file)
     /// with `new`, magic last. Only for files no other process can see yet.
-    pub fn init(map: Mapping, new: &NewState<'_>, path: &Path) -> Result<StateMap> {
+    pub fn init(map: Mapping, new: &NewState<'_>) -> StateMap {
         debug_assert!(map.len() >= new.file_len());
         // SAFETY: as in `parse`; the file is the writer's alone until it is renamed into place.
         let header = unsafe { &*(map.ptr() as *const StateHeader) };
@@ -482,8 +482,7 @@ impl StateMap {
         }
         // Release: whoever acquires the magic sees the header.
         header.magic.store(STATE_MAGIC, Ordering::Release);
-        let _ = path;
-        Ok(state)
+        state
     }
 
     /// The header.

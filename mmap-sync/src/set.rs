@@ -657,7 +657,7 @@ pub(crate) fn create_set(
     os::allocate(&state_temp.file, state_len as u64).map_err(|e| Error::io(&paths.state, e))?;
     let map = Mapping::map(&state_temp.file, state_len, true, None)
         .map_err(|e| Error::io(&paths.state, e))?;
-    let state = StateMap::init(map, &new, &paths.state)?;
+    let state = StateMap::init(map, &new);
     if let Some(carry) = &carry {
         let descriptor = &state.descriptors()[0];
         // Relaxed: the file is still private; the rename below publishes it.
