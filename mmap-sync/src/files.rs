@@ -79,19 +79,15 @@ pub(crate) fn open_existing_with_metadata(
     }
 }
 
-/// Opens `path` read-only; `Ok(None)` if it does not exist.
+/// [`open`]; `Ok(None)` if the file does not exist.
 pub(crate) fn open_existing(path: &Path, access: Access) -> Result<Option<File>> {
-    match open(path, access) {
-        Ok(file) => Ok(Some(file)),
-        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    Ok(open_existing_with_metadata(path, access)?.map(|(file, _)| file))
 }
 
-/// For files the writer opens: refuses a file owned by another user (a file planted in a shared
-/// directory) unless `allow_foreign`, and a file with more than one name.
-pub(crate) fn check_owner(file: &File, path: &Path, allow_foreign: bool) -> Result<()> {
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+/// For files the writer opens (`meta` is the open file's, from [`open_with_metadata`]): refuses
+/// a file owned by another user (a file planted in a shared directory) unless `allow_foreign`,
+/// and a file with more than one name.
+pub(crate) fn check_owner(meta: &Metadata, path: &Path, allow_foreign: bool) -> Result<()> {
     let me = os::effective_uid();
     if meta.uid() != me && !allow_foreign {
         return Err(Error::io(

@@ -300,9 +300,8 @@ impl Drop for WriterLock {
 /// of mode 0600 that no other user can open (and so none can lock to keep the writer out).
 pub(crate) fn lock_writer(paths: &ChannelPaths, allow_foreign: bool) -> Result<WriterLock> {
     let path = &paths.writer;
-    let file = files::open(path, Access::Create { mode: 0o600 })?;
-    files::check_owner(&file, path, allow_foreign)?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    let (file, meta) = files::open_with_metadata(path, Access::Create { mode: 0o600 })?;
+    files::check_owner(&meta, path, allow_foreign)?;
     if meta.mode() & 0o077 != 0 && meta.uid() == os::effective_uid() {
         files::set_mode(&file, path, 0o600)?;
     }
@@ -327,11 +326,13 @@ pub(crate) fn open_for_writing(
         .map_err(|reason| Error::Incompatible { path: paths.readers.clone(), reason })?;
     files::remove_stale_temps(&paths.prefix);
 
-    let Some(state_file) = files::open_existing(&paths.state, Access::ReadWrite)? else {
+    let Some((state_file, meta)) =
+        files::open_existing_with_metadata(&paths.state, Access::ReadWrite)?
+    else {
         return create_set(paths, options, ty, None);
     };
-    files::check_owner(&state_file, &paths.state, options.allow_foreign_owner)?;
-    let state_len = files::file_len(&state_file, &paths.state)?;
+    files::check_owner(&meta, &paths.state, options.allow_foreign_owner)?;
+    let state_len = meta.len();
     let map = Mapping::map(&state_file, (state_len as usize).max(1), true, None)
         .map_err(|e| Error::io(&paths.state, e))?;
     let Some(state) = StateMap::parse(map, state_len, &paths.state)? else {
@@ -407,11 +408,11 @@ fn adopt(
     let mut data_files = Vec::with_capacity(state.copies());
     for index in 0..state.copies() {
         let path = paths.data(index);
-        let file = match files::open_existing(&path, Access::ReadWrite)? {
-            Some(file) => {
-                files::check_owner(&file, &path, options.allow_foreign_owner)?;
-                if id_of(&file, &path)? == state.data_id(index) {
-                    Some(file)
+        let file = match files::open_existing_with_metadata(&path, Access::ReadWrite)? {
+            Some((file, meta)) => {
+                files::check_owner(&meta, &path, options.allow_foreign_owner)?;
+                if FileId::from(&meta) == state.data_id(index) {
+                    Some((file, meta.len()))
                 } else {
                     broken.get_or_insert_with(|| format!("{} was replaced", path.display()));
                     None
@@ -428,8 +429,7 @@ fn adopt(
     let mut mapped = Vec::with_capacity(data_files.len());
     for (path, file) in data_files {
         match file {
-            Some(file) => {
-                let len = files::file_len(&file, &path)?;
+            Some((file, len)) => {
                 let map = Mapping::map(&file, reserve.max(len) as usize, true, None)
                     .map_err(|e| Error::io(&path, e))?;
                 mapped.push((path, Some((file, map, len))));
@@ -441,18 +441,18 @@ fn adopt(
     // The slot table: it must be the recorded file and long enough, or the live readers' pins
     // are out of the writer's sight.
     let slots = state.reader_slots();
-    let readers = match files::open_existing(&paths.readers, Access::ReadWrite)? {
+    let readers = match files::open_existing_with_metadata(&paths.readers, Access::ReadWrite)? {
         None => {
             broken.get_or_insert_with(|| format!("{} is missing", paths.readers.display()));
             None
         }
-        Some(file) => {
-            files::check_owner(&file, &paths.readers, options.allow_foreign_owner)?;
-            if id_of(&file, &paths.readers)? != state.readers_id() {
+        Some((file, meta)) => {
+            files::check_owner(&meta, &paths.readers, options.allow_foreign_owner)?;
+            if FileId::from(&meta) != state.readers_id() {
                 broken.get_or_insert_with(|| format!("{} was replaced", paths.readers.display()));
                 None
             } else {
-                let len = files::file_len(&file, &paths.readers)?;
+                let len = meta.len();
                 let map = Mapping::map(&file, format::readers_file_len(slots), true, None)
                     .map_err(|e| Error::io(&paths.readers, e))?;
                 match ReadersMap::parse(map, len, slots) {
@@ -575,8 +575,8 @@ fn check_replaceable(path: &Path, allow_foreign: bool) -> Result<()> {
         ));
     }
     // The same checks as for a file the writer opens.
-    let file = files::open(path, Access::ReadOnly)?;
-    files::check_owner(&file, path, allow_foreign)
+    let (_, meta) = files::open_with_metadata(path, Access::ReadOnly)?;
+    files::check_owner(&meta, path, allow_foreign)
 }
 
 /// Creates a new set for `paths` under temporary names and renames it into place (state last).
