@@ -126,18 +126,7 @@ fn try_open_for_reading(
     paths: &ChannelPaths,
     on_fault: &'static crate::os::FaultWords,
 ) -> std::result::Result<ReaderFiles, Attempt> {
-    let Some((state_file, meta)) =
-        files::open_existing_with_metadata(&paths.state, Access::ReadOnly)?
-    else {
-        return Err(Error::NotPublished { path: paths.state.clone() }.into());
-    };
-    let state_len = meta.len();
-    let map =
-        Mapping::map_populated(&state_file, (state_len as usize).max(1), false, Some(on_fault))
-            .map_err(|e| Error::io(&paths.state, e))?;
-    let Some(state) = StateMap::parse(map, state_len, &paths.state)? else {
-        return Err(Error::NotPublished { path: paths.state.clone() }.into());
-    };
+    let (state_file, state) = map_state(paths, Some(on_fault))?;
 
     let Some((readers_file, meta)) =
         files::open_existing_with_metadata(&paths.readers, Access::ReadWrite)?
@@ -176,16 +165,24 @@ fn try_open_for_reading(
 /// Opens and parses just the state file of the channel at `paths`, read-only (no slot is
 /// claimed, no data file is opened): for looking at the header.
 pub(crate) fn open_state(paths: &ChannelPaths) -> Result<(File, StateMap)> {
-    let Some((file, meta)) = files::open_existing_with_metadata(&paths.state, Access::ReadOnly)?
-    else {
-        return Err(Error::NotPublished { path: paths.state.clone() });
-    };
-    let map = Mapping::map(&file, (meta.len() as usize).max(1), false, None)
+    map_state(paths, None)
+}
+
+/// Opens the state file read-only and maps and parses it whole. `NotPublished` when it does not
+/// exist or no writer has finished it. `on_fault`: see [`Mapping::map`].
+fn map_state(
+    paths: &ChannelPaths,
+    on_fault: Option<&'static crate::os::FaultWords>,
+) -> Result<(File, StateMap)> {
+    let not_published = || Error::NotPublished { path: paths.state.clone() };
+    let (file, meta) = files::open_existing_with_metadata(&paths.state, Access::ReadOnly)?
+        .ok_or_else(not_published)?;
+    let len = meta.len();
+    // Populated: every page of the state file is read at once (header, descriptors, schema).
+    let map = Mapping::map_populated(&file, (len as usize).max(1), false, on_fault)
         .map_err(|e| Error::io(&paths.state, e))?;
-    match StateMap::parse(map, meta.len(), &paths.state)? {
-        Some(state) => Ok((file, state)),
-        None => Err(Error::NotPublished { path: paths.state.clone() }),
-    }
+    let state = StateMap::parse(map, len, &paths.state)?.ok_or_else(not_published)?;
+    Ok((file, state))
 }
 
 // ---------------------------------------------------------------------------------------------
