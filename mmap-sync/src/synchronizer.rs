@@ -354,6 +354,41 @@ where
     Ok(&mut slot.as_mut().expect("opened above").raw)
 }
 
+/// The reader side in `slot`, opened for `T` if it is not open for `T` already (the type's
+/// layout fingerprint is computed then, once). Inlined: on every read after the first, this
+/// is one comparison of type names.
+#[inline(always)]
+fn reader_for<'s, T>(
+    slot: &'s mut Option<FacadeReader>,
+    path: &Path,
+) -> Result<&'s Arc<ReaderShared>, SynchronizerError>
+where
+    T: Archive,
+    T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
+{
+    let name = std::any::type_name::<T>();
+    match slot {
+        Some(r) if same_type(r.type_name, name) => {}
+        _ => return open_reader::<T>(slot, path),
+    }
+    Ok(&slot.as_ref().expect("matched above").shared)
+}
+
+#[cold]
+fn open_reader<'s, T>(
+    slot: &'s mut Option<FacadeReader>,
+    path: &Path,
+) -> Result<&'s Arc<ReaderShared>, SynchronizerError>
+where
+    T: Archive,
+    T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
+{
+    *slot = None;
+    let shared = ReaderShared::open(path, ValueType::of_archive::<T>(), true, false)
+        .map_err(|e| SynchronizerError::new(e, false))?;
+    Ok(&slot.insert(FacadeReader { shared, type_name: std::any::type_name::<T>() }).shared)
+}
+
 /// Reads and writes one value at a path prefix, as upstream's `Synchronizer` did: the writer side
 /// opens at the first write, the reader side at the first read. Both may be used through one
 /// synchronizer.
@@ -476,35 +511,6 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
         Ok((published.bytes, published.reclaimed > 0))
     }
 
-    /// The reader side, opened for `T` if needed (the type's layout fingerprint is computed
-    /// then, once).
-    #[inline(always)]
-    fn reader<T>(&mut self) -> Result<&Arc<ReaderShared>, SynchronizerError>
-    where
-        T: Archive,
-        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
-    {
-        let name = std::any::type_name::<T>();
-        match &self.reader {
-            Some(r) if same_type(r.type_name, name) => {}
-            _ => self.open_reader::<T>()?,
-        }
-        Ok(&self.reader.as_ref().expect("opened above").shared)
-    }
-
-    #[cold]
-    fn open_reader<T>(&mut self) -> Result<(), SynchronizerError>
-    where
-        T: Archive,
-        T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
-    {
-        self.reader = None;
-        let shared = ReaderShared::open(&self.path, ValueType::of_archive::<T>(), true, false)
-            .map_err(|e| SynchronizerError::new(e, false))?;
-        self.reader = Some(FacadeReader { shared, type_name: std::any::type_name::<T>() });
-        Ok(())
-    }
-
     /// The newest published value, validated once per generation for the process (bytecheck,
     /// checksum and fingerprint), zero-copy. Safe: the returned result pins its copy, which the
     /// writer will not overwrite until it drops.
@@ -555,14 +561,8 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
         T: Archive,
         T::Archived: Portable + for<'a> CheckBytes<Validator<'a>>,
     {
-        let name = std::any::type_name::<T>();
-        if !matches!(&self.reader, Some(r) if same_type(r.type_name, name)) {
-            self.open_reader::<T>()?;
-        }
-        let Some(reader) = &self.reader else {
-            unreachable!("open_reader sets the reader or returns an error")
-        };
-        let pinned = reader.shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
+        let shared = reader_for::<T>(&mut self.reader, &self.path)?;
+        let pinned = shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
         let generation = pinned.generation;
         let previous = std::mem::replace(&mut self.last_read, generation);
         // SAFETY: the copy was validated as a `T::Archived` for this generation (the reader was
@@ -595,7 +595,7 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
             None => Duration::MAX,
         };
         loop {
-            let shared = match self.reader::<T>() {
+            let shared = match reader_for::<T>(&mut self.reader, &self.path) {
                 Ok(shared) => shared,
                 // No files yet, or a state file without a header yet.
                 Err(e)
