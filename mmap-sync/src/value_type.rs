@@ -103,32 +103,21 @@ impl ValueType {
     /// fingerprint its copy descriptors carry. Two derived fingerprints are compared when both
     /// sides have one; otherwise the layout fingerprints, which every program can compute.
     pub fn accepts(&self, state: &StateMap, path: &Path) -> Result<u64> {
-        let found = state.schema();
-        let matches = if self.derived && state.derived() {
-            found.fingerprint == self.fingerprint
+        let channel = state.schema();
+        let (mine, theirs) = if self.derived && state.derived() {
+            (self.fingerprint, channel.fingerprint)
         } else {
-            state.layout_fingerprint() == self.layout_fingerprint
+            (self.layout_fingerprint, state.layout_fingerprint())
         };
-        if matches {
-            Ok(found.fingerprint)
-        } else {
-            let (expected, found) = if self.derived && state.derived() {
-                (self.schema(), found)
-            } else {
-                (
-                    Schema {
-                        type_name: self.type_name.clone(),
-                        fingerprint: self.layout_fingerprint,
-                    },
-                    Schema { type_name: found.type_name, fingerprint: state.layout_fingerprint() },
-                )
-            };
-            let differences = self.differences(state);
-            let error =
-                Error::SchemaMismatch { path: path.to_owned(), expected, found, differences };
-            crate::log::schema_mismatch(&error);
-            Err(error)
+        if mine == theirs {
+            return Ok(channel.fingerprint);
         }
+        let expected = Schema { type_name: self.type_name.clone(), fingerprint: mine };
+        let found = Schema { type_name: channel.type_name, fingerprint: theirs };
+        let differences = self.differences(state);
+        let error = Error::SchemaMismatch { path: path.to_owned(), expected, found, differences };
+        crate::log::schema_mismatch(&error);
+        Err(error)
     }
 }
 
