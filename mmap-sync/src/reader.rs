@@ -715,11 +715,7 @@ impl ReaderShared {
         }
         let deadline = Instant::now().checked_add(timeout);
         let index = self.thread_slot()?.index();
-        let word = &self.files.readers.waiters()[index / 64];
-        let bit = 1u64 << (index % 64);
-        // SeqCst: the writer bumps the futex word, then loads the bitmap; this sets the bit, then
-        // loads the futex word. One of the two sees the other.
-        word.fetch_or(bit, Ordering::SeqCst);
+        self.set_waiting(index, true);
         let result = loop {
             // Load the futex word before checking the generation: a publish after this load
             // changes the word, so the wait below returns at once instead of missing it.
@@ -744,9 +740,23 @@ impl ReaderShared {
                 break Err(Error::io(&self.paths().state, e));
             }
         };
-        // SeqCst: no weaker ordering is worth reasoning about on this cold path.
-        word.fetch_and(!bit, Ordering::SeqCst);
+        self.set_waiting(index, false);
         result
+    }
+
+    /// Sets (or clears) the waiter bit of slot `index`: while some bit is set, every publish
+    /// wakes the futex waiters (the writer skips the wake otherwise).
+    fn set_waiting(&self, index: usize, waiting: bool) {
+        let word = &self.files.readers.waiters()[index / 64];
+        let bit = 1u64 << (index % 64);
+        // SeqCst: the writer bumps the futex word, then loads the bitmap; a waiter sets its bit,
+        // then loads the futex word. One of the two sees the other. (Clearing: no weaker
+        // ordering is worth reasoning about on this cold path.)
+        if waiting {
+            word.fetch_or(bit, Ordering::SeqCst);
+        } else {
+            word.fetch_and(!bit, Ordering::SeqCst);
+        }
     }
 }
 
@@ -1162,14 +1172,7 @@ impl crate::background::Validated for ReaderShared {
     }
 
     fn set_waiting(&self, index: usize, waiting: bool) {
-        let word = &self.files.readers.waiters()[index / 64];
-        let bit = 1u64 << (index % 64);
-        // SeqCst: as a waiter's bit in `wait_for_change` (set before the futex word is loaded).
-        if waiting {
-            word.fetch_or(bit, Ordering::SeqCst);
-        } else {
-            word.fetch_and(!bit, Ordering::SeqCst);
-        }
+        ReaderShared::set_waiting(self, index, waiting)
     }
 
     fn state_path(&self) -> &Path {
