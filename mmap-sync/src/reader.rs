@@ -114,7 +114,7 @@ struct Validation {
     unchecked: [u64; MAX_COPIES],
     /// Per copy: a generation that failed validation there, whether that validation ran
     /// bytecheck, and why; not validated again by a validation of the same kind.
-    failed: Vec<Option<(u64, bool, Arc<Error>)>>,
+    failed: [Option<(u64, bool, Arc<Error>)>; MAX_COPIES],
     /// Fault counts already accounted for: state, readers.
     seen_faults: [u64; 2],
     /// The reader's total fault count already accounted for (see `FastWord::faults`).
@@ -183,7 +183,7 @@ impl ReaderShared {
             validation: Mutex::new(Validation {
                 checked: [0; MAX_COPIES],
                 unchecked: [0; MAX_COPIES],
-                failed: Vec::new(),
+                failed: std::array::from_fn(|_| None),
                 seen_faults,
                 seen_all_faults: fast.faults(),
                 data,
@@ -462,7 +462,7 @@ impl ReaderShared {
             // Relaxed: written under the lock we hold.
             return Ok(self.roots[c].load(Ordering::Relaxed));
         }
-        if let Some(Some((failed, bytechecked, error))) = v.failed.get(c)
+        if let Some((failed, bytechecked, error)) = &v.failed[c]
             && *failed == generation
             && (check == Check::Safe || !bytechecked)
         {
@@ -529,9 +529,6 @@ impl ReaderShared {
                 v.checked[c] = 0;
                 v.unchecked[c] = 0;
                 let error = Arc::new(e);
-                if v.failed.len() <= c {
-                    v.failed.resize(c + 1, None);
-                }
                 v.failed[c] = Some((generation, check == Check::Safe, error.clone()));
                 crate::log::validation_failed(&self.paths().prefix, generation, &error);
                 *self.failure.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -601,9 +598,7 @@ impl ReaderShared {
             if faulted {
                 checked[i] = 0;
                 unchecked[i] = 0;
-                if let Some(failure) = failed.get_mut(i) {
-                    *failure = None;
-                }
+                failed[i] = None;
                 data.known_len = files::file_len(&data.file, &data.path)?;
             }
         }
