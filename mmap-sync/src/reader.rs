@@ -202,9 +202,10 @@ impl ReaderShared {
         &self.files.paths
     }
 
-    #[inline]
+    /// The state file's `active` word, through the cached pointer.
+    #[inline(always)]
     fn active(&self) -> &AtomicU64 {
-        &self.files.state.header().active
+        self.active_word.get()
     }
 
     /// The published generation: one atomic load.
@@ -238,7 +239,7 @@ impl ReaderShared {
             && !slot.holding()
         {
             let pin = slot.pin();
-            let a2 = protocol::pin_active(self.active_word.get(), pin);
+            let a2 = protocol::pin_active(self.active(), pin);
             // Acquire: pairs with the validator's release; the root below is the one validated.
             if a2 == self.fast.word().load(Ordering::Acquire) && a2 != NONE && check == Check::Safe
             {
