@@ -32,10 +32,8 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::files::{self, Access};
-use crate::format::{
-    self, CopyDescriptor, FORMAT_VERSION, FileId, ReadersMap, STATE_MAGIC, StateMap,
-};
-use crate::os::{self, Mapping};
+use crate::format::{CopyDescriptor, FORMAT_VERSION, FileId, ReadersMap, STATE_MAGIC, StateMap};
+use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
 use crate::schema::OwnedDescription;
@@ -53,7 +51,7 @@ pub struct Channel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Header {
-    /// The file format version ([`format::FORMAT_VERSION`]: the only one this build reads).
+    /// The file format version ([`FORMAT_VERSION`]: the only one this build reads).
     pub format_version: u32,
     /// The value's type name as the writer recorded it.
     pub type_name: String,
@@ -459,25 +457,17 @@ impl Channel {
     /// Opens and maps `P_readers`, checking that it is the file the state file records.
     fn open_readers(&self, access: Access) -> Result<(File, ReadersMap)> {
         let path = &self.paths.readers;
-        let file = files::open_existing(path, access)?.ok_or_else(|| {
-            Error::corrupt(path, "missing: the state file records a readers file")
-        })?;
-        let id = FileId::of(&file).map_err(|e| Error::io(path, e))?;
-        if id != self.state.readers_id() {
-            return Err(Error::corrupt(
+        set::map_readers(&self.paths, &self.state, access, None).map_err(|e| match e {
+            set::ReadersNotOpened::Missing => {
+                Error::corrupt(path, "missing: the state file records a readers file")
+            }
+            set::ReadersNotOpened::Replaced => Error::corrupt(
                 path,
                 "not the readers file the state file records (replaced by hand, or a writer is \
                  replacing the channel's files)",
-            ));
-        }
-        let slots = self.state.reader_slots();
-        let len = files::file_len(&file, path)?;
-        let writable = !matches!(access, Access::ReadOnly);
-        let map = Mapping::map(&file, format::readers_file_len(slots), writable, None)
-            .map_err(|e| Error::io(path, e))?;
-        let readers = ReadersMap::parse(map, len, slots)
-            .map_err(|(_, problem)| Error::corrupt(path, problem.to_string()))?;
-        Ok((file, readers))
+            ),
+            set::ReadersNotOpened::Failed(e) => e,
+        })
     }
 }
 

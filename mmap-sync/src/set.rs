@@ -128,25 +128,15 @@ fn try_open_for_reading(
 ) -> std::result::Result<ReaderFiles, Attempt> {
     let (state_file, state) = map_state(paths, Some(on_fault))?;
 
-    let Some((readers_file, meta)) =
-        files::open_existing_with_metadata(&paths.readers, Access::ReadWrite)?
-    else {
-        return Err(mismatch(&paths.readers, "missing"));
-    };
-    if FileId::from(&meta) != state.readers_id() {
-        return Err(mismatch(&paths.readers, "another file"));
-    }
-    let slots = state.reader_slots();
-    let map = Mapping::map_populated(
-        &readers_file,
-        format::readers_file_len(slots),
-        true,
-        Some(on_fault),
-    )
-    .map_err(|e| Error::io(&paths.readers, e))?;
-    let readers = ReadersMap::parse(map, meta.len(), slots).map_err(|(_, problem)| {
-        Attempt::Failed(Error::corrupt(&paths.readers, problem.to_string()))
-    })?;
+    let (readers_file, readers) =
+        match map_readers(paths, &state, Access::ReadWrite, Some(on_fault)) {
+            Ok(opened) => opened,
+            Err(ReadersNotOpened::Missing) => return Err(mismatch(&paths.readers, "missing")),
+            Err(ReadersNotOpened::Replaced) => {
+                return Err(mismatch(&paths.readers, "another file"));
+            }
+            Err(ReadersNotOpened::Failed(e)) => return Err(Attempt::Failed(e)),
+        };
     let mut data = Vec::with_capacity(state.copies());
     for index in 0..state.copies() {
         let path = paths.data(index);
@@ -160,6 +150,42 @@ fn try_open_for_reading(
         data.push(ReaderData { path, file, maps: Vec::new(), known_len: meta.len() });
     }
     Ok(ReaderFiles { paths: paths.clone(), state_file, state, readers_file, readers, data })
+}
+
+/// Why [`map_readers`] did not return the set's readers file.
+pub(crate) enum ReadersNotOpened {
+    /// No file at `P_readers`.
+    Missing,
+    /// Another file than the one the state file records.
+    Replaced,
+    /// It could not be opened or mapped, or it is damaged.
+    Failed(Error),
+}
+
+/// Opens `P_readers` with `access`, checks that it is the file `state` records, and maps and
+/// parses its slot table (populated: the slot table is scanned whole). `on_fault`: see
+/// [`Mapping::map`].
+pub(crate) fn map_readers(
+    paths: &ChannelPaths,
+    state: &StateMap,
+    access: Access,
+    on_fault: Option<&'static crate::os::FaultWords>,
+) -> std::result::Result<(File, ReadersMap), ReadersNotOpened> {
+    let path = &paths.readers;
+    let (file, meta) = files::open_existing_with_metadata(path, access)
+        .map_err(ReadersNotOpened::Failed)?
+        .ok_or(ReadersNotOpened::Missing)?;
+    if FileId::from(&meta) != state.readers_id() {
+        return Err(ReadersNotOpened::Replaced);
+    }
+    let slots = state.reader_slots();
+    let writable = !matches!(access, Access::ReadOnly);
+    let map = Mapping::map_populated(&file, format::readers_file_len(slots), writable, on_fault)
+        .map_err(|e| ReadersNotOpened::Failed(Error::io(path, e)))?;
+    let readers = ReadersMap::parse(map, meta.len(), slots).map_err(|(_, problem)| {
+        ReadersNotOpened::Failed(Error::corrupt(path, problem.to_string()))
+    })?;
+    Ok((file, readers))
 }
 
 /// Opens and parses just the state file of the channel at `paths`, read-only (no slot is
