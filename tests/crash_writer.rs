@@ -50,7 +50,7 @@ fn transcript(lines: &[Line]) -> Transcript {
 /// Checks a read of the channel: the generation is the one the dead writer last published, or
 /// the one it was writing if it died after publishing but before saying so; the value is
 /// intact and has exactly the length that generation was written with.
-fn check(reader: &mut Reader<Stamp>, seed: u64, lowest: u64, highest: u64, who: &str) -> u64 {
+fn check(reader: &Reader<Stamp>, seed: u64, lowest: u64, highest: u64, who: &str) -> u64 {
     match reader.read() {
         Err(Error::NotPublished { .. }) if lowest == 0 => 0,
         Err(e) => panic!("{who}: a read after the kill failed: {e}"),
@@ -125,11 +125,11 @@ fn a_writer_killed_at_any_point_leaves_the_last_value_intact_and_the_next_writer
 
             let who = format!("kill {kill} (seed {seed}, {copies} copies)");
             let fresh = match Reader::<Stamp>::open(&path) {
-                Ok(mut reader) => check(&mut reader, seed, lowest, highest, &who),
+                Ok(reader) => check(&reader, seed, lowest, highest, &who),
                 Err(Error::NotPublished { .. }) if lowest == 0 => 0,
                 Err(e) => panic!("{who}: opening a reader after the kill failed: {e}"),
             };
-            if let Some(reader) = survivor.as_mut() {
+            if let Some(reader) = &survivor {
                 let seen = check(reader, seed, lowest, highest, &format!("{who}, long-lived"));
                 assert_eq!(seen, fresh, "{who}: two readers disagree");
             } else if fresh > 0 {

@@ -61,7 +61,7 @@ fn stamp(generation: u64, bytes: u64) -> Stamp {
     Stamp::new(generation, (bytes / 8) as usize)
 }
 
-fn assert_reads(reader: &mut Reader<Stamp>, generation: u64, words: usize) {
+fn assert_reads(reader: &Reader<Stamp>, generation: u64, words: usize) {
     let guard = reader.read().unwrap();
     assert_eq!(guard.generation(), generation);
     assert!(guard.is_intact(generation));
@@ -74,8 +74,8 @@ fn a_value_larger_than_the_free_space_is_an_io_error_naming_the_data_file_and_ch
     let path = fs.channel("stamp");
     let mut writer = Writer::<Stamp>::builder().copies(2).open(&path).unwrap();
     writer.write(&stamp(1, 512)).unwrap();
-    let mut reader = Reader::<Stamp>::open(&path).unwrap();
-    assert_reads(&mut reader, 1, 64);
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    assert_reads(&reader, 1, 64);
 
     let too_big = fs.free() + (64 << 10);
     let err = writer.write(&stamp(2, too_big)).unwrap_err();
@@ -83,16 +83,16 @@ fn a_value_larger_than_the_free_space_is_an_io_error_naming_the_data_file_and_ch
     assert_eq!(file, &writer.paths().data(1), "the error must name the data file: {err}");
     assert_eq!(source.raw_os_error(), Some(Errno::ENOSPC as i32), "{err}");
     assert_eq!(writer.generation(), 1, "a failed write must not publish");
-    assert_reads(&mut reader, 1, 64);
-    assert_reads(&mut Reader::<Stamp>::open(&path).unwrap(), 1, 64);
+    assert_reads(&reader, 1, 64);
+    assert_reads(&Reader::<Stamp>::open(&path).unwrap(), 1, 64);
 
     // Something that fits still publishes, into the copy the failed write had taken.
     let fits = fs.free() / 2;
     let published = writer.write(&stamp(2, fits)).unwrap();
     assert_eq!((published.generation, published.copy), (2, 1));
-    assert_reads(&mut reader, 2, (fits / 8) as usize);
+    assert_reads(&reader, 2, (fits / 8) as usize);
     writer.write(&stamp(3, 512)).unwrap();
-    assert_reads(&mut reader, 3, 64);
+    assert_reads(&reader, 3, 64);
 }
 
 #[test]
@@ -111,8 +111,8 @@ fn a_value_that_fits_the_free_space_publishes_even_when_doubling_the_copy_would_
     assert!(2 * first > first + free, "the setup must make doubling impossible");
     let published = writer.write(&stamp(4, second)).expect("the value fits: it must publish");
     assert_eq!(published.copy, 1);
-    let mut reader = Reader::<Stamp>::open(&path).unwrap();
-    assert_reads(&mut reader, 4, (second / 8) as usize);
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    assert_reads(&reader, 4, (second / 8) as usize);
 }
 
 #[test]
@@ -135,12 +135,12 @@ fn a_value_above_max_size_is_too_large_before_anything_is_published_or_grown() {
     assert_eq!(err.path(), writer.paths().data(0), "names the data file: {err}");
     assert_eq!(writer.generation(), 2, "nothing published");
     assert_eq!(sizes(&writer), before, "no data file grew for a value that was refused");
-    let mut reader = Reader::<Stamp>::open(&path).unwrap();
-    assert_reads(&mut reader, 2, 64);
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    assert_reads(&reader, 2, 64);
 
     // Just under the limit is fine.
     let published = writer.write(&stamp(3, max_size - 4096)).unwrap();
     assert_eq!(published.generation, 3);
     assert!(sizes(&writer).iter().all(|&len| len <= max_size), "{:?}", sizes(&writer));
-    assert_reads(&mut reader, 3, ((max_size - 4096) / 8) as usize);
+    assert_reads(&reader, 3, ((max_size - 4096) / 8) as usize);
 }

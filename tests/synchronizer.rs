@@ -200,7 +200,7 @@ fn a_state_file_left_by_upstream_is_refused_with_its_name_not_reinitialised() {
     let dir = ChannelDir::new("facade-upstream-files");
     let path = dir.prefix("hello_world");
     // Upstream's state file: 16 bytes (version word and two reader counts).
-    let state = dir.prefix("hello_world_state");
+    let state = dir.paths("hello_world").state;
     std::fs::write(&state, [0u8; 16]).unwrap();
     let mut writer = Synchronizer::new(path.as_os_str());
     let err = writer.write(&HelloWorld { version: 1, messages: vec![] }, Duration::from_secs(1));
@@ -224,7 +224,7 @@ fn a_reader_follows_a_replaced_set_of_files_once_version_is_asked() {
 
     // A restarted writer that finds the readers file missing starts a new set of files.
     drop(writer);
-    std::fs::remove_file(dir.prefix("hello_world_readers")).unwrap();
+    std::fs::remove_file(dir.paths("hello_world").readers).unwrap();
     let mut writer = Synchronizer::new(path.as_os_str());
     writer.write(&value(2), Duration::from_secs(1)).unwrap();
 
@@ -241,7 +241,7 @@ fn a_reader_follows_a_replaced_set_of_files_once_version_is_asked() {
 fn waiting_for_a_change_outlasts_a_state_file_without_its_header_yet() {
     let dir = ChannelDir::new("facade-wait-empty");
     let path = dir.prefix("hello_world");
-    std::fs::write(dir.prefix("hello_world_state"), []).unwrap();
+    std::fs::write(dir.paths("hello_world").state, []).unwrap();
     let mut reader = Synchronizer::new(path.as_os_str());
     assert!(matches!(reader.version(), Err(SynchronizerError::UninitializedState)));
     let waited = reader.wait_for_change::<HelloWorld>(None, Duration::from_millis(20));

@@ -93,13 +93,12 @@ fn a_reader_can_erase_another_readers_pin_as_documented() {
 fn truncating_the_readers_file_crashes_neither_writer_nor_readers() {
     let dir = ChannelDir::new("truncate-readers");
     let path = dir.prefix("stamp");
-    let p = path.to_str().unwrap();
     // Created here so the readers find it; the writer process continues it.
     drop(Writer::<Stamp>::open(&path).unwrap());
-    let mut writer = Probe::spawn(NEIGHBOUR, args!["write-loop", p, "200", "5"]);
+    let mut writer = Probe::spawn(NEIGHBOUR, args!["write-loop", path, "200", "5"]);
     writer.expect("writing", LONG);
     let mut readers: Vec<Probe> =
-        (0..2).map(|_| Probe::spawn(NEIGHBOUR, args!["read-loop", p, "1500"])).collect();
+        (0..2).map(|_| Probe::spawn(NEIGHBOUR, args!["read-loop", path, "1500"])).collect();
     for reader in &mut readers {
         reader.expect("reading", LONG);
     }

@@ -16,45 +16,42 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicU32, AtomicU64};
 use mmap_sync::protocol::{self, HighWater, Word};
 
-/// loom's 64-bit atomic as a protocol word.
-///
 /// loom treats SeqCst *accesses* as AcqRel (it does not model their single total order; see its
 /// README), so a store-then-load of two SeqCst accesses on different words, which the proof
 /// relies on, would be reported as a race that real SeqCst accesses cannot have. loom does model
 /// SeqCst *fences*: a fence after each SeqCst store and before each SeqCst load gives those
 /// accesses the total order C11 promises them, and nothing more.
+fn fence_if_seq_cst(order: Ordering) {
+    if order == Ordering::SeqCst {
+        loom::sync::atomic::fence(Ordering::SeqCst);
+    }
+}
+
+/// loom's 64-bit atomic as a protocol word (see [`fence_if_seq_cst`]).
 struct W(AtomicU64);
 
 impl Word for W {
     fn load(&self, order: Ordering) -> u64 {
-        if order == Ordering::SeqCst {
-            loom::sync::atomic::fence(Ordering::SeqCst);
-        }
+        fence_if_seq_cst(order);
         self.0.load(order)
     }
     fn store(&self, value: u64, order: Ordering) {
         self.0.store(value, order);
-        if order == Ordering::SeqCst {
-            loom::sync::atomic::fence(Ordering::SeqCst);
-        }
+        fence_if_seq_cst(order);
     }
 }
 
-/// loom's 32-bit atomic as the high-water mark.
+/// loom's 32-bit atomic as the high-water mark (see [`fence_if_seq_cst`]).
 struct H(AtomicU32);
 
 impl HighWater for H {
     fn load(&self, order: Ordering) -> u32 {
-        if order == Ordering::SeqCst {
-            loom::sync::atomic::fence(Ordering::SeqCst);
-        }
+        fence_if_seq_cst(order);
         self.0.load(order)
     }
     fn fetch_max(&self, value: u32, order: Ordering) -> u32 {
         let old = self.0.fetch_max(value, order);
-        if order == Ordering::SeqCst {
-            loom::sync::atomic::fence(Ordering::SeqCst);
-        }
+        fence_if_seq_cst(order);
         old
     }
 }

@@ -3,15 +3,17 @@
 //! role reports with `report::Line`s for the test to compare by field.
 //!
 //! Usage: `neighbour ROLE PATH [ARGS]`. Attacks act once and report `done`; victims report what
-//! they saw. Attacks write through `pwrite`, as any process with write access to a file can.
+//! they saw. Attacks write through `pwrite` (`mmap_sync_tests::files`), as any process with
+//! write access to a file can.
 
 use std::fs::OpenOptions;
-use std::os::unix::fs::FileExt;
+use std::mem::offset_of;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use mmap_sync::format::{self, ReadersHeader};
-use mmap_sync::{ChannelPaths, Error, Reader, Writer};
+use mmap_sync::{ChannelPaths, Reader, Writer};
+use mmap_sync_tests::files;
 use mmap_sync_tests::report::{Line, error_line, say};
 use mmap_sync_tests::types::Stamp;
 use nix::fcntl::{FcntlArg, fcntl};
@@ -130,57 +132,45 @@ fn wait(path: &str, since: u64, millis: u64) {
     }
 }
 
-/// `P_readers`, opened read-write as any reader may.
-fn readers_file(path: &str) -> std::fs::File {
-    let paths = ChannelPaths::new(path);
-    OpenOptions::new().read(true).write(true).open(&paths.readers).expect("open readers")
-}
-
-fn slot_count(file: &std::fs::File) -> usize {
-    let mut count = [0u8; 4];
-    file.read_exact_at(&mut count, std::mem::offset_of!(ReadersHeader, slot_count) as u64)
-        .expect("read the slot count");
-    u32::from_le_bytes(count) as usize
+/// The slot count `P_readers` says it has.
+fn slot_count(readers: &Path) -> usize {
+    let offset = offset_of!(ReadersHeader, slot_count);
+    files::read_u32(readers, offset).expect("read the slot count") as usize
 }
 
 /// Attack: sets the slot high-water mark to 0, so a writer trusting it would scan no slot.
 fn lower_high_water(path: &str) {
-    let file = readers_file(path);
-    let offset = std::mem::offset_of!(ReadersHeader, slot_high_water) as u64;
-    file.write_all_at(&0u32.to_le_bytes(), offset).unwrap();
+    let readers = ChannelPaths::new(path).readers;
+    files::patch_u32(&readers, offset_of!(ReadersHeader, slot_high_water), 0);
     say(&Line::new("done"));
 }
 
 /// Attack: erases another reader's pin.
 fn zero_pin(path: &str, slot: usize) {
-    let file = readers_file(path);
-    let offset = format::slot_offset(slot_count(&file), slot) as u64;
-    file.write_all_at(&0u64.to_le_bytes(), offset).unwrap();
+    let readers = ChannelPaths::new(path).readers;
+    files::patch_u64(&readers, format::slot_offset(slot_count(&readers), slot), 0);
     say(&Line::new("done"));
 }
 
 /// Attack: cuts `P_readers` to nothing under the writer and every reader.
 fn truncate_readers(path: &str) {
-    readers_file(path).set_len(0).unwrap();
+    files::set_len(&ChannelPaths::new(path).readers, 0);
     say(&Line::new("done"));
 }
 
 /// Attack: zeroes the magic of `P_readers`.
 fn zero_readers_magic(path: &str) {
-    readers_file(path).write_all_at(&[0u8; 8], 0).unwrap();
+    files::patch_u64(&ChannelPaths::new(path).readers, offset_of!(ReadersHeader, magic), 0);
     say(&Line::new("done"));
 }
 
 /// Attack: sets every waiter bit and the high-water mark to all ones (the largest values a
 /// counter could wrap from).
 fn flood_waiters(path: &str) {
-    let file = readers_file(path);
-    let slots = slot_count(&file);
-    let hw = std::mem::offset_of!(ReadersHeader, slot_high_water) as u64;
-    file.write_all_at(&u32::MAX.to_le_bytes(), hw).unwrap();
-    for word in 0..format::waiter_words(slots) {
-        let at = (size_of::<ReadersHeader>() + word * 8) as u64;
-        file.write_all_at(&u64::MAX.to_le_bytes(), at).unwrap();
+    let readers = ChannelPaths::new(path).readers;
+    files::patch_u32(&readers, offset_of!(ReadersHeader, slot_high_water), u32::MAX);
+    for word in 0..format::waiter_words(slot_count(&readers)) {
+        files::patch_u64(&readers, size_of::<ReadersHeader>() + word * 8, u64::MAX);
     }
     say(&Line::new("done"));
 }
@@ -277,7 +267,6 @@ fn fork_writer(path: &str) {
         ForkResult::Child => {
             let line = match writer.write(&Stamp::new(2, 16)) {
                 Ok(p) => Line::new("child").with("published", p.generation),
-                Err(e @ Error::Forked { .. }) => error_line(&e),
                 Err(e) => error_line(&e),
             };
             say(&line);

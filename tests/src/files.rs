@@ -80,11 +80,21 @@ pub fn patch_u64(file: &Path, offset: usize, value: u64) {
     patch(file, offset, &value.to_le_bytes());
 }
 
+/// The `N` bytes at `offset` of `file`; `None` when the file is missing or too short.
+fn read_at<const N: usize>(file: &Path, offset: usize) -> Option<[u8; N]> {
+    let mut bytes = [0u8; N];
+    File::open(file).ok()?.read_exact_at(&mut bytes, offset as u64).ok()?;
+    Some(bytes)
+}
+
+/// The little-endian `u32` at `offset` of `file`; `None` when the file is missing or too short.
+pub fn read_u32(file: &Path, offset: usize) -> Option<u32> {
+    read_at(file, offset).map(u32::from_le_bytes)
+}
+
 /// The little-endian `u64` at `offset` of `file`; `None` when the file is missing or too short.
 pub fn read_u64(file: &Path, offset: usize) -> Option<u64> {
-    let mut word = [0u8; 8];
-    File::open(file).ok()?.read_exact_at(&mut word, offset as u64).ok()?;
-    Some(u64::from_le_bytes(word))
+    read_at(file, offset).map(u64::from_le_bytes)
 }
 
 /// Cuts `file` to `len` bytes, or extends it with zeroes.

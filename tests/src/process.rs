@@ -61,11 +61,6 @@ impl Probe {
         Probe { child, lines, seen: Vec::new() }
     }
 
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// The next line the program prints, whatever it is; panics if none comes within
     /// `timeout` or the program ends first.
     pub fn next(&mut self, timeout: Duration) -> Line {

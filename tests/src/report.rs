@@ -78,11 +78,6 @@ impl Line {
         PathBuf::from(self.field(key))
     }
 
-    /// Every field, in order.
-    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-    }
-
     /// Panics, showing the line, unless it is an `err` line of `kind` naming `path`. Returns
     /// the line for further checks of its fields.
     pub fn assert_error(&self, kind: &str, path: &Path) -> &Line {
@@ -118,14 +113,6 @@ impl Line {
             };
             line.fields.push((key.to_owned(), value));
         }
-    }
-}
-
-impl FromStr for Line {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Line, String> {
-        Line::parse(text)
     }
 }
 

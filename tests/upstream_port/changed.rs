@@ -2,7 +2,10 @@
 //! another field, or another field order, chosen by the first argument (`retyped`, `extended`,
 //! `reordered`). With `read` or `write` as the second argument it reads or writes the channel
 //! through the facade and prints what happened: `refused: schema mismatch | <error>` when the
-//! facade refuses the channel, `version: ..` or `written: ..` otherwise.
+//! facade refuses the channel, `version: ..` or `written: ..` otherwise. It finds the channel
+//! where the other programs do, through `common::path`.
+
+mod common;
 
 use std::time::Duration;
 
@@ -37,10 +40,6 @@ mod reordered {
     }
 }
 
-fn path() -> std::ffi::OsString {
-    std::env::var_os("UPSTREAM_PORT_PATH").unwrap_or_else(|| "/tmp/hello_world".into())
-}
-
 /// Prints the outcome of a read or write; a schema mismatch is the expected refusal.
 fn report<T>(result: Result<T, SynchronizerError>, ok: impl FnOnce(T) -> String) {
     match result {
@@ -57,7 +56,7 @@ fn report<T>(result: Result<T, SynchronizerError>, ok: impl FnOnce(T) -> String)
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut sync = Synchronizer::new(&path());
+    let mut sync = Synchronizer::new(&common::path());
     let grace = Duration::from_secs(1);
     let messages = || vec!["changed".to_string()];
     let written = |(bytes, _): (usize, bool)| format!("written: {bytes} bytes");

@@ -2,10 +2,11 @@
 //! reports on stdout in `mmap_sync_tests::report` lines; the tests check the fields it prints
 //! and how it exits.
 //!
-//! * `stamp-writer PATH COPIES MS WORDS`: `ready`, then publishes for MS milliseconds and says
-//!   `published count=N`;
-//! * `stamp-reader PATH MS`: `ready`, then reads for MS milliseconds and says `stats reads=..
-//!   torn=.. backwards=.. distinct=.. unpublished=..`;
+//! * `stamp-writer PATH COPIES MS WORDS`: `ready`, then publishes stamps of WORDS words (0:
+//!   sizes that change with every publish) for MS milliseconds and says `published count=N`;
+//! * `stamp-reader PATH MS THREADS`: `ready`, then reads for MS milliseconds on THREADS threads
+//!   sharing one reader and says `stats reads=.. torn=.. backwards=.. distinct=.. unpublished=..
+//!   served_older=..`;
 //! * `hold PATH MS`: `holding generation=G`, then after MS `intact generation=G` or
 //!   `damaged generation=G`;
 //! * `open-read PATH note|other|stamp`: `ok generation=G` or an `err` line;
@@ -30,7 +31,6 @@ fn main() {
         ["stamp-writer", path, copies, ms, len] => {
             stamp_writer(path, copies.parse().unwrap(), millis(ms), len.parse().unwrap())
         }
-        ["stamp-reader", path, ms] => stamp_reader(path, millis(ms), 1),
         ["stamp-reader", path, ms, threads] => {
             stamp_reader(path, millis(ms), threads.parse().expect("a thread count"))
         }
