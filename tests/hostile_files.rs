@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use mmap_sync::format::{CopyDescriptor, ReaderSlot, ReadersHeader, StateHeader, slot_offset};
+use mmap_sync::format::{
+    CopyDescriptor, ReaderSlot, ReadersHeader, StateHeader, slot_offset, waiter_offset,
+};
 use mmap_sync::{ChannelPaths, SharedState, Writer};
 use mmap_sync_tests::args;
 use mmap_sync_tests::channel::ChannelDir;
@@ -123,7 +125,7 @@ fn fields(target: Target) -> Vec<Span> {
                 span!(ReadersHeader, waiter_words),
                 span!(ReadersHeader, slot_high_water),
                 // The first word of the waiter bitmap, right after the header.
-                Span { offset: size_of::<ReadersHeader>(), width: 8 },
+                Span { offset: waiter_offset(0), width: 8 },
             ];
             for slot in 0..4 {
                 let base = slot_offset(Note::READER_SLOTS, slot);

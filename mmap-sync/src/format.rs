@@ -275,9 +275,14 @@ pub const fn waiter_words(slots: usize) -> usize {
     slots.div_ceil(64)
 }
 
+/// Byte offset of word `word` of the waiter bitmap in `P_readers`: the bitmap follows the header.
+pub const fn waiter_offset(word: usize) -> usize {
+    size_of::<ReadersHeader>() + word * 8
+}
+
 /// Byte offset of the first slot in `P_readers`: after the header and the waiter bitmap.
 pub const fn slots_offset(slots: usize) -> usize {
-    size_of::<ReadersHeader>() + (waiter_words(slots) * 8).next_multiple_of(SLOT_SIZE)
+    waiter_offset(0) + (waiter_words(slots) * 8).next_multiple_of(SLOT_SIZE)
 }
 
 /// Size of `P_readers` for a channel with `slots` reader slots.
@@ -681,7 +686,7 @@ impl ReadersMap {
         // SAFETY: the bitmap follows the header within the mapped file; atomics only.
         unsafe {
             std::slice::from_raw_parts(
-                self.map.ptr().add(size_of::<ReadersHeader>()) as *const AtomicU64,
+                self.map.ptr().add(waiter_offset(0)) as *const AtomicU64,
                 waiter_words(self.slots),
             )
         }

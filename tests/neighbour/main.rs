@@ -170,7 +170,7 @@ fn flood_waiters(path: &str) {
     let readers = ChannelPaths::new(path).readers;
     files::patch_u32(&readers, offset_of!(ReadersHeader, slot_high_water), u32::MAX);
     for word in 0..format::waiter_words(slot_count(&readers)) {
-        files::patch_u64(&readers, size_of::<ReadersHeader>() + word * 8, u64::MAX);
+        files::patch_u64(&readers, format::waiter_offset(word), u64::MAX);
     }
     say(&Line::new("done"));
 }
