@@ -8,63 +8,22 @@
 //! reads taking turns, median per read): on a shared machine, load that drifts between two
 //! criterion runs can show a difference that an interleaved run does not.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::{HelloWorld, Scratch, hello};
 use criterion::{Criterion, criterion_group};
 use mmap_sync::synchronizer::Synchronizer;
-use mmap_sync::{Reader, SharedState, Writer};
+use mmap_sync::{Reader, Writer};
 use rkyv::rancor;
 
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
-struct HelloWorld {
-    version: u32,
-    messages: Vec<String>,
-}
-
-// Hand-written: the benches must not depend on the derive crate.
-impl SharedState for HelloWorld {
-    const PATH: &'static str = "/dev/shm/mmap_sync_bench_facade";
-    const TYPE_NAME: &'static str = "HelloWorld";
-    const FINGERPRINT: u64 = 0x6661_6361_6465_0001;
-}
-
-fn hello() -> HelloWorld {
-    HelloWorld {
-        version: 7,
-        messages: vec!["Hello".to_owned(), "World".to_owned(), "!".to_owned()],
-    }
-}
-
-/// Channel files of this bench process under /dev/shm, removed on drop.
-struct Scratch {
-    stem: String,
-}
-
-impl Scratch {
-    fn new() -> Self {
-        Scratch { stem: format!("mmap_sync_facade_bench_{}_", std::process::id()) }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        PathBuf::from("/dev/shm").join(format!("{}{name}", self.stem))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let Ok(entries) = std::fs::read_dir("/dev/shm") else { return };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&self.stem) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-}
+/// Prefix of this bench's scratch files.
+const SCRATCH: &str = "mmap_sync_facade_bench_";
 
 fn reads(c: &mut Criterion) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new(SCRATCH);
     let path = scratch.path("hello");
     // Written through the facade; read by both APIs from the same files.
     let mut writer = Synchronizer::new(path.as_os_str());
@@ -95,7 +54,7 @@ fn reads(c: &mut Criterion) {
 }
 
 fn writes(c: &mut Criterion) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new(SCRATCH);
     let value = hello();
     let mut group = c.benchmark_group("hello");
     let mut native = Writer::<HelloWorld>::open(scratch.path("native")).unwrap();
@@ -113,7 +72,7 @@ fn writes(c: &mut Criterion) {
 fn interleaved() {
     const BATCH: u32 = 200_000;
     const ROUNDS: usize = 41;
-    let scratch = Scratch::new();
+    let scratch = Scratch::new(SCRATCH);
     let path = scratch.path("interleaved");
     let mut writer = Synchronizer::new(path.as_os_str());
     writer.write(&hello(), Duration::from_secs(1)).unwrap();
