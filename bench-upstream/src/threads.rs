@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use upstream::synchronizer::Synchronizer;
 
-use crate::measure::{Histogram, ROUNDS, batch, calibrate, median, quantile};
+use crate::measure::{Histogram, ROUNDS, alternate, batch, calibrate, median, quantile};
 use crate::report::{Row, Section, Target, Unit, human, ns, ratio_text};
 use crate::sys;
 use crate::types::{ours as o, upstream as u};
@@ -671,25 +671,18 @@ pub fn hot_read(paths: &HelloPaths) -> Result<(Vec<Row>, Section)> {
     for threads in counts {
         let (mut ours_cpu, mut ours_rate, mut up_cpu, mut up_rate) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            let mut run_ours = || {
+        alternate(
+            || {
                 let (c, r) = threads_round(threads, n_ours, &ours_make);
                 ours_cpu.push(c);
                 ours_rate.push(r);
-            };
-            let mut run_upstream = || {
+            },
+            || {
                 let (c, r) = threads_round(threads, n_upstream, &upstream_make);
                 up_cpu.push(c);
                 up_rate.push(r);
-            };
-            if round % 2 == 0 {
-                run_ours();
-                run_upstream();
-            } else {
-                run_upstream();
-                run_ours();
-            }
-        }
+            },
+        );
         results.push((
             threads,
             median(ours_cpu),
