@@ -99,6 +99,17 @@ pub fn interleave(mut ours: impl FnMut() -> f64, mut upstream: impl FnMut() -> f
     (median(a), median(b))
 }
 
+/// `n` timings of nothing, in ns: what two consecutive `Instant::now()` calls differ by, the
+/// floor of every per-operation timing.
+pub fn timer_samples(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            start.elapsed().as_nanos() as f64
+        })
+        .collect()
+}
+
 pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
