@@ -3,12 +3,13 @@
 //! threads, and publish-to-visible latency.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rkyv07::ser::serializers::AllocSerializer;
 use upstream::synchronizer::Synchronizer;
 
 use crate::measure::{Histogram, ROUNDS, alternate, batch, calibrate, median, quantile};
@@ -847,79 +848,43 @@ pub fn publish_to_visible(scratch: &Scratch, d: Budget) -> Result<(Vec<Row>, Sec
 
     for background in [false, true] {
         let side = if background { "ours, background validation" } else { "ours" };
-        let path = scratch.path(&format!("visible_hello_{background}"));
-        let mut writer =
-            ours::Writer::<o::HelloWorld>::builder().copies(TABLE_COPIES).open(&path)?;
-        let mut value = o::hello();
-        value.version = 0;
-        writer.write(&value)?;
-        let reader = ours::Reader::<o::HelloWorld>::builder()
-            .validate_in_background(background)
-            .open(&path)?;
-        let samples = visible(
-            small.0,
-            small.1,
-            |i| {
-                value.version = i;
-                writer.write(&value)?;
-                Ok(())
-            },
-            || move || reader.read().map_or(0, |g| g.version.to_native()),
+        let samples = ours_visible(
+            &scratch.path(&format!("visible_hello_{background}")),
+            background,
+            o::hello(),
+            |v, i| v.version = i,
+            |v| v.version.to_native(),
+            small,
         )?;
         push("HelloWorld", side, small.0, samples);
-
-        let path = scratch.path(&format!("visible_table_{background}"));
-        let mut writer = ours::Writer::<o::Strings>::builder().copies(TABLE_COPIES).open(&path)?;
-        let mut value = o::strings(TABLE_ENTRIES);
-        value.version = 0;
-        writer.write(&value)?;
-        let reader =
-            ours::Reader::<o::Strings>::builder().validate_in_background(background).open(&path)?;
-        let samples = visible(
-            table.0,
-            table.1,
-            |i| {
-                value.version = i;
-                writer.write(&value)?;
-                Ok(())
-            },
-            || move || reader.read().map_or(0, |g| g.version.to_native()),
+        let samples = ours_visible(
+            &scratch.path(&format!("visible_table_{background}")),
+            background,
+            o::strings(TABLE_ENTRIES),
+            |v, i| v.version = i,
+            |v| v.version.to_native(),
+            table,
         )?;
         push("table", side, table.0, samples);
     }
     for check in [true, false] {
         let side = if check { "upstream, checked `read(true)`" } else { "upstream, `read(false)`" };
-        let path = scratch.path(&format!("visible_hello_upstream_{check}"));
-        let mut writer = Synchronizer::new(path.as_os_str());
-        let mut value = u::hello();
-        value.version = 0;
-        writer.write(&value, UPSTREAM_GRACE)?;
-        let samples = visible(
-            small.0,
-            small.1,
-            |i| {
-                value.version = i;
-                writer.write(&value, UPSTREAM_GRACE)?;
-                Ok(())
-            },
-            || upstream_poll::<u::HelloWorld>(path.clone(), check, |v| v.version),
+        let samples = upstream_visible(
+            &scratch.path(&format!("visible_hello_upstream_{check}")),
+            check,
+            u::hello(),
+            |v, i| v.version = i,
+            |v| v.version,
+            small,
         )?;
         push("HelloWorld", side, small.0, samples);
-
-        let path = scratch.path(&format!("visible_table_upstream_{check}"));
-        let mut writer = Synchronizer::new(path.as_os_str());
-        let mut value = u::strings(TABLE_ENTRIES);
-        value.version = 0;
-        writer.write(&value, UPSTREAM_GRACE)?;
-        let samples = visible(
-            table.0,
-            table.1,
-            |i| {
-                value.version = i;
-                writer.write(&value, UPSTREAM_GRACE)?;
-                Ok(())
-            },
-            || upstream_poll::<u::Strings>(path.clone(), check, |v| v.version),
+        let samples = upstream_visible(
+            &scratch.path(&format!("visible_table_upstream_{check}")),
+            check,
+            u::strings(TABLE_ENTRIES),
+            |v, i| v.version = i,
+            |v| v.version,
+            table,
         )?;
         push("table", side, table.0, samples);
     }
@@ -991,20 +956,66 @@ pub fn publish_to_visible(scratch: &Scratch, d: Budget) -> Result<(Vec<Row>, Sec
     Ok((rows, section))
 }
 
-/// An upstream reader polling the value at `path` (made on the reading thread).
-fn upstream_poll<T>(
-    path: PathBuf,
-    check: bool,
+/// [`visible`] on a new channel of ours at `path`, `count` publishes `gap` apart: `value` is
+/// published with version 0, a `Reader` (validating in the background or not) opened, then
+/// `value` republished with versions 1 to `count` (`set_version`) while the reader thread reads
+/// the version back (`version`).
+fn ours_visible<T: ours::SharedState>(
+    path: &Path,
+    background: bool,
+    mut value: T,
+    set_version: fn(&mut T, u32),
     version: fn(&T::Archived) -> u32,
-) -> impl FnMut() -> u32
+    (count, gap): (u32, Duration),
+) -> Result<Samples> {
+    let mut writer = ours::Writer::<T>::builder().copies(TABLE_COPIES).open(path)?;
+    set_version(&mut value, 0);
+    writer.write(&value)?;
+    let reader = ours::Reader::<T>::builder().validate_in_background(background).open(path)?;
+    visible(
+        count,
+        gap,
+        |i| {
+            set_version(&mut value, i);
+            writer.write(&value)?;
+            Ok(())
+        },
+        || move || reader.read().map_or(0, |g| version(&g)),
+    )
+}
+
+/// [`visible`] for upstream, as [`ours_visible`]: the reader thread's `Synchronizer` reads
+/// checked or not.
+fn upstream_visible<T>(
+    path: &Path,
+    check: bool,
+    mut value: T,
+    set_version: fn(&mut T, u32),
+    version: fn(&T::Archived) -> u32,
+    (count, gap): (u32, Duration),
+) -> Result<Samples>
 where
-    T: rkyv07::Archive,
+    T: rkyv07::Serialize<AllocSerializer<1024>>,
     T::Archived: for<'b> rkyv07::CheckBytes<rkyv07::validation::validators::DefaultValidator<'b>>,
 {
-    let mut sync = Synchronizer::new(path.as_os_str());
-    move || {
-        // SAFETY: each read is dropped long before the writer could need its copy back.
-        let value = unsafe { sync.read::<T>(check) }.expect("upstream: read");
-        version(&value)
-    }
+    let mut writer = Synchronizer::new(path.as_os_str());
+    set_version(&mut value, 0);
+    writer.write(&value, UPSTREAM_GRACE)?;
+    visible(
+        count,
+        gap,
+        |i| {
+            set_version(&mut value, i);
+            writer.write(&value, UPSTREAM_GRACE)?;
+            Ok(())
+        },
+        || {
+            let mut sync = Synchronizer::new(path.as_os_str());
+            move || {
+                // SAFETY: each read is dropped long before the writer could need its copy back.
+                let value = unsafe { sync.read::<T>(check) }.expect("upstream: read");
+                version(&value)
+            }
+        },
+    )
 }
