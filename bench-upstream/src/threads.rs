@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use rkyv07::ser::serializers::AllocSerializer;
@@ -224,23 +224,9 @@ fn latency_run(
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(LATENCY_THREADS + 1);
     let (threads, stats, publishes) = std::thread::scope(|s| -> Result<_> {
-        let handles: Vec<_> = (0..LATENCY_THREADS)
-            .map(|_| {
-                let (shared, stop, barrier) = (shared.clone(), &stop, &barrier);
-                s.spawn(move || -> Result<(ThreadLatency, ours::ReaderStats), String> {
-                    let reader = match shared {
-                        Some(reader) => Ok(reader),
-                        None => mode.open(path).map_err(|e| e.to_string()),
-                    };
-                    // Even a thread that failed to open meets the others at the start.
-                    barrier.wait();
-                    let reader = reader?;
-                    let before = reader.stats();
-                    let t = time_reads(&reader, stop);
-                    Ok((t, delta(before, reader.stats())))
-                })
-            })
-            .collect();
+        let handles = spawn_readers(s, LATENCY_THREADS, mode, path, &shared, &barrier, |reader| {
+            Ok(time_reads(reader, &stop))
+        });
         let _stop = StopOnDrop(&stop);
         let before = shared.as_ref().map(|r| r.stats());
         barrier.wait();
@@ -275,6 +261,41 @@ fn latency_run(
         stats,
         threads,
     })
+}
+
+/// Spawns `count` reading threads in `s`, each with its reader for `mode` (its clone of `shared`,
+/// or one it opens), meeting each other and the caller at `barrier`, then running `body` on the
+/// reader. Each returns what `body` returned and its reader's statistics over the body.
+fn spawn_readers<'scope, 'env, T, B>(
+    s: &'scope std::thread::Scope<'scope, 'env>,
+    count: usize,
+    mode: Mode,
+    path: &'env Path,
+    shared: &Option<ours::Reader<o::Strings>>,
+    barrier: &'env Barrier,
+    body: B,
+) -> Vec<ScopedJoinHandle<'scope, Result<(T, ours::ReaderStats), String>>>
+where
+    T: Send + 'scope,
+    B: Fn(&ours::Reader<o::Strings>) -> Result<T, String> + Copy + Send + 'scope,
+{
+    (0..count)
+        .map(|_| {
+            let shared = shared.clone();
+            s.spawn(move || {
+                let reader = match shared {
+                    Some(reader) => Ok(reader),
+                    None => mode.open(path).map_err(|e| e.to_string()),
+                };
+                // Even a thread that failed to open meets the others at the start.
+                barrier.wait();
+                let reader = reader?;
+                let before = reader.stats();
+                let out = body(&reader)?;
+                Ok((out, delta(before, reader.stats())))
+            })
+        })
+        .collect()
 }
 
 fn delta(before: ours::ReaderStats, after: ours::ReaderStats) -> ours::ReaderStats {
@@ -469,31 +490,18 @@ fn cpu_run(path: &Path, mode: Mode, threads: usize, publishes: usize) -> Result<
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(threads + 1);
     std::thread::scope(|s| -> Result<CpuRun> {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let (shared, stop, barrier) = (shared.clone(), &stop, &barrier);
-                s.spawn(move || -> Result<(u64, ours::ReaderStats), String> {
-                    let reader = match shared {
-                        Some(reader) => Ok(reader),
-                        None => mode.open(path).map_err(|e| e.to_string()),
-                    };
-                    // Even a thread that failed to open meets the others at the start.
-                    barrier.wait();
-                    let reader = reader?;
-                    let before = reader.stats();
-                    let cpu = sys::thread_cpu_ns();
-                    // Relaxed: a stop flag (a last publish wakes the waits).
-                    while !stop.load(Ordering::Relaxed) {
-                        let published = reader.generation();
-                        black_box(reader.read().map_err(|e| e.to_string())?.version);
-                        reader
-                            .wait_for_change(published, Duration::from_millis(500))
-                            .map_err(|e| e.to_string())?;
-                    }
-                    Ok((sys::thread_cpu_ns() - cpu, delta(before, reader.stats())))
-                })
-            })
-            .collect();
+        let handles = spawn_readers(s, threads, mode, path, &shared, &barrier, |reader| {
+            let cpu = sys::thread_cpu_ns();
+            // Relaxed: a stop flag (a last publish wakes the waits).
+            while !stop.load(Ordering::Relaxed) {
+                let published = reader.generation();
+                black_box(reader.read().map_err(|e| e.to_string())?.version);
+                reader
+                    .wait_for_change(published, Duration::from_millis(500))
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(sys::thread_cpu_ns() - cpu)
+        });
         let stop_guard = StopOnDrop(&stop);
         let before = shared.as_ref().map(|r| r.stats());
         barrier.wait();
