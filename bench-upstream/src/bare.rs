@@ -3,11 +3,13 @@
 //! One page of a `MAP_SHARED` mapping of a /dev/shm file holds the `active` word (its own cache
 //! line), one reader's pin (a private, 64-byte-aligned cache line) and a word per copy that the
 //! "read" loads, as a read of `guard.version` does. Each call runs reader steps 1 to 5 of the
-//! protocol with the orderings the runtime uses.
+//! protocol through the runtime's own functions for them (`ours::protocol`).
 
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use ours::protocol;
 
 use crate::sys::SharedMap;
 
@@ -17,8 +19,8 @@ const PIN: usize = 128;
 const DATA: usize = 256;
 const LEN: usize = 4096;
 
-/// `active` = generation 5 in copy 1, as the runtime packs it.
-const ACTIVE_WORD: u64 = 5 << 8 | 1;
+/// `active` = generation 5 in copy 1.
+const ACTIVE_WORD: u64 = protocol::pack(5, 1);
 
 pub struct Bare {
     map: SharedMap,
@@ -50,21 +52,17 @@ impl Bare {
         let pin: &AtomicU64 = black_box(self.word(PIN));
         let data: &AtomicU64 = black_box(self.word(DATA));
         move || {
-            // Step 1.
-            let a1 = active.load(Ordering::SeqCst);
-            // Step 2: "I may read any generation >= gen(a1)".
-            pin.store(a1 >> 8, Ordering::SeqCst);
-            // Step 3.
-            let a2 = active.load(Ordering::SeqCst);
+            // Steps 1 to 3.
+            let a2 = protocol::pin_active(active, pin);
             // Step 4: the exact generation.
-            pin.store((a2 >> 8) | 1 << 63, Ordering::Release);
+            protocol::narrow(pin, a2);
             // The read itself: one word of copy `copy(a2)`.
             // SAFETY: the copy index is masked to the 4 words written in `create`, all inside
             // the mapping; they are atomics.
-            let word = unsafe { &*(data as *const AtomicU64).add((a2 & 3) as usize) };
+            let word = unsafe { &*(data as *const AtomicU64).add(protocol::copy(a2) & 3) };
             black_box(word.load(Ordering::Relaxed));
             // Step 5.
-            pin.store(0, Ordering::Release);
+            protocol::release(pin);
         }
     }
 }

@@ -279,71 +279,51 @@ pub fn writer_child(args: &[String]) -> Result<()> {
     let (payload, elements) = (Payload::parse(payload)?, elements.parse::<usize>()?);
     let path = Path::new(path);
     let stdin = std::io::stdin();
-    let go = || -> Result<()> {
+    // Says `ready`, waits for `go`, then times one publish by `write` (which returns the
+    // archived bytes): the same for both sides.
+    let publish = |write: &mut dyn FnMut() -> Result<usize>| -> Result<_> {
         println!("ready");
         let mut line = String::new();
         stdin.lock().read_line(&mut line)?;
         sys::reset_peak_rss()?;
-        Ok(())
+        let rss_before = sys::status_kib("VmRSS")?;
+        let start = sys::monotonic_ns();
+        let bytes = write()?;
+        Ok((start, sys::monotonic_ns() - start, bytes, rss_before))
     };
+    let max_size = 2 * GIB;
     // The writer and the value, kept until the parent is done.
     let keep: Box<dyn std::any::Any>;
-    let (start, publish_ns, bytes, rss_before) = match side.as_str() {
-        "ours" => {
-            let max_size = 2 * GIB;
-            let publish = |write: &mut dyn FnMut() -> Result<usize>| -> Result<_> {
-                go()?;
-                let rss_before = sys::status_kib("VmRSS")?;
-                let start = sys::monotonic_ns();
-                let bytes = write()?;
-                Ok((start, sys::monotonic_ns() - start, bytes, rss_before))
-            };
-            match payload {
-                Payload::U64 => {
-                    let value = o::big(elements);
-                    let mut w = ours::Writer::<o::Big>::builder().max_size(max_size).open(path)?;
-                    let published = publish(&mut || Ok(w.write(&value)?.bytes))?;
-                    keep = Box::new((w, value));
-                    published
-                }
-                Payload::Strings => {
-                    let value = o::strings(elements);
-                    let mut w =
-                        ours::Writer::<o::Strings>::builder().max_size(max_size).open(path)?;
-                    let published = publish(&mut || Ok(w.write(&value)?.bytes))?;
-                    keep = Box::new((w, value));
-                    published
-                }
-            }
+    let (start, publish_ns, bytes, rss_before) = match (side.as_str(), payload) {
+        ("ours", Payload::U64) => {
+            let value = o::big(elements);
+            let mut w = ours::Writer::<o::Big>::builder().max_size(max_size).open(path)?;
+            let published = publish(&mut || Ok(w.write(&value)?.bytes))?;
+            keep = Box::new((w, value));
+            published
         }
-        "upstream" => {
+        ("ours", Payload::Strings) => {
+            let value = o::strings(elements);
+            let mut w = ours::Writer::<o::Strings>::builder().max_size(max_size).open(path)?;
+            let published = publish(&mut || Ok(w.write(&value)?.bytes))?;
+            keep = Box::new((w, value));
+            published
+        }
+        ("upstream", Payload::U64) => {
             let mut sync = Synchronizer::new(path.as_os_str());
-            let mut publish = |write: &mut dyn FnMut(&mut Synchronizer) -> Result<usize>| {
-                go()?;
-                let rss_before = sys::status_kib("VmRSS")?;
-                let start = sys::monotonic_ns();
-                let bytes = write(&mut sync)?;
-                Ok::<_, Box<dyn std::error::Error>>((
-                    start,
-                    sys::monotonic_ns() - start,
-                    bytes,
-                    rss_before,
-                ))
-            };
-            let (published, value): (_, Box<dyn std::any::Any>) = match payload {
-                Payload::U64 => {
-                    let value = u::big(elements);
-                    (publish(&mut |s| Ok(s.write(&value, UPSTREAM_GRACE)?.0))?, Box::new(value))
-                }
-                Payload::Strings => {
-                    let value = u::strings(elements);
-                    (publish(&mut |s| Ok(s.write(&value, UPSTREAM_GRACE)?.0))?, Box::new(value))
-                }
-            };
+            let value = u::big(elements);
+            let published = publish(&mut || Ok(sync.write(&value, UPSTREAM_GRACE)?.0))?;
             keep = Box::new((value, sync));
             published
         }
-        other => return Err(format!("unknown side {other}").into()),
+        ("upstream", Payload::Strings) => {
+            let mut sync = Synchronizer::new(path.as_os_str());
+            let value = u::strings(elements);
+            let published = publish(&mut || Ok(sync.write(&value, UPSTREAM_GRACE)?.0))?;
+            keep = Box::new((value, sync));
+            published
+        }
+        (other, _) => return Err(format!("unknown side {other}").into()),
     };
     let peak = sys::status_kib("VmHWM")?;
     println!("published {start} {publish_ns} {bytes} {rss_before} {peak}");

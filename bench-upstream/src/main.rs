@@ -26,7 +26,7 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use measure::{BATCH, batch, calibrate, group, interleave, median, median_difference, pair};
-use measure::{quantile, rounds, timed};
+use measure::{quantile, rounds, timed, timer_samples};
 use report::{Row, Section, Target, Unit, ns};
 use types::{ours as o, upstream as u};
 use upstream::synchronizer::Synchronizer;
@@ -336,11 +336,7 @@ above; the sections below say more.";
 
 /// What `Instant::now()` costs here: every per-operation timing includes one.
 fn timer_section() -> Section {
-    let mut samples = Vec::with_capacity(100_000);
-    for _ in 0..100_000 {
-        let start = Instant::now();
-        samples.push(start.elapsed().as_nanos() as f64);
-    }
+    let samples = timer_samples(100_000);
     let mut section = Section::new("Timer");
     section.line(format!(
         "Two consecutive `Instant::now()` calls differ by {} (median; p99 {}): the floor of \
@@ -501,16 +497,7 @@ impl Hello {
         let (ours_write, upstream_write) = (median(samples[1].clone()), median(samples[3].clone()));
 
         // Cross-check: each read after a write timed on its own, minus the timer's own cost.
-        let timer = {
-            let mut t: Vec<f64> = (0..FIRST_READ_SAMPLES)
-                .map(|_| {
-                    let start = Instant::now();
-                    start.elapsed().as_nanos() as f64
-                })
-                .collect();
-            t.sort_by(f64::total_cmp);
-            median(t)
-        };
+        let timer = median(timer_samples(FIRST_READ_SAMPLES));
         let mut ours_single = Vec::with_capacity(FIRST_READ_SAMPLES);
         let mut upstream_single = Vec::with_capacity(FIRST_READ_SAMPLES);
         for _ in 0..FIRST_READ_SAMPLES {

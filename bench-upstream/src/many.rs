@@ -18,6 +18,7 @@ use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use ours::format::SLOT_SIZE;
 use upstream::synchronizer::Synchronizer;
 
 use crate::measure::{group, timed};
@@ -29,8 +30,6 @@ use crate::{Result, Scratch, UPSTREAM_GRACE};
 pub const COUNTS: [usize; 4] = [1, 10, 100, 1000];
 /// Reader slots of each of our channels.
 const SLOTS: usize = 1024;
-/// Bytes per reader slot in the slot table (`format::SLOT_SIZE`).
-const SLOT_BYTES: usize = 128;
 /// Parked reader threads need little stack.
 const STACK: usize = 128 << 10;
 
@@ -160,13 +159,13 @@ pub fn run(scratch: &Scratch) -> Result<(Vec<Row>, Section)> {
     }
     // The floor the scan sets: one load per live reader's slot line, at the slot table's
     // stride, on a shared mapping.
-    let table = crate::sys::SharedMap::create(&scratch.path("many_scan"), SLOTS * SLOT_BYTES)?;
+    let table = crate::sys::SharedMap::create(&scratch.path("many_scan"), SLOTS * SLOT_SIZE)?;
     let first = black_box(table.as_ptr());
     ops.push(timed(move || {
         for i in 0..COUNTS[COUNTS.len() - 1] {
             // SAFETY: slot `i` < SLOTS lies inside the mapping; its first word is 8-aligned
             // (page-aligned mapping, 128-byte stride) and only accessed atomically.
-            let pin = unsafe { &*first.add(i * SLOT_BYTES).cast::<AtomicU64>() };
+            let pin = unsafe { &*first.add(i * SLOT_SIZE).cast::<AtomicU64>() };
             black_box(pin.load(Ordering::SeqCst));
         }
     }));
@@ -228,13 +227,13 @@ pub fn run(scratch: &Scratch) -> Result<(Vec<Row>, Section)> {
     section.line(format!(
         "Ours grows by {} per live reader. On each publish the writer loads the pin of every \
          slot below the high-water mark, to find a copy no reader may be reading: one cache \
-         line per live reader ({SLOT_BYTES}-byte slots, {} of slot table for 1,000 readers). \
+         line per live reader ({SLOT_SIZE}-byte slots, {} of slot table for 1,000 readers). \
          Those 1,000 loads alone, on a shared mapping at the same stride and timed in the same \
          group, take {}; so as long as a publish reads every live reader's slot, it cannot \
          cost less than {} with 1,000 readers, {} times the cost with one. Meeting 2x needs a \
          publish that does not visit every live reader's slot.",
         ns(per_reader),
-        human((COUNTS[last] * SLOT_BYTES) as f64 / 1024.0, crate::report::Unit::KiB),
+        human((COUNTS[last] * SLOT_SIZE) as f64 / 1024.0, crate::report::Unit::KiB),
         ns(scan),
         ns(floor),
         crate::report::ratio_text(floor / ours_write[0]),

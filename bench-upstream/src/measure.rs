@@ -77,21 +77,37 @@ pub fn rounds(mut ops: Vec<Timed<'_>>) -> Vec<Vec<f64>> {
     samples
 }
 
-/// Runs one measurement of each side per round, alternating which goes first, and returns
-/// the medians.
+/// Runs `ours` and `upstream` once per round for [`ROUNDS`] rounds, alternating which goes
+/// first.
+pub fn alternate(mut ours: impl FnMut(), mut upstream: impl FnMut()) {
+    for round in 0..ROUNDS {
+        if round % 2 == 0 {
+            ours();
+            upstream();
+        } else {
+            upstream();
+            ours();
+        }
+    }
+}
+
+/// Runs one measurement of each side per round (see [`alternate`]) and returns the medians.
 pub fn interleave(mut ours: impl FnMut() -> f64, mut upstream: impl FnMut() -> f64) -> (f64, f64) {
     let mut a = Vec::with_capacity(ROUNDS);
     let mut b = Vec::with_capacity(ROUNDS);
-    for round in 0..ROUNDS {
-        if round % 2 == 0 {
-            a.push(ours());
-            b.push(upstream());
-        } else {
-            b.push(upstream());
-            a.push(ours());
-        }
-    }
+    alternate(|| a.push(ours()), || b.push(upstream()));
     (median(a), median(b))
+}
+
+/// `n` timings of nothing, in ns: what two consecutive `Instant::now()` calls differ by, the
+/// floor of every per-operation timing.
+pub fn timer_samples(n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|_| {
+            let start = Instant::now();
+            start.elapsed().as_nanos() as f64
+        })
+        .collect()
 }
 
 pub fn median(mut xs: Vec<f64>) -> f64 {

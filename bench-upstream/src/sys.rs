@@ -75,21 +75,21 @@ pub fn available_bytes(path: &Path) -> Result<u64> {
 
 /// A field of `/proc/self/status` in KiB (`VmHWM`, `VmRSS`, `RssAnon`, `RssShmem`, ...).
 pub fn status_kib(field: &str) -> Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let line = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
-        .ok_or_else(|| format!("no {field} in /proc/self/status"))?;
-    Ok(line.trim().trim_end_matches("kB").trim().parse()?)
+    proc_kib("/proc/self/status", field)
 }
 
 /// A field of `/proc/meminfo` in KiB.
 pub fn meminfo_kib(field: &str) -> Result<u64> {
-    let info = std::fs::read_to_string("/proc/meminfo")?;
-    let line = info
+    proc_kib("/proc/meminfo", field)
+}
+
+/// Field `field` of a `/proc` file of `Field:   123 kB` lines, in KiB.
+fn proc_kib(file: &str, field: &str) -> Result<u64> {
+    let text = std::fs::read_to_string(file)?;
+    let line = text
         .lines()
         .find_map(|l| l.strip_prefix(field).and_then(|rest| rest.strip_prefix(':')))
-        .ok_or_else(|| format!("no {field} in /proc/meminfo"))?;
+        .ok_or_else(|| format!("no {field} in {file}"))?;
     Ok(line.trim().trim_end_matches("kB").trim().parse()?)
 }
 

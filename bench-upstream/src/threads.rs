@@ -3,15 +3,16 @@
 //! threads, and publish-to-visible latency.
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier, mpsc};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
+use rkyv07::ser::serializers::AllocSerializer;
 use upstream::synchronizer::Synchronizer;
 
-use crate::measure::{Histogram, ROUNDS, batch, calibrate, median, quantile};
+use crate::measure::{Histogram, ROUNDS, alternate, batch, calibrate, median, quantile};
 use crate::report::{Row, Section, Target, Unit, human, ns, ratio_text};
 use crate::sys;
 use crate::types::{ours as o, upstream as u};
@@ -223,23 +224,9 @@ fn latency_run(
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(LATENCY_THREADS + 1);
     let (threads, stats, publishes) = std::thread::scope(|s| -> Result<_> {
-        let handles: Vec<_> = (0..LATENCY_THREADS)
-            .map(|_| {
-                let (shared, stop, barrier) = (shared.clone(), &stop, &barrier);
-                s.spawn(move || -> Result<(ThreadLatency, ours::ReaderStats), String> {
-                    let reader = match shared {
-                        Some(reader) => Ok(reader),
-                        None => mode.open(path).map_err(|e| e.to_string()),
-                    };
-                    // Even a thread that failed to open meets the others at the start.
-                    barrier.wait();
-                    let reader = reader?;
-                    let before = reader.stats();
-                    let t = time_reads(&reader, stop);
-                    Ok((t, delta(before, reader.stats())))
-                })
-            })
-            .collect();
+        let handles = spawn_readers(s, LATENCY_THREADS, mode, path, &shared, &barrier, |reader| {
+            Ok(time_reads(reader, &stop))
+        });
         let _stop = StopOnDrop(&stop);
         let before = shared.as_ref().map(|r| r.stats());
         barrier.wait();
@@ -274,6 +261,41 @@ fn latency_run(
         stats,
         threads,
     })
+}
+
+/// Spawns `count` reading threads in `s`, each with its reader for `mode` (its clone of `shared`,
+/// or one it opens), meeting each other and the caller at `barrier`, then running `body` on the
+/// reader. Each returns what `body` returned and its reader's statistics over the body.
+fn spawn_readers<'scope, 'env, T, B>(
+    s: &'scope std::thread::Scope<'scope, 'env>,
+    count: usize,
+    mode: Mode,
+    path: &'env Path,
+    shared: &Option<ours::Reader<o::Strings>>,
+    barrier: &'env Barrier,
+    body: B,
+) -> Vec<ScopedJoinHandle<'scope, Result<(T, ours::ReaderStats), String>>>
+where
+    T: Send + 'scope,
+    B: Fn(&ours::Reader<o::Strings>) -> Result<T, String> + Copy + Send + 'scope,
+{
+    (0..count)
+        .map(|_| {
+            let shared = shared.clone();
+            s.spawn(move || {
+                let reader = match shared {
+                    Some(reader) => Ok(reader),
+                    None => mode.open(path).map_err(|e| e.to_string()),
+                };
+                // Even a thread that failed to open meets the others at the start.
+                barrier.wait();
+                let reader = reader?;
+                let before = reader.stats();
+                let out = body(&reader)?;
+                Ok((out, delta(before, reader.stats())))
+            })
+        })
+        .collect()
 }
 
 fn delta(before: ours::ReaderStats, after: ours::ReaderStats) -> ours::ReaderStats {
@@ -468,31 +490,18 @@ fn cpu_run(path: &Path, mode: Mode, threads: usize, publishes: usize) -> Result<
     let stop = AtomicBool::new(false);
     let barrier = Barrier::new(threads + 1);
     std::thread::scope(|s| -> Result<CpuRun> {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let (shared, stop, barrier) = (shared.clone(), &stop, &barrier);
-                s.spawn(move || -> Result<(u64, ours::ReaderStats), String> {
-                    let reader = match shared {
-                        Some(reader) => Ok(reader),
-                        None => mode.open(path).map_err(|e| e.to_string()),
-                    };
-                    // Even a thread that failed to open meets the others at the start.
-                    barrier.wait();
-                    let reader = reader?;
-                    let before = reader.stats();
-                    let cpu = sys::thread_cpu_ns();
-                    // Relaxed: a stop flag (a last publish wakes the waits).
-                    while !stop.load(Ordering::Relaxed) {
-                        let published = reader.generation();
-                        black_box(reader.read().map_err(|e| e.to_string())?.version);
-                        reader
-                            .wait_for_change(published, Duration::from_millis(500))
-                            .map_err(|e| e.to_string())?;
-                    }
-                    Ok((sys::thread_cpu_ns() - cpu, delta(before, reader.stats())))
-                })
-            })
-            .collect();
+        let handles = spawn_readers(s, threads, mode, path, &shared, &barrier, |reader| {
+            let cpu = sys::thread_cpu_ns();
+            // Relaxed: a stop flag (a last publish wakes the waits).
+            while !stop.load(Ordering::Relaxed) {
+                let published = reader.generation();
+                black_box(reader.read().map_err(|e| e.to_string())?.version);
+                reader
+                    .wait_for_change(published, Duration::from_millis(500))
+                    .map_err(|e| e.to_string())?;
+            }
+            Ok(sys::thread_cpu_ns() - cpu)
+        });
         let stop_guard = StopOnDrop(&stop);
         let before = shared.as_ref().map(|r| r.stats());
         barrier.wait();
@@ -671,25 +680,18 @@ pub fn hot_read(paths: &HelloPaths) -> Result<(Vec<Row>, Section)> {
     for threads in counts {
         let (mut ours_cpu, mut ours_rate, mut up_cpu, mut up_rate) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for round in 0..ROUNDS {
-            let mut run_ours = || {
+        alternate(
+            || {
                 let (c, r) = threads_round(threads, n_ours, &ours_make);
                 ours_cpu.push(c);
                 ours_rate.push(r);
-            };
-            let mut run_upstream = || {
+            },
+            || {
                 let (c, r) = threads_round(threads, n_upstream, &upstream_make);
                 up_cpu.push(c);
                 up_rate.push(r);
-            };
-            if round % 2 == 0 {
-                run_ours();
-                run_upstream();
-            } else {
-                run_upstream();
-                run_ours();
-            }
-        }
+            },
+        );
         results.push((
             threads,
             median(ours_cpu),
@@ -854,79 +856,43 @@ pub fn publish_to_visible(scratch: &Scratch, d: Budget) -> Result<(Vec<Row>, Sec
 
     for background in [false, true] {
         let side = if background { "ours, background validation" } else { "ours" };
-        let path = scratch.path(&format!("visible_hello_{background}"));
-        let mut writer =
-            ours::Writer::<o::HelloWorld>::builder().copies(TABLE_COPIES).open(&path)?;
-        let mut value = o::hello();
-        value.version = 0;
-        writer.write(&value)?;
-        let reader = ours::Reader::<o::HelloWorld>::builder()
-            .validate_in_background(background)
-            .open(&path)?;
-        let samples = visible(
-            small.0,
-            small.1,
-            |i| {
-                value.version = i;
-                writer.write(&value)?;
-                Ok(())
-            },
-            || move || reader.read().map_or(0, |g| g.version.to_native()),
+        let samples = ours_visible(
+            &scratch.path(&format!("visible_hello_{background}")),
+            background,
+            o::hello(),
+            |v, i| v.version = i,
+            |v| v.version.to_native(),
+            small,
         )?;
         push("HelloWorld", side, small.0, samples);
-
-        let path = scratch.path(&format!("visible_table_{background}"));
-        let mut writer = ours::Writer::<o::Strings>::builder().copies(TABLE_COPIES).open(&path)?;
-        let mut value = o::strings(TABLE_ENTRIES);
-        value.version = 0;
-        writer.write(&value)?;
-        let reader =
-            ours::Reader::<o::Strings>::builder().validate_in_background(background).open(&path)?;
-        let samples = visible(
-            table.0,
-            table.1,
-            |i| {
-                value.version = i;
-                writer.write(&value)?;
-                Ok(())
-            },
-            || move || reader.read().map_or(0, |g| g.version.to_native()),
+        let samples = ours_visible(
+            &scratch.path(&format!("visible_table_{background}")),
+            background,
+            o::strings(TABLE_ENTRIES),
+            |v, i| v.version = i,
+            |v| v.version.to_native(),
+            table,
         )?;
         push("table", side, table.0, samples);
     }
     for check in [true, false] {
         let side = if check { "upstream, checked `read(true)`" } else { "upstream, `read(false)`" };
-        let path = scratch.path(&format!("visible_hello_upstream_{check}"));
-        let mut writer = Synchronizer::new(path.as_os_str());
-        let mut value = u::hello();
-        value.version = 0;
-        writer.write(&value, UPSTREAM_GRACE)?;
-        let samples = visible(
-            small.0,
-            small.1,
-            |i| {
-                value.version = i;
-                writer.write(&value, UPSTREAM_GRACE)?;
-                Ok(())
-            },
-            || upstream_poll::<u::HelloWorld>(path.clone(), check, |v| v.version),
+        let samples = upstream_visible(
+            &scratch.path(&format!("visible_hello_upstream_{check}")),
+            check,
+            u::hello(),
+            |v, i| v.version = i,
+            |v| v.version,
+            small,
         )?;
         push("HelloWorld", side, small.0, samples);
-
-        let path = scratch.path(&format!("visible_table_upstream_{check}"));
-        let mut writer = Synchronizer::new(path.as_os_str());
-        let mut value = u::strings(TABLE_ENTRIES);
-        value.version = 0;
-        writer.write(&value, UPSTREAM_GRACE)?;
-        let samples = visible(
-            table.0,
-            table.1,
-            |i| {
-                value.version = i;
-                writer.write(&value, UPSTREAM_GRACE)?;
-                Ok(())
-            },
-            || upstream_poll::<u::Strings>(path.clone(), check, |v| v.version),
+        let samples = upstream_visible(
+            &scratch.path(&format!("visible_table_upstream_{check}")),
+            check,
+            u::strings(TABLE_ENTRIES),
+            |v, i| v.version = i,
+            |v| v.version,
+            table,
         )?;
         push("table", side, table.0, samples);
     }
@@ -998,20 +964,66 @@ pub fn publish_to_visible(scratch: &Scratch, d: Budget) -> Result<(Vec<Row>, Sec
     Ok((rows, section))
 }
 
-/// An upstream reader polling the value at `path` (made on the reading thread).
-fn upstream_poll<T>(
-    path: PathBuf,
-    check: bool,
+/// [`visible`] on a new channel of ours at `path`, `count` publishes `gap` apart: `value` is
+/// published with version 0, a `Reader` (validating in the background or not) opened, then
+/// `value` republished with versions 1 to `count` (`set_version`) while the reader thread reads
+/// the version back (`version`).
+fn ours_visible<T: ours::SharedState>(
+    path: &Path,
+    background: bool,
+    mut value: T,
+    set_version: fn(&mut T, u32),
     version: fn(&T::Archived) -> u32,
-) -> impl FnMut() -> u32
+    (count, gap): (u32, Duration),
+) -> Result<Samples> {
+    let mut writer = ours::Writer::<T>::builder().copies(TABLE_COPIES).open(path)?;
+    set_version(&mut value, 0);
+    writer.write(&value)?;
+    let reader = ours::Reader::<T>::builder().validate_in_background(background).open(path)?;
+    visible(
+        count,
+        gap,
+        |i| {
+            set_version(&mut value, i);
+            writer.write(&value)?;
+            Ok(())
+        },
+        || move || reader.read().map_or(0, |g| version(&g)),
+    )
+}
+
+/// [`visible`] for upstream, as [`ours_visible`]: the reader thread's `Synchronizer` reads
+/// checked or not.
+fn upstream_visible<T>(
+    path: &Path,
+    check: bool,
+    mut value: T,
+    set_version: fn(&mut T, u32),
+    version: fn(&T::Archived) -> u32,
+    (count, gap): (u32, Duration),
+) -> Result<Samples>
 where
-    T: rkyv07::Archive,
+    T: rkyv07::Serialize<AllocSerializer<1024>>,
     T::Archived: for<'b> rkyv07::CheckBytes<rkyv07::validation::validators::DefaultValidator<'b>>,
 {
-    let mut sync = Synchronizer::new(path.as_os_str());
-    move || {
-        // SAFETY: each read is dropped long before the writer could need its copy back.
-        let value = unsafe { sync.read::<T>(check) }.expect("upstream: read");
-        version(&value)
-    }
+    let mut writer = Synchronizer::new(path.as_os_str());
+    set_version(&mut value, 0);
+    writer.write(&value, UPSTREAM_GRACE)?;
+    visible(
+        count,
+        gap,
+        |i| {
+            set_version(&mut value, i);
+            writer.write(&value, UPSTREAM_GRACE)?;
+            Ok(())
+        },
+        || {
+            let mut sync = Synchronizer::new(path.as_os_str());
+            move || {
+                // SAFETY: each read is dropped long before the writer could need its copy back.
+                let value = unsafe { sync.read::<T>(check) }.expect("upstream: read");
+                version(&value)
+            }
+        },
+    )
 }

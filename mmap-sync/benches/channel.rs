@@ -2,18 +2,14 @@
 //! large values, `write_bytes`, and opening a reader. The side-by-side comparison with upstream
 //! mmap-sync lives in `bench-upstream/` at the repository root.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
+use common::{HelloWorld, Scratch, hello};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mmap_sync::{Reader, SharedState, Writer};
-
-#[derive(rkyv::Archive, rkyv::Serialize)]
-struct HelloWorld {
-    version: u32,
-    messages: Vec<String>,
-}
 
 #[derive(rkyv::Archive, rkyv::Serialize)]
 struct Entry {
@@ -36,12 +32,6 @@ struct Big {
 }
 
 // Hand-written: the benches must not depend on the derive crate.
-impl SharedState for HelloWorld {
-    const PATH: &'static str = "/dev/shm/mmap_sync_bench_hello";
-    const TYPE_NAME: &'static str = "HelloWorld";
-    const FINGERPRINT: u64 = 0x6865_6c6c_6f00_0001;
-}
-
 impl SharedState for Strings {
     const PATH: &'static str = "/dev/shm/mmap_sync_bench_strings";
     const TYPE_NAME: &'static str = "Strings";
@@ -52,13 +42,6 @@ impl SharedState for Big {
     const PATH: &'static str = "/dev/shm/mmap_sync_bench_big";
     const TYPE_NAME: &'static str = "Big";
     const FINGERPRINT: u64 = 0x6269_6700_0000_0001;
-}
-
-fn hello() -> HelloWorld {
-    HelloWorld {
-        version: 7,
-        messages: vec!["Hello".to_owned(), "World".to_owned(), "!".to_owned()],
-    }
 }
 
 fn strings(entries: usize) -> Strings {
@@ -72,34 +55,11 @@ fn strings(entries: usize) -> Strings {
     Strings { version: 1, entries }
 }
 
-/// Channel files of this bench process under /dev/shm, removed on drop.
-struct Scratch {
-    stem: String,
-}
-
-impl Scratch {
-    fn new() -> Self {
-        Scratch { stem: format!("mmap_sync_criterion_{}_", std::process::id()) }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        PathBuf::from("/dev/shm").join(format!("{}{name}", self.stem))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let Ok(entries) = std::fs::read_dir("/dev/shm") else { return };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&self.stem) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
-    }
-}
+/// Prefix of this bench's scratch files.
+const SCRATCH: &str = "mmap_sync_criterion_";
 
 fn reads(c: &mut Criterion) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new(SCRATCH);
     let path = scratch.path("hello");
     let mut writer = Writer::<HelloWorld>::open(&path).unwrap();
     writer.write(&hello()).unwrap();
@@ -124,7 +84,7 @@ fn reads(c: &mut Criterion) {
 }
 
 fn writes(c: &mut Criterion) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new(SCRATCH);
     let mut writer = Writer::<HelloWorld>::open(scratch.path("hello_w")).unwrap();
     let value = hello();
     c.bench_function("write/hello", |b| b.iter(|| black_box(writer.write(&value).unwrap())));

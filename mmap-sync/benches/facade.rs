@@ -8,94 +8,80 @@
 //! reads taking turns, median per read): on a shared machine, load that drifts between two
 //! criterion runs can show a difference that an interleaved run does not.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::{HelloWorld, Scratch, hello};
 use criterion::{Criterion, criterion_group};
 use mmap_sync::synchronizer::Synchronizer;
-use mmap_sync::{Reader, SharedState, Writer};
+use mmap_sync::{Reader, Writer};
 use rkyv::rancor;
 
-#[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize)]
-struct HelloWorld {
-    version: u32,
-    messages: Vec<String>,
+/// Prefix of this bench's scratch files.
+const SCRATCH: &str = "mmap_sync_facade_bench_";
+
+/// A HelloWorld channel written once through the facade, with a reader of each API on it, and
+/// the four reads compared. Each read is inlined into the timed loop and returns what the loop
+/// keeps of it.
+struct Readers {
+    _writer: Synchronizer,
+    native: Reader<HelloWorld>,
+    facade: Synchronizer,
 }
 
-// Hand-written: the benches must not depend on the derive crate.
-impl SharedState for HelloWorld {
-    const PATH: &'static str = "/dev/shm/mmap_sync_bench_facade";
-    const TYPE_NAME: &'static str = "HelloWorld";
-    const FINGERPRINT: u64 = 0x6661_6361_6465_0001;
-}
-
-fn hello() -> HelloWorld {
-    HelloWorld {
-        version: 7,
-        messages: vec!["Hello".to_owned(), "World".to_owned(), "!".to_owned()],
-    }
-}
-
-/// Channel files of this bench process under /dev/shm, removed on drop.
-struct Scratch {
-    stem: String,
-}
-
-impl Scratch {
-    fn new() -> Self {
-        Scratch { stem: format!("mmap_sync_facade_bench_{}_", std::process::id()) }
+impl Readers {
+    fn open(path: &Path) -> Self {
+        // Written through the facade; read by both APIs from the same files.
+        let mut writer = Synchronizer::new(path.as_os_str());
+        writer.write(&hello(), Duration::from_secs(1)).unwrap();
+        let native = Reader::<HelloWorld>::open(path).unwrap();
+        let facade = Synchronizer::new(path.as_os_str());
+        Readers { _writer: writer, native, facade }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        PathBuf::from("/dev/shm").join(format!("{}{name}", self.stem))
+    #[inline(always)]
+    fn native_read(&self) -> rkyv::Archived<u32> {
+        self.native.read().unwrap().version
     }
-}
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let Ok(entries) = std::fs::read_dir("/dev/shm") else { return };
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&self.stem) {
-                let _ = std::fs::remove_file(entry.path());
-            }
-        }
+    #[inline(always)]
+    fn facade_read(&mut self) -> rkyv::Archived<u32> {
+        self.facade.read::<HelloWorld>(true).unwrap().version
+    }
+
+    #[inline(always)]
+    fn native_read_deserialize(&self) -> HelloWorld {
+        let guard = self.native.read().unwrap();
+        rkyv::deserialize::<HelloWorld, rancor::Error>(&*guard).unwrap()
+    }
+
+    #[inline(always)]
+    fn facade_read_deserialize(&mut self) -> HelloWorld {
+        let read = self.facade.read::<HelloWorld>(true).unwrap();
+        rkyv::deserialize::<HelloWorld, rancor::Error>(&*read).unwrap()
     }
 }
 
 fn reads(c: &mut Criterion) {
-    let scratch = Scratch::new();
-    let path = scratch.path("hello");
-    // Written through the facade; read by both APIs from the same files.
-    let mut writer = Synchronizer::new(path.as_os_str());
-    writer.write(&hello(), Duration::from_secs(1)).unwrap();
-    let native = Reader::<HelloWorld>::open(&path).unwrap();
-    let mut facade = Synchronizer::new(path.as_os_str());
-
+    let scratch = Scratch::new(SCRATCH);
+    let mut readers = Readers::open(&scratch.path("hello"));
     let mut group = c.benchmark_group("hello");
-    group.bench_function("native_read", |b| {
-        b.iter(|| black_box(native.read().unwrap().version));
-    });
-    group.bench_function("facade_read", |b| {
-        b.iter(|| black_box(facade.read::<HelloWorld>(true).unwrap().version));
-    });
+    group.bench_function("native_read", |b| b.iter(|| black_box(readers.native_read())));
+    group.bench_function("facade_read", |b| b.iter(|| black_box(readers.facade_read())));
     group.bench_function("native_read_deserialize", |b| {
-        b.iter(|| {
-            let guard = native.read().unwrap();
-            black_box(rkyv::deserialize::<HelloWorld, rancor::Error>(&*guard).unwrap())
-        });
+        b.iter(|| black_box(readers.native_read_deserialize()));
     });
     group.bench_function("facade_read_deserialize", |b| {
-        b.iter(|| {
-            let read = facade.read::<HelloWorld>(true).unwrap();
-            black_box(rkyv::deserialize::<HelloWorld, rancor::Error>(&*read).unwrap())
-        });
+        b.iter(|| black_box(readers.facade_read_deserialize()));
     });
     group.finish();
 }
 
 fn writes(c: &mut Criterion) {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new(SCRATCH);
     let value = hello();
     let mut group = c.benchmark_group("hello");
     let mut native = Writer::<HelloWorld>::open(scratch.path("native")).unwrap();
@@ -113,12 +99,8 @@ fn writes(c: &mut Criterion) {
 fn interleaved() {
     const BATCH: u32 = 200_000;
     const ROUNDS: usize = 41;
-    let scratch = Scratch::new();
-    let path = scratch.path("interleaved");
-    let mut writer = Synchronizer::new(path.as_os_str());
-    writer.write(&hello(), Duration::from_secs(1)).unwrap();
-    let native = Reader::<HelloWorld>::open(&path).unwrap();
-    let mut facade = Synchronizer::new(path.as_os_str());
+    let scratch = Scratch::new(SCRATCH);
+    let mut readers = Readers::open(&scratch.path("interleaved"));
     let per_call = |f: &mut dyn FnMut()| {
         let start = Instant::now();
         for _ in 0..BATCH {
@@ -129,18 +111,16 @@ fn interleaved() {
     let mut times = [(); 4].map(|()| Vec::with_capacity(ROUNDS));
     for _ in 0..ROUNDS {
         times[0].push(per_call(&mut || {
-            black_box(native.read().unwrap().version);
+            black_box(readers.native_read());
         }));
         times[1].push(per_call(&mut || {
-            black_box(facade.read::<HelloWorld>(true).unwrap().version);
+            black_box(readers.facade_read());
         }));
         times[2].push(per_call(&mut || {
-            let guard = native.read().unwrap();
-            black_box(rkyv::deserialize::<HelloWorld, rancor::Error>(&*guard).unwrap());
+            black_box(readers.native_read_deserialize());
         }));
         times[3].push(per_call(&mut || {
-            let read = facade.read::<HelloWorld>(true).unwrap();
-            black_box(rkyv::deserialize::<HelloWorld, rancor::Error>(&*read).unwrap());
+            black_box(readers.facade_read_deserialize());
         }));
     }
     let [native_read, facade_read, native_de, facade_de] = times.map(|mut t| {
