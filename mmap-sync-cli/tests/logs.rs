@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{Peer, TempDir, suffixed};
+use common::{Peer, TempDir};
 use mmap_sync::{Reader, SharedState, Writer};
 use schemas::RoutingTable;
 use tracing::field::{Field, Visit};
@@ -153,7 +153,7 @@ fn a_generation_that_fails_validation_is_logged() {
     let mut writer = Writer::<Counter>::open(&prefix).unwrap();
     writer.write(&Counter { count: 1 }).unwrap();
     let active = mmap_sync::inspect::Channel::open(&prefix).unwrap().header().active.unwrap();
-    let data = suffixed(&prefix, &format!("_data_{}", active.copy));
+    let data = writer.paths().data(active.copy);
     let file = OpenOptions::new().read(true).write(true).open(&data).unwrap();
     let mut byte = [0u8];
     file.read_exact_at(&mut byte, 0).unwrap();
@@ -176,7 +176,7 @@ fn a_new_set_of_files_is_logged_with_its_reason() {
     writer.write(&Counter { count: 1 }).unwrap();
     // A reader raises the high-water mark, so the writer's next scan reads the slot table.
     drop(Reader::<Counter>::open(&prefix).unwrap().read().map(|g| g.generation()));
-    OpenOptions::new().write(true).open(suffixed(&prefix, "_readers")).unwrap().set_len(0).unwrap();
+    OpenOptions::new().write(true).open(&writer.paths().readers).unwrap().set_len(0).unwrap();
     writer.write(&Counter { count: 2 }).unwrap();
     let event = one_event(dir.path(), "created a new set of channel files");
     assert!(event.contains("readers file was truncated"), "{event}");

@@ -61,13 +61,6 @@ impl Drop for TempDir {
     }
 }
 
-/// `prefix` with `suffix` appended to its file name.
-pub fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
 /// What a run of `mmap-sync` printed, and its exit code.
 #[derive(Debug)]
 pub struct Run {
