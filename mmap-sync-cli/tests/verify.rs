@@ -8,7 +8,7 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use common::{Run, TempDir, cli_at};
+use common::{Run, TempDir, cli_at, regex_escape};
 use mmap_sync::format::{CopyDescriptor, StateHeader};
 use mmap_sync::{ChannelPaths, Writer};
 use schemas::RoutingTable;
@@ -93,17 +93,8 @@ fn a_flipped_byte_in_a_copy_is_a_checksum_mismatch() {
     patch(&data, 100, &[byte[0] ^ 0x01]);
     let run = assert_problem(&channel.prefix, "_data_1", "checksum mismatch in generation 2");
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&escape(dir.path().to_str().unwrap()), "[dir]");
+    settings.add_filter(&regex_escape(dir.path().to_str().unwrap()), "[dir]");
     settings.bind(|| insta::assert_snapshot!("verify_flipped_byte", run.stdout));
-}
-
-fn escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escape = "\\.+*?()|[]{}^$#&-~".contains(c);
-            escape.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 #[test]

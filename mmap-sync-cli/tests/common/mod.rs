@@ -61,6 +61,17 @@ impl Drop for TempDir {
     }
 }
 
+/// `text` with every character a regular expression gives a meaning escaped, for snapshot
+/// filters that replace a literal path.
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = "\\.+*?()|[]{}^$#&-~".contains(c);
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
 /// What a run of `mmap-sync` printed, and its exit code.
 #[derive(Debug)]
 pub struct Run {
