@@ -159,9 +159,9 @@ pub struct Relay<T: SharedState, S: Source> {
     options: RelayOptions,
     max_size: u64,
     status_path: PathBuf,
+    /// What the relay last wrote to its status file; `status.published` is the version the
+    /// channel's current generation holds, when known.
     status: Status,
-    /// The version the channel's current generation holds, when known.
-    current: Option<Record>,
     backoff: Backoff,
     _type: PhantomData<fn(&T)>,
 }
@@ -172,7 +172,7 @@ impl<T: SharedState, S: Source> fmt::Debug for Relay<T, S> {
             .field("type", &T::TYPE_NAME)
             .field("source", &self.source.describe())
             .field("path", &self.options.path)
-            .field("current", &self.current)
+            .field("current", &self.status.published)
             .finish()
     }
 }
@@ -196,7 +196,7 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             }
         };
         let generation = writer.generation();
-        let current = match resume(previous.as_ref(), generation, state_file) {
+        let published = match resume(previous.as_ref(), generation, state_file) {
             Resume::Holds(record) => {
                 info!(
                     revision = record.revision,
@@ -230,7 +230,7 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             started_at_ms: unix_millis(),
             state: State::Starting,
             state_file: Some(state_file),
-            published: current.clone(),
+            published,
             refused,
             ..Status::default()
         };
@@ -241,7 +241,6 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             max_size,
             status_path,
             status,
-            current,
             backoff,
             options,
             _type: PhantomData,
@@ -332,7 +331,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
 
     /// Whether the channel holds `version` already.
     fn holds(&self, version: &Version) -> bool {
-        self.current
+        self.status
+            .published
             .as_ref()
             .is_some_and(|r| r.revision == version.revision && r.digest == version.manifest.digest)
     }
@@ -410,7 +410,6 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         }
         let record =
             Record { generation: published.generation, visible_at_ms: Some(now), ..record };
-        self.current = Some(record.clone());
         self.status.published = Some(record);
         self.status.publishing = None;
         self.status.download = None;
