@@ -157,7 +157,6 @@ pub struct Relay<T: SharedState, S: Source> {
     source: S,
     writer: Writer<T>,
     options: RelayOptions,
-    max_size: u64,
     status_path: PathBuf,
     /// What the relay last wrote to its status file; `status.published` is the version the
     /// channel's current generation holds, when known.
@@ -235,16 +234,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             ..Status::default()
         };
         let backoff = Backoff::new(options.retry_min, options.retry_max);
-        let mut relay = Relay {
-            source,
-            writer,
-            max_size,
-            status_path,
-            status,
-            backoff,
-            options,
-            _type: PhantomData,
-        };
+        let mut relay =
+            Relay { source, writer, status_path, status, backoff, options, _type: PhantomData };
         relay
             .save()
             .map_err(|source| RelayError::Status { path: relay.status_path.clone(), source })?;
@@ -439,10 +430,11 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 T::FINGERPRINT
             ));
         }
-        if manifest.size > self.max_size || usize::try_from(manifest.size).is_err() {
+        let max_size = self.writer.max_size();
+        if manifest.size > max_size || usize::try_from(manifest.size).is_err() {
             return Err(format!(
-                "too large: {} bytes exceeds the channel's max_size of {} bytes",
-                manifest.size, self.max_size
+                "too large: {} bytes exceeds the channel's max_size of {max_size} bytes",
+                manifest.size
             ));
         }
         if manifest.size == 0 {
