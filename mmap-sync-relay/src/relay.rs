@@ -455,17 +455,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
     fn refuse(&mut self, revision: u64, digest: String, reason: String) {
         warn!(revision, "refused: {reason}; the channel keeps its current value");
         self.status.refused = Some(Refusal { revision, digest, reason: reason.clone() });
-        self.status.last_error = Some(Problem {
-            revision: Some(revision),
-            kind: "refused".into(),
-            message: reason,
-            at_ms: unix_millis(),
-        });
-        self.status.publishing = None;
-        self.status.download = None;
         self.status.counters.refused += 1;
-        self.status.state = State::Following;
-        self.save_or_warn();
+        self.record_failure(Some(revision), "refused", reason, State::Following);
     }
 
     async fn retry_later(&mut self, revision: Option<u64>, reason: String) {
@@ -474,18 +465,20 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             retry_in_ms = delay.as_millis() as u64,
             "failed: {reason}; the channel keeps its current value"
         );
-        self.status.last_error = Some(Problem {
-            revision,
-            kind: "retrying".into(),
-            message: reason,
-            at_ms: unix_millis(),
-        });
+        self.status.counters.retries += 1;
+        self.record_failure(revision, "retrying", reason, State::Retrying);
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Records a failed attempt as the status's last error (nothing is being published or
+    /// downloaded any more), moves to `state` and writes the status file.
+    fn record_failure(&mut self, revision: Option<u64>, kind: &str, message: String, state: State) {
+        self.status.last_error =
+            Some(Problem { revision, kind: kind.into(), message, at_ms: unix_millis() });
         self.status.publishing = None;
         self.status.download = None;
-        self.status.counters.retries += 1;
-        self.status.state = State::Retrying;
+        self.status.state = state;
         self.save_or_warn();
-        tokio::time::sleep(delay).await;
     }
 
     async fn wait_for_change(&mut self, after: u64) {
