@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
-use mmap_sync::{Published, SharedState, Writer};
+use mmap_sync::{Published, Schema, SharedState, Writer};
 use tokio::io::AsyncReadExt;
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -420,14 +420,12 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 manifest.format
             ));
         }
-        if manifest.fingerprint != T::FINGERPRINT || manifest.type_name != T::TYPE_NAME {
+        let found =
+            Schema { type_name: manifest.type_name.clone(), fingerprint: manifest.fingerprint };
+        let expected = Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT };
+        if found != expected {
             return Err(format!(
-                "type mismatch: the version is a {} (fingerprint {:#018x}), this channel holds {} \
-                 (fingerprint {:#018x})",
-                manifest.type_name,
-                manifest.fingerprint,
-                T::TYPE_NAME,
-                T::FINGERPRINT
+                "type mismatch: the version is a {found}, this channel holds {expected}"
             ));
         }
         let max_size = self.writer.max_size();
