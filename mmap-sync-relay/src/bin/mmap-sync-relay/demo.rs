@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use mmap_sync::Reader;
 use mmap_sync_relay::Publisher;
-use mmap_sync_relay::local_server::{LocalServer, terminate};
+use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
 use mmap_sync_relay::status::{Status, status_path};
 use schemas::RoutingTable;
 
@@ -204,10 +204,4 @@ impl Drop for Relay {
     fn drop(&mut self) {
         terminate(&mut self.0, Duration::from_secs(5));
     }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
