@@ -680,6 +680,10 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     host.wait_published(revision, CONVERGE);
 
     let path = host.path.display().to_string();
+    // `follow` as a relay of type `ty` writing the host's channel.
+    let follow = |ty: &str| {
+        run(&["follow", "--server", &url, "--channel", "cli", "--type", ty, "--path", &path])
+    };
     let (code, out) = run(&["status", "--path", &path]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("up to date"), "{out}");
@@ -708,17 +712,7 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     assert!(out.contains("not a valid"), "{out}");
 
     // A second relay on the same channel: another writer holds it, exit 3.
-    let (code, out) = run(&[
-        "follow",
-        "--server",
-        &url,
-        "--channel",
-        "cli",
-        "--type",
-        "hello-world",
-        "--path",
-        &path,
-    ]);
+    let (code, out) = follow("hello-world");
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("another writer"), "{out}");
 
@@ -730,17 +724,7 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     assert_eq!(status.published.map(|p| p.revision), Some(revision));
 
     // A relay for another type on this channel: the channel holds a HelloWorld, exit 4.
-    let (code, out) = run(&[
-        "follow",
-        "--server",
-        &url,
-        "--channel",
-        "cli",
-        "--type",
-        "routing-table",
-        "--path",
-        &path,
-    ]);
+    let (code, out) = follow("routing-table");
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("schema mismatch"), "{out}");
 
