@@ -209,18 +209,7 @@ impl Watcher {
 fn three_hosts_follow_twenty_versions(server: &ServerBinary) {
     let dir = TestDir::new("twenty");
     let nats = start_server(server, &dir);
-    let hosts: Vec<Host> = (1..=3)
-        .map(|i| {
-            Host::start(
-                dir.path(),
-                &format!("host-{i}"),
-                &nats.url(),
-                "twenty",
-                "routing-table",
-                &[],
-            )
-        })
-        .collect();
+    let hosts = Host::start_many(3, dir.path(), &nats.url(), "twenty", "routing-table", &[]);
     let mut watchers: Vec<Watcher> =
         hosts.iter().map(|h| Watcher::routing(&h.name, &h.path)).collect();
 
@@ -261,18 +250,7 @@ fn a_256_mib_value_reaches_every_host(server: &ServerBinary) {
     const DIMENSION: u32 = 65536; // 1024 x 65536 x 4 bytes = 256 MiB of features
     let dir = TestDir::new("large");
     let nats = start_server(server, &dir);
-    let hosts: Vec<Host> = (1..=3)
-        .map(|i| {
-            Host::start(
-                dir.path(),
-                &format!("host-{i}"),
-                &nats.url(),
-                "large",
-                "feature-table",
-                &[],
-            )
-        })
-        .collect();
+    let hosts = Host::start_many(3, dir.path(), &nats.url(), "large", "feature-table", &[]);
     let check = |table: &ArchivedFeatureTable| -> Result<u64, String> {
         let version = table.version.to_native();
         for id in [0, 1, ENTITIES / 2, ENTITIES - 1] {
@@ -414,18 +392,8 @@ fn bad_versions_are_refused_and_the_value_stays(server: &ServerBinary) {
     let dir = TestDir::new("refused");
     let nats = start_server(server, &dir);
     let url = nats.url();
-    let hosts: Vec<Host> = (1..=2)
-        .map(|i| {
-            Host::start(
-                dir.path(),
-                &format!("host-{i}"),
-                &url,
-                "refused",
-                "routing-table",
-                &["--max-size", "1 MiB"],
-            )
-        })
-        .collect();
+    let hosts =
+        Host::start_many(2, dir.path(), &url, "refused", "routing-table", &["--max-size", "1 MiB"]);
     let mut watchers: Vec<Watcher> =
         hosts.iter().map(|h| Watcher::routing(&h.name, &h.path)).collect();
     let rt = runtime();

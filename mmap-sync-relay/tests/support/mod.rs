@@ -203,6 +203,20 @@ impl Host {
         host
     }
 
+    /// `count` hosts, `host-1` to `host-{count}`, each started as [`Host::start`] does.
+    pub fn start_many(
+        count: usize,
+        dir: &Path,
+        server: &str,
+        channel: &str,
+        ty: &str,
+        extra: &[&str],
+    ) -> Vec<Self> {
+        (1..=count)
+            .map(|i| Host::start(dir, &format!("host-{i}"), server, channel, ty, extra))
+            .collect()
+    }
+
     fn spawn(&mut self) {
         self.starts += 1;
         let log = std::fs::File::create(self.log_path(self.starts)).expect("relay log");
