@@ -123,10 +123,7 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
         }));
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = super::runtime();
     let result = runtime.block_on(async {
         let mut publisher = Publisher::<RoutingTable>::connect(&server.url(), "demo")
             .await
