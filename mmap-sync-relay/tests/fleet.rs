@@ -124,8 +124,7 @@ impl Watcher {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (path, thread_stop, thread_seen) = (path.to_owned(), stop.clone(), seen.clone());
         let handle = std::thread::spawn(move || -> Result<(), String> {
-            #[allow(unused_mut)] // `Reader::read` takes `&mut self` in some runtime versions.
-            let mut reader = Reader::<T>::builder()
+            let reader = Reader::<T>::builder()
                 .open_wait(&path, Duration::from_secs(20))
                 .map_err(|e| e.to_string())?;
             let (mut last_generation, mut last_version) = (0, 0);

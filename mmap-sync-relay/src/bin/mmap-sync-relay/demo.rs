@@ -98,8 +98,7 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut watchers = Vec::new();
     for (host, path) in paths.iter().enumerate() {
-        #[allow(unused_mut)] // `Reader::read` takes `&mut self` in some runtime versions.
-        let mut reader = Reader::<RoutingTable>::builder()
+        let reader = Reader::<RoutingTable>::builder()
             .open_wait(path, Duration::from_secs(10))
             .map_err(|e| format!("host-{}: {e}", host + 1))?;
         let (sightings, stop) = (sightings.clone(), stop.clone());
