@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use mmap_sync::Error;
 use mmap_sync::inspect::{
     self, Channel, CopyInfo, CopyOutcome, Description, Header, Inspection, Liveness, Pin,
-    ReaderTable, SlotStatus, Verification, WriterInfo, WriterStatus,
+    ReaderTable, SlotInfo, SlotStatus, Verification, WriterInfo, WriterStatus,
 };
 
 use crate::json::Json;
@@ -418,55 +418,35 @@ fn readers_json(t: &ReaderTable, copies: &[CopyInfo], h: &Header) -> Json {
         ("high_water", t.high_water.into()),
         ("live", t.live().into()),
         ("dead", t.dead().into()),
-        (
-            "slots",
-            Json::Arr(
-                t.slots
-                    .iter()
-                    .map(|s| {
-                        Json::Obj(vec![
-                            ("slot", s.index.into()),
-                            (
-                                "status",
-                                match s.status {
-                                    SlotStatus::Live => "live",
-                                    SlotStatus::Dead => "dead",
-                                }
-                                .into(),
-                            ),
-                            ("pid", s.pid.into()),
-                            ("tid", s.tid.into()),
-                            ("claimed_at", ts(s.claimed_at)),
-                            (
-                                "pin",
-                                match s.pin {
-                                    None => Json::Null,
-                                    Some(pin) => Json::Obj(vec![
-                                        ("generation", pin.generation().into()),
-                                        (
-                                            "kind",
-                                            match pin {
-                                                Pin::Exact(_) => "exact",
-                                                Pin::Range(_) => "range",
-                                            }
-                                            .into(),
-                                        ),
-                                        (
-                                            "published_at",
-                                            ts(published_at_of(copies, pin.generation())),
-                                        ),
-                                        (
-                                            "behind",
-                                            published.saturating_sub(pin.generation()).into(),
-                                        ),
-                                    ]),
-                                },
-                            ),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
+        ("slots", Json::Arr(t.slots.iter().map(|s| slot_json(s, copies, published)).collect())),
+    ])
+}
+
+fn slot_json(s: &SlotInfo, copies: &[CopyInfo], published: u64) -> Json {
+    let status = match s.status {
+        SlotStatus::Live => "live",
+        SlotStatus::Dead => "dead",
+    };
+    Json::Obj(vec![
+        ("slot", s.index.into()),
+        ("status", status.into()),
+        ("pid", s.pid.into()),
+        ("tid", s.tid.into()),
+        ("claimed_at", ts(s.claimed_at)),
+        ("pin", s.pin.map_or(Json::Null, |pin| pin_json(pin, copies, published))),
+    ])
+}
+
+fn pin_json(pin: Pin, copies: &[CopyInfo], published: u64) -> Json {
+    let kind = match pin {
+        Pin::Exact(_) => "exact",
+        Pin::Range(_) => "range",
+    };
+    Json::Obj(vec![
+        ("generation", pin.generation().into()),
+        ("kind", kind.into()),
+        ("published_at", ts(published_at_of(copies, pin.generation()))),
+        ("behind", published.saturating_sub(pin.generation()).into()),
     ])
 }
 

@@ -209,7 +209,7 @@ fn replacing_the_channels_files_ends_the_old_subscription_with_superseded() {
     let mut changes = reader.changes().unwrap();
     drop(writer);
     // A missing data file makes the next writer start a new set of files.
-    std::fs::remove_file(common::suffixed(&reader.paths().prefix, "_data_2")).unwrap();
+    std::fs::remove_file(reader.paths().data(2)).unwrap();
     let mut writer = Writer::<Ticker>::open(&reader.paths().prefix).unwrap();
     writer.write(&Ticker { tick: 9 }).unwrap();
     let rt = runtime();

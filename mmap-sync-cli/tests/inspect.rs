@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{LONG, Peer, TempDir, cli_at};
+use common::{LONG, Peer, TempDir, cli_at, regex_escape};
 use serde_json::Value;
 
 #[test]
@@ -33,15 +33,6 @@ fn text_settings(dir: &Path) -> insta::Settings {
     settings.add_filter(r"(?m)^SLOT +PID +TID +STATUS", "SLOT  PID    TID    STATUS");
     settings.add_filter(r"(?m)^(\d+) +\d+ +\d+ +(live|dead)", "$1     [pid]  [tid]  $2");
     settings
-}
-
-fn regex_escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escape = "\\.+*?()|[]{}^$#&-~".contains(c);
-            escape.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 /// JSON output, parsed, with pids, tids, times and the directory replaced.

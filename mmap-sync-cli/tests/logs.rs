@@ -7,11 +7,11 @@ mod common;
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{Peer, TempDir, suffixed};
+use common::{Peer, TempDir};
 use mmap_sync::{Reader, SharedState, Writer};
 use schemas::RoutingTable;
 use tracing::field::{Field, Visit};
@@ -102,6 +102,14 @@ fn one_event(dir: &Path, message: &str) -> String {
     found.into_iter().next().unwrap()
 }
 
+/// A `Counter` channel in `dir` with its first value published, and its writer.
+fn counter_channel(dir: &TempDir) -> (PathBuf, Writer<Counter>) {
+    let prefix = dir.channel("counter");
+    let mut writer = Writer::<Counter>::open(&prefix).unwrap();
+    writer.write(&Counter { count: 1 }).unwrap();
+    (prefix, writer)
+}
+
 #[test]
 fn reclaiming_a_dead_readers_slot_is_logged() {
     capture();
@@ -125,9 +133,7 @@ fn reclaiming_a_dead_readers_slot_is_logged() {
 fn a_write_that_waits_for_a_live_reader_is_logged_with_its_wait() {
     capture();
     let dir = TempDir::new("logs-waited");
-    let prefix = dir.channel("counter");
-    let mut writer = Writer::<Counter>::open(&prefix).unwrap();
-    writer.write(&Counter { count: 1 }).unwrap();
+    let (prefix, mut writer) = counter_channel(&dir);
     let reader = Reader::<Counter>::open(&prefix).unwrap();
     let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
     let holder = std::thread::spawn(move || {
@@ -149,11 +155,9 @@ fn a_write_that_waits_for_a_live_reader_is_logged_with_its_wait() {
 fn a_generation_that_fails_validation_is_logged() {
     capture();
     let dir = TempDir::new("logs-validation");
-    let prefix = dir.channel("counter");
-    let mut writer = Writer::<Counter>::open(&prefix).unwrap();
-    writer.write(&Counter { count: 1 }).unwrap();
+    let (prefix, writer) = counter_channel(&dir);
     let active = mmap_sync::inspect::Channel::open(&prefix).unwrap().header().active.unwrap();
-    let data = suffixed(&prefix, &format!("_data_{}", active.copy));
+    let data = writer.paths().data(active.copy);
     let file = OpenOptions::new().read(true).write(true).open(&data).unwrap();
     let mut byte = [0u8];
     file.read_exact_at(&mut byte, 0).unwrap();
@@ -171,12 +175,10 @@ fn a_generation_that_fails_validation_is_logged() {
 fn a_new_set_of_files_is_logged_with_its_reason() {
     capture();
     let dir = TempDir::new("logs-new-set");
-    let prefix = dir.channel("counter");
-    let mut writer = Writer::<Counter>::open(&prefix).unwrap();
-    writer.write(&Counter { count: 1 }).unwrap();
+    let (prefix, mut writer) = counter_channel(&dir);
     // A reader raises the high-water mark, so the writer's next scan reads the slot table.
     drop(Reader::<Counter>::open(&prefix).unwrap().read().map(|g| g.generation()));
-    OpenOptions::new().write(true).open(suffixed(&prefix, "_readers")).unwrap().set_len(0).unwrap();
+    OpenOptions::new().write(true).open(&writer.paths().readers).unwrap().set_len(0).unwrap();
     writer.write(&Counter { count: 2 }).unwrap();
     let event = one_event(dir.path(), "created a new set of channel files");
     assert!(event.contains("readers file was truncated"), "{event}");
@@ -186,8 +188,8 @@ fn a_new_set_of_files_is_logged_with_its_reason() {
 fn a_writer_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
     capture();
     let dir = TempDir::new("logs-mismatch-writer");
-    let prefix = dir.channel("counter");
-    Writer::<Counter>::open(&prefix).unwrap().write(&Counter { count: 1 }).unwrap();
+    let (prefix, writer) = counter_channel(&dir);
+    drop(writer);
     let error = Writer::<CounterV2>::open(&prefix).unwrap_err();
     assert!(matches!(error, mmap_sync::Error::SchemaMismatch { .. }), "{error}");
     let event = one_event(dir.path(), "schema mismatch");
@@ -198,9 +200,7 @@ fn a_writer_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
 fn a_reader_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
     capture();
     let dir = TempDir::new("logs-mismatch-reader");
-    let prefix = dir.channel("counter");
-    let mut writer = Writer::<Counter>::open(&prefix).unwrap();
-    writer.write(&Counter { count: 1 }).unwrap();
+    let (prefix, _writer) = counter_channel(&dir);
     let error = Reader::<CounterV2>::open(&prefix).unwrap_err();
     assert!(matches!(error, mmap_sync::Error::SchemaMismatch { .. }), "{error}");
     let event = one_event(dir.path(), "schema mismatch");

@@ -6,21 +6,20 @@ mod common;
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{Run, TempDir, cli_at, suffixed};
-use mmap_sync::Writer;
+use common::{Run, TempDir, cli_at, regex_escape};
 use mmap_sync::format::{CopyDescriptor, StateHeader};
+use mmap_sync::{ChannelPaths, Writer};
 use schemas::RoutingTable;
 use serde_json::Value;
 
 /// A channel with generations 1 and 2 published (copies 0 and 1), its writer gone.
-fn published(dir: &TempDir) -> PathBuf {
-    let prefix = dir.channel("routing");
-    let mut writer = Writer::<RoutingTable>::open(&prefix).unwrap();
+fn published(dir: &TempDir) -> ChannelPaths {
+    let mut writer = Writer::<RoutingTable>::open(dir.channel("routing")).unwrap();
     writer.write(&RoutingTable::example(1, 20)).unwrap();
     writer.write(&RoutingTable::example(2, 20)).unwrap();
-    prefix
+    writer.paths().clone()
 }
 
 fn patch(file: &Path, offset: u64, bytes: &[u8]) {
@@ -67,60 +66,51 @@ fn assert_problem(prefix: &Path, file_suffix: &str, reason: &str) -> Run {
 #[test]
 fn a_sound_channel_verifies_under_a_reader_pin() {
     let dir = TempDir::new("verify-sound");
-    let prefix = published(&dir);
-    let run = cli_at("verify", &prefix, &[]);
+    let channel = published(&dir);
+    let run = cli_at("verify", &channel.prefix, &[]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(run.stdout.contains("ok: no problem found (2 of 3 copies"), "{}", run.stdout);
     assert!(run.stdout.contains("copies hashed under a reader pin"), "{}", run.stdout);
 
-    let run = cli_at("verify", &prefix, &["--json"]);
+    let run = cli_at("verify", &channel.prefix, &["--json"]);
     assert_eq!(run.code, 0, "{run:?}");
     let mut json: Value = serde_json::from_str(&run.stdout).unwrap();
     json["channel"] = "[dir]/routing".into();
     insta::assert_snapshot!("verify_sound_json", serde_json::to_string_pretty(&json).unwrap());
 
     // The slot verify held is given back.
-    let table = mmap_sync::inspect::Channel::open(&prefix).unwrap().readers().unwrap();
+    let table = mmap_sync::inspect::Channel::open(&channel.prefix).unwrap().readers().unwrap();
     assert!(table.slots.is_empty(), "{table:?}");
 }
 
 #[test]
 fn a_flipped_byte_in_a_copy_is_a_checksum_mismatch() {
     let dir = TempDir::new("verify-flipped");
-    let prefix = published(&dir);
-    let data = suffixed(&prefix, "_data_1");
+    let channel = published(&dir);
+    let data = channel.data(1);
     let mut byte = [0u8];
     OpenOptions::new().read(true).open(&data).unwrap().read_exact_at(&mut byte, 100).unwrap();
     patch(&data, 100, &[byte[0] ^ 0x01]);
-    let run = assert_problem(&prefix, "_data_1", "checksum mismatch in generation 2");
+    let run = assert_problem(&channel.prefix, "_data_1", "checksum mismatch in generation 2");
     let mut settings = insta::Settings::clone_current();
-    settings.add_filter(&escape(dir.path().to_str().unwrap()), "[dir]");
+    settings.add_filter(&regex_escape(dir.path().to_str().unwrap()), "[dir]");
     settings.bind(|| insta::assert_snapshot!("verify_flipped_byte", run.stdout));
-}
-
-fn escape(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            let escape = "\\.+*?()|[]{}^$#&-~".contains(c);
-            escape.then_some('\\').into_iter().chain([c])
-        })
-        .collect()
 }
 
 #[test]
 fn a_wrong_magic_is_reported() {
     let dir = TempDir::new("verify-magic");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 0, b"NOTMMSYN");
-    assert_problem(&prefix, "_state", "wrong magic");
+    let channel = published(&dir);
+    patch(&channel.state, 0, b"NOTMMSYN");
+    assert_problem(&channel.prefix, "_state", "wrong magic");
 }
 
 #[test]
 fn random_bytes_in_the_state_file_are_reported() {
     let dir = TempDir::new("verify-random");
-    let prefix = published(&dir);
-    let state = suffixed(&prefix, "_state");
-    let len = std::fs::metadata(&state).unwrap().len() as usize;
+    let channel = published(&dir);
+    let state = &channel.state;
+    let len = std::fs::metadata(state).unwrap().len() as usize;
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
     let bytes: Vec<u8> = (0..len)
         .map(|_| {
@@ -130,90 +120,90 @@ fn random_bytes_in_the_state_file_are_reported() {
             x as u8
         })
         .collect();
-    patch(&state, 0, &bytes);
-    assert_problem(&prefix, "_state", "wrong magic");
+    patch(state, 0, &bytes);
+    assert_problem(&channel.prefix, "_state", "wrong magic");
 }
 
 #[test]
 fn a_truncated_data_file_is_reported() {
     let dir = TempDir::new("verify-short-data");
-    let prefix = published(&dir);
-    truncate(&suffixed(&prefix, "_data_0"), 100);
-    assert_problem(&prefix, "_data_0", "truncated");
-    truncate(&suffixed(&prefix, "_data_0"), 0);
-    assert_problem(&prefix, "_data_0", "truncated");
+    let channel = published(&dir);
+    truncate(&channel.data(0), 100);
+    assert_problem(&channel.prefix, "_data_0", "truncated");
+    truncate(&channel.data(0), 0);
+    assert_problem(&channel.prefix, "_data_0", "truncated");
 }
 
 #[test]
 fn a_descriptor_length_beyond_the_file_or_max_size_is_reported() {
     let dir = TempDir::new("verify-length");
-    let prefix = published(&dir);
-    let state = suffixed(&prefix, "_state");
-    patch(&state, descriptor_offset(0) + 8, &(1u64 << 20).to_le_bytes());
-    assert_problem(&prefix, "_data_0", "truncated");
-    patch(&state, descriptor_offset(0) + 8, &(1u64 << 40).to_le_bytes());
-    assert_problem(&prefix, "_data_0", "more than the channel's max_size");
+    let channel = published(&dir);
+    let state = &channel.state;
+    patch(state, descriptor_offset(0) + 8, &(1u64 << 20).to_le_bytes());
+    assert_problem(&channel.prefix, "_data_0", "truncated");
+    patch(state, descriptor_offset(0) + 8, &(1u64 << 40).to_le_bytes());
+    assert_problem(&channel.prefix, "_data_0", "more than the channel's max_size");
 }
 
 #[test]
 fn a_copy_count_out_of_range_is_reported() {
     let dir = TempDir::new("verify-copies");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 24, &200u32.to_le_bytes());
-    assert_problem(&prefix, "_state", "copies must be within 2..=16, not 200");
+    let channel = published(&dir);
+    patch(&channel.state, 24, &200u32.to_le_bytes());
+    assert_problem(&channel.prefix, "_state", "copies must be within 2..=16, not 200");
 }
 
 #[test]
 fn a_state_file_shorter_than_its_header_or_its_descriptors_is_reported() {
     let dir = TempDir::new("verify-short");
-    let prefix = published(&dir);
-    let state = suffixed(&prefix, "_state");
-    truncate(&state, size_of::<StateHeader>() as u64);
-    assert_problem(&prefix, "_state", "3 copies need");
-    truncate(&state, 100);
-    assert_problem(&prefix, "_state", "shorter than its 384-byte header");
+    let channel = published(&dir);
+    let state = &channel.state;
+    truncate(state, size_of::<StateHeader>() as u64);
+    assert_problem(&channel.prefix, "_state", "3 copies need");
+    truncate(state, 100);
+    assert_problem(&channel.prefix, "_state", "shorter than its 384-byte header");
 }
 
 #[test]
 fn a_descriptor_that_lies_about_its_generation_is_reported() {
     let dir = TempDir::new("verify-generation");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), descriptor_offset(0), &77u64.to_le_bytes());
-    assert_problem(&prefix, "_state", "copy 0 holds generation 77");
+    let channel = published(&dir);
+    patch(&channel.state, descriptor_offset(0), &77u64.to_le_bytes());
+    assert_problem(&channel.prefix, "_state", "copy 0 holds generation 77");
 }
 
 #[test]
 fn a_published_word_naming_a_missing_copy_is_reported() {
     let dir = TempDir::new("verify-active");
-    let prefix = published(&dir);
+    let channel = published(&dir);
     patch(
-        &suffixed(&prefix, "_state"),
+        &channel.state,
         std::mem::offset_of!(StateHeader, active) as u64,
         &mmap_sync::protocol::pack(2, 9).to_le_bytes(),
     );
-    assert_problem(&prefix, "_state", "names copy index 9 of 3 copies");
+    assert_problem(&channel.prefix, "_state", "names copy index 9 of 3 copies");
 }
 
 #[test]
 fn a_damaged_or_missing_readers_file_is_reported() {
     let dir = TempDir::new("verify-readers");
-    let prefix = published(&dir);
-    let readers = suffixed(&prefix, "_readers");
-    patch(&readers, 0, b"garbage!");
-    assert_problem(&prefix, "_readers", "wrong magic");
-    truncate(&readers, 64);
-    assert_problem(&prefix, "_readers", "truncated");
-    std::fs::remove_file(&readers).unwrap();
-    assert_problem(&prefix, "_readers", "missing");
+    let channel = published(&dir);
+    let readers = &channel.readers;
+    patch(readers, 0, b"garbage!");
+    assert_problem(&channel.prefix, "_readers", "wrong magic");
+    truncate(readers, 64);
+    assert_problem(&channel.prefix, "_readers", "truncated");
+    std::fs::remove_file(readers).unwrap();
+    assert_problem(&channel.prefix, "_readers", "missing");
 }
 
 #[test]
 fn a_damaged_schema_description_is_reported() {
     let dir = TempDir::new("verify-schema");
-    let prefix = published(&dir);
+    let channel = published(&dir);
     let copies = 3;
-    patch(&suffixed(&prefix, "_state"), descriptor_offset(copies), b"XXXXXXXX");
-    assert_problem(&prefix, "_state", "schema description");
+    patch(&channel.state, descriptor_offset(copies), b"XXXXXXXX");
+    assert_problem(&channel.prefix, "_state", "schema description");
 }
 
 #[test]
@@ -222,28 +212,28 @@ fn a_damaged_archive_behind_a_matching_checksum_is_beyond_verify() {
     // recorded checksum pass, however wrong. A reader of the type catches them (the runtime's
     // corrupt-file suite shows it); this test pins down the documented limit.
     let dir = TempDir::new("verify-archive");
-    let prefix = published(&dir);
-    let data = suffixed(&prefix, "_data_0");
-    let state = suffixed(&prefix, "_state");
+    let channel = published(&dir);
+    let data = channel.data(0);
+    let state = &channel.state;
     let len_at = descriptor_offset(0) as usize + 8;
-    let len = u64::from_le_bytes(std::fs::read(&state).unwrap()[len_at..][..8].try_into().unwrap())
+    let len = u64::from_le_bytes(std::fs::read(state).unwrap()[len_at..][..8].try_into().unwrap())
         as usize;
     let mut bytes = std::fs::read(&data).unwrap();
     bytes[len - 4..len].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
     patch(&data, 0, &bytes[..len]);
     let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..len]);
-    patch(&state, descriptor_offset(0) + 16, &checksum.to_le_bytes());
-    let run = cli_at("verify", &prefix, &[]);
+    patch(state, descriptor_offset(0) + 16, &checksum.to_le_bytes());
+    let run = cli_at("verify", &channel.prefix, &[]);
     assert_eq!(run.code, 0, "{run:?}");
 }
 
 #[test]
 fn a_file_of_a_future_format_version_gets_a_clear_message_and_exit_4() {
     let dir = TempDir::new("verify-future");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 8, &3u32.to_le_bytes());
+    let channel = published(&dir);
+    patch(&channel.state, 8, &3u32.to_le_bytes());
     for command in ["verify", "inspect", "watch"] {
-        let run = cli_at(command, &prefix, &[]);
+        let run = cli_at(command, &channel.prefix, &[]);
         assert_eq!(run.code, 4, "{command}: {run:?}");
         assert!(
             run.stderr.contains("routing_state")
@@ -251,7 +241,7 @@ fn a_file_of_a_future_format_version_gets_a_clear_message_and_exit_4() {
                 && run.stderr.contains("reads format version 2 only"),
             "{command}: {run:?}"
         );
-        let run = cli_at(command, &prefix, &["--json"]);
+        let run = cli_at(command, &channel.prefix, &["--json"]);
         assert_eq!(run.code, 4, "{command}: {run:?}");
         let json: Value = serde_json::from_str(&run.stdout).unwrap();
         assert_eq!(json["error"]["kind"], "format_version", "{json}");
@@ -261,9 +251,9 @@ fn a_file_of_a_future_format_version_gets_a_clear_message_and_exit_4() {
 #[test]
 fn a_state_file_without_magic_is_not_published_and_exits_3() {
     let dir = TempDir::new("verify-nomagic");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 0, &[0u8; 8]);
-    let run = cli_at("verify", &prefix, &[]);
+    let channel = published(&dir);
+    patch(&channel.state, 0, &[0u8; 8]);
+    let run = cli_at("verify", &channel.prefix, &[]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("routing_state: nothing published yet"), "{run:?}");
 }
@@ -271,10 +261,10 @@ fn a_state_file_without_magic_is_not_published_and_exits_3() {
 #[test]
 fn inspect_and_watch_refuse_a_damaged_header_with_exit_1_naming_the_file() {
     let dir = TempDir::new("verify-inspect-damaged");
-    let prefix = published(&dir);
-    patch(&suffixed(&prefix, "_state"), 0, b"NOTMMSYN");
+    let channel = published(&dir);
+    patch(&channel.state, 0, b"NOTMMSYN");
     for command in ["inspect", "watch"] {
-        let run = cli_at(command, &prefix, &[]);
+        let run = cli_at(command, &channel.prefix, &[]);
         assert_eq!(run.code, 1, "{command}: {run:?}");
         assert!(run.stderr.contains("routing_state: corrupt: wrong magic"), "{run:?}");
     }
@@ -283,17 +273,17 @@ fn inspect_and_watch_refuse_a_damaged_header_with_exit_1_naming_the_file() {
 #[test]
 fn a_symlink_or_fifo_in_place_of_the_state_file_is_refused_without_hanging() {
     let dir = TempDir::new("verify-planted");
-    let prefix = dir.channel("planted");
-    let state = suffixed(&prefix, "_state");
-    std::os::unix::fs::symlink("/etc/passwd", &state).unwrap();
-    let run = cli_at("verify", &prefix, &[]);
+    let channel = ChannelPaths::new(dir.channel("planted"));
+    let state = &channel.state;
+    std::os::unix::fs::symlink("/etc/passwd", state).unwrap();
+    let run = cli_at("verify", &channel.prefix, &[]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("symbolic link"), "{run:?}");
-    std::fs::remove_file(&state).unwrap();
+    std::fs::remove_file(state).unwrap();
     let c = std::ffi::CString::new(state.to_str().unwrap()).unwrap();
     // SAFETY: mkfifo reads a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
-    let run = cli_at("inspect", &prefix, &[]);
+    let run = cli_at("inspect", &channel.prefix, &[]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("not a regular file"), "{run:?}");
 }

@@ -142,6 +142,14 @@ impl Drop for LocalServer {
     }
 }
 
+/// The first file named `name` in a directory of the PATH (where `nats-server` is looked for
+/// when no binary is given).
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())

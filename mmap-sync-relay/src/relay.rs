@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::time::{Duration, Instant};
 
-use mmap_sync::{Published, SharedState, Writer};
+use mmap_sync::{Published, Schema, SharedState, Writer};
 use tokio::io::AsyncReadExt;
 use tracing::{Instrument, debug, info, info_span, warn};
 
@@ -157,11 +157,10 @@ pub struct Relay<T: SharedState, S: Source> {
     source: S,
     writer: Writer<T>,
     options: RelayOptions,
-    max_size: u64,
     status_path: PathBuf,
+    /// What the relay last wrote to its status file; `status.published` is the version the
+    /// channel's current generation holds, when known.
     status: Status,
-    /// The version the channel's current generation holds, when known.
-    current: Option<Record>,
     backoff: Backoff,
     _type: PhantomData<fn(&T)>,
 }
@@ -172,7 +171,7 @@ impl<T: SharedState, S: Source> fmt::Debug for Relay<T, S> {
             .field("type", &T::TYPE_NAME)
             .field("source", &self.source.describe())
             .field("path", &self.options.path)
-            .field("current", &self.current)
+            .field("current", &self.status.published)
             .finish()
     }
 }
@@ -196,7 +195,7 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             }
         };
         let generation = writer.generation();
-        let current = match resume(previous.as_ref(), generation, state_file) {
+        let published = match resume(previous.as_ref(), generation, state_file) {
             Resume::Holds(record) => {
                 info!(
                     revision = record.revision,
@@ -230,22 +229,13 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             started_at_ms: unix_millis(),
             state: State::Starting,
             state_file: Some(state_file),
-            published: current.clone(),
+            published,
             refused,
             ..Status::default()
         };
         let backoff = Backoff::new(options.retry_min, options.retry_max);
-        let mut relay = Relay {
-            source,
-            writer,
-            max_size,
-            status_path,
-            status,
-            current,
-            backoff,
-            options,
-            _type: PhantomData,
-        };
+        let mut relay =
+            Relay { source, writer, status_path, status, backoff, options, _type: PhantomData };
         relay
             .save()
             .map_err(|source| RelayError::Status { path: relay.status_path.clone(), source })?;
@@ -332,7 +322,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
 
     /// Whether the channel holds `version` already.
     fn holds(&self, version: &Version) -> bool {
-        self.current
+        self.status
+            .published
             .as_ref()
             .is_some_and(|r| r.revision == version.revision && r.digest == version.manifest.digest)
     }
@@ -410,7 +401,6 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         }
         let record =
             Record { generation: published.generation, visible_at_ms: Some(now), ..record };
-        self.current = Some(record.clone());
         self.status.published = Some(record);
         self.status.publishing = None;
         self.status.download = None;
@@ -430,20 +420,19 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 manifest.format
             ));
         }
-        if manifest.fingerprint != T::FINGERPRINT || manifest.type_name != T::TYPE_NAME {
+        let found =
+            Schema { type_name: manifest.type_name.clone(), fingerprint: manifest.fingerprint };
+        let expected = Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT };
+        if found != expected {
             return Err(format!(
-                "type mismatch: the version is a {} (fingerprint {:#018x}), this channel holds {} \
-                 (fingerprint {:#018x})",
-                manifest.type_name,
-                manifest.fingerprint,
-                T::TYPE_NAME,
-                T::FINGERPRINT
+                "type mismatch: the version is a {found}, this channel holds {expected}"
             ));
         }
-        if manifest.size > self.max_size || usize::try_from(manifest.size).is_err() {
+        let max_size = self.writer.max_size();
+        if manifest.size > max_size || usize::try_from(manifest.size).is_err() {
             return Err(format!(
-                "too large: {} bytes exceeds the channel's max_size of {} bytes",
-                manifest.size, self.max_size
+                "too large: {} bytes exceeds the channel's max_size of {max_size} bytes",
+                manifest.size
             ));
         }
         if manifest.size == 0 {
@@ -464,17 +453,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
     fn refuse(&mut self, revision: u64, digest: String, reason: String) {
         warn!(revision, "refused: {reason}; the channel keeps its current value");
         self.status.refused = Some(Refusal { revision, digest, reason: reason.clone() });
-        self.status.last_error = Some(Problem {
-            revision: Some(revision),
-            kind: "refused".into(),
-            message: reason,
-            at_ms: unix_millis(),
-        });
-        self.status.publishing = None;
-        self.status.download = None;
         self.status.counters.refused += 1;
-        self.status.state = State::Following;
-        self.save_or_warn();
+        self.record_failure(Some(revision), "refused", reason, State::Following);
     }
 
     async fn retry_later(&mut self, revision: Option<u64>, reason: String) {
@@ -483,18 +463,20 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             retry_in_ms = delay.as_millis() as u64,
             "failed: {reason}; the channel keeps its current value"
         );
-        self.status.last_error = Some(Problem {
-            revision,
-            kind: "retrying".into(),
-            message: reason,
-            at_ms: unix_millis(),
-        });
+        self.status.counters.retries += 1;
+        self.record_failure(revision, "retrying", reason, State::Retrying);
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Records a failed attempt as the status's last error (nothing is being published or
+    /// downloaded any more), moves to `state` and writes the status file.
+    fn record_failure(&mut self, revision: Option<u64>, kind: &str, message: String, state: State) {
+        self.status.last_error =
+            Some(Problem { revision, kind: kind.into(), message, at_ms: unix_millis() });
         self.status.publishing = None;
         self.status.download = None;
-        self.status.counters.retries += 1;
-        self.status.state = State::Retrying;
+        self.status.state = state;
         self.save_or_warn();
-        tokio::time::sleep(delay).await;
     }
 
     async fn wait_for_change(&mut self, after: u64) {

@@ -1,19 +1,9 @@
 //! The binary's command line where no server is needed: help, usage errors, and the exit codes
 //! of problems found before any network traffic.
 
-use std::process::Command;
+mod support;
 
-const RELAY: &str = env!("CARGO_BIN_EXE_mmap-sync-relay");
-
-fn run(args: &[&str]) -> (Option<i32>, String) {
-    let output = Command::new(RELAY).args(args).output().expect("run the relay binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.code(), text)
-}
+use support::run;
 
 #[test]
 fn help_documents_every_exit_code() {

@@ -21,7 +21,7 @@ use mmap_sync_relay::local_server::LocalServer;
 use mmap_sync_relay::nats::NatsChannel;
 use mmap_sync_relay::{Manifest, PublishError, Publisher};
 use schemas::{ArchivedFeatureTable, ArchivedRoutingTable, FeatureTable, HelloWorld, RoutingTable};
-use support::{Host, RELAY, ServerBinary, TestDir, runtime};
+use support::{Host, ServerBinary, TestDir, run, runtime};
 
 const ROUTES: usize = 8;
 const CONVERGE: Duration = Duration::from_secs(30);
@@ -124,8 +124,7 @@ impl Watcher {
         let seen = Arc::new(Mutex::new(Seen::default()));
         let (path, thread_stop, thread_seen) = (path.to_owned(), stop.clone(), seen.clone());
         let handle = std::thread::spawn(move || -> Result<(), String> {
-            #[allow(unused_mut)] // `Reader::read` takes `&mut self` in some runtime versions.
-            let mut reader = Reader::<T>::builder()
+            let reader = Reader::<T>::builder()
                 .open_wait(&path, Duration::from_secs(20))
                 .map_err(|e| e.to_string())?;
             let (mut last_generation, mut last_version) = (0, 0);
@@ -209,18 +208,7 @@ impl Watcher {
 fn three_hosts_follow_twenty_versions(server: &ServerBinary) {
     let dir = TestDir::new("twenty");
     let nats = start_server(server, &dir);
-    let hosts: Vec<Host> = (1..=3)
-        .map(|i| {
-            Host::start(
-                dir.path(),
-                &format!("host-{i}"),
-                &nats.url(),
-                "twenty",
-                "routing-table",
-                &[],
-            )
-        })
-        .collect();
+    let hosts = Host::start_many(3, dir.path(), &nats.url(), "twenty", "routing-table", &[]);
     let mut watchers: Vec<Watcher> =
         hosts.iter().map(|h| Watcher::routing(&h.name, &h.path)).collect();
 
@@ -261,18 +249,7 @@ fn a_256_mib_value_reaches_every_host(server: &ServerBinary) {
     const DIMENSION: u32 = 65536; // 1024 x 65536 x 4 bytes = 256 MiB of features
     let dir = TestDir::new("large");
     let nats = start_server(server, &dir);
-    let hosts: Vec<Host> = (1..=3)
-        .map(|i| {
-            Host::start(
-                dir.path(),
-                &format!("host-{i}"),
-                &nats.url(),
-                "large",
-                "feature-table",
-                &[],
-            )
-        })
-        .collect();
+    let hosts = Host::start_many(3, dir.path(), &nats.url(), "large", "feature-table", &[]);
     let check = |table: &ArchivedFeatureTable| -> Result<u64, String> {
         let version = table.version.to_native();
         for id in [0, 1, ENTITIES / 2, ENTITIES - 1] {
@@ -414,18 +391,8 @@ fn bad_versions_are_refused_and_the_value_stays(server: &ServerBinary) {
     let dir = TestDir::new("refused");
     let nats = start_server(server, &dir);
     let url = nats.url();
-    let hosts: Vec<Host> = (1..=2)
-        .map(|i| {
-            Host::start(
-                dir.path(),
-                &format!("host-{i}"),
-                &url,
-                "refused",
-                "routing-table",
-                &["--max-size", "1 MiB"],
-            )
-        })
-        .collect();
+    let hosts =
+        Host::start_many(2, dir.path(), &url, "refused", "routing-table", &["--max-size", "1 MiB"]);
     let mut watchers: Vec<Watcher> =
         hosts.iter().map(|h| Watcher::routing(&h.name, &h.path)).collect();
     let rt = runtime();
@@ -671,15 +638,6 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     let nats = start_server(server, &dir);
     let url = nats.url();
     let mut host = Host::start(dir.path(), "host-1", &url, "cli", "hello-world", &[]);
-    let run = |args: &[&str]| {
-        let output = Command::new(RELAY).args(args).output().expect("run the relay binary");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (output.status.code(), text)
-    };
     let publish = ["publish", "--server", &url, "--channel", "cli", "--type", "hello-world"];
 
     let (code, out) = run(&[&publish[..], &["--example", "1"]].concat());
@@ -689,6 +647,10 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     host.wait_published(revision, CONVERGE);
 
     let path = host.path.display().to_string();
+    // `follow` as a relay of type `ty` writing the host's channel.
+    let follow = |ty: &str| {
+        run(&["follow", "--server", &url, "--channel", "cli", "--type", ty, "--path", &path])
+    };
     let (code, out) = run(&["status", "--path", &path]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("up to date"), "{out}");
@@ -717,17 +679,7 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     assert!(out.contains("not a valid"), "{out}");
 
     // A second relay on the same channel: another writer holds it, exit 3.
-    let (code, out) = run(&[
-        "follow",
-        "--server",
-        &url,
-        "--channel",
-        "cli",
-        "--type",
-        "hello-world",
-        "--path",
-        &path,
-    ]);
+    let (code, out) = follow("hello-world");
     assert_eq!(code, Some(3), "{out}");
     assert!(out.contains("another writer"), "{out}");
 
@@ -739,17 +691,7 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     assert_eq!(status.published.map(|p| p.revision), Some(revision));
 
     // A relay for another type on this channel: the channel holds a HelloWorld, exit 4.
-    let (code, out) = run(&[
-        "follow",
-        "--server",
-        &url,
-        "--channel",
-        "cli",
-        "--type",
-        "routing-table",
-        "--path",
-        &path,
-    ]);
+    let (code, out) = follow("routing-table");
     assert_eq!(code, Some(4), "{out}");
     assert!(out.contains("schema mismatch"), "{out}");
 

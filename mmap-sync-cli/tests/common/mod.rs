@@ -61,11 +61,15 @@ impl Drop for TempDir {
     }
 }
 
-/// `prefix` with `suffix` appended to its file name.
-pub fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
+/// `text` with every character a regular expression gives a meaning escaped, for snapshot
+/// filters that replace a literal path.
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = "\\.+*?()|[]{}^$#&-~".contains(c);
+            escape.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
 }
 
 /// What a run of `mmap-sync` printed, and its exit code.

