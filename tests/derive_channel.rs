@@ -1,4 +1,4 @@
-//! `schemas::HelloWorld`'s derived `writer()` and `reader()` carry a value from one process to
+//! `mmap_sync_schemas::HelloWorld`'s derived `writer()` and `reader()` carry a value from one process to
 //! another, at the path its `env` override names; and the derived constants say where the
 //! files are.
 
@@ -6,10 +6,10 @@ use std::path::Path;
 use std::process::Command;
 
 use mmap_sync::SharedState;
+use mmap_sync_schemas::HelloWorld;
 use mmap_sync_tests::channel::ChannelDir;
 use mmap_sync_tests::process::{Finished, run};
 use mmap_sync_tests::report::Line;
-use schemas::HelloWorld;
 
 const HELLO: &str = env!("CARGO_BIN_EXE_schema_probe_hello");
 

@@ -96,7 +96,7 @@ fn code_written_for_upstream_compiles_and_runs_after_changing_the_import() {
     assert_eq!(format!("{:?}", data.messages), r#"["Hello", "World", "!"]"#);
 }
 
-/// The same definition as `schemas::HelloWorld`, which derives `SharedState`; this one does not.
+/// The same definition as `mmap_sync_schemas::HelloWorld`, which derives `SharedState`; this one does not.
 mod plain {
     #[derive(rkyv::Archive, rkyv::Serialize, Debug)]
     pub struct HelloWorld {
@@ -116,28 +116,28 @@ fn a_derived_type_and_the_same_definition_without_the_derive_share_a_channel() {
     let mut facade = Synchronizer::new(path.as_os_str());
     let value = plain::HelloWorld { version: 1, messages: vec!["plain".into()] };
     facade.write(&value, Duration::from_secs(1)).unwrap();
-    let reader = Reader::<schemas::HelloWorld>::open(&path).unwrap();
+    let reader = Reader::<mmap_sync_schemas::HelloWorld>::open(&path).unwrap();
     assert_eq!(reader.read().unwrap().version, 1);
     drop(facade); // gives up the writer lock
-    let mut writer = Writer::<schemas::HelloWorld>::open(&path).unwrap();
-    assert_eq!(writer.write(&schemas::HelloWorld::example()).unwrap().generation, 2);
+    let mut writer = Writer::<mmap_sync_schemas::HelloWorld>::open(&path).unwrap();
+    assert_eq!(writer.write(&mmap_sync_schemas::HelloWorld::example()).unwrap().generation, 2);
     let mut facade = Synchronizer::new(path.as_os_str());
     assert_eq!(facade.read::<plain::HelloWorld>(true).unwrap().version, 7);
     // A derived type may be used through the facade too.
-    let read = facade.read::<schemas::HelloWorld>(true).unwrap();
+    let read = facade.read::<mmap_sync_schemas::HelloWorld>(true).unwrap();
     assert_eq!((read.version.to_native(), read.generation()), (7, 2));
     drop(read);
     drop(writer);
 
     // A channel the derived type created is written and read through the facade.
     let path = dir.prefix("native_first");
-    let mut writer = Writer::<schemas::HelloWorld>::open(&path).unwrap();
-    writer.write(&schemas::HelloWorld::example()).unwrap();
+    let mut writer = Writer::<mmap_sync_schemas::HelloWorld>::open(&path).unwrap();
+    writer.write(&mmap_sync_schemas::HelloWorld::example()).unwrap();
     drop(writer);
     let mut facade = Synchronizer::new(path.as_os_str());
     assert_eq!(facade.read::<plain::HelloWorld>(true).unwrap().version, 7);
     facade.write(&value, Duration::from_secs(1)).unwrap();
-    let reader = Reader::<schemas::HelloWorld>::open(&path).unwrap();
+    let reader = Reader::<mmap_sync_schemas::HelloWorld>::open(&path).unwrap();
     assert_eq!(reader.read().unwrap().version, 1);
     assert_eq!(u64::from(facade.version().unwrap()), reader.generation());
 }

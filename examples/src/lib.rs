@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 /// override) when `/dev/shm` exists, the temp directory otherwise.
 pub fn hello_world_path() -> PathBuf {
     use mmap_sync::SharedState;
-    let path = <schemas::HelloWorld as SharedState>::path();
+    let path = <mmap_sync_schemas::HelloWorld as SharedState>::path();
     if path.parent().is_some_and(Path::is_dir) {
         path
     } else {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{Peer, TempDir};
 use mmap_sync::{Reader, SharedState, Writer};
-use schemas::RoutingTable;
+use mmap_sync_schemas::RoutingTable;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};

@@ -11,7 +11,7 @@ use std::path::Path;
 use common::{Run, TempDir, cli_at, regex_escape};
 use mmap_sync::format::{CopyDescriptor, StateHeader};
 use mmap_sync::{ChannelPaths, Writer};
-use schemas::RoutingTable;
+use mmap_sync_schemas::RoutingTable;
 use serde_json::Value;
 
 /// A channel with generations 1 and 2 published (copies 0 and 1), its writer gone.

@@ -59,8 +59,8 @@
 //!
 //! It can also **differ where the layout is equal**: spelling a field's type differently
 //! (`Vec<String>` versus `std::vec::Vec<String>`, or through an alias) changes the description
-//! and therefore the fingerprint. Share the type through one crate (as the workspace's `schemas`
-//! crate does) rather than copying it.
+//! and therefore the fingerprint. Share the type through one crate (as the workspace's
+//! `mmap-sync-schemas` crate does) rather than copying it.
 //!
 //! # The description
 //!

@@ -19,7 +19,7 @@
 //!   not download again a version the channel already holds.
 //! - [`Source`] is the small interface a relay follows; [`nats::NatsSource`] implements it.
 //!
-//! The `mmap-sync-relay` binary wraps both for the workspace's `schemas` types
+//! The `mmap-sync-relay` binary wraps both for the workspace's `mmap-sync-schemas` types
 //! (`follow`, `publish`, `status`, `demo`; `mmap-sync-relay --help` lists them with their exit
 //! codes). For a type of your own, the same takes a few lines:
 //!

@@ -172,7 +172,8 @@ mod tests {
 
     #[test]
     fn manifest_survives_its_json_form() {
-        let manifest = Manifest::describe::<schemas::HelloWorld>(b"bytes", "v1-ab".into(), Some(3));
+        let manifest =
+            Manifest::describe::<mmap_sync_schemas::HelloWorld>(b"bytes", "v1-ab".into(), Some(3));
         assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
         assert!(Manifest::from_json(b"{\"format\":1}").unwrap_err().contains("not a manifest"));
     }

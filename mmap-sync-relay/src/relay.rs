@@ -658,7 +658,9 @@ mod tests {
 
     /// Compiles only if a NATS relay's future can move between threads (`tokio::spawn`).
     #[allow(dead_code)]
-    fn a_relay_can_run_on_any_runtime_thread(relay: Relay<schemas::HelloWorld, crate::NatsSource>) {
+    fn a_relay_can_run_on_any_runtime_thread(
+        relay: Relay<mmap_sync_schemas::HelloWorld, crate::NatsSource>,
+    ) {
         fn send<F: Send>(_: F) {}
         send(relay.run(std::future::pending()));
     }

@@ -20,7 +20,9 @@ use mmap_sync::{Reader, SharedState};
 use mmap_sync_relay::local_server::LocalServer;
 use mmap_sync_relay::nats::NatsChannel;
 use mmap_sync_relay::{Manifest, PublishError, Publisher};
-use schemas::{ArchivedFeatureTable, ArchivedRoutingTable, FeatureTable, HelloWorld, RoutingTable};
+use mmap_sync_schemas::{
+    ArchivedFeatureTable, ArchivedRoutingTable, FeatureTable, HelloWorld, RoutingTable,
+};
 use support::{Host, ServerBinary, TestDir, run, runtime};
 
 const ROUTES: usize = 8;

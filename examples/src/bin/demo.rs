@@ -17,7 +17,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use mmap_sync::{Reader, Writer};
-use schemas::HelloWorld;
+use mmap_sync_schemas::HelloWorld;
 
 struct Options {
     seconds: u64,

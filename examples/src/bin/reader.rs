@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use mmap_sync::Reader;
-use schemas::HelloWorld;
+use mmap_sync_schemas::HelloWorld;
 
 fn main() -> ExitCode {
     let path = mmap_sync_examples::hello_world_path();

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use mmap_sync::Writer;
-use schemas::HelloWorld;
+use mmap_sync_schemas::HelloWorld;
 
 fn main() -> ExitCode {
     let path = mmap_sync_examples::hello_world_path();

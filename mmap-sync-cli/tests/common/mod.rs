@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use mmap_sync::{Reader, Writer};
-use schemas::RoutingTable;
+use mmap_sync_schemas::RoutingTable;
 
 /// The environment variable that makes a test executable a peer; its value is the peer's
 /// arguments joined with `\x1f`.

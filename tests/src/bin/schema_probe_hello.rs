@@ -1,10 +1,10 @@
-//! `schemas::HelloWorld` through its derived `writer()` and `reader()` (see `schema_probe.rs`
+//! `mmap_sync_schemas::HelloWorld` through its derived `writer()` and `reader()` (see `schema_probe.rs`
 //! for the roles). Tests point it at private files with `MMAP_SYNC_HELLO_PATH`.
 
 #[path = "../schema_probe.rs"]
 mod schema_probe;
 
-use schemas::HelloWorld;
+use mmap_sync_schemas::HelloWorld;
 
 fn main() {
     schema_probe::run(schema_probe::Probe {

@@ -13,7 +13,7 @@ use mmap_sync::Reader;
 use mmap_sync_relay::Publisher;
 use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
 use mmap_sync_relay::status::{Status, status_path};
-use schemas::RoutingTable;
+use mmap_sync_schemas::RoutingTable;
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {

@@ -13,7 +13,7 @@ use mmap_sync::rkyv::{self, api::high::HighSerializer, rancor, ser::allocator::A
 use mmap_sync_relay::manifest::{check_channel_name, unix_millis};
 use mmap_sync_relay::status::{State, Status, status_path};
 use mmap_sync_relay::{NatsSource, PublishError, Publisher, Relay, RelayError, RelayOptions};
-use schemas::{FeatureTable, HelloWorld, RoutingTable};
+use mmap_sync_schemas::{FeatureTable, HelloWorld, RoutingTable};
 
 mod demo;
 
@@ -69,11 +69,11 @@ enum Command {
 /// relay your own type, build a binary around `mmap_sync_relay::Relay<YourType, _>`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum TypeArg {
-    /// schemas::HelloWorld
+    /// mmap_sync_schemas::HelloWorld
     HelloWorld,
-    /// schemas::FeatureTable
+    /// mmap_sync_schemas::FeatureTable
     FeatureTable,
-    /// schemas::RoutingTable
+    /// mmap_sync_schemas::RoutingTable
     RoutingTable,
 }
 
