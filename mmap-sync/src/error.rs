@@ -9,7 +9,7 @@ use std::time::Duration;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What a channel's files say about the type of the value they hold.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Schema {
     /// The Rust type name recorded by the writer (truncated to what the header holds).
     pub type_name: String,
@@ -20,6 +20,16 @@ pub struct Schema {
 impl fmt::Display for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (fingerprint {:#018x})", self.type_name, self.fingerprint)
+    }
+}
+
+/// Fingerprints in hex, as every message shows them.
+impl fmt::Debug for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schema")
+            .field("type_name", &self.type_name)
+            .field("fingerprint", &format_args!("{:#018x}", self.fingerprint))
+            .finish()
     }
 }
 
@@ -42,7 +52,11 @@ impl fmt::Display for DifferencesText<'_> {
 /// Everything that can go wrong when opening, writing or reading a channel.
 ///
 /// Matching should use `{ .. }` patterns: variants may gain fields.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` reads like `Display`, prefixed with the variant's name (`NotPublished: /dev/shm/x_state:
+/// nothing published yet`), so that `fn main() -> mmap_sync::Result<()>` prints what is wrong,
+/// with hex fingerprints, instead of a struct dump.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Nothing has been published at this path yet (no file, no magic, or generation 0).
@@ -166,7 +180,35 @@ pub enum Error {
     },
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {self}", self.kind_name())?;
+        if let Error::Io { source, .. } = self {
+            write!(f, " ({:?})", source.kind())?;
+        }
+        Ok(())
+    }
+}
+
 impl Error {
+    /// The variant's name, as `Debug` shows it.
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Error::NotPublished { .. } => "NotPublished",
+            Error::WriterExists { .. } => "WriterExists",
+            Error::SchemaMismatch { .. } => "SchemaMismatch",
+            Error::Corrupt { .. } => "Corrupt",
+            Error::Incompatible { .. } => "Incompatible",
+            Error::ReadersFull { .. } => "ReadersFull",
+            Error::WriterBlocked { .. } => "WriterBlocked",
+            Error::TooLarge { .. } => "TooLarge",
+            Error::InvalidValue { .. } => "InvalidValue",
+            Error::Superseded { .. } => "Superseded",
+            Error::Forked { .. } => "Forked",
+            Error::Io { .. } => "Io",
+        }
+    }
+
     /// The file the error is about.
     pub fn path(&self) -> &std::path::Path {
         match self {
@@ -228,5 +270,43 @@ impl Error {
                 Error::io(path, io::Error::new(source.kind(), source.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mismatch() -> Error {
+        Error::SchemaMismatch {
+            path: PathBuf::from("/dev/shm/hello_state"),
+            expected: Schema { type_name: "Hello".into(), fingerprint: 0x1234_5678_9abc_def0 },
+            found: Schema { type_name: "Hello".into(), fingerprint: 0x0fed_cba9_8765_4321 },
+            differences: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn debug_reads_like_display_so_main_returning_an_error_says_what_is_wrong() {
+        let error = mismatch();
+        let debug = format!("{error:?}");
+        assert_eq!(debug, format!("SchemaMismatch: {error}"));
+        assert!(debug.contains("0x123456789abcdef0") && debug.contains("0x0fedcba987654321"));
+        // No decimal fingerprint and no struct dump.
+        assert!(!debug.contains(&0x1234_5678_9abc_def0u64.to_string()), "{debug}");
+        assert!(!debug.contains("expected: Schema {"), "{debug}");
+
+        let io = Error::io("/dev/shm/hello_readers", io::Error::from(io::ErrorKind::NotFound));
+        assert_eq!(format!("{io:?}"), format!("Io: {io} (NotFound)"));
+        assert!(format!("{io:?}").contains("/dev/shm/hello_readers"));
+    }
+
+    #[test]
+    fn a_schema_debugs_its_fingerprint_in_hex() {
+        let schema = Schema { type_name: "Hello".into(), fingerprint: 255 };
+        assert_eq!(
+            format!("{schema:?}"),
+            "Schema { type_name: \"Hello\", fingerprint: 0x00000000000000ff }"
+        );
     }
 }
