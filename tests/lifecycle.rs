@@ -149,3 +149,36 @@ fn a_restarted_writer_replaces_a_missing_or_damaged_readers_file_keeping_the_las
     assert_eq!(writer.write(&note(2)).unwrap().generation, 2);
     assert_eq!(Reader::<Note>::open(&path).unwrap().read().unwrap().version, 2);
 }
+
+#[test]
+fn every_prefix_whose_longest_file_name_fits_works_and_a_longer_one_is_refused_naming_the_limit() {
+    use mmap_sync::ChannelPaths;
+    let dir = ChannelDir::new("long-prefix");
+    let longest = "n".repeat(ChannelPaths::MAX_PREFIX_NAME_LEN);
+    assert_eq!(longest.len(), 247, "P_readers and P_data_15 must fit in 255 bytes");
+    let path = dir.prefix(&longest);
+    // Three copies and a damaged readers file: every file is created, and later replaced, under
+    // temporary names.
+    let mut writer = Writer::<Note>::builder().copies(3).open(&path).unwrap();
+    writer.write(&note(1)).unwrap();
+    drop(writer);
+    std::fs::write(&dir.paths(&longest).readers, b"garbage").unwrap();
+    let mut writer = Writer::<Note>::builder().copies(3).open(&path).unwrap();
+    assert_eq!(writer.write(&note(2)).unwrap().generation, 2);
+    let reader = Reader::<Note>::open(&path).unwrap();
+    assert_eq!(reader.read().unwrap().version, 2);
+    drop((reader, writer));
+
+    let files = || std::fs::read_dir(dir.path()).unwrap().count();
+    let before = files();
+    let too_long = dir.prefix(&"n".repeat(ChannelPaths::MAX_PREFIX_NAME_LEN + 1));
+    for err in
+        [Writer::<Note>::open(&too_long).unwrap_err(), Reader::<Note>::open(&too_long).unwrap_err()]
+    {
+        let Error::Io { path, source } = &err else { panic!("expected Io: {err:?}") };
+        assert_eq!(path, &too_long);
+        assert_eq!(source.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(source.to_string().contains("at most 247"), "{err}");
+    }
+    assert_eq!(files(), before, "nothing was created for the refused prefix");
+}

@@ -137,8 +137,16 @@ pub(crate) struct Temp {
     committed: bool,
 }
 
-/// The suffix of temporary names: `{target}.new-{pid}-{n}`.
+/// What marks a temporary name: `.{h}.new-{pid}-{n}` in the target's directory, where `h` is
+/// [`temp_stem`] of the target's file name. The name's length does not depend on the target's,
+/// so a channel whose longest file name fits the filesystem's limit can always be replaced.
 pub(crate) const TEMP_MARK: &str = ".new-";
+
+/// The hex stem of the temporary names for `target_name` (a hash: the target's name may be as
+/// long as the filesystem allows, the temporary one must stay short).
+fn temp_stem(target_name: &std::ffi::OsStr) -> String {
+    format!(".{:016x}", xxhash_rust::xxh3::xxh3_64(target_name.as_encoded_bytes()))
+}
 
 impl Temp {
     /// Creates a new, empty file with exactly `mode` next to `target`.
@@ -147,9 +155,9 @@ impl Temp {
         loop {
             // Relaxed: only uniqueness matters.
             let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let mut name = target.as_os_str().to_owned();
-            name.push(format!("{TEMP_MARK}{}-{n}", std::process::id()));
-            let path = PathBuf::from(name);
+            let stem = temp_stem(target.file_name().unwrap_or(target.as_os_str()));
+            let path =
+                target.with_file_name(format!("{stem}{TEMP_MARK}{}-{n}", std::process::id()));
             match open(&path, Access::CreateNew { mode }) {
                 Ok(file) => {
                     set_mode(&file, &path, mode)?;
@@ -180,24 +188,51 @@ impl Drop for Temp {
 }
 
 /// Removes temporary files of the channel at `prefix` left by a writer that died while creating
-/// a set (`{prefix}_*.new-*`, owned by this user). Called with the writer lock held, so no live
-/// writer is creating them.
+/// a set (the temporary names of every file the channel can have, owned by this user). Called
+/// with the writer lock held, so no live writer is creating them.
 pub(crate) fn remove_stale_temps(prefix: &Path) {
-    let (Some(dir), Some(stem)) = (prefix.parent(), prefix.file_name()) else { return };
+    let Some(dir) = prefix.parent() else { return };
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let paths = crate::paths::ChannelPaths::new(prefix);
+    let stems: Vec<String> = paths
+        .all(crate::format::MAX_COPIES)
+        .iter()
+        .filter_map(|p| p.file_name().map(|name| format!("{}{TEMP_MARK}", temp_stem(name))))
+        .collect();
     let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut stem = stem.to_os_string();
-    stem.push("_");
-    let stem = stem.as_encoded_bytes();
     let me = os::effective_uid();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let bytes = name.as_encoded_bytes();
-        if bytes.starts_with(stem)
-            && bytes.windows(TEMP_MARK.len()).any(|w| w == TEMP_MARK.as_bytes())
+        if stems.iter().any(|stem| bytes.starts_with(stem.as_bytes()))
             && entry.metadata().is_ok_and(|m| m.is_file() && m.uid() == me)
         {
             let _ = std::fs::remove_file(entry.path());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_names_stay_short_and_a_dead_writers_are_removed_but_no_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let prefix = dir.path().join("x".repeat(crate::ChannelPaths::MAX_PREFIX_NAME_LEN));
+        let paths = crate::ChannelPaths::new(&prefix);
+        // A writer that died while creating a set leaves its temporary files behind.
+        let temp = Temp::create(&paths.readers, 0o600).unwrap();
+        let left = temp.path.clone();
+        std::mem::forget(temp);
+        assert!(left.file_name().unwrap().len() < 64, "{}", left.display());
+        assert!(left.exists());
+        // Another channel's temporary file, and a file of the channel, stay.
+        let other = Temp::create(&dir.path().join("other_readers"), 0o600).unwrap();
+        std::fs::write(&paths.state, b"").unwrap();
+
+        remove_stale_temps(&prefix);
+        assert!(!left.exists(), "the dead writer's temporary file is removed");
+        assert!(other.path.exists() && paths.state.exists());
     }
 }

@@ -3,6 +3,14 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::error::{Error, Result};
+
+/// The longest file name Linux filesystems accept (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// The longest suffix a channel file has: `_readers`, and `_data_15` for the 16th copy.
+const LONGEST_SUFFIX: usize = 8;
+
 /// The files of the channel at prefix `P`: `P_state`, `P_readers`, `P_data_0` … `P_data_{N-1}`,
 /// and the writer's lock file `P_writer`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +27,11 @@ pub struct ChannelPaths {
 }
 
 impl ChannelPaths {
+    /// The longest last path component a channel prefix may have, in bytes: 247, so that its
+    /// longest file name (`P_readers`, `P_data_15`) fits the 255 bytes a file name may have.
+    /// Opening a channel with a longer one fails with an error that names this limit.
+    pub const MAX_PREFIX_NAME_LEN: usize = NAME_MAX - LONGEST_SUFFIX;
+
     /// The paths for the channel at `prefix`.
     pub fn new(prefix: impl AsRef<Path>) -> Self {
         let prefix = prefix.as_ref().to_path_buf();
@@ -28,6 +41,27 @@ impl ChannelPaths {
             writer: suffixed(&prefix, "_writer"),
             prefix,
         }
+    }
+
+    /// Refuses a prefix whose longest file name would not fit a file name's 255 bytes, naming
+    /// the limit ([`Self::MAX_PREFIX_NAME_LEN`]), before any file is touched.
+    pub(crate) fn check_name_length(&self) -> Result<()> {
+        let len = self.prefix.file_name().map_or(0, |name| name.len());
+        if len <= Self::MAX_PREFIX_NAME_LEN {
+            return Ok(());
+        }
+        Err(Error::io(
+            &self.prefix,
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "the channel prefix's last component is {len} bytes; at most \
+                     {} fit, so that its longest file name (`_readers`, \
+                     `_data_15` appended) stays within the {NAME_MAX} bytes a file name may have",
+                    Self::MAX_PREFIX_NAME_LEN
+                ),
+            ),
+        ))
     }
 
     /// The data file of copy `index`.

@@ -100,6 +100,7 @@ pub(crate) fn open_for_reading(
     on_fault: &'static crate::os::FaultWords,
 ) -> Result<ReaderFiles> {
     let paths = ChannelPaths::new(prefix);
+    paths.check_name_length()?;
     let mut last = None;
     for _ in 0..OPEN_RETRIES {
         match try_open_for_reading(&paths, on_fault) {
@@ -191,6 +192,7 @@ pub(crate) fn map_readers(
 /// Opens and parses just the state file of the channel at `paths`, read-only (no slot is
 /// claimed, no data file is opened): for looking at the header.
 pub(crate) fn open_state(paths: &ChannelPaths) -> Result<(File, StateMap)> {
+    paths.check_name_length()?;
     map_state(paths, None)
 }
 

@@ -127,6 +127,7 @@ impl<T: SharedState> Staged<'_, T> {
 impl RawWriter {
     pub fn open(prefix: &Path, options: WriterOptions, ty: ValueType) -> Result<Self> {
         let paths = ChannelPaths::new(prefix);
+        paths.check_name_length()?;
         let lock = set::lock_writer(&paths, options.set.allow_foreign_owner)?;
         let files = set::open_for_writing(&paths, &options.set, &ty)?;
         let mut writer = RawWriter {
