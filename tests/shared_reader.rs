@@ -72,6 +72,54 @@ fn a_reader_cloned_into_eight_threads_never_sees_a_torn_or_older_value() {
 }
 
 #[test]
+fn a_guard_kept_in_a_thread_local_until_its_thread_exits_gives_the_slot_back_when_it_drops() {
+    use mmap_sync::ReadGuard;
+    use std::cell::RefCell;
+    thread_local! {
+        static KEPT: RefCell<Option<ReadGuard<'static, Stamp>>> = const { RefCell::new(None) };
+    }
+    const SLOTS: usize = 4;
+    let dir = ChannelDir::new("guard-in-tls");
+    let path = dir.prefix("stamp");
+    let mut writer = Writer::<Stamp>::builder().reader_slots(SLOTS).open(&path).unwrap();
+    publish(&mut writer, 16);
+    let readers_file = writer.paths().readers.clone();
+    // A guard in a thread-local borrows its reader for 'static.
+    let reader: &'static Reader<Stamp> = Box::leak(Box::new(Reader::open(&path).unwrap()));
+    assert_eq!(claimed_slots(&readers_file, SLOTS), 1, "the opening thread's");
+    let pins = || {
+        (0..SLOTS)
+            .filter(|&i| {
+                let offset = mmap_sync::format::slot_offset(SLOTS, i);
+                mmap_sync_tests::files::read_u64(&readers_file, offset) != Some(0)
+            })
+            .count()
+    };
+    // Ten threads, more than the channel's slots, each keeping its last guard in a thread-local
+    // until it exits. Those that touch the thread-local before their first read have it
+    // destroyed after the thread's list of slots; the others before.
+    for round in 0..10 {
+        let early = round % 2 == 0;
+        std::thread::spawn(move || {
+            if early {
+                KEPT.with(|_| {});
+            }
+            let guard = reader.read().unwrap();
+            assert_eq!(guard.generation(), 1);
+            KEPT.with(|kept| *kept.borrow_mut() = Some(guard));
+        })
+        .join()
+        .unwrap();
+        assert_eq!(claimed_slots(&readers_file, SLOTS), 1, "round {round}: slot kept");
+        assert_eq!(pins(), 0, "round {round}: a pin stayed");
+    }
+    // Nothing pins the old copies: the writer publishes freely with its two copies.
+    for _ in 0..4 {
+        publish(&mut writer, 16);
+    }
+}
+
+#[test]
 fn threads_take_a_slot_at_their_first_read_and_give_it_back_when_they_exit() {
     let dir = ChannelDir::new("shared-slots");
     let path = dir.prefix("stamp");

@@ -10,7 +10,7 @@ use std::ops::Deref;
 
 use rkyv::Archive;
 
-use crate::slots::ThreadSlot;
+use crate::slots::{Orphan, ThreadSlot};
 
 pub use crate::synchronizer::ReadResult;
 
@@ -71,7 +71,11 @@ impl<T: Archive> Drop for ReadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         // Reader step 5 when this is the thread's last guard on the reader.
-        self.slot.leave();
+        if self.slot.leave() {
+            // SAFETY: `leave` said this guard was the last user of an orphaned thread slot;
+            // `self.slot` is not used again.
+            unsafe { Orphan::give_back(self.slot) };
+        }
     }
 }
 

@@ -43,6 +43,9 @@ pub(crate) struct ThreadSlot {
     /// Inherited from the parent across `fork()`: never claims a slot again (guards inherited
     /// with it may still drop through it, into the dummy pin).
     forked: Cell<bool>,
+    /// The thread's list is gone (the thread is exiting) while a guard still held this slot: the
+    /// guard kept in another thread-local that drops last gives the slot back and frees this.
+    orphaned: Cell<bool>,
 }
 
 impl ThreadSlot {
@@ -81,12 +84,44 @@ impl ThreadSlot {
     }
 
     /// A guard drops; the last one releases the pin (reader step 5). Guards may drop in any
-    /// order: whichever is last releases.
+    /// order: whichever is last releases. Returns `true` when that last guard outlived the
+    /// thread's list of slots (see [`Orphan`]): the caller must then call [`Orphan::give_back`].
     #[inline]
-    pub fn leave(&self) {
+    #[must_use]
+    pub fn leave(&self) -> bool {
         match self.extra.get() {
-            0 => crate::protocol::release(self.pin()),
-            extra => self.extra.set(extra - 1),
+            0 => {
+                crate::protocol::release(self.pin());
+                self.orphaned.get()
+            }
+            extra => {
+                self.extra.set(extra - 1);
+                false
+            }
+        }
+    }
+}
+
+/// A thread slot whose thread's list is gone while a guard held it: the guard was kept in a
+/// thread-local that the thread destroys after the list. Its last guard gives the reader slot
+/// back and frees the thread slot, so a guard kept until thread exit costs nothing afterwards.
+pub(crate) struct Orphan;
+
+impl Orphan {
+    /// Gives the reader slot of `slot` back and frees it.
+    ///
+    /// # Safety
+    /// `slot` must be a thread slot whose [`ThreadSlot::leave`] just returned `true`, and the
+    /// caller must not use it afterwards (nothing else refers to it: the list that owned it is
+    /// gone and the guard that called `leave` was its last).
+    pub(crate) unsafe fn give_back(slot: *const ThreadSlot) {
+        // SAFETY: an orphaned slot was leaked from its `Box` by `Held::drop`, and the caller
+        // guarantees this is its last use.
+        let slot = unsafe { Box::from_raw(slot as *mut ThreadSlot) };
+        if let Some(owner) = slot.owner.upgrade()
+            && slot.index.get() != NO_SLOT
+        {
+            owner.release_slot(slot.index.get());
         }
     }
 }
@@ -111,8 +146,9 @@ impl Drop for Held {
             // being alive makes its pin readable.
             let Some(owner) = slot.owner.upgrade() else { continue };
             if slot.holding() {
-                // A guard kept in another thread-local may still drop after this one: keep its
-                // thread slot alive (a few bytes, once per such thread).
+                // A guard kept in another thread-local drops after this list: it gives the slot
+                // back when it drops (see `Orphan`).
+                slot.orphaned.set(true);
                 Box::leak(slot);
             } else if slot.index.get() != NO_SLOT {
                 owner.release_slot(slot.index.get());
@@ -157,6 +193,7 @@ pub(crate) fn find_or_insert(
                     pin: Cell::new(&DUMMY_PIN),
                     extra: Cell::new(0),
                     forked: Cell::new(false),
+                    orphaned: Cell::new(false),
                 }));
                 &**held.last()?
             }
