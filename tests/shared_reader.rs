@@ -421,3 +421,175 @@ fn a_thread_refused_a_slot_claims_one_when_it_reads_again_and_its_pin_protects()
     to_thread.send(()).unwrap();
     thread.join().unwrap();
 }
+
+/// What one thread of a wait-then-read loop saw.
+#[derive(Debug, Default)]
+struct LoopCount {
+    wakes: u64,
+    stale: u64,
+}
+
+/// The README's loop, on one thread: wait for a change, read, remember what was read. Counts
+/// the wakes, and the reads that served an older generation than the wake announced.
+fn wait_then_read(reader: Reader<Stamp>, stop: Arc<AtomicBool>) -> LoopCount {
+    let mut count = LoopCount::default();
+    let mut seen = reader.read().unwrap().generation();
+    // Relaxed: a stop flag.
+    while !stop.load(Ordering::Relaxed) {
+        let Some(woken) = reader.wait_for_change(seen, Duration::from_millis(50)).unwrap() else {
+            continue;
+        };
+        count.wakes += 1;
+        let guard = reader.read().unwrap();
+        if guard.generation() < woken {
+            count.stale += 1;
+        }
+        assert!(guard.is_intact(guard.generation()));
+        seen = guard.generation();
+    }
+    count
+}
+
+#[test]
+fn after_a_wake_every_thread_of_a_wait_then_read_loop_reads_that_generation_or_newer() {
+    const PUBLISHES: u64 = 30;
+    for background in [false, true] {
+        let dir = ChannelDir::new("wait-then-read");
+        let path = dir.prefix("stamp");
+        let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+        // Large enough that validating a generation takes a while: the other threads wake
+        // while one validates.
+        const WORDS: usize = 1 << 18;
+        publish(&mut writer, WORDS);
+        let reader =
+            Reader::<Stamp>::builder().validate_in_background(background).open(&path).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (reader, stop) = (reader.clone(), stop.clone());
+                std::thread::spawn(move || wait_then_read(reader, stop))
+            })
+            .collect();
+        for _ in 0..PUBLISHES {
+            std::thread::sleep(Duration::from_millis(10));
+            publish(&mut writer, WORDS);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        // Relaxed: a stop flag.
+        stop.store(true, Ordering::Relaxed);
+        let counts: Vec<LoopCount> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        eprintln!("background {background}: {PUBLISHES} publishes, per thread {counts:?}");
+        for count in &counts {
+            assert_eq!(count.stale, 0, "background {background}: a wake served older: {counts:?}");
+            assert!(count.wakes <= PUBLISHES, "background {background}: the loop spun: {counts:?}");
+            assert!(count.wakes > 0, "background {background}: never woken: {counts:?}");
+        }
+    }
+}
+
+#[test]
+fn a_generation_that_fails_validation_does_not_wake_a_wait_then_read_loop() {
+    for background in [false, true] {
+        let dir = ChannelDir::new("wait-failed");
+        let path = dir.prefix("stamp");
+        let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+        publish(&mut writer, 1000);
+        let reader =
+            Reader::<Stamp>::builder().validate_in_background(background).open(&path).unwrap();
+        assert_eq!(reader.read().unwrap().generation(), 1);
+        if background {
+            // The validator wakes at once on a publish: keep it busy with a large generation 2
+            // while generation 3 is published and damaged.
+            publish(&mut writer, 4 << 20);
+        }
+        // The bad generation is damaged before this process validates it.
+        let bad = writer.write(&Stamp::new(writer.generation() + 1, 1000)).unwrap();
+        corrupt_copy(&path, bad.copy);
+        if background {
+            let deadline = Instant::now() + LONG;
+            while reader.last_failure().is_none() {
+                assert!(Instant::now() < deadline, "the failure was never reported");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        let served = reader.read().unwrap().generation();
+        assert!(served < bad.generation);
+        let waits: Vec<_> = (0..4)
+            .map(|_| {
+                let reader = reader.clone();
+                std::thread::spawn(move || {
+                    let mut wakes = 0;
+                    let started = Instant::now();
+                    while started.elapsed() < Duration::from_millis(300) {
+                        let timeout = Duration::from_millis(300);
+                        if reader.wait_for_change(served, timeout).unwrap().is_some() {
+                            wakes += 1;
+                            assert_eq!(reader.read().unwrap().generation(), served);
+                        }
+                    }
+                    wakes
+                })
+            })
+            .collect();
+        for wait in waits {
+            assert_eq!(wait.join().unwrap(), 0, "background {background}: the bad generation woke");
+        }
+        assert_eq!(reader.last_failure().map(|f| f.generation), Some(bad.generation));
+        // The next good generation wakes the loop, and is what it reads.
+        let waiter = {
+            let reader = reader.clone();
+            std::thread::spawn(move || {
+                let woken = reader.wait_for_change(served, LONG).unwrap();
+                (woken, reader.read().unwrap().generation())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(20));
+        let next = publish(&mut writer, 1000).generation;
+        assert_eq!(waiter.join().unwrap(), (Some(next), next), "background {background}");
+    }
+}
+
+#[test]
+fn a_waiting_reader_of_a_deleted_set_learns_within_the_bound_that_a_new_channel_replaced_it() {
+    use mmap_sync::{Error, SUPERSEDED_CHECK};
+    let dir = ChannelDir::new("deleted-set");
+    let path = dir.prefix("stamp");
+    let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+    publish(&mut writer, 16);
+    let reader = Reader::<Stamp>::open(&path).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let waiters: Vec<_> = (0..3)
+        .map(|_| {
+            let (reader, tx) = (reader.clone(), tx.clone());
+            std::thread::spawn(move || {
+                let result = reader.wait_for_change(1, Duration::MAX);
+                tx.send((result, Instant::now())).unwrap();
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(50));
+
+    // The writer goes, every file of the channel is deleted, and a new writer starts a new
+    // channel at the path and publishes. Nobody could mark the old set replaced.
+    let files = writer.paths().all(3);
+    drop(writer);
+    for file in files {
+        std::fs::remove_file(file).unwrap();
+    }
+    assert!(!reader.is_superseded(), "a deleted set is followed until a new one appears");
+    let mut next = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+    publish(&mut next, 16);
+    let replaced_at = Instant::now();
+    let bound = SUPERSEDED_CHECK + Duration::from_secs(5);
+    for _ in 0..3 {
+        let (result, at) = rx.recv_timeout(bound).expect("a waiting reader never learned");
+        assert!(matches!(result, Err(Error::Superseded { .. })), "{result:?}");
+        eprintln!("a waiter learned after {:?}", at.saturating_duration_since(replaced_at));
+    }
+    waiters.into_iter().for_each(|w| w.join().unwrap());
+    assert!(reader.is_superseded());
+    // It keeps its last value; a new reader follows the new channel.
+    assert_eq!(reader.read().unwrap().generation(), 1);
+    let fresh = Reader::<Stamp>::open(&path).unwrap();
+    assert_eq!(fresh.read().unwrap().generation(), 1);
+}

@@ -144,7 +144,7 @@ pub use fingerprint::{fingerprint_of, fold_fingerprint, layout_fingerprint};
 pub use guard::ReadGuard;
 pub use mmap_sync_derive::SharedState;
 pub use paths::ChannelPaths;
-pub use reader::{Reader, ReaderBuilder, ReaderStats, ValidationFailure};
+pub use reader::{Reader, ReaderBuilder, ReaderStats, SUPERSEDED_CHECK, ValidationFailure};
 pub use serialize::{CopySerializer, CopyWriter};
 pub use shared_state::SharedState;
 pub use writer::{Published, Staged, Writer, WriterBuilder};

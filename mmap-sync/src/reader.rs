@@ -28,6 +28,31 @@ use crate::value_type::ValueType;
 /// value the fault guard stores into it.
 const NONE: u64 = FAULT_CLEARED;
 
+/// How often a waiting reader asks whether its path still names its set: the longest a waiter
+/// takes to learn that its files were deleted and a new channel created at the path.
+pub const SUPERSEDED_CHECK: Duration = Duration::from_millis(500);
+
+/// How long a waiter sleeps at a time while another thread validates what it waits for.
+const VALIDATION_POLL: Duration = Duration::from_millis(20);
+
+/// What [`ReaderShared::make_readable`] achieved.
+enum Readable {
+    /// A read on the thread serves this generation.
+    Served(u64),
+    /// The generation (or a newer one published meanwhile) failed validation.
+    Failed,
+    /// The deadline passed first.
+    TimedOut,
+}
+
+/// The time left until `deadline` (`None` has none: wait forever), or `None` once it passed.
+fn remaining(deadline: Option<Instant>) -> Option<Duration> {
+    match deadline {
+        Some(deadline) => deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()),
+        None => Some(Duration::MAX),
+    }
+}
+
 /// A generation that failed validation: it is never served.
 #[derive(Clone, Debug)]
 pub struct ValidationFailure {
@@ -43,7 +68,8 @@ pub struct ValidationFailure {
 pub struct ReaderStats {
     /// Generations validated (bytecheck, checksum, fingerprint), successfully or not.
     pub validations: u64,
-    /// Of those, the ones a `read` call ran (the rest ran on the background validator).
+    /// Of those, the ones a `read` call ran (the rest ran in waits, such as
+    /// [`Reader::wait_for_change`], or on the background validator).
     pub validations_in_reads: u64,
     /// Reads that served an older validated generation while a newer one was being validated.
     pub served_older: u64,
@@ -70,6 +96,10 @@ pub(crate) struct ReaderShared {
     ty: ValueType,
     /// The fingerprint the channel's copies carry.
     fingerprint: u64,
+    /// The identity of the state file this reader maps.
+    state_id: FileId,
+    /// Latched when the path was found to name another state file.
+    replaced: AtomicBool,
     checksum: bool,
     background: bool,
     /// The fork epoch `open` ran in (a background validator runs only in that process).
@@ -164,6 +194,8 @@ impl ReaderShared {
         let seen_faults = [files.state.mapping().faults(), files.readers.mapping().faults()];
         os::on_fork_in_child(slots::after_fork_in_child);
         let data = std::mem::take(&mut files.data);
+        let state_id =
+            FileId::of(&files.state_file).map_err(|e| Error::io(&files.paths.state, e))?;
         let active_word = ActiveWord(std::ptr::NonNull::from(&files.state.header().active));
         Ok(Arc::new(ReaderShared {
             // Relaxed: only uniqueness matters.
@@ -172,6 +204,8 @@ impl ReaderShared {
             files,
             ty,
             fingerprint,
+            state_id,
+            replaced: AtomicBool::new(false),
             checksum,
             background,
             opened_in_epoch: os::fork_epoch(),
@@ -566,7 +600,7 @@ impl ReaderShared {
         }
         if f.readers.mapping().faults() != v.seen_faults[1] {
             v.seen_faults[1] = f.readers.mapping().faults();
-            if self.is_superseded() {
+            if self.marked_superseded() {
                 // The writer has moved to a new set and will never write these files again: the
                 // last value is frozen and safe to read without a visible pin. Keep the stand-in
                 // pages (pins land there without faulting) and serve what was validated.
@@ -647,10 +681,29 @@ impl ReaderShared {
         }
     }
 
-    /// Whether a writer replaced this channel's files by a new set.
-    pub fn is_superseded(&self) -> bool {
+    /// Whether a writer marked this set as replaced by a new one: one load, for paths that ask
+    /// often.
+    pub fn marked_superseded(&self) -> bool {
         // Relaxed: an informational flag.
         self.files.state.header().superseded.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether this set is no longer the channel at its path: a writer marked it replaced, or
+    /// the path's state file is now another file (this set's files were deleted and a new
+    /// channel created there, which no writer could mark). Asks the filesystem (one `stat`)
+    /// until the answer is yes, which is then kept.
+    pub fn is_superseded(&self) -> bool {
+        // Relaxed: a latch; once seen replaced, the set never becomes the channel again.
+        if self.marked_superseded() || self.replaced.load(Ordering::Relaxed) {
+            return true;
+        }
+        // A missing file is not another set: a writer may still publish into deleted files.
+        let replaced = std::fs::symlink_metadata(&self.paths().state)
+            .is_ok_and(|meta| FileId::from(&meta) != self.state_id);
+        if replaced {
+            self.replaced.store(true, Ordering::Relaxed);
+        }
+        replaced
     }
 
     /// Claims the lowest free slot for the calling thread (see [`set::claim_slot`]).
@@ -699,45 +752,140 @@ impl ReaderShared {
         Ok(file)
     }
 
-    /// Blocks until a generation other than `since` (and not 0) is published, or `timeout`
-    /// passes (`None` returned). Uses the calling thread's slot for its waiter bit.
+    /// Blocks until a read on this thread serves a generation other than `since` (and not 0),
+    /// or `timeout` passes (`None`). See [`Reader::wait_for_change`].
     pub fn wait_for_change(self: &Arc<Self>, since: u64, timeout: Duration) -> Result<Option<u64>> {
+        self.wait_readable(timeout, |g| g != since && g != 0)
+    }
+
+    /// Blocks until a read on this thread serves a generation newer than `since`, or `timeout`
+    /// passes (`None`). See [`Reader::wait_for_validated`].
+    pub fn wait_for_validated(
+        self: &Arc<Self>,
+        since: u64,
+        timeout: Duration,
+    ) -> Result<Option<u64>> {
+        self.wait_readable(timeout, |g| g > since)
+    }
+
+    /// The one wait: sleeps on the publish futex until a published generation is `wanted`,
+    /// makes it readable (validates it, or waits for the thread that does), and returns the
+    /// generation a read now serves. A generation that fails validation is not a change: the
+    /// wait goes on for the next publish, so a wait-then-read loop never spins on it. Every
+    /// [`SUPERSEDED_CHECK`] it asks whether the path still names this set.
+    fn wait_readable(
+        self: &Arc<Self>,
+        timeout: Duration,
+        wanted: impl Fn(u64) -> bool,
+    ) -> Result<Option<u64>> {
         let header = self.files.state.header();
-        let changed = |g: u64| g != since && g != 0;
-        // SeqCst: as the loads in the loop below (a quick answer before taking a waiter bit).
-        let current = protocol::generation(header.active.load(Ordering::SeqCst));
-        if changed(current) {
-            return Ok(Some(current));
-        }
         let deadline = Instant::now().checked_add(timeout);
-        let index = self.thread_slot()?.index();
-        self.set_waiting(index, true);
+        // The slot whose waiter bit this wait set, once it has set it.
+        let mut waiting = None;
         let result = loop {
             // Load the futex word before checking the generation: a publish after this load
             // changes the word, so the wait below returns at once instead of missing it.
-            // SeqCst (these three): after the bit is set in the total order, so that a publish
-            // either changed what they load or sees the bit.
+            // SeqCst (these two): after the waiter bit is set in the total order (on the
+            // iterations that sleep), so that a publish either changed what they load or sees the
+            // bit.
             let futex = header.publish_futex.load(Ordering::SeqCst);
-            let current = protocol::generation(header.active.load(Ordering::SeqCst));
-            if changed(current) {
-                break Ok(Some(current));
+            let published = protocol::generation(header.active.load(Ordering::SeqCst));
+            if wanted(published) && !self.failed_at_or_after(published) {
+                match self.make_readable(published, deadline) {
+                    Ok(Readable::Served(generation)) if wanted(generation) => {
+                        break Ok(Some(generation));
+                    }
+                    // Failed validation (recorded), or served something not wanted: look again.
+                    Ok(Readable::Served(_) | Readable::Failed) => continue,
+                    Ok(Readable::TimedOut) => break Ok(None),
+                    Err(e) => break Err(e),
+                }
             }
-            if header.superseded.load(Ordering::SeqCst) != 0 {
+            if self.is_superseded() {
                 break Err(Error::Superseded { path: self.paths().state.clone() });
             }
-            let remaining = match deadline {
-                Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => Some(left),
-                    _ => break Ok(None),
-                },
-                None => None,
-            };
-            if let Err(e) = os::futex_wait(&header.publish_futex, futex, remaining) {
+            let Some(remaining) = remaining(deadline) else { break Ok(None) };
+            if waiting.is_none() {
+                let index = match self.thread_slot() {
+                    Ok(slot) => slot.index(),
+                    Err(e) => break Err(e),
+                };
+                self.set_waiting(index, true);
+                waiting = Some(index);
+                // Look again with the bit set before sleeping.
+                continue;
+            }
+            if let Err(e) =
+                os::futex_wait(&header.publish_futex, futex, Some(remaining.min(SUPERSEDED_CHECK)))
+            {
                 break Err(Error::io(&self.paths().state, e));
             }
         };
-        self.set_waiting(index, false);
+        if let Some(index) = waiting {
+            self.set_waiting(index, false);
+        }
         result
+    }
+
+    /// Makes `published` (or a newer generation) what a read on this thread serves: returns at
+    /// once if it is validated, else validates the active copy on this thread (default mode), or
+    /// waits for the thread that validates it (another reading thread, or the background
+    /// validator) until `deadline`.
+    fn make_readable(
+        self: &Arc<Self>,
+        published: u64,
+        deadline: Option<Instant>,
+    ) -> Result<Readable> {
+        loop {
+            let validated = self.validated_generation();
+            if validated >= published {
+                return Ok(Readable::Served(validated));
+            }
+            if self.failed_at_or_after(published) {
+                return Ok(Readable::Failed);
+            }
+            let Some(remaining) = remaining(deadline) else { return Ok(Readable::TimedOut) };
+            // In a child forked after `open`, the background validator did not come along.
+            let validator_runs = self.background && self.opened_in_epoch == os::fork_epoch();
+            if validator_runs {
+                self.wait_validated(remaining.min(VALIDATION_POLL));
+                continue;
+            }
+            let slot = self.thread_slot()?;
+            if slot.holding() {
+                // The thread holds a guard: its reads serve that guard's generation until it
+                // drops, and its pin cannot be moved to validate another.
+                return Ok(Readable::Served(published));
+            }
+            let v = match self.validation.try_lock() {
+                Ok(v) => v,
+                Err(TryLockError::Poisoned(e)) => e.into_inner(),
+                Err(TryLockError::WouldBlock) => {
+                    // Another thread validates: wait for it rather than block on the lock.
+                    self.wait_validated(remaining.min(VALIDATION_POLL));
+                    continue;
+                }
+            };
+            let pin = slot.pin();
+            let a2 = protocol::pin_active(self.active(), pin);
+            protocol::narrow(pin, a2);
+            let result =
+                self.check_active(a2).and_then(|()| self.validate(a2, Check::Safe, v, false));
+            protocol::release(pin);
+            if let Err(e) = result
+                && !self.failed_at_or_after(published)
+            {
+                // Not a verdict on the generation (a remap failed, say): the caller's error.
+                return Err(e);
+            }
+        }
+    }
+
+    /// Whether the newest recorded validation failure is of `generation` or a newer one.
+    fn failed_at_or_after(&self, generation: u64) -> bool {
+        // Relaxed: a hint; the lock below is what is trusted.
+        self.has_failure.load(Ordering::Relaxed)
+            && self.last_failure().is_some_and(|f| f.generation >= generation)
     }
 
     /// Sets (or clears) the waiter bit of slot `index`: while some bit is set, every publish
@@ -959,68 +1107,42 @@ impl<T: SharedState> Reader<T> {
         self.shared.stats()
     }
 
-    /// Whether a writer replaced the channel's files by a new set since this reader opened
-    /// them: the reader keeps its last value; open a new reader to follow the channel.
+    /// Whether the files this reader maps are no longer the channel at its path: a writer
+    /// replaced them by a new set, or they were deleted and a new channel was created at the
+    /// path. The reader keeps its last value; open a new reader to follow the channel. Asks the
+    /// filesystem (one `stat`) until the answer is yes.
     pub fn is_superseded(&self) -> bool {
         self.shared.is_superseded()
     }
 
-    /// Blocks until a generation other than `since` is published, or `timeout` passes (any
-    /// duration, `Duration::MAX` included). Returns `Ok(Some(generation))` on a change and
-    /// `Ok(None)` on timeout. The thread sleeps on a futex; the writer wakes it only when some
-    /// reader waits.
+    /// Blocks until a generation other than `since` (and not 0) is published and readable, or
+    /// `timeout` passes (any duration, `Duration::MAX` included). Returns `Ok(Some(generation))`
+    /// with the generation a [`read`](Self::read) on this thread now serves (the new one, or a
+    /// newer one), and `Ok(None)` on timeout. So a loop of `wait_for_change(seen)`, `read()`,
+    /// `seen = guard.generation()` sleeps between publishes, on any number of threads.
+    ///
+    /// The thread sleeps on a futex; the writer wakes it only when some reader waits. A wait
+    /// that finds a new generation makes it readable before it returns: it validates it, or
+    /// waits for the thread that does (another thread, or the background validator). The
+    /// deadline bounds the waiting, not a validation this thread runs itself. A generation that
+    /// fails validation is not a change: the wait goes on for the next publish (see
+    /// [`last_failure`](Self::last_failure)). A thread that holds a guard of this reader keeps
+    /// reading that guard's generation; for it the wait returns on the publish alone.
+    ///
+    /// Fails with [`Error::Superseded`] when the files this reader maps are no longer the
+    /// channel at its path: a writer replaced them by a new set, or they were deleted and a new
+    /// channel was created at the path, which a waiting reader learns within
+    /// [`SUPERSEDED_CHECK`](crate::SUPERSEDED_CHECK).
     pub fn wait_for_change(&self, since: u64, timeout: Duration) -> Result<Option<u64>> {
         self.shared.wait_for_change(since, timeout)
     }
 
-    /// Blocks until this process has validated a generation newer than `since` (so that a read
-    /// serves it), or `timeout` passes. Returns the validated generation, or `None` on timeout.
-    /// Generations that fail validation are skipped (see [`last_failure`](Self::last_failure)).
+    /// Blocks until a read serves a generation newer than `since`, or `timeout` passes.
+    /// Returns that generation, or `None` on timeout. Generations that fail validation are
+    /// skipped (see [`last_failure`](Self::last_failure)). Like
+    /// [`wait_for_change`](Self::wait_for_change), with "newer than" for "other than".
     pub fn wait_for_validated(&self, since: u64, timeout: Duration) -> Result<Option<u64>> {
-        let deadline = Instant::now().checked_add(timeout);
-        loop {
-            let validated = self.validated_generation();
-            if validated > since {
-                return Ok(Some(validated));
-            }
-            let published = self.generation();
-            if published > since && published > validated {
-                if self.shared.background {
-                    let wait = deadline
-                        .map_or(Duration::from_millis(50), |d| {
-                            d.saturating_duration_since(Instant::now())
-                        })
-                        .min(Duration::from_millis(50));
-                    self.shared.wait_validated(wait);
-                } else {
-                    // Validates it (or records why it fails).
-                    drop(self.read());
-                }
-                if self.validated_generation() > since {
-                    continue;
-                }
-            }
-            let remaining = match deadline {
-                Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(left) if !left.is_zero() => left,
-                    _ => return Ok(None),
-                },
-                None => Duration::MAX,
-            };
-            // Wait for a publish beyond the newest one known to have failed or be pending.
-            let base = published.max(since);
-            if published > validated
-                && self.last_failure().is_some_and(|f| f.generation == published)
-            {
-                self.wait_for_change(base, remaining)?;
-            } else if published <= since {
-                self.wait_for_change(since, remaining)?;
-            } else if self.shared.background {
-                continue;
-            } else {
-                self.wait_for_change(base, remaining.min(Duration::from_millis(10)))?;
-            }
-        }
+        self.shared.wait_for_validated(since, timeout)
     }
 
     /// The channel's file paths.
