@@ -235,3 +235,104 @@ fn replacing_the_channels_files_ends_the_old_subscription_with_superseded() {
     });
     assert_eq!(g, fresh.generation());
 }
+
+#[test]
+fn three_thousand_cancelled_futures_leave_one_waiter_thread_holding_one_slot() {
+    let _serial = serial();
+    let dir = TempDir::new("changes-cancelled");
+    let path = dir.channel("ticker");
+    const SLOTS: usize = 16;
+    let mut writer = Writer::<Ticker>::builder().reader_slots(SLOTS).open(&path).unwrap();
+    writer.write(&Ticker { tick: 1 }).unwrap();
+    let reader = Reader::<Ticker>::open(&path).unwrap();
+    let slots_in_use =
+        || mmap_sync::inspect::Channel::open(&path).unwrap().readers().unwrap().live();
+    let slots_before = slots_in_use();
+    let rt = runtime();
+    let (most_threads, most_slots, refused) = rt.block_on(async {
+        let since = reader.generation();
+        let (mut most_threads, mut most_slots, mut refused) = (0, 0, 0);
+        for round in 0..3000 {
+            match tokio::time::timeout(Duration::from_micros(50), reader.changed(since)).await {
+                Err(_elapsed) => {}
+                Ok(Err(mmap_sync::Error::ReadersFull { .. })) => refused += 1,
+                Ok(other) => panic!("nothing was published: {other:?}"),
+            }
+            most_threads = most_threads.max(waiter_threads());
+            if round % 100 == 0 {
+                most_slots = most_slots.max(slots_in_use());
+            }
+        }
+        (most_threads, most_slots, refused)
+    });
+    println!(
+        "3000 cancelled futures: at most {most_threads} waiter thread(s), at most {} slot(s) \
+         beyond the reader's own, {refused} ReadersFull",
+        most_slots.saturating_sub(slots_before)
+    );
+    assert_eq!(refused, 0, "a future was refused a slot because of other futures");
+    assert!(most_threads <= 1, "{most_threads} waiter threads for one channel");
+    assert!(most_slots <= slots_before + 1, "the waiters held {most_slots} slots");
+    // Every other thread of the process can still read.
+    let threads: Vec<_> = (0..SLOTS - slots_before - 1)
+        .map(|_| {
+            let reader = reader.clone();
+            std::thread::spawn(move || reader.read().map(|g| g.tick))
+        })
+        .collect();
+    for thread in threads {
+        assert_eq!(thread.join().unwrap().unwrap(), 1);
+    }
+    drop(rt);
+    eventually("the waiter thread stops", || waiter_threads() == 0);
+    eventually("its slot is given back", || slots_in_use() == slots_before);
+}
+
+#[test]
+fn two_thousand_tasks_waiting_on_a_deleted_set_learn_that_a_new_channel_replaced_it() {
+    let _serial = serial();
+    let dir = TempDir::new("changes-deleted");
+    let (writer, reader) = open(&dir);
+    let rt = runtime();
+    const TASKS: usize = 2000;
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let reader = reader.clone();
+            let waiting = waiting.clone();
+            rt.spawn(async move {
+                let since = reader.generation();
+                waiting.fetch_add(1, Ordering::SeqCst);
+                (reader.changed(since).await, Instant::now())
+            })
+        })
+        .collect();
+    eventually("all tasks waiting", || waiting.load(Ordering::SeqCst) == TASKS);
+    // The writer goes, every file is deleted, a new writer starts a new channel at the path.
+    let files = writer.paths().all(3);
+    drop(writer);
+    for file in files {
+        std::fs::remove_file(file).unwrap();
+    }
+    let mut next = Writer::<Ticker>::open(&reader.paths().prefix).unwrap();
+    next.write(&Ticker { tick: 1 }).unwrap();
+    let replaced_at = Instant::now();
+    let latest = rt.block_on(async {
+        let mut latest = replaced_at;
+        for task in tasks {
+            let bound = mmap_sync::SUPERSEDED_CHECK + Duration::from_secs(10);
+            let (result, at) =
+                tokio::time::timeout(bound, task).await.expect("a task never learned").unwrap();
+            assert!(matches!(result, Err(mmap_sync::Error::Superseded { .. })), "{result:?}");
+            latest = latest.max(at);
+        }
+        latest
+    });
+    println!(
+        "{TASKS} tasks waiting on a deleted set learned it was replaced within {:.0} ms",
+        latest.saturating_duration_since(replaced_at).as_secs_f64() * 1e3
+    );
+    assert!(reader.is_superseded());
+    drop(rt);
+    eventually("the waiter thread stops", || waiter_threads() == 0);
+}

@@ -24,12 +24,12 @@
 //! # Semantics
 //!
 //! A [`Changes`] remembers the last generation it returned (at first, the generation published
-//! when it was made). [`Changes::changed`] resolves with the newest published generation as
+//! when it was made). [`Changes::changed`] resolves with the newest readable generation as
 //! soon as it is newer than that; several publishes in quick succession may resolve one call
-//! with the newest of them, as `tokio::sync::watch` does. The generation is the *published*
-//! one: a read serves it once this process has validated it (at that read, or in the
-//! background), or keeps serving the last good one if it fails validation (see
-//! [`Reader::last_failure`]).
+//! with the newest of them, as `tokio::sync::watch` does. Readable: the waiter thread has
+//! validated it for the process (or seen it validated, in the background mode), so a read after
+//! `changed` returns serves it or a newer one; a generation that fails validation is skipped
+//! (see [`Reader::last_failure`]).
 //!
 //! # Cancellation, `select!` and timeouts
 //!
@@ -67,17 +67,22 @@
 //!
 //! The first [`Reader::changes`] (or [`Reader::changed`]) for a channel starts the process's
 //! waiter thread for it, with a clone of that reader; later calls, from any task, any clone and
-//! any other reader of the same path, share it. It stops within [`WAITER_STEP`] after the
-//! last [`Changes`] of the channel is dropped, giving its slot back; the next call starts a
-//! new one. When the channel's files are replaced by a new set, `changed` returns
-//! [`Error::Superseded`] to the subscribers of the old set's reader; open a new reader and
-//! subscribe again. [`waiter_threads`] counts the waiter threads running.
+//! any other reader of the same path, share it, however many futures are made, cancelled or
+//! dropped: a process has at most one waiter thread per channel, holding one reader slot. It
+//! waits with [`Reader::wait_for_change`], so a generation it announces is readable: a read
+//! after `changed` returns serves it (or a newer one), and a generation that fails validation
+//! is never announced. It stops about [`WAITER_STEP`] after the last [`Changes`] of the channel
+//! is dropped, giving its slot back; the next call starts a new one. When the channel's files
+//! are replaced by a new set (or deleted, and a new channel created at the path), `changed`
+//! returns [`Error::Superseded`] to the subscribers of the old set's reader; open a new reader
+//! and subscribe again. [`waiter_threads`] counts the waiter threads running.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
@@ -86,13 +91,14 @@ use crate::reader::Reader;
 use crate::shared_state::SharedState;
 
 /// How long the waiter thread blocks in one `wait_for_change` before it checks whether anyone
-/// still listens: the longest a waiter thread outlives its last [`Changes`].
+/// still listens, and how long it stays after its last [`Changes`] is dropped: the longest a
+/// waiter thread outlives its last `Changes` is about twice this.
 pub const WAITER_STEP: Duration = Duration::from_millis(100);
 
 /// What the waiter thread tells its subscribers.
 #[derive(Clone, Debug)]
 struct Notice {
-    /// The newest published generation it has seen.
+    /// The newest generation it has made readable.
     generation: u64,
     /// Why it stopped waiting, if it did.
     end: Option<Arc<Error>>,
@@ -101,8 +107,6 @@ struct Notice {
 /// What a waiter thread and its subscribers share.
 struct Shared {
     notices: watch::Sender<Notice>,
-    /// Set when the last subscriber is gone.
-    stop: AtomicBool,
     /// Whether the waiter's reader follows a set of files that was replaced.
     superseded: Box<dyn Fn() -> bool + Send + Sync>,
 }
@@ -113,27 +117,56 @@ impl std::fmt::Debug for Shared {
     }
 }
 
-/// Held by every [`Changes`] of a channel; the last one dropped stops the waiter thread.
+/// The one waiter thread of a channel in this process, as the registry holds it. Every field is
+/// read and written under the registry's lock, which is what makes "one waiter per channel" a
+/// fact: a subscription either joins the running waiter or, when there is none, starts one, in
+/// one critical section; a waiter decides to stop in one too.
+struct Waiter {
+    shared: Arc<Shared>,
+    /// Live [`Subscription`]s of this waiter (every live [`Changes`] holds one, through an
+    /// `Arc` its clones share).
+    subscribers: usize,
+    /// When `subscribers` last dropped to 0.
+    idle_since: Instant,
+    /// Set by the thread when it stops (it stopped waiting, for lack of subscribers or on an
+    /// error); the thread then only returns.
+    stopped: bool,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The waiter of each channel in this process, by state file path.
+static WAITERS: Mutex<Option<HashMap<PathBuf, Waiter>>> = Mutex::new(None);
+
+fn waiters() -> MutexGuard<'static, Option<HashMap<PathBuf, Waiter>>> {
+    WAITERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by every [`Changes`] of a waiter (clones of a `Changes` share one).
 #[derive(Debug)]
 struct Subscription {
+    key: PathBuf,
     shared: Arc<Shared>,
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        // Relaxed: the waiter only needs to see it eventually; nothing else is published by it.
-        self.shared.stop.store(true, Ordering::Relaxed);
+        let mut waiters = waiters();
+        if let Some(waiter) = waiters.as_mut().and_then(|w| w.get_mut(&self.key))
+            && Arc::ptr_eq(&waiter.shared, &self.shared)
+        {
+            waiter.subscribers -= 1;
+            if waiter.subscribers == 0 {
+                waiter.idle_since = Instant::now();
+            }
+        }
     }
 }
-
-/// The waiter of each channel in this process, by state file path.
-static WAITERS: Mutex<Option<HashMap<PathBuf, Weak<Subscription>>>> = Mutex::new(None);
 
 /// Waiter threads running in this process.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 
-/// The number of waiter threads running in this process: one per channel that has a live
-/// [`Changes`], plus, for at most [`WAITER_STEP`], those whose last `Changes` was just dropped.
+/// The number of waiter threads running in this process: at most one per channel, running
+/// while the channel has a live [`Changes`] and for about [`WAITER_STEP`] after.
 pub fn waiter_threads() -> usize {
     // Relaxed: a count for monitoring and tests.
     RUNNING.load(Ordering::Relaxed)
@@ -220,47 +253,77 @@ impl<T: SharedState + 'static> Reader<T> {
 /// The channel's subscription: the running waiter's, or a new waiter's.
 fn subscribe<T: SharedState + 'static>(reader: &Reader<T>) -> Result<Arc<Subscription>> {
     let key = reader.paths().state.clone();
-    let mut waiters = WAITERS.lock().unwrap_or_else(|e| e.into_inner());
-    let waiters = waiters.get_or_insert_with(HashMap::new);
-    waiters.retain(|_, w| w.strong_count() > 0);
-    if let Some(existing) = waiters.get(&key).and_then(Weak::upgrade) {
-        let shared = &existing.shared;
-        let ended = shared.notices.borrow().end.is_some();
+    let mut guard = waiters();
+    let registry = guard.get_or_insert_with(HashMap::new);
+    if let Some(waiter) = registry.get_mut(&key) {
+        let ended = waiter.stopped || waiter.shared.notices.borrow().end.is_some();
         // A waiter whose reader follows a replaced set is no use to a reader of the new one.
-        let stale = (shared.superseded)() && !reader.is_superseded();
+        let stale = !ended && (waiter.shared.superseded)() && !reader.is_superseded();
         if !ended && !stale {
-            return Ok(existing);
+            waiter.subscribers += 1;
+            return Ok(Arc::new(Subscription { key, shared: waiter.shared.clone() }));
         }
+        let old = registry.remove(&key).expect("found above");
+        if let Some(thread) = old.thread
+            && old.stopped
+        {
+            // It decided to stop and only returns: wait for it, so that it has given its reader
+            // slot back before the next waiter takes one.
+            let _ = thread.join();
+        }
+        // A stale waiter's reader follows a replaced set and its wait ends within
+        // `SUPERSEDED_CHECK`; it stops at its next look, as it is no longer registered.
     }
-    let subscription = start_waiter(reader)?;
-    waiters.insert(key, Arc::downgrade(&subscription));
-    Ok(subscription)
+    let shared = start_waiter(reader, &key)?;
+    registry.insert(
+        key.clone(),
+        Waiter {
+            shared: shared.0.clone(),
+            subscribers: 1,
+            idle_since: Instant::now(),
+            stopped: false,
+            thread: Some(shared.1),
+        },
+    );
+    Ok(Arc::new(Subscription { key, shared: shared.0 }))
 }
 
-fn start_waiter<T: SharedState + 'static>(reader: &Reader<T>) -> Result<Arc<Subscription>> {
+fn start_waiter<T: SharedState + 'static>(
+    reader: &Reader<T>,
+    key: &std::path::Path,
+) -> Result<(Arc<Shared>, JoinHandle<()>)> {
     let generation = reader.generation();
     let probe = reader.clone();
     let shared = Arc::new(Shared {
         notices: watch::Sender::new(Notice { generation, end: None }),
-        stop: AtomicBool::new(false),
         superseded: Box::new(move || probe.is_superseded()),
     });
     let thread_shared = shared.clone();
     let thread_reader = reader.clone();
+    let thread_key = key.to_path_buf();
     // Relaxed: a count for monitoring; the thread's own decrement comes after this increment.
     RUNNING.fetch_add(1, Ordering::Relaxed);
     let spawned = std::thread::Builder::new()
         .name("mmap-sync-changes".into())
-        .spawn(move || run_waiter(thread_reader, thread_shared, generation));
-    if let Err(e) = spawned {
-        RUNNING.fetch_sub(1, Ordering::Relaxed);
-        return Err(Error::Io { path: reader.paths().state.clone(), source: e });
+        .spawn(move || run_waiter(thread_reader, thread_shared, thread_key, generation));
+    match spawned {
+        Ok(thread) => Ok((shared, thread)),
+        Err(e) => {
+            RUNNING.fetch_sub(1, Ordering::Relaxed);
+            Err(Error::Io { path: reader.paths().state.clone(), source: e })
+        }
     }
-    Ok(Arc::new(Subscription { shared }))
 }
 
-/// The waiter thread: waits for each new generation and tells the subscribers.
-fn run_waiter<T: SharedState>(reader: Reader<T>, shared: Arc<Shared>, mut generation: u64) {
+/// The waiter thread: makes each new generation readable and tells the subscribers; stops when
+/// no subscriber is left for a [`WAITER_STEP`], when its wait fails, or when the registry no
+/// longer names it (another waiter replaced it).
+fn run_waiter<T: SharedState>(
+    reader: Reader<T>,
+    shared: Arc<Shared>,
+    key: PathBuf,
+    mut generation: u64,
+) {
     struct Running;
     impl Drop for Running {
         fn drop(&mut self) {
@@ -269,18 +332,36 @@ fn run_waiter<T: SharedState>(reader: Reader<T>, shared: Arc<Shared>, mut genera
         }
     }
     let _running = Running;
-    // Relaxed: see `Subscription::drop`.
-    while !shared.stop.load(Ordering::Relaxed) {
-        match reader.wait_for_change(generation, WAITER_STEP) {
+    loop {
+        let end = match reader.wait_for_change(generation, WAITER_STEP) {
             Ok(Some(newer)) => {
                 generation = newer;
                 shared.notices.send_modify(|n| n.generation = newer);
+                None
             }
-            Ok(None) => {}
-            Err(error) => {
-                shared.notices.send_modify(|n| n.end = Some(Arc::new(error)));
-                return;
+            Ok(None) => None,
+            Err(error) => Some(Arc::new(error)),
+        };
+        let mut waiters = waiters();
+        let Some(waiter) = waiters
+            .as_mut()
+            .and_then(|w| w.get_mut(&key))
+            .filter(|w| Arc::ptr_eq(&w.shared, &shared))
+        else {
+            // Replaced: its subscribers (if any) follow the new waiter.
+            if let Some(end) = end {
+                shared.notices.send_modify(|n| n.end = Some(end));
             }
+            return;
+        };
+        if let Some(end) = end {
+            waiter.stopped = true;
+            shared.notices.send_modify(|n| n.end = Some(end));
+            return;
+        }
+        if waiter.subscribers == 0 && waiter.idle_since.elapsed() >= WAITER_STEP {
+            waiter.stopped = true;
+            return;
         }
     }
 }
