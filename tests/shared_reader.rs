@@ -593,3 +593,48 @@ fn a_waiting_reader_of_a_deleted_set_learns_within_the_bound_that_a_new_channel_
     let fresh = Reader::<Stamp>::open(&path).unwrap();
     assert_eq!(fresh.read().unwrap().generation(), 1);
 }
+
+#[test]
+fn a_child_forked_while_another_thread_validates_never_blocks_and_reads() {
+    const FORKS: u32 = 25;
+    for background in [false, true] {
+        let dir = ChannelDir::new("fork-validating");
+        let path = dir.prefix("stamp");
+        let mut writer = Writer::<Stamp>::builder().copies(3).open(&path).unwrap();
+        // 4 MiB values, published without pause: the readers of the forking process validate
+        // nearly all the time.
+        const WORDS: usize = 512 << 10;
+        publish(&mut writer, WORDS);
+        let stop = Arc::new(AtomicBool::new(false));
+        let publisher = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                // Relaxed: a stop flag.
+                while !stop.load(Ordering::Relaxed) {
+                    publish(&mut writer, WORDS);
+                }
+            })
+        };
+        let mut forker = Probe::spawn(
+            NEIGHBOUR,
+            args!["fork-during-validation", &path, background.to_string(), FORKS.to_string()],
+        );
+        let line = forker.expect("forked", Duration::from_secs(FORKS as u64 * 25));
+        forker.wait_success(LONG);
+        // Relaxed: a stop flag.
+        stop.store(true, Ordering::Relaxed);
+        publisher.join().unwrap();
+        eprintln!("background {background}: {line:?}");
+        assert_eq!(line.num::<u64>("hung"), 0, "background {background}: children hung: {line:?}");
+        assert_eq!(
+            line.num::<u64>("failed"),
+            0,
+            "background {background}: children failed: {line:?}"
+        );
+        assert_eq!(line.num::<u64>("ok"), u64::from(FORKS));
+        assert!(
+            line.num::<u64>("validations") > 1,
+            "nothing was validated while forking: {line:?}"
+        );
+    }
+}

@@ -87,6 +87,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::error::{Error, Result};
+use crate::os::PerProcess;
 use crate::reader::Reader;
 use crate::shared_state::SharedState;
 
@@ -134,11 +135,13 @@ struct Waiter {
     thread: Option<JoinHandle<()>>,
 }
 
-/// The waiter of each channel in this process, by state file path.
-static WAITERS: Mutex<Option<HashMap<PathBuf, Waiter>>> = Mutex::new(None);
+/// The waiter of each channel in this process, by state file path. Per process image: a child
+/// forked while a thread of its parent held the lock starts with no waiters (the parent's
+/// threads did not come along) and never waits for that lock.
+static WAITERS: PerProcess<Mutex<HashMap<PathBuf, Waiter>>> = PerProcess::new();
 
-fn waiters() -> MutexGuard<'static, Option<HashMap<PathBuf, Waiter>>> {
-    WAITERS.lock().unwrap_or_else(|e| e.into_inner())
+fn waiters() -> MutexGuard<'static, HashMap<PathBuf, Waiter>> {
+    WAITERS.get(|| Mutex::new(HashMap::new())).lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Held by every [`Changes`] of a waiter (clones of a `Changes` share one).
@@ -151,7 +154,7 @@ struct Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         let mut waiters = waiters();
-        if let Some(waiter) = waiters.as_mut().and_then(|w| w.get_mut(&self.key))
+        if let Some(waiter) = waiters.get_mut(&self.key)
             && Arc::ptr_eq(&waiter.shared, &self.shared)
         {
             waiter.subscribers -= 1;
@@ -253,8 +256,7 @@ impl<T: SharedState + 'static> Reader<T> {
 /// The channel's subscription: the running waiter's, or a new waiter's.
 fn subscribe<T: SharedState + 'static>(reader: &Reader<T>) -> Result<Arc<Subscription>> {
     let key = reader.paths().state.clone();
-    let mut guard = waiters();
-    let registry = guard.get_or_insert_with(HashMap::new);
+    let mut registry = waiters();
     if let Some(waiter) = registry.get_mut(&key) {
         let ended = waiter.stopped || waiter.shared.notices.borrow().end.is_some();
         // A waiter whose reader follows a replaced set is no use to a reader of the new one.
@@ -343,11 +345,7 @@ fn run_waiter<T: SharedState>(
             Err(error) => Some(Arc::new(error)),
         };
         let mut waiters = waiters();
-        let Some(waiter) = waiters
-            .as_mut()
-            .and_then(|w| w.get_mut(&key))
-            .filter(|w| Arc::ptr_eq(&w.shared, &shared))
-        else {
+        let Some(waiter) = waiters.get_mut(&key).filter(|w| Arc::ptr_eq(&w.shared, &shared)) else {
             // Replaced: its subscribers (if any) follow the new waiter.
             if let Some(end) = end {
                 shared.notices.send_modify(|n| n.end = Some(end));

@@ -104,6 +104,23 @@ pub(crate) struct ReaderShared {
     background: bool,
     /// The fork epoch `open` ran in (a background validator runs only in that process).
     opened_in_epoch: u64,
+    /// The data files, as opened (their mappings are per process: see [`Local`]).
+    data_files: Vec<(std::path::PathBuf, Arc<File>)>,
+    /// What the threads of this process image share: a child forked while a thread of its
+    /// parent held one of these locks gets fresh ones and never waits for that thread.
+    local: os::PerProcess<Local>,
+    counters: Counters,
+    /// Per copy, the archived root of the generation last validated in it.
+    roots: [AtomicPtr<u8>; MAX_COPIES],
+    /// The `active` word of the newest generation validated with bytecheck (or [`NONE`]): the
+    /// hot path serves a generation without further checks when `active` equals it. The fault
+    /// guard stores [`NONE`] into it when a mapping of the channel faults. Last field: returned
+    /// to its pool after the mappings (which name it to the guard) are gone.
+    fast: FastWord,
+}
+
+/// The lockable state of a reader in one process image (see [`os::PerProcess`]).
+struct Local {
     /// Slots claimed by this process, and the descriptor their locks are held through.
     claims: Mutex<Claims>,
     /// Held while a thread validates a copy.
@@ -116,15 +133,12 @@ pub(crate) struct ReaderShared {
     failure: Mutex<Option<ValidationFailure>>,
     /// Whether `failure` holds one (spares a successful validation the lock).
     has_failure: AtomicBool,
-    counters: Counters,
-    /// Per copy, the archived root of the generation last validated in it.
-    roots: [AtomicPtr<u8>; MAX_COPIES],
-    /// The `active` word of the newest generation validated with bytecheck (or [`NONE`]): the
-    /// hot path serves a generation without further checks when `active` equals it. The fault
-    /// guard stores [`NONE`] into it when a mapping of the channel faults. Last field: returned
-    /// to its pool after the mappings (which name it to the guard) are gone.
-    fast: FastWord,
 }
+
+/// `Claims::epoch` of a child's fresh claims: no slot was claimed in this process yet, and the
+/// readers file must be opened anew before one is (the inherited descriptor shares the
+/// parent's locks).
+const NO_EPOCH: u64 = u64::MAX;
 
 #[derive(Debug)]
 struct Claims {
@@ -151,6 +165,33 @@ struct Validation {
     seen_all_faults: u64,
     /// The data files (mapped at their first use).
     data: Vec<ReaderData>,
+}
+
+impl Local {
+    fn new(epoch: u64, slots: usize, validation: Validation) -> Local {
+        Local {
+            claims: Mutex::new(Claims { forked: None, epoch, held: vec![false; slots] }),
+            validation: Mutex::new(validation),
+            validated: Condvar::new(),
+            validation_waiters: std::sync::atomic::AtomicUsize::new(0),
+            failure: Mutex::new(None),
+            has_failure: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Validation {
+    /// Nothing validated yet; `seen_faults` and `seen_all_faults` as the mappings stand.
+    fn new(seen_faults: [u64; 2], seen_all_faults: u64, data: Vec<ReaderData>) -> Validation {
+        Validation {
+            checked: [0; MAX_COPIES],
+            unchecked: [0; MAX_COPIES],
+            failed: std::array::from_fn(|_| None),
+            seen_faults,
+            seen_all_faults,
+            data,
+        }
+    }
 }
 
 impl fmt::Debug for ReaderShared {
@@ -194,6 +235,7 @@ impl ReaderShared {
         let seen_faults = [files.state.mapping().faults(), files.readers.mapping().faults()];
         os::on_fork_in_child(slots::after_fork_in_child);
         let data = std::mem::take(&mut files.data);
+        let data_files = data.iter().map(|d| (d.path.clone(), d.file.clone())).collect();
         let state_id =
             FileId::of(&files.state_file).map_err(|e| Error::io(&files.paths.state, e))?;
         let active_word = ActiveWord(std::ptr::NonNull::from(&files.state.header().active));
@@ -209,23 +251,12 @@ impl ReaderShared {
             checksum,
             background,
             opened_in_epoch: os::fork_epoch(),
-            claims: Mutex::new(Claims {
-                forked: None,
-                epoch: os::fork_epoch(),
-                held: vec![false; slots],
-            }),
-            validation: Mutex::new(Validation {
-                checked: [0; MAX_COPIES],
-                unchecked: [0; MAX_COPIES],
-                failed: std::array::from_fn(|_| None),
-                seen_faults,
-                seen_all_faults: fast.faults(),
-                data,
-            }),
-            validated: Condvar::new(),
-            validation_waiters: std::sync::atomic::AtomicUsize::new(0),
-            failure: Mutex::new(None),
-            has_failure: AtomicBool::new(false),
+            data_files,
+            local: os::PerProcess::with(Local::new(
+                os::fork_epoch(),
+                slots,
+                Validation::new(seen_faults, fast.faults(), data),
+            )),
             counters: Counters::default(),
             roots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             fast,
@@ -234,6 +265,34 @@ impl ReaderShared {
 
     pub(crate) fn paths(&self) -> &ChannelPaths {
         &self.files.paths
+    }
+
+    /// This process image's lockable state.
+    #[inline]
+    fn local(&self) -> &Local {
+        self.local.get(|| self.fresh_local())
+    }
+
+    /// The state of a child forked after `open`: nothing claimed, nothing validated in this
+    /// process yet (the fast word and roots its parent published stay valid: each pairs a copy
+    /// with the root validated in it, and a pinned copy keeps both), every data file to be
+    /// mapped anew. The parent's state is left as its threads left it.
+    #[cold]
+    fn fresh_local(&self) -> Local {
+        let f = &self.files;
+        let seen_faults = [f.state.mapping().faults(), f.readers.mapping().faults()];
+        let data = self
+            .data_files
+            .iter()
+            .map(|(path, file)| ReaderData {
+                path: path.clone(),
+                file: file.clone(),
+                maps: Vec::new(),
+                known_len: 0,
+            })
+            .collect();
+        let slots = f.readers.slot_count();
+        Local::new(NO_EPOCH, slots, Validation::new(seen_faults, self.fast.faults(), data))
     }
 
     /// The state file's `active` word, through the cached pointer.
@@ -262,7 +321,7 @@ impl ReaderShared {
     }
 
     fn lock_validation(&self) -> MutexGuard<'_, Validation> {
-        self.validation.lock().unwrap_or_else(|e| e.into_inner())
+        self.local().validation.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The hot path: the calling thread's slot, reader steps 1–4, served when the generation is
@@ -326,19 +385,34 @@ impl ReaderShared {
         // Relaxed: the thread's own pin.
         let generation = slot.pin().load(Ordering::Relaxed) & !protocol::EXACT;
         let v = self.lock_validation();
-        let copy = (0..self.files.state.copies())
-            .find(|&c| v.checked[c] == generation || v.unchecked[c] == generation)
+        let memo = (0..self.files.state.copies())
+            .find(|&c| v.checked[c] == generation || v.unchecked[c] == generation);
+        // Not in this process's memo (a child forked after its parent validated it, whose memo
+        // starts empty): the copy whose descriptor holds the generation, validated now.
+        let copy = memo
+            .or_else(|| {
+                self.files
+                    .state
+                    .descriptors()
+                    .iter()
+                    // Acquire: as every load of a descriptor's generation.
+                    .position(|d| d.generation.load(Ordering::Acquire) == generation)
+            })
             .ok_or_else(|| {
                 Error::corrupt(
                     &self.paths().state,
-                    format!("generation {generation}, held by this thread, is not validated"),
+                    format!("generation {generation}, held by this thread, is in no copy"),
                 )
             })?;
         let active = protocol::pack(generation, copy);
-        if check == Check::Safe && v.checked[copy] != generation {
-            // The outer guard came from `read_unchecked`: bytecheck the generation now (it is
-            // pinned by this thread).
-            self.validate(active, Check::Safe, v, true)?;
+        let validated = match check {
+            Check::Safe => v.checked[copy] == generation,
+            Check::Unchecked => v.unchecked[copy] == generation,
+        };
+        if !validated {
+            // The outer guard came from `read_unchecked`, or was validated before a fork: check
+            // the generation now (it is pinned by this thread).
+            self.validate(active, check, v, true)?;
         } else {
             drop(v);
         }
@@ -371,7 +445,7 @@ impl ReaderShared {
             || self.opened_in_epoch != os::fork_epoch();
         let mut failed = None;
         if may_validate {
-            let validation = match self.validation.try_lock() {
+            let validation = match self.local().validation.try_lock() {
                 Ok(v) => Some(v),
                 Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
                 // Another thread validates: serve what is validated, without waiting.
@@ -548,11 +622,12 @@ impl ReaderShared {
                         self.fast.word().store(a2, Ordering::Release);
                     }
                     // Relaxed: set under the validation lock we hold.
-                    if self.has_failure.load(Ordering::Relaxed) {
-                        let mut failure = self.failure.lock().unwrap_or_else(|e| e.into_inner());
+                    if self.local().has_failure.load(Ordering::Relaxed) {
+                        let mut failure =
+                            self.local().failure.lock().unwrap_or_else(|e| e.into_inner());
                         if failure.as_ref().is_some_and(|f| f.generation <= generation) {
                             *failure = None;
-                            self.has_failure.store(false, Ordering::Relaxed);
+                            self.local().has_failure.store(false, Ordering::Relaxed);
                         }
                     }
                 }
@@ -566,10 +641,10 @@ impl ReaderShared {
                 let error = Arc::new(e);
                 v.failed[c] = Some((generation, check == Check::Safe, error.clone()));
                 crate::log::validation_failed(&self.paths().prefix, generation, &error);
-                *self.failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                *self.local().failure.lock().unwrap_or_else(|e| e.into_inner()) =
                     Some(ValidationFailure { generation, error: error.clone() });
                 // Relaxed: read and written under the validation lock.
-                self.has_failure.store(true, Ordering::Relaxed);
+                self.local().has_failure.store(true, Ordering::Relaxed);
                 drop(v);
                 self.notify_validated();
                 Err(error.duplicate())
@@ -648,25 +723,25 @@ impl ReaderShared {
         let v = self.lock_validation();
         // Relaxed: the count is only read by validators after they release the lock this
         // increment happens under; the mutex orders the two.
-        self.validation_waiters.fetch_add(1, Ordering::Relaxed);
+        self.local().validation_waiters.fetch_add(1, Ordering::Relaxed);
         if self.fast.word().load(Ordering::Acquire) == before {
-            let _ = self.validated.wait_timeout(v, timeout);
+            let _ = self.local().validated.wait_timeout(v, timeout);
         }
-        self.validation_waiters.fetch_sub(1, Ordering::Relaxed);
+        self.local().validation_waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Wakes the threads waiting for a validation, if any (a condition variable's wake is a
     /// system call; a validation with nobody waiting, the common case, makes none).
     fn notify_validated(&self) {
         // Relaxed: see `wait_validated`; the caller released the validation lock before.
-        if self.validation_waiters.load(Ordering::Relaxed) > 0 {
-            self.validated.notify_all();
+        if self.local().validation_waiters.load(Ordering::Relaxed) > 0 {
+            self.local().validated.notify_all();
         }
     }
 
     /// The newest generation that failed validation, unless a newer one has been served.
     pub fn last_failure(&self) -> Option<ValidationFailure> {
-        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.local().failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// What this reader's process has done so far.
@@ -708,7 +783,7 @@ impl ReaderShared {
 
     /// Claims the lowest free slot for the calling thread (see [`set::claim_slot`]).
     fn claim_slot(&self) -> Result<(usize, *const AtomicU64)> {
-        let mut claims = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        let mut claims = self.local().claims.lock().unwrap_or_else(|e| e.into_inner());
         let epoch = os::fork_epoch();
         if claims.epoch != epoch {
             // A forked child: the inherited descriptor shares the parent's locks. Take our own.
@@ -857,7 +932,7 @@ impl ReaderShared {
                 // drops, and its pin cannot be moved to validate another.
                 return Ok(Readable::Served(published));
             }
-            let v = match self.validation.try_lock() {
+            let v = match self.local().validation.try_lock() {
                 Ok(v) => v,
                 Err(TryLockError::Poisoned(e)) => e.into_inner(),
                 Err(TryLockError::WouldBlock) => {
@@ -884,7 +959,7 @@ impl ReaderShared {
     /// Whether the newest recorded validation failure is of `generation` or a newer one.
     fn failed_at_or_after(&self, generation: u64) -> bool {
         // Relaxed: a hint; the lock below is what is trusted.
-        self.has_failure.load(Ordering::Relaxed)
+        self.local().has_failure.load(Ordering::Relaxed)
             && self.last_failure().is_some_and(|f| f.generation >= generation)
     }
 
@@ -906,7 +981,7 @@ impl ReaderShared {
 
 impl SlotOwner for ReaderShared {
     fn release_slot(&self, index: usize) {
-        let mut claims = self.claims.lock().unwrap_or_else(|e| e.into_inner());
+        let mut claims = self.local().claims.lock().unwrap_or_else(|e| e.into_inner());
         if claims.epoch != os::fork_epoch() || !claims.held.get(index).copied().unwrap_or(false) {
             return; // not ours (a parent's slot seen from a forked child)
         }
@@ -921,7 +996,7 @@ impl Drop for ReaderShared {
         slots::forget_current(self.id);
         // Clear the pins and release the locks explicitly: closing the descriptor alone would
         // leave them held while a child forked by another thread still shares it (until it execs).
-        let claims = self.claims.get_mut().unwrap_or_else(|e| e.into_inner());
+        let claims = self.local().claims.lock().unwrap_or_else(|e| e.into_inner());
         if claims.epoch != os::fork_epoch() {
             return;
         }
@@ -956,15 +1031,18 @@ impl ActiveWord {
 /// word; `faults` counts faults in any of the reader's mappings.
 struct FastWord(&'static os::FaultWords);
 
-static FAST_POOL: Mutex<Vec<&'static os::FaultWords>> = Mutex::new(Vec::new());
+/// Words of readers that are gone, for the next reader. Per process image: a child forked
+/// while another thread held the pool's lock never waits for it.
+static FAST_POOL: os::PerProcess<Mutex<Vec<&'static os::FaultWords>>> = os::PerProcess::new();
+
+fn fast_pool() -> MutexGuard<'static, Vec<&'static os::FaultWords>> {
+    FAST_POOL.get(|| Mutex::new(Vec::new())).lock().unwrap_or_else(|e| e.into_inner())
+}
 
 impl FastWord {
     fn take() -> FastWord {
-        let words = FAST_POOL
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_else(|| Box::leak(Box::new(os::FaultWords::default())));
+        let words =
+            fast_pool().pop().unwrap_or_else(|| Box::leak(Box::new(os::FaultWords::default())));
         // Relaxed: the words are not shared yet.
         words.cleared.store(NONE, Ordering::Relaxed);
         FastWord(words)
@@ -986,7 +1064,7 @@ impl FastWord {
 
 impl Drop for FastWord {
     fn drop(&mut self) {
-        FAST_POOL.lock().unwrap_or_else(|e| e.into_inner()).push(self.0);
+        fast_pool().push(self.0);
     }
 }
 

@@ -39,7 +39,9 @@ const MIN_DATA_MAP: u64 = 64 << 10;
 #[derive(Debug)]
 pub(crate) struct ReaderData {
     pub path: PathBuf,
-    pub file: File,
+    /// Shared with the reader's list of its data files, from which a forked child maps them
+    /// anew.
+    pub file: std::sync::Arc<File>,
     /// Every mapping made of the file, the current (largest) last; each with the fault count
     /// already accounted for.
     pub maps: Vec<(Mapping, u64)>,
@@ -148,6 +150,7 @@ fn try_open_for_reading(
         if FileId::from(&meta) != state.data_id(index) {
             return Err(mismatch(&path, "another file"));
         }
+        let file = std::sync::Arc::new(file);
         data.push(ReaderData { path, file, maps: Vec::new(), known_len: meta.len() });
     }
     Ok(ReaderFiles { paths: paths.clone(), state_file, state, readers_file, readers, data })

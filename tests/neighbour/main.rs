@@ -42,6 +42,9 @@ fn main() {
         ["fork-reader", path] => fork_reader(path),
         ["fork-writer", path] => fork_writer(path),
         ["threads-hold", path, threads] => threads_hold(path, threads.parse().unwrap()),
+        ["fork-during-validation", path, background, forks] => {
+            fork_during_validation(path, background.parse().unwrap(), forks.parse().unwrap())
+        }
         _ => {
             eprintln!("neighbour: unknown arguments {args:?}");
             std::process::exit(2);
@@ -302,5 +305,95 @@ fn threads_hold(path: &str, threads: usize) {
     say(&Line::new("held").with("threads", threads).with("slots", slots.len()));
     loop {
         std::thread::sleep(Duration::from_secs(60));
+    }
+}
+
+/// Forks `forks` times while two threads of this process read a channel whose writer publishes
+/// large values without pause (so that a validation is under way at most forks, on a reading
+/// thread or on the background validator); each child reads through the inherited reader and
+/// waits for a newer generation. Reports `forked children= ok= hung= failed=`: a child that has
+/// not exited within 20 s hung (it is killed).
+fn fork_during_validation(path: &str, background: bool, forks: u32) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let reader = Reader::<Stamp>::builder()
+        .validate_in_background(background)
+        .open(path)
+        .expect("open reader");
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..2)
+        .map(|_| {
+            let (reader, stop) = (reader.clone(), stop.clone());
+            std::thread::spawn(move || {
+                // Relaxed: a stop flag.
+                while !stop.load(Ordering::Relaxed) {
+                    // Each new generation is validated by the first of these reads to meet it.
+                    drop(reader.read().expect("read"));
+                }
+            })
+        })
+        .collect();
+    let (mut ok, mut hung, mut failed) = (0u32, 0u32, 0u32);
+    for round in 0..forks {
+        std::thread::sleep(Duration::from_millis(2 + u64::from(round % 7)));
+        // SAFETY: the child calls only the reader (whose state this test is about), the
+        // allocator (fork-safe in glibc) and `_exit`, never returning into the test harness.
+        match unsafe { fork() }.expect("fork") {
+            ForkResult::Child => {
+                let code = child_reads(&reader);
+                // SAFETY: ends the child at once, without running the parent's exit handlers.
+                unsafe { libc::_exit(code) };
+            }
+            ForkResult::Parent { child } => {
+                let deadline = Instant::now() + Duration::from_secs(20);
+                let status = loop {
+                    match waitpid(child, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+                        Ok(WaitStatus::StillAlive) if Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                        Ok(WaitStatus::StillAlive) => {
+                            let _ = nix::sys::signal::kill(child, nix::sys::signal::SIGKILL);
+                            let _ = waitpid(child, None);
+                            break None;
+                        }
+                        other => break Some(other),
+                    }
+                };
+                match status {
+                    None => hung += 1,
+                    Some(Ok(WaitStatus::Exited(_, 0))) => ok += 1,
+                    Some(_) => failed += 1,
+                }
+            }
+        }
+    }
+    // Relaxed: a stop flag.
+    stop.store(true, Ordering::Relaxed);
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    say(&Line::new("forked")
+        .with("children", forks)
+        .with("ok", ok)
+        .with("hung", hung)
+        .with("failed", failed)
+        .with("validations", reader.stats().validations));
+}
+
+/// A forked child's reads: three reads, then a wait for a newer generation and a read of it.
+/// The exit code says which step failed (0: all did their work).
+fn child_reads(reader: &Reader<Stamp>) -> i32 {
+    let mut seen = 0;
+    for _ in 0..3 {
+        match reader.read() {
+            Ok(guard) if guard.is_intact(guard.generation()) => seen = guard.generation(),
+            _ => return 1,
+        }
+    }
+    match reader.wait_for_change(seen, Duration::from_secs(10)) {
+        Ok(Some(_)) => {}
+        _ => return 2,
+    }
+    match reader.read() {
+        Ok(guard) if guard.generation() > seen && guard.is_intact(guard.generation()) => 0,
+        _ => 3,
     }
 }
