@@ -19,6 +19,8 @@ pub(crate) struct Container<'a> {
     /// The type carries `#[rkyv(as = ..)]`: its archived form is another, existing type whose
     /// fields this derive cannot name, so field offsets are not recorded.
     pub(crate) archived_as_other: bool,
+    /// The type tells rkyv's derives where rkyv is (`#[rkyv(crate = ..)]`).
+    pub(crate) names_rkyv_crate: bool,
 }
 
 pub(crate) enum Data<'a> {
@@ -80,6 +82,7 @@ impl<'a> Container<'a> {
             name: name(&input.ident),
             data,
             archived_as_other: rkyv_value(&input.attrs, "as").is_some(),
+            names_rkyv_crate: rkyv_value(&input.attrs, "crate").is_some(),
         }
     }
 

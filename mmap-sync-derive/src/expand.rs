@@ -36,6 +36,13 @@ fn read(input: &DeriveInput, derive: Derive) -> syn::Result<(Container<'_>, Conf
     let container = Container::from_ast(input);
     let attrs = attr::parse(&mut cx, &input.attrs);
     let config = check::check(&mut cx, input, attrs, derive);
+    if let Some(error) = crate::rkyv_crate::missing_crate_path(
+        container.names_rkyv_crate,
+        &container.name,
+        input.ident.span(),
+    ) {
+        cx.syn_error(error);
+    }
     // Every check has run on every part of the input, so this reports all problems at once;
     // code is generated only for an input without any.
     cx.check()?;

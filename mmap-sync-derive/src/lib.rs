@@ -82,6 +82,7 @@ mod ctxt;
 mod description;
 mod expand;
 mod fingerprint;
+mod rkyv_crate;
 mod suggest;
 
 #[cfg(test)]

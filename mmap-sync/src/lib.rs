@@ -33,7 +33,8 @@
 //! ```
 //!
 //! `rkyv` here is the version this crate archives with, re-exported as [`mmap_sync::rkyv`](rkyv)
-//! for programs that do not depend on it themselves.
+//! for programs that do not depend on it themselves (their types then say
+//! `#[rkyv(crate = mmap_sync::rkyv)]`; see there).
 //!
 //! # Where to read next
 //!
@@ -149,7 +150,22 @@ pub use serialize::{CopySerializer, CopyWriter};
 pub use shared_state::SharedState;
 pub use writer::{Published, Staged, Writer, WriterBuilder};
 
-/// The rkyv version this crate archives with, so users need not name it themselves.
+/// The rkyv version this crate archives with, so users need not depend on it themselves.
+///
+/// rkyv's derives name their crate `::rkyv`; a crate that reaches rkyv only through this
+/// re-export tells them where it is with `#[rkyv(crate = mmap_sync::rkyv)]` on each type
+/// (without it, `#[derive(SharedState)]` reports exactly that):
+///
+/// ```
+/// use mmap_sync::SharedState;
+///
+/// #[derive(mmap_sync::rkyv::Archive, mmap_sync::rkyv::Serialize, SharedState)]
+/// #[rkyv(crate = mmap_sync::rkyv)]
+/// #[shared_state(path = "/dev/shm/greeting")]
+/// pub struct Greeting {
+///     pub words: Vec<String>,
+/// }
+/// ```
 pub use rkyv;
 
 /// The README's examples, compiled as doctests so they cannot drift from the API.
