@@ -76,7 +76,7 @@ impl Failure {
             )]);
             let _ = writeln!(std::io::stdout(), "{error}");
         } else {
-            eprintln!("mmap-sync: {}", self.message);
+            eprintln!("mmap-sync: {}", text::shown(&self.message));
         }
     }
 }
@@ -134,9 +134,9 @@ fn published_at_of(copies: &[CopyInfo], generation: u64) -> u64 {
 fn inspection_text(i: &Inspection, now: u64) -> String {
     let h = &i.header;
     let mut fields = Fields::default();
-    fields.add("channel", i.paths.prefix.display().to_string());
+    fields.add("channel", text::path(&i.paths.prefix));
     fields.add("format", h.format_version.to_string());
-    fields.add("type", h.type_name.clone());
+    fields.add("type", text::shown(&h.type_name));
     fields.add(
         "fingerprint",
         if h.derived_fingerprint {
@@ -177,7 +177,7 @@ fn inspection_text(i: &Inspection, now: u64) -> String {
                 t.slot_count,
                 t.high_water
             ),
-            Err(e) => format!("cannot read the slot table: {e}"),
+            Err(e) => format!("cannot read the slot table: {}", text::shown(&e.to_string())),
         },
     );
     fields.add("files", format!("created {}", text::when(h.created_at, now)));
@@ -217,7 +217,7 @@ fn inspection_text(i: &Inspection, now: u64) -> String {
              through the Synchronizer facade carry none)\n",
         ),
         Description::Unreadable(reason) => {
-            out.push_str(&format!("schema: stored but unreadable: {reason}\n"));
+            out.push_str(&format!("schema: stored but unreadable: {}\n", text::shown(reason)));
         }
         Description::Described(d) => {
             out.push_str("schema:\n");
@@ -231,6 +231,7 @@ fn inspection_text(i: &Inspection, now: u64) -> String {
 }
 
 fn writer_text(w: &WriterInfo, now: u64) -> String {
+    let note = w.note.as_deref().map_or("-".to_owned(), text::shown);
     let pid = w.pid.map_or("no pid recorded".to_owned(), |p| format!("pid {p}"));
     let started = match w.started_at {
         0 => String::new(),
@@ -243,16 +244,14 @@ fn writer_text(w: &WriterInfo, now: u64) -> String {
         (WriterStatus::Gone, Liveness::Lock) => {
             format!("gone (nobody holds the writer lock); last writer {pid}{started}")
         }
-        (WriterStatus::Alive, _) => format!(
-            "probably alive: {pid} exists (by pid: the lock could not be asked: {})",
-            w.note.as_deref().unwrap_or("-")
-        ),
-        (WriterStatus::Gone, _) => format!(
-            "gone: {pid} does not exist (by pid: the lock could not be asked: {})",
-            w.note.as_deref().unwrap_or("-")
-        ),
+        (WriterStatus::Alive, _) => {
+            format!("probably alive: {pid} exists (by pid: the lock could not be asked: {note})")
+        }
+        (WriterStatus::Gone, _) => {
+            format!("gone: {pid} does not exist (by pid: the lock could not be asked: {note})")
+        }
         (WriterStatus::Unknown, _) => {
-            format!("unknown ({}); {pid}", w.note.as_deref().unwrap_or("-"))
+            format!("unknown ({note}); {pid}")
         }
     }
 }
@@ -559,8 +558,8 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
         };
         say(&format!(
             "watching {} ({}): {current}\n{:<10}  {:<10}  {:<14}  PUBLISHED\n",
-            channel.paths().prefix.display(),
-            header.type_name,
+            text::path(&channel.paths().prefix),
+            text::shown(&header.type_name),
             "GENERATION",
             "BYTES",
             "SINCE PREVIOUS"
@@ -650,14 +649,14 @@ fn outcome(o: &CopyOutcome) -> (&'static str, Option<String>) {
 
 fn verification_text(v: &Verification) -> String {
     let mut fields = Fields::default();
-    fields.add("channel", v.paths.prefix.display().to_string());
+    fields.add("channel", text::path(&v.paths.prefix));
     match &v.header {
         Some(h) => fields.add(
             "header",
             format!(
                 "ok: format {}, {}, {} copies, {} reader slots, {}",
                 h.format_version,
-                h.type_name,
+                text::shown(&h.type_name),
                 h.copies,
                 h.reader_slots,
                 match h.active {
@@ -673,7 +672,9 @@ fn verification_text(v: &Verification) -> String {
             "pin",
             match &v.unpinned_reason {
                 None => "copies hashed under a reader pin".to_owned(),
-                Some(reason) => format!("none ({reason}); rewrites detected by generation"),
+                Some(reason) => {
+                    format!("none ({}); rewrites detected by generation", text::shown(reason))
+                }
             },
         );
     }
@@ -709,7 +710,7 @@ fn verification_text(v: &Verification) -> String {
             if v.problems.len() == 1 { "" } else { "s" }
         ));
         for p in &v.problems {
-            out.push_str(&format!("  {}: {}\n", p.path.display(), p.reason));
+            out.push_str(&format!("  {}: {}\n", text::path(&p.path), text::shown(&p.reason)));
         }
     }
     out

@@ -1,6 +1,20 @@
 //! Human output: aligned tables, sizes, timestamps and ages.
 
 use std::fmt::Write as _;
+use std::path::Path;
+
+/// A string the command did not write itself (read from a channel's files, or an error that
+/// may quote one) as text output shows it: escaped by the library's one escaping function,
+/// `mmap_sync::schema::printable`, so that it cannot send escape sequences to a terminal or
+/// start a line of its own.
+pub fn shown(text: &str) -> String {
+    mmap_sync::schema::printable(text).into_owned()
+}
+
+/// A path as text output shows it (see [`shown`]).
+pub fn path(path: &Path) -> String {
+    shown(&path.display().to_string())
+}
 
 /// Rows of cells printed as columns aligned on the widest cell, two spaces apart, with no
 /// trailing spaces.

@@ -1,7 +1,8 @@
-//! `inspect` on channel files whose strings a broken or hostile writer chose: schema
-//! descriptions with names of half a megabyte or many rows under one wide name. Text output
-//! shows every such string cut to a bounded width, and stays as small as the files; `--json`
-//! has the strings whole.
+//! `inspect`, `verify` and `watch` on channel files whose strings a broken or hostile writer
+//! chose: a type name full of terminal escape sequences and a line break, schema descriptions
+//! with names of half a megabyte or many rows under one wide name. Text output shows every such
+//! string escaped and cut to a bounded width, and stays as small as the files; `--json` has the
+//! strings whole.
 
 mod common;
 
@@ -26,6 +27,13 @@ fn published(dir: &TempDir) -> ChannelPaths {
 fn patch(paths: &ChannelPaths, offset: usize, bytes: &[u8]) {
     let file = OpenOptions::new().write(true).open(&paths.state).unwrap();
     file.write_all_at(bytes, offset as u64).unwrap();
+}
+
+/// Writes `name` as the type name the state file's header records.
+fn plant_type_name(paths: &ChannelPaths, name: &str) {
+    assert!(name.len() <= mmap_sync::format::TYPE_NAME_CAPACITY);
+    patch(paths, offset_of!(StateHeader, type_name), name.as_bytes());
+    patch(paths, offset_of!(StateHeader, type_name_len), &(name.len() as u32).to_le_bytes());
 }
 
 /// Replaces the stored schema description by `description`, growing the state file for it.
@@ -55,6 +63,46 @@ fn description(fields: Vec<OwnedField>) -> OwnedDescription {
         name: "Planted".to_owned(),
         layout: ArchivedLayout { size: 1, align: 1 },
         shape: OwnedShape::Struct(fields),
+    }
+}
+
+/// Checks that `text` holds no control character but line breaks.
+fn assert_no_control_characters(what: &str, text: &str) {
+    if let Some(c) = text.chars().find(|&c| c != '\n' && c.is_control()) {
+        panic!("{what} printed the control character {c:?}:\n{text}");
+    }
+}
+
+#[test]
+fn a_type_name_with_escape_sequences_is_shown_escaped_by_every_command_and_whole_in_json() {
+    let dir = TempDir::new("hostile-type-name");
+    let paths = published(&dir);
+    // Sets the terminal's title, clears the screen, and starts a line of its own.
+    let name = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\nchannel      forged";
+    plant_type_name(&paths, name);
+    let escaped = r"Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\nchannel      forged";
+
+    let runs: [(&str, &[&str]); 3] =
+        [("inspect", &[]), ("verify", &[]), ("watch", &["--count", "0"])];
+    for (command, more) in runs {
+        let run = cli_at(command, &paths.prefix, more);
+        assert_eq!(run.code, 0, "{command}: {run:?}");
+        assert_no_control_characters(command, &run.stdout);
+        assert_no_control_characters(command, &run.stderr);
+        assert!(run.stdout.contains(escaped), "{command} shows the name escaped:\n{}", run.stdout);
+        assert!(
+            !run.stdout.lines().any(|l| l.starts_with("channel      forged")),
+            "{command} let the name start a line:\n{}",
+            run.stdout
+        );
+
+        let mut more = more.to_vec();
+        more.push("--json");
+        let run = cli_at(command, &paths.prefix, &more);
+        assert_eq!(run.code, 0, "{command} --json: {run:?}");
+        assert_no_control_characters(command, &run.stdout.replace('\n', ""));
+        let first: Value = serde_json::from_str(run.stdout.lines().next().unwrap()).unwrap();
+        assert_eq!(first["type_name"], name, "{command} --json has the name whole");
     }
 }
 

@@ -1431,8 +1431,9 @@ fn json_fields(fields: &[OwnedField], out: &mut String) {
     out.push(']');
 }
 
-/// `text` as a JSON string: quotes, backslashes and control characters escaped, everything
-/// else (valid UTF-8 already) as is.
+/// `text` as a JSON string: quotes, backslashes and what [`is_escaped`] names (control
+/// characters, bidirectional formatting characters) escaped, everything else (valid UTF-8
+/// already) as is.
 fn json_str(text: &str, out: &mut String) {
     out.push('"');
     for c in text.chars() {
@@ -1442,7 +1443,7 @@ fn json_str(text: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
+            c if is_escaped(c) => {
                 let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
@@ -2119,8 +2120,8 @@ mod tests {
     #[test]
     fn json_escapes_quotes_backslashes_and_control_characters() {
         let mut out = String::new();
-        json_str("a\"b\\c\nd\re\tf\u{1}g\u{1f}h\u{7f}é", &mut out);
-        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\u{7f}é\"");
+        json_str("a\"b\\c\nd\re\tf\u{1}g\u{1f}h\u{7f}i\u{9b}j\u{202e}é", &mut out);
+        assert_eq!(out, r#""a\"b\\c\nd\re\tf\u0001g\u001fh\u007fi\u009bj\u202eé""#);
     }
 
     #[test]
