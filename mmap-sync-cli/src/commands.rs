@@ -22,7 +22,8 @@ pub struct Output {
 
 /// Exit code: the channel is damaged (or `verify` found a problem).
 pub const EXIT_DAMAGED: u8 = 1;
-/// Exit code: the channel cannot be opened.
+/// Exit code: nothing to read: no channel, nothing published yet (`inspect` and `verify` still
+/// show what they found), or a file cannot be opened.
 pub const EXIT_CANNOT_OPEN: u8 = 3;
 /// Exit code: the files are of another format version.
 pub const EXIT_FORMAT_VERSION: u8 = 4;
@@ -120,7 +121,8 @@ pub fn inspect(path: &Path, out: Output) -> Result<u8, Failure> {
     } else {
         say(&inspection_text(&inspection, now))?;
     }
-    Ok(0)
+    // A reader would get NotPublished, as from a state file without its magic yet.
+    Ok(if inspection.header.active.is_none() { EXIT_CANNOT_OPEN } else { 0 })
 }
 
 fn fingerprint_source(header: &Header) -> &'static str {
@@ -634,7 +636,12 @@ pub fn verify(path: &Path, out: Output) -> Result<u8, Failure> {
     } else {
         say(&verification_text(&verification))?;
     }
-    Ok(if verification.is_ok() { 0 } else { EXIT_DAMAGED })
+    let published = verification.header.as_ref().is_some_and(|h| h.active.is_some());
+    Ok(match (verification.is_ok(), published) {
+        (false, _) => EXIT_DAMAGED,
+        (true, false) => EXIT_CANNOT_OPEN,
+        (true, true) => 0,
+    })
 }
 
 fn outcome(o: &CopyOutcome) -> (&'static str, Option<String>) {
@@ -696,7 +703,12 @@ fn verification_text(v: &Verification) -> String {
         out.push_str(&table.render(0));
     }
     out.push('\n');
-    if v.problems.is_empty() {
+    let published = v.header.as_ref().is_some_and(|h| h.active.is_some());
+    if v.problems.is_empty() && !published {
+        out.push_str(
+            "nothing published yet: no problem found in the files, and no copy to check\n",
+        );
+    } else if v.problems.is_empty() {
         let checked = v.copies.iter().filter(|c| c.outcome == CopyOutcome::Ok).count();
         out.push_str(&format!(
             "ok: no problem found ({checked} of {} copies hold a generation and match their \

@@ -159,6 +159,40 @@ fn inspect_of_a_missing_channel_names_the_file_and_exits_3() {
 }
 
 #[test]
+fn inspect_and_verify_of_a_channel_with_nothing_published_show_it_and_exit_3() {
+    // The files are there and a writer holds them, but a reader would get NotPublished: as
+    // for a state file without its magic yet, the exit code says there is nothing to read.
+    let dir = TempDir::new("inspect-unpublished");
+    let prefix = dir.channel("routing");
+    let writer = mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(&prefix).unwrap();
+
+    let run = cli_at("inspect", &prefix, &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.contains("published    nothing yet (generation 0)"), "{}", run.stdout);
+    assert!(run.stdout.contains("writer       alive (holds the writer lock)"), "{}", run.stdout);
+    let run = cli_at("inspect", &prefix, &["--json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let json: Value = serde_json::from_str(&run.stdout).expect("the inspection, as JSON");
+    assert_eq!(json["published"], Value::Null, "{json}");
+    assert_eq!(json["writer"]["status"], "alive", "{json}");
+
+    let run = cli_at("verify", &prefix, &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stdout.contains("nothing published yet"), "{}", run.stdout);
+    assert!(!run.stdout.contains("ok: no problem found"), "{}", run.stdout);
+    let run = cli_at("verify", &prefix, &["--json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let json: Value = serde_json::from_str(&run.stdout).expect("the verification, as JSON");
+    assert_eq!((&json["ok"], &json["generation"]), (&Value::Bool(true), &Value::from(0)), "{json}");
+
+    // Once something is published, both exit 0.
+    let mut writer = writer;
+    writer.write(&mmap_sync_schemas::RoutingTable::example(1, 2)).unwrap();
+    assert_eq!(cli_at("inspect", &prefix, &[]).code, 0);
+    assert_eq!(cli_at("verify", &prefix, &[]).code, 0);
+}
+
+#[test]
 fn usage_errors_exit_2() {
     assert_eq!(common::cli(&["inspect"]).code, 2);
     assert_eq!(common::cli(&["frobnicate", "/dev/shm/x"]).code, 2);
