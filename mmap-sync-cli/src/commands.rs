@@ -4,11 +4,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mmap_sync::Error;
 use mmap_sync::inspect::{
     self, Channel, CopyInfo, CopyOutcome, Description, Header, Inspection, Liveness, Pin,
     ReaderTable, SlotInfo, SlotStatus, Verification, WriterInfo, WriterStatus,
 };
+use mmap_sync::{ChannelPaths, Error};
 
 use crate::json::Json;
 use crate::text::{self, Fields, Table};
@@ -22,6 +22,8 @@ pub struct Output {
 
 /// Exit code: the channel is damaged (or `verify` found a problem).
 pub const EXIT_DAMAGED: u8 = 1;
+/// Exit code: usage (clap's, and `PATH` naming one of a channel's files instead of its prefix).
+pub const EXIT_USAGE: u8 = 2;
 /// Exit code: nothing to read: no channel, nothing published yet (`inspect` and `verify` still
 /// show what they found), or a file cannot be opened.
 pub const EXIT_CANNOT_OPEN: u8 = 3;
@@ -82,6 +84,80 @@ impl Failure {
     }
 }
 
+/// The suffixes of a channel's file names after its prefix (`_data_` takes a copy index).
+const FILE_SUFFIXES: [&str; 4] = ["_state", "_readers", "_writer", "_data_"];
+
+/// `path` as the prefix of a channel it names one file of (`P_state`, `P_readers`, `P_writer`,
+/// `P_data_N`), when it ends like one.
+fn prefix_of_file(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    FILE_SUFFIXES.iter().find_map(|suffix| {
+        let at = name.rfind(suffix)?;
+        let rest = &name[at + suffix.len()..];
+        let whole = match *suffix {
+            "_data_" => !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()),
+            _ => rest.is_empty(),
+        };
+        (whole && at > 0).then(|| path.with_file_name(&name[..at]))
+    })
+}
+
+/// Whether anything (a file, a link, a FIFO) is at `path`.
+fn exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Opening `path` failed with `error`; when that is because no state file is there, says why
+/// more precisely than the library can: `path` names one of a channel's files instead of its
+/// prefix, or no file of a channel is there at all, or only some are.
+fn diagnose(path: &Path, error: Error) -> Failure {
+    let Error::NotPublished { path: state } = &error else { return error.into() };
+    if exists(state) {
+        // The state file is there without its magic: the writer has not finished it.
+        return error.into();
+    }
+    if let Some(prefix) = prefix_of_file(path)
+        && (exists(path) || exists(&ChannelPaths::new(&prefix).state))
+    {
+        return Failure {
+            code: EXIT_USAGE,
+            kind: "not_a_prefix",
+            file: Some(path.to_owned()),
+            message: format!(
+                "{} is one of a channel's files; PATH is the channel's prefix: did you mean {}?",
+                path.display(),
+                prefix.display()
+            ),
+            quiet: false,
+        };
+    }
+    let paths = ChannelPaths::new(path);
+    let others = [&paths.readers, &paths.data(0), &paths.writer];
+    let partial = match others.into_iter().find(|file| exists(file)) {
+        Some(file) => format!(
+            " ({} does: a writer may be creating the channel, or its state file was removed)",
+            file.display()
+        ),
+        None => String::new(),
+    };
+    Failure {
+        code: EXIT_CANNOT_OPEN,
+        kind: "no_channel",
+        file: Some(state.clone()),
+        message: format!(
+            "no channel at {}: {} does not exist{partial}",
+            path.display(),
+            state.display()
+        ),
+        quiet: false,
+    }
+}
+
+/// The channel at `path`, or why there is none.
+fn open(path: &Path) -> Result<Channel, Failure> {
+    Channel::open(path).map_err(|e| diagnose(path, e))
+}
+
 /// Writes `text` to standard output; a closed pipe ends the command quietly.
 fn say(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
@@ -113,7 +189,7 @@ fn line(json: &Json) -> String {
 
 /// `mmap-sync inspect PATH`.
 pub fn inspect(path: &Path, out: Output) -> Result<u8, Failure> {
-    let channel = Channel::open(path)?;
+    let channel = open(path)?;
     let inspection = channel.inspect();
     let now = text::now();
     if out.json {
@@ -532,7 +608,7 @@ impl Watcher {
 
 /// `mmap-sync watch PATH`.
 pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure> {
-    let mut channel = Channel::open(path)?;
+    let mut channel = open(path)?;
     let header = channel.header();
     let copies = channel.copies();
     let generation = header.active.map_or(0, |a| a.generation);
@@ -630,7 +706,7 @@ fn reopen(path: &Path) -> Result<Channel, Failure> {
 
 /// `mmap-sync verify PATH`.
 pub fn verify(path: &Path, out: Output) -> Result<u8, Failure> {
-    let verification = inspect::verify(path)?;
+    let verification = inspect::verify(path).map_err(|e| diagnose(path, e))?;
     if out.json {
         say(&line(&verification_json(&verification)))?;
     } else {

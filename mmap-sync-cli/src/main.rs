@@ -7,7 +7,8 @@
 //! ```
 //!
 //! `PATH` is the channel's prefix (`/dev/shm/routing_table` for the files
-//! `/dev/shm/routing_table_state`, `_readers`, `_data_0`, ...). Install it with
+//! `/dev/shm/routing_table_state`, `_readers`, `_data_0`, ...); given one of those files
+//! instead, the command says which prefix was probably meant. Install it with
 //! `cargo install mmap-sync-cli` (from a checkout: `cargo install --path mmap-sync-cli`).
 //!
 //! The command only reads: `inspect` and `watch` hold no reader slot, and `verify` holds one
@@ -22,7 +23,7 @@
 //! | --- | --- |
 //! | 0 | done: the channel and its published value were shown, watched until `--count` publishes, or verified sound |
 //! | 1 | the channel is damaged: `verify` found a problem, or the header cannot be read |
-//! | 2 | usage: unknown command or option, missing `PATH` |
+//! | 2 | usage: unknown command or option, missing `PATH`, or `PATH` names one of a channel's files instead of its prefix (the message says which prefix) |
 //! | 3 | nothing to read: no channel at `PATH`, nothing published yet (`inspect` and `verify` still show what they found), or a file cannot be opened |
 //! | 4 | the channel's files are of a format version this build does not read |
 //!

@@ -142,20 +142,72 @@ fn inspect_says_when_a_channel_carries_no_schema_description() {
 }
 
 #[test]
-fn inspect_of_a_missing_channel_names_the_file_and_exits_3() {
+fn inspect_of_a_missing_channel_says_there_is_none_naming_the_file_and_exits_3() {
     let dir = TempDir::new("inspect-missing");
     let prefix = dir.channel("nothing");
+    let prefix_text = prefix.to_str().unwrap();
+    for command in ["inspect", "verify", "watch"] {
+        let run = cli_at(command, &prefix, &[]);
+        assert_eq!(run.code, 3, "{command}: {run:?}");
+        let said = format!("no channel at {prefix_text}: {prefix_text}_state does not exist\n");
+        assert!(run.stderr.ends_with(&said), "{command}: {run:?}");
+        assert!(!run.stderr.contains("nothing published"), "{command}: {run:?}");
+        assert!(run.stdout.is_empty(), "{command}: {run:?}");
+
+        let run = cli_at(command, &prefix, &["--json"]);
+        assert_eq!(run.code, 3, "{command}: {run:?}");
+        let json: Value = serde_json::from_str(&run.stdout).expect("JSON error");
+        assert_eq!(json["error"]["kind"], "no_channel");
+        assert!(json["error"]["file"].as_str().unwrap().ends_with("nothing_state"));
+        assert_eq!(json["error"]["exit_code"], 3);
+    }
+
+    // The other files without the state file: a writer creating the channel, or a state file
+    // removed by hand.
+    let mut writer = mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(&prefix).unwrap();
+    writer.write(&mmap_sync_schemas::RoutingTable::example(1, 2)).unwrap();
+    std::fs::remove_file(&writer.paths().state).unwrap();
     let run = cli_at("inspect", &prefix, &[]);
     assert_eq!(run.code, 3, "{run:?}");
-    assert!(run.stderr.contains("nothing_state"), "{run:?}");
-    assert!(run.stdout.is_empty(), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "no channel at {prefix_text}: {prefix_text}_state does not exist ({prefix_text}_readers does:"
+        )),
+        "{run:?}"
+    );
+}
 
-    let run = cli_at("inspect", &prefix, &["--json"]);
-    assert_eq!(run.code, 3, "{run:?}");
-    let json: Value = serde_json::from_str(&run.stdout).expect("JSON error");
-    assert_eq!(json["error"]["kind"], "not_published");
-    assert!(json["error"]["file"].as_str().unwrap().ends_with("nothing_state"));
-    assert_eq!(json["error"]["exit_code"], 3);
+#[test]
+fn a_channel_file_given_instead_of_the_prefix_is_a_usage_error_naming_the_prefix() {
+    let dir = TempDir::new("inspect-file-not-prefix");
+    let prefix = dir.channel("routing");
+    let mut writer = mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(&prefix).unwrap();
+    writer.write(&mmap_sync_schemas::RoutingTable::example(1, 2)).unwrap();
+    let paths = writer.paths().clone();
+    let prefix_text = prefix.to_str().unwrap();
+    for file in [&paths.state, &paths.readers, &paths.data(0), &paths.data(1), &paths.writer] {
+        for command in ["inspect", "verify", "watch"] {
+            let run = cli_at(command, file, &[]);
+            assert_eq!(run.code, 2, "{command} {}: {run:?}", file.display());
+            let said = format!(
+                "{} is one of a channel's files; PATH is the channel's prefix: did you mean \
+                 {prefix_text}?\n",
+                file.display()
+            );
+            assert!(run.stderr.ends_with(&said), "{command}: {run:?}");
+
+            let run = cli_at(command, file, &["--json"]);
+            assert_eq!(run.code, 2, "{command}: {run:?}");
+            let json: Value = serde_json::from_str(&run.stdout).expect("JSON error");
+            assert_eq!(json["error"]["kind"], "not_a_prefix", "{json}");
+            assert_eq!(json["error"]["file"], file.to_str().unwrap(), "{json}");
+        }
+    }
+    // A prefix that happens to end like a channel file is still a prefix when it is one.
+    let odd = dir.channel("odd_state");
+    let mut odd_writer = mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(&odd).unwrap();
+    odd_writer.write(&mmap_sync_schemas::RoutingTable::example(1, 2)).unwrap();
+    assert_eq!(cli_at("inspect", &odd, &[]).code, 0);
 }
 
 #[test]
