@@ -10,6 +10,8 @@ use mmap_sync::inspect::{
 };
 use mmap_sync::{ChannelPaths, Error};
 
+use mmap_sync::protocol;
+
 use crate::json::Json;
 use crate::text::{self, Fields, Table};
 
@@ -538,17 +540,56 @@ const WATCH_STEP: Duration = Duration::from_millis(10);
 /// How long `watch` keeps trying to open the new files after the writer replaced them.
 const REOPEN_LIMIT: Duration = Duration::from_secs(10);
 
+/// Width of `watch`'s GENERATION column: the digits of the largest generation.
+const GENERATION_WIDTH: usize = digits(protocol::LAST_GENERATION);
+
+/// Width of `watch`'s SINCE PREVIOUS column: the heading, which is longer than any duration
+/// `text::duration` writes (at most `213503 d 23 h`).
+const SINCE_WIDTH: usize = "SINCE PREVIOUS".len();
+
+const fn digits(mut n: u64) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}
+
 struct Watcher {
     out: Output,
-    /// The last generation reported.
+    /// The last generation reported (shown or missed).
     generation: u64,
     /// When it was published (0: unknown).
     published_at: u64,
-    /// Generations reported so far.
-    seen: u64,
+    /// Publishes shown so far; missed ones are reported, not counted.
+    shown: u64,
+    /// Width of the BYTES column: the digits of the channel's `max_size`, which no copy's
+    /// length exceeds unless the files are damaged.
+    bytes_width: usize,
 }
 
 impl Watcher {
+    /// One line of the table: every column padded to a width fixed for the set of files, so
+    /// that lines printed one at a time stay aligned.
+    fn row(&self, generation: &str, bytes: &str, since: &str, published: &str) -> String {
+        let mut line = String::new();
+        text::pad(&mut line, generation, GENERATION_WIDTH);
+        line.push_str("  ");
+        text::pad(&mut line, bytes, self.bytes_width);
+        line.push_str("  ");
+        text::pad(&mut line, since, SINCE_WIDTH);
+        line.push_str("  ");
+        line.push_str(published);
+        let mut line = line.trim_end().to_owned();
+        line.push('\n');
+        line
+    }
+
+    fn heading(&self) -> String {
+        self.row("GENERATION", "BYTES", "SINCE PREVIOUS", "PUBLISHED")
+    }
+
     fn publish(&mut self, c: &CopyInfo) -> Result<(), Failure> {
         let since = match (self.published_at, c.published_at) {
             (0, _) | (_, 0) => None,
@@ -564,18 +605,16 @@ impl Watcher {
                 ("since_previous_ns", since.map_or(Json::Null, Json::from)),
             ])))?;
         } else {
-            let mut row = Table::default();
-            row.row(vec![
-                format!("{:<10}", c.generation),
-                format!("{:<10}", c.length),
-                format!("{:<14}", since.map_or("-".into(), text::duration)),
-                text::timestamp_ms(c.published_at),
-            ]);
-            say(&row.render(0))?;
+            say(&self.row(
+                &c.generation.to_string(),
+                &c.length.to_string(),
+                &since.map_or("-".into(), text::duration),
+                &text::timestamp_ms(c.published_at),
+            ))?;
         }
         self.generation = c.generation;
         self.published_at = c.published_at;
-        self.seen += 1;
+        self.shown += 1;
         Ok(())
     }
 
@@ -586,24 +625,41 @@ impl Watcher {
                 ("from", from.into()),
                 ("to", to.into()),
             ])))?;
-        } else if from == to {
-            say(&format!("{from:<10}  overwritten before it could be seen\n"))?;
         } else {
-            say(&format!("{from}..={to}  overwritten before they could be seen\n"))?;
+            let mut row = String::new();
+            text::pad(&mut row, &from.to_string(), GENERATION_WIDTH);
+            if from == to {
+                row.push_str("  missed: overwritten before watch could see it\n");
+            } else {
+                row.push_str(&format!(
+                    "  missed through {to} ({} generations): overwritten before watch could \
+                     see them\n",
+                    to - from + 1
+                ));
+            }
+            say(&row)?;
         }
         self.generation = to;
         self.published_at = 0;
-        self.seen += to - from + 1;
         Ok(())
     }
 
-    fn replaced(&self) -> Result<(), Failure> {
+    fn replaced(&mut self, header: &Header) -> Result<(), Failure> {
         if self.out.json {
             say(&line(&Json::Obj(vec![("event", "replaced".into())])))
         } else {
-            say("the writer replaced the channel's files; following the new ones\n")
+            // The new files may allow larger values: the table starts again at their widths.
+            self.bytes_width = bytes_width(header);
+            say(&format!(
+                "the writer replaced the channel's files; following the new ones\n{}",
+                self.heading()
+            ))
         }
     }
+}
+
+fn bytes_width(header: &Header) -> usize {
+    digits(header.max_size).max("BYTES".len())
 }
 
 /// `mmap-sync watch PATH`.
@@ -613,8 +669,13 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
     let copies = channel.copies();
     let generation = header.active.map_or(0, |a| a.generation);
     let start = copies.iter().find(|c| c.generation == generation && generation != 0);
-    let mut watcher =
-        Watcher { out, generation, published_at: start.map_or(0, |c| c.published_at), seen: 0 };
+    let mut watcher = Watcher {
+        out,
+        generation,
+        published_at: start.map_or(0, |c| c.published_at),
+        shown: 0,
+        bytes_width: bytes_width(&header),
+    };
     if out.json {
         say(&line(&Json::Obj(vec![
             ("event", "start".into()),
@@ -635,16 +696,14 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
             None => "nothing published yet".into(),
         };
         say(&format!(
-            "watching {} ({}): {current}\n{:<10}  {:<10}  {:<14}  PUBLISHED\n",
+            "watching {} ({}): {current}\n{}",
             text::path(&channel.paths().prefix),
             text::shown(&header.type_name),
-            "GENERATION",
-            "BYTES",
-            "SINCE PREVIOUS"
+            watcher.heading()
         ))?;
     }
     loop {
-        if count.is_some_and(|n| watcher.seen >= n) {
+        if count.is_some_and(|n| watcher.shown >= n) {
             return Ok(0);
         }
         let word = channel.publish_count();
@@ -653,7 +712,7 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
         if now_generation > watcher.generation {
             let copies = channel.copies();
             let mut g = watcher.generation + 1;
-            while g <= now_generation && count.is_none_or(|n| watcher.seen < n) {
+            while g <= now_generation && count.is_none_or(|n| watcher.shown < n) {
                 match copies.iter().find(|c| c.generation == g) {
                     Some(c) => {
                         watcher.publish(c)?;
@@ -676,7 +735,7 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
         }
         if header.superseded {
             channel = reopen(path)?;
-            watcher.replaced()?;
+            watcher.replaced(&channel.header())?;
             continue;
         }
         channel.wait_for_publish(word, WATCH_STEP)?;

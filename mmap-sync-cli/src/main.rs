@@ -77,7 +77,8 @@ enum Command {
     Watch {
         /// The channel's path prefix.
         path: PathBuf,
-        /// Stop after this many publishes.
+        /// Stop after showing this many publishes (generations overwritten before they could
+        /// be seen are reported, not counted).
         #[arg(long, value_name = "N")]
         count: Option<u64>,
     },

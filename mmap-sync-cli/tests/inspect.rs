@@ -367,3 +367,90 @@ fn watch_reports_generations_overwritten_before_it_saw_them() {
     }
     assert_eq!(covered, 11);
 }
+
+/// Stops `pid` (SIGSTOP) and waits until the kernel reports it stopped, so that it can look at
+/// nothing until it is continued.
+fn stop(pid: u32) {
+    // SAFETY: kill with a signal number has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGSTOP) }, 0);
+    let deadline = std::time::Instant::now() + LONG;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("its /proc stat");
+        // The state follows the parenthesised command name.
+        let state = stat.rsplit_once(") ").map(|(_, rest)| rest.as_bytes()[0]);
+        if state == Some(b'T') {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pid} did not stop: {stat}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Continues `pid` (SIGCONT).
+fn resume(pid: u32) {
+    // SAFETY: as in `stop`.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGCONT) }, 0);
+}
+
+/// Starts `watch --count 3` on a channel at generation 1, stops it, publishes generations 2 to
+/// 11 (three copies keep 9 to 11), and lets it go on: it must report 2 to 8 as missed. Returns
+/// everything it printed until it exited by itself.
+fn watch_across_a_burst(name: &str, more: &[&str]) -> Vec<String> {
+    let dir = TempDir::new(name);
+    let prefix = dir.channel("routing");
+    let mut writer = Peer::spawn(&["writer", prefix.to_str().unwrap(), "1"]);
+    writer.expect("ready 1");
+    let mut args = vec!["--count", "3"];
+    args.extend_from_slice(more);
+    let mut watch = Watch::start(&prefix, &args);
+    let mut lines = vec![watch.line()];
+    if more.is_empty() {
+        lines.push(watch.line()); // the column headings
+    }
+    stop(watch.child.id());
+    writer.send(&["publish"; 10].join("\n"));
+    for generation in 2..=11 {
+        assert_eq!(writer.expect("published"), format!("published {generation}"));
+    }
+    resume(watch.child.id());
+    let status = watch.child.wait().expect("wait for watch");
+    assert!(status.success(), "watch --count 3 ends by itself: {status:?}");
+    lines.extend(watch.lines.iter());
+    lines
+}
+
+#[test]
+fn watch_count_counts_the_publishes_it_shows_not_the_ones_it_missed() {
+    let lines = watch_across_a_burst("watch-count", &["--json"]);
+    let events: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["start", "missed", "publish", "publish", "publish"], "{lines:#?}");
+    assert_eq!((&events[1]["from"], &events[1]["to"]), (&Value::from(2), &Value::from(8)));
+    let shown: Vec<&Value> = events[2..].iter().map(|e| &e["generation"]).collect();
+    assert_eq!(shown, [9, 10, 11]);
+}
+
+/// Where each cell of `line` starts, in characters: cells are separated by two spaces or more.
+fn cell_starts(line: &str) -> Vec<usize> {
+    let chars: Vec<char> = line.chars().collect();
+    (0..chars.len())
+        .filter(|&i| chars[i] != ' ' && (i == 0 || (i >= 2 && chars[i - 2..i] == [' ', ' '])))
+        .collect()
+}
+
+#[test]
+fn watch_keeps_its_columns_aligned_across_missed_generations() {
+    let lines = watch_across_a_burst("watch-columns", &[]);
+    assert!(lines[0].starts_with("watching "), "{lines:#?}");
+    let columns = cell_starts(&lines[1]);
+    assert_eq!(columns.len(), 4, "GENERATION, BYTES, SINCE PREVIOUS, PUBLISHED: {lines:#?}");
+    let (missed, rows) = (&lines[2], &lines[3..]);
+    assert!(missed.starts_with("2 ") && missed.contains("missed"), "{lines:#?}");
+    assert!(missed.contains('8'), "the range ends at 8: {missed}");
+    assert_eq!(cell_starts(missed)[..2], columns[..2], "{lines:#?}");
+    assert_eq!(rows.len(), 3, "{lines:#?}");
+    for (row, generation) in rows.iter().zip(9..) {
+        assert_eq!(row.split_whitespace().next(), Some(generation.to_string().as_str()));
+        assert_eq!(cell_starts(row), columns, "{lines:#?}");
+    }
+}
