@@ -96,6 +96,7 @@ fn inspect_shows_live_readers_a_killed_reader_as_dead_with_its_pid_and_the_schem
     assert!(row_of(live.pid()).contains("live"), "{out}");
     assert!(out.contains(&format!("alive (holds the writer lock), pid {}", writer.pid())), "{out}");
     text_settings(dir.path()).bind(|| insta::assert_snapshot!("inspect_live", out));
+    assert_readme_sample_is(out);
 
     let run = cli_at("inspect", &prefix, &["--json"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -116,6 +117,111 @@ fn inspect_shows_live_readers_a_killed_reader_as_dead_with_its_pid_and_the_schem
     let json: Value = serde_json::from_str(&run.stdout).expect("JSON");
     assert_eq!(json["writer"]["status"], "gone", "{json}");
     assert_eq!(json["writer"]["checked_by"], "lock", "{json}");
+}
+
+/// The README's sample of `inspect`: the lines after `$ mmap-sync inspect PATH`, up to the
+/// `  ...` that stands for the rest of the schema.
+fn readme_sample() -> Vec<&'static str> {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("$ mmap-sync inspect ").expect("the README's inspect sample");
+    let lines = readme[start..].lines().skip(1);
+    let sample: Vec<&str> = lines.take_while(|l| *l != "  ...").collect();
+    assert!(!sample.iter().any(|l| l.starts_with("```")), "the sample ends with `  ...`");
+    sample
+}
+
+/// `line` with what differs from run to run replaced (the channel's path, times, ages, pids,
+/// thread ids) and runs of spaces made one, since column widths follow those values.
+fn normalized(line: &str) -> String {
+    let tokens: Vec<&str> = line.split_whitespace().collect();
+    let bare = |t: &str| t.trim_start_matches('(').trim_end_matches([')', ',']).to_owned();
+    let is_number = |t: &str| {
+        let t = bare(t);
+        !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+    };
+    let is_unit = |t: &str| ["µs", "ms", "s", "min", "h", "d"].contains(&bare(t).as_str());
+    let is_time = |t: &str| {
+        let t = bare(t);
+        t.len() >= 20 && t.as_bytes()[4] == b'-' && t.as_bytes()[10] == b'T' && t.ends_with('Z')
+    };
+    let slot_row =
+        tokens.len() > 3 && is_number(tokens[0]) && ["live", "dead"].contains(&tokens[3]);
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let t = tokens[i];
+        let masked = |with: &str| {
+            let open = if t.starts_with('(') { "(" } else { "" };
+            format!("{open}{with}")
+        };
+        if i == 1 && tokens[0] == "channel" {
+            out.push("[channel]".into());
+        } else if is_time(t) {
+            out.push(t.replace(&bare(t), "[time]"));
+        } else if slot_row && (i == 1 || i == 2) {
+            out.push(if i == 1 { "[pid]" } else { "[tid]" }.into());
+        } else if i > 0 && tokens[i - 1] == "pid" && is_number(t) {
+            out.push(t.replace(&bare(t), "[pid]"));
+        } else if is_number(t) && tokens.get(i + 1).is_some_and(|u| is_unit(u)) {
+            // An age: `4.2 s ago`, `3 min 2 s ago`, `12 ms in the future`.
+            let mut j = i + 2;
+            if tokens.get(j).is_some_and(|t| is_number(t))
+                && tokens.get(j + 1).is_some_and(|u| is_unit(u))
+            {
+                j += 2;
+            }
+            let last = match tokens.get(j).map(|t| bare(t)) {
+                Some(word) if word == "ago" => j,
+                Some(word) if word == "in" => j + 2,
+                _ => {
+                    out.push(t.to_owned());
+                    i += 1;
+                    continue;
+                }
+            };
+            let end = tokens.get(last).map_or("", |t| t.trim_start_matches(char::is_alphabetic));
+            out.push(format!("{}{end}", masked("[age]")));
+            i = last + 1;
+            continue;
+        } else {
+            out.push(t.to_owned());
+        }
+        i += 1;
+    }
+    out.join(" ")
+}
+
+/// Checks that the README's sample is what `inspect` prints now, up to where it stops.
+fn assert_readme_sample_is(out: &str) {
+    let sample = readme_sample();
+    let printed: Vec<&str> = out.lines().collect();
+    assert!(printed.len() > sample.len(), "the README shows more than inspect printed");
+    for (at, (readme, now)) in sample.iter().zip(&printed).enumerate() {
+        assert_eq!(
+            normalized(readme),
+            normalized(now),
+            "line {} of the README's inspect sample is not what inspect prints now:\n{out}",
+            at + 1
+        );
+    }
+}
+
+#[test]
+fn readme_samples_are_compared_without_what_changes_from_run_to_run() {
+    assert_eq!(
+        normalized(
+            "writer       alive (holds the writer lock), pid 15608, started 2026-11-27T15:14:31.621Z (3.3 s ago)"
+        ),
+        "writer alive (holds the writer lock), pid [pid], started [time] ([age])"
+    );
+    assert_eq!(
+        normalized(
+            "1     15701  15701  dead (reader died holding its pin)  1 exact  published 3 min 2 s ago, 1 generation behind  12 ms in the future"
+        ),
+        "1 [pid] [tid] dead (reader died holding its pin) 1 exact published [age], 1 generation behind [age]"
+    );
+    assert_eq!(normalized("channel      /dev/shm/routing_table"), "channel [channel]");
+    assert_eq!(normalized("0     1           488    0x6d84"), "0 1 488 0x6d84");
 }
 
 #[test]
