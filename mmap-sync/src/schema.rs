@@ -1134,12 +1134,6 @@ fn an(kind: &str) -> &'static str {
 /// ones are cut and end in `…`. [`OwnedDescription::to_json`] has them whole.
 pub const NAME_WIDTH: usize = 64;
 
-/// Longest line of the table, in characters: the deepest field row (two spaces of indentation
-/// per level, at most three levels per nesting depth below the root's two), its name and type
-/// cut to [`NAME_WIDTH`], then three numbers of at most 20 digits, columns two apart. Headings
-/// are shorter.
-const MAX_LINE: usize = 2 * (3 * MAX_DEPTH + 2) + NAME_WIDTH + 2 + NAME_WIDTH + 3 * (2 + 20);
-
 /// One line of the table `Display` prints.
 enum Line {
     /// A type's or variant's heading, not aligned to the columns.
@@ -1286,8 +1280,9 @@ fn pad(line: &mut String, text: &str, width: usize, right: bool) {
 /// that is not known.
 ///
 /// Names and types are escaped ([`printable`]) and cut to [`NAME_WIDTH`] characters, so a
-/// description read from a hostile file makes lines of a few hundred characters at most, and
-/// at most one line per two bytes of its encoding.
+/// description read from a hostile file (nested at most [`MAX_DEPTH`] levels deep, as
+/// [`decode`](OwnedDescription::decode) ensures) makes lines of at most a few hundred
+/// characters, and at most one line per two bytes of its encoding.
 impl fmt::Display for OwnedDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut lines = Vec::new();
@@ -1316,7 +1311,6 @@ impl fmt::Display for OwnedDescription {
                 // The type is left-aligned, the numbers right-aligned.
                 pad(&mut text, cell, widths[i], i > 1);
             }
-            debug_assert!(text.chars().count() <= MAX_LINE, "a row longer than MAX_LINE");
             writeln!(f, "{}", text.trim_end())
         };
         for (i, line) in lines.iter().enumerate() {
@@ -2044,6 +2038,13 @@ mod tests {
 "#;
         assert_eq!(table, expected);
     }
+
+    /// Longest line of the table of a description nested at most [`MAX_DEPTH`] levels deep (as
+    /// every decoded one is), in characters: the deepest field row (two spaces of indentation
+    /// per level, at most three levels per nesting depth below the root's two), its name and
+    /// type cut to [`NAME_WIDTH`], then three numbers of at most 20 digits, columns two apart.
+    /// Headings are shorter.
+    const MAX_LINE: usize = 2 * (3 * MAX_DEPTH + 2) + NAME_WIDTH + 2 + NAME_WIDTH + 3 * (2 + 20);
 
     /// The longest line of `table` in characters, and its number of lines.
     fn measure(table: &str) -> (usize, usize) {
