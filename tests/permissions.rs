@@ -18,7 +18,7 @@ use std::time::Duration;
 use mmap_sync::{ChannelPaths, Writer};
 use mmap_sync_tests::args;
 use mmap_sync_tests::channel::ChannelDir;
-use mmap_sync_tests::process::{Probe, run};
+use mmap_sync_tests::process::{Probe, run, try_run};
 use mmap_sync_tests::report::Line;
 use mmap_sync_tests::skip;
 use mmap_sync_tests::types::Note;
@@ -101,22 +101,51 @@ fn a_reader_maps_state_and_data_read_only_and_only_its_slot_table_writable() {
 
 /// The chaos binary, somewhere `nobody` can execute it: where cargo built it if every directory
 /// above it is searchable, else a copy in a world-readable temporary directory.
-fn binary_for_nobody(scratch: &Path) -> Option<PathBuf> {
-    // It runs if it gets as far as finding no channel there.
-    let runs = |bin: &Path| {
-        let finished = run(Command::new(bin)
-            .args(["read-note", "/nonexistent/channel"])
-            .uid(NOBODY)
-            .gid(NOBODY));
-        finished.lines.first().is_some_and(|line| line.get("kind") == Some("NotPublished"))
+fn binary_for_nobody(scratch: &Path) -> Result<PathBuf, String> {
+    program_for_nobody(Path::new(CHAOS), scratch)
+}
+
+/// `program` if `nobody` can execute it where it is, else a copy of it in `scratch` (a
+/// directory `nobody` can search) if `nobody` can execute that; or why neither runs.
+fn program_for_nobody(program: &Path, scratch: &Path) -> Result<PathBuf, String> {
+    let in_place = match runs_as_nobody(program) {
+        Ok(()) => return Ok(program.to_owned()),
+        Err(why) => format!("{}: {why}", program.display()),
     };
-    if runs(Path::new(CHAOS)) {
-        return Some(PathBuf::from(CHAOS));
-    }
     let copy = scratch.join("chaos");
-    std::fs::copy(CHAOS, &copy).ok()?;
-    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).ok()?;
-    runs(&copy).then_some(copy)
+    std::fs::copy(program, &copy).map_err(|e| format!("{in_place}; copy: {e}"))?;
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{in_place}; chmod the copy: {e}"))?;
+    runs_as_nobody(&copy).map_err(|why| format!("{in_place}; {}: {why}", copy.display()))?;
+    Ok(copy)
+}
+
+/// Whether `nobody` can run `program`: it runs if it gets as far as finding no channel. Where
+/// `nobody` cannot search a directory above it, it does not even start: that is a no, not a
+/// failure of the test.
+fn runs_as_nobody(program: &Path) -> Result<(), String> {
+    let mut busy = 0;
+    loop {
+        let mut command = Command::new(program);
+        command.args(["read-note", "/nonexistent/channel"]).uid(NOBODY).gid(NOBODY);
+        match try_run(&mut command) {
+            Ok(finished) => {
+                let line = finished.lines.first();
+                return match line.and_then(|line| line.get("kind")) {
+                    Some("NotPublished") => Ok(()),
+                    _ => Err(format!("it did not run as expected: {finished:?}")),
+                };
+            }
+            // A child that another test thread forked while a copy of the program was open for
+            // writing holds that descriptor until it execs, and until then the kernel refuses to
+            // run the copy. The window is one fork-to-exec: a few retries outlast it.
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && busy < 100 => {
+                busy += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("it cannot be started: {e}")),
+        }
+    }
 }
 
 /// Reads the channel as `uid`:`gid` (no supplementary groups) in a child; returns its report.
@@ -139,9 +168,12 @@ fn readers_of_other_users_read_with_permission_and_get_permission_denied_without
     }
     let dir = ChannelDir::new("other-users");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let Some(bin) = binary_for_nobody(dir.path()) else {
-        skip::skipped(format!("user {NOBODY} cannot execute the chaos program from any directory"));
-        return;
+    let bin = match binary_for_nobody(dir.path()) {
+        Ok(bin) => bin,
+        Err(why) => {
+            skip::skipped(format!("user {NOBODY} cannot execute the chaos program: {why}"));
+            return;
+        }
     };
     let group = std::fs::metadata(dir.path()).unwrap().gid();
     let ok = Line::new("ok").with("generation", 1).with("version", 7).with("bytes", 6);
@@ -172,4 +204,23 @@ fn readers_of_other_users_read_with_permission_and_get_permission_denied_without
     std::fs::set_permissions(paths.data(1), std::fs::Permissions::from_mode(0o640)).unwrap();
     let line = read_as(&bin, &prefix, NOBODY, NOBODY);
     assert_denied(&line, &paths.data(1));
+}
+
+#[test]
+fn a_program_built_under_a_private_directory_is_copied_where_other_users_can_run_it() {
+    // A target directory under a 0700 home: `nobody` cannot even start a program there.
+    if !skip::needs_root("running a program as another user") {
+        return;
+    }
+    let private = ChannelDir::new("private-target");
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let built = private.path().join("chaos");
+    std::fs::copy(CHAOS, &built).unwrap();
+    let scratch = ChannelDir::new("scratch");
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let bin = program_for_nobody(&built, scratch.path()).unwrap();
+    assert_eq!(bin, scratch.path().join("chaos"));
+    let finished = run(Command::new(&bin).args(["read-note", "/nonexistent/channel"]).uid(NOBODY));
+    assert_eq!(finished.line().get("kind"), Some("NotPublished"), "{finished:?}");
 }

@@ -4,11 +4,13 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use mmap_sync::Error;
 use mmap_sync::inspect::{
     self, Channel, CopyInfo, CopyOutcome, Description, Header, Inspection, Liveness, Pin,
     ReaderTable, SlotInfo, SlotStatus, Verification, WriterInfo, WriterStatus,
 };
+use mmap_sync::{ChannelPaths, Error};
+
+use mmap_sync::protocol;
 
 use crate::json::Json;
 use crate::text::{self, Fields, Table};
@@ -22,7 +24,10 @@ pub struct Output {
 
 /// Exit code: the channel is damaged (or `verify` found a problem).
 pub const EXIT_DAMAGED: u8 = 1;
-/// Exit code: the channel cannot be opened.
+/// Exit code: usage (clap's, and `PATH` naming one of a channel's files instead of its prefix).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: nothing to read: no channel, nothing published yet (`inspect` and `verify` still
+/// show what they found), or a file cannot be opened.
 pub const EXIT_CANNOT_OPEN: u8 = 3;
 /// Exit code: the files are of another format version.
 pub const EXIT_FORMAT_VERSION: u8 = 4;
@@ -76,9 +81,83 @@ impl Failure {
             )]);
             let _ = writeln!(std::io::stdout(), "{error}");
         } else {
-            eprintln!("mmap-sync: {}", self.message);
+            eprintln!("mmap-sync: {}", text::shown(&self.message));
         }
     }
+}
+
+/// The suffixes of a channel's file names after its prefix (`_data_` takes a copy index).
+const FILE_SUFFIXES: [&str; 4] = ["_state", "_readers", "_writer", "_data_"];
+
+/// `path` as the prefix of a channel it names one file of (`P_state`, `P_readers`, `P_writer`,
+/// `P_data_N`), when it ends like one.
+fn prefix_of_file(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    FILE_SUFFIXES.iter().find_map(|suffix| {
+        let at = name.rfind(suffix)?;
+        let rest = &name[at + suffix.len()..];
+        let whole = match *suffix {
+            "_data_" => !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit()),
+            _ => rest.is_empty(),
+        };
+        (whole && at > 0).then(|| path.with_file_name(&name[..at]))
+    })
+}
+
+/// Whether anything (a file, a link, a FIFO) is at `path`.
+fn exists(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Opening `path` failed with `error`; when that is because no state file is there, says why
+/// more precisely than the library can: `path` names one of a channel's files instead of its
+/// prefix, or no file of a channel is there at all, or only some are.
+fn diagnose(path: &Path, error: Error) -> Failure {
+    let Error::NotPublished { path: state } = &error else { return error.into() };
+    if exists(state) {
+        // The state file is there without its magic: the writer has not finished it.
+        return error.into();
+    }
+    if let Some(prefix) = prefix_of_file(path)
+        && (exists(path) || exists(&ChannelPaths::new(&prefix).state))
+    {
+        return Failure {
+            code: EXIT_USAGE,
+            kind: "not_a_prefix",
+            file: Some(path.to_owned()),
+            message: format!(
+                "{} is one of a channel's files; PATH is the channel's prefix: did you mean {}?",
+                path.display(),
+                prefix.display()
+            ),
+            quiet: false,
+        };
+    }
+    let paths = ChannelPaths::new(path);
+    let others = [&paths.readers, &paths.data(0), &paths.writer];
+    let partial = match others.into_iter().find(|file| exists(file)) {
+        Some(file) => format!(
+            " ({} does: a writer may be creating the channel, or its state file was removed)",
+            file.display()
+        ),
+        None => String::new(),
+    };
+    Failure {
+        code: EXIT_CANNOT_OPEN,
+        kind: "no_channel",
+        file: Some(state.clone()),
+        message: format!(
+            "no channel at {}: {} does not exist{partial}",
+            path.display(),
+            state.display()
+        ),
+        quiet: false,
+    }
+}
+
+/// The channel at `path`, or why there is none.
+fn open(path: &Path) -> Result<Channel, Failure> {
+    Channel::open(path).map_err(|e| diagnose(path, e))
 }
 
 /// Writes `text` to standard output; a closed pipe ends the command quietly.
@@ -112,7 +191,7 @@ fn line(json: &Json) -> String {
 
 /// `mmap-sync inspect PATH`.
 pub fn inspect(path: &Path, out: Output) -> Result<u8, Failure> {
-    let channel = Channel::open(path)?;
+    let channel = open(path)?;
     let inspection = channel.inspect();
     let now = text::now();
     if out.json {
@@ -120,7 +199,8 @@ pub fn inspect(path: &Path, out: Output) -> Result<u8, Failure> {
     } else {
         say(&inspection_text(&inspection, now))?;
     }
-    Ok(0)
+    // A reader would get NotPublished, as from a state file without its magic yet.
+    Ok(if inspection.header.active.is_none() { EXIT_CANNOT_OPEN } else { 0 })
 }
 
 fn fingerprint_source(header: &Header) -> &'static str {
@@ -134,9 +214,9 @@ fn published_at_of(copies: &[CopyInfo], generation: u64) -> u64 {
 fn inspection_text(i: &Inspection, now: u64) -> String {
     let h = &i.header;
     let mut fields = Fields::default();
-    fields.add("channel", i.paths.prefix.display().to_string());
+    fields.add("channel", text::path(&i.paths.prefix));
     fields.add("format", h.format_version.to_string());
-    fields.add("type", h.type_name.clone());
+    fields.add("type", text::shown(&h.type_name));
     fields.add(
         "fingerprint",
         if h.derived_fingerprint {
@@ -177,7 +257,7 @@ fn inspection_text(i: &Inspection, now: u64) -> String {
                 t.slot_count,
                 t.high_water
             ),
-            Err(e) => format!("cannot read the slot table: {e}"),
+            Err(e) => format!("cannot read the slot table: {}", text::shown(&e.to_string())),
         },
     );
     fields.add("files", format!("created {}", text::when(h.created_at, now)));
@@ -217,7 +297,7 @@ fn inspection_text(i: &Inspection, now: u64) -> String {
              through the Synchronizer facade carry none)\n",
         ),
         Description::Unreadable(reason) => {
-            out.push_str(&format!("schema: stored but unreadable: {reason}\n"));
+            out.push_str(&format!("schema: stored but unreadable: {}\n", text::shown(reason)));
         }
         Description::Described(d) => {
             out.push_str("schema:\n");
@@ -231,6 +311,7 @@ fn inspection_text(i: &Inspection, now: u64) -> String {
 }
 
 fn writer_text(w: &WriterInfo, now: u64) -> String {
+    let note = w.note.as_deref().map_or("-".to_owned(), text::shown);
     let pid = w.pid.map_or("no pid recorded".to_owned(), |p| format!("pid {p}"));
     let started = match w.started_at {
         0 => String::new(),
@@ -243,16 +324,14 @@ fn writer_text(w: &WriterInfo, now: u64) -> String {
         (WriterStatus::Gone, Liveness::Lock) => {
             format!("gone (nobody holds the writer lock); last writer {pid}{started}")
         }
-        (WriterStatus::Alive, _) => format!(
-            "probably alive: {pid} exists (by pid: the lock could not be asked: {})",
-            w.note.as_deref().unwrap_or("-")
-        ),
-        (WriterStatus::Gone, _) => format!(
-            "gone: {pid} does not exist (by pid: the lock could not be asked: {})",
-            w.note.as_deref().unwrap_or("-")
-        ),
+        (WriterStatus::Alive, _) => {
+            format!("probably alive: {pid} exists (by pid: the lock could not be asked: {note})")
+        }
+        (WriterStatus::Gone, _) => {
+            format!("gone: {pid} does not exist (by pid: the lock could not be asked: {note})")
+        }
         (WriterStatus::Unknown, _) => {
-            format!("unknown ({}); {pid}", w.note.as_deref().unwrap_or("-"))
+            format!("unknown ({note}); {pid}")
         }
     }
 }
@@ -461,17 +540,56 @@ const WATCH_STEP: Duration = Duration::from_millis(10);
 /// How long `watch` keeps trying to open the new files after the writer replaced them.
 const REOPEN_LIMIT: Duration = Duration::from_secs(10);
 
+/// Width of `watch`'s GENERATION column: the digits of the largest generation.
+const GENERATION_WIDTH: usize = digits(protocol::LAST_GENERATION);
+
+/// Width of `watch`'s SINCE PREVIOUS column: the heading, which is longer than any duration
+/// `text::duration` writes (at most `213503 d 23 h`).
+const SINCE_WIDTH: usize = "SINCE PREVIOUS".len();
+
+const fn digits(mut n: u64) -> usize {
+    let mut digits = 1;
+    while n >= 10 {
+        n /= 10;
+        digits += 1;
+    }
+    digits
+}
+
 struct Watcher {
     out: Output,
-    /// The last generation reported.
+    /// The last generation reported (shown or missed).
     generation: u64,
     /// When it was published (0: unknown).
     published_at: u64,
-    /// Generations reported so far.
-    seen: u64,
+    /// Publishes shown so far; missed ones are reported, not counted.
+    shown: u64,
+    /// Width of the BYTES column: the digits of the channel's `max_size`, which no copy's
+    /// length exceeds unless the files are damaged.
+    bytes_width: usize,
 }
 
 impl Watcher {
+    /// One line of the table: every column padded to a width fixed for the set of files, so
+    /// that lines printed one at a time stay aligned.
+    fn row(&self, generation: &str, bytes: &str, since: &str, published: &str) -> String {
+        let mut line = String::new();
+        text::pad(&mut line, generation, GENERATION_WIDTH);
+        line.push_str("  ");
+        text::pad(&mut line, bytes, self.bytes_width);
+        line.push_str("  ");
+        text::pad(&mut line, since, SINCE_WIDTH);
+        line.push_str("  ");
+        line.push_str(published);
+        let mut line = line.trim_end().to_owned();
+        line.push('\n');
+        line
+    }
+
+    fn heading(&self) -> String {
+        self.row("GENERATION", "BYTES", "SINCE PREVIOUS", "PUBLISHED")
+    }
+
     fn publish(&mut self, c: &CopyInfo) -> Result<(), Failure> {
         let since = match (self.published_at, c.published_at) {
             (0, _) | (_, 0) => None,
@@ -487,18 +605,16 @@ impl Watcher {
                 ("since_previous_ns", since.map_or(Json::Null, Json::from)),
             ])))?;
         } else {
-            let mut row = Table::default();
-            row.row(vec![
-                format!("{:<10}", c.generation),
-                format!("{:<10}", c.length),
-                format!("{:<14}", since.map_or("-".into(), text::duration)),
-                text::timestamp_ms(c.published_at),
-            ]);
-            say(&row.render(0))?;
+            say(&self.row(
+                &c.generation.to_string(),
+                &c.length.to_string(),
+                &since.map_or("-".into(), text::duration),
+                &text::timestamp_ms(c.published_at),
+            ))?;
         }
         self.generation = c.generation;
         self.published_at = c.published_at;
-        self.seen += 1;
+        self.shown += 1;
         Ok(())
     }
 
@@ -509,35 +625,57 @@ impl Watcher {
                 ("from", from.into()),
                 ("to", to.into()),
             ])))?;
-        } else if from == to {
-            say(&format!("{from:<10}  overwritten before it could be seen\n"))?;
         } else {
-            say(&format!("{from}..={to}  overwritten before they could be seen\n"))?;
+            let mut row = String::new();
+            text::pad(&mut row, &from.to_string(), GENERATION_WIDTH);
+            if from == to {
+                row.push_str("  missed: overwritten before watch could see it\n");
+            } else {
+                row.push_str(&format!(
+                    "  missed through {to} ({} generations): overwritten before watch could \
+                     see them\n",
+                    to - from + 1
+                ));
+            }
+            say(&row)?;
         }
         self.generation = to;
         self.published_at = 0;
-        self.seen += to - from + 1;
         Ok(())
     }
 
-    fn replaced(&self) -> Result<(), Failure> {
+    fn replaced(&mut self, header: &Header) -> Result<(), Failure> {
         if self.out.json {
             say(&line(&Json::Obj(vec![("event", "replaced".into())])))
         } else {
-            say("the writer replaced the channel's files; following the new ones\n")
+            // The new files may allow larger values: the table starts again at their widths.
+            self.bytes_width = bytes_width(header);
+            say(&format!(
+                "the writer replaced the channel's files; following the new ones\n{}",
+                self.heading()
+            ))
         }
     }
 }
 
+fn bytes_width(header: &Header) -> usize {
+    digits(header.max_size).max("BYTES".len())
+}
+
 /// `mmap-sync watch PATH`.
 pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure> {
-    let mut channel = Channel::open(path)?;
+    let mut channel = open(path)?;
     let header = channel.header();
     let copies = channel.copies();
     let generation = header.active.map_or(0, |a| a.generation);
     let start = copies.iter().find(|c| c.generation == generation && generation != 0);
-    let mut watcher =
-        Watcher { out, generation, published_at: start.map_or(0, |c| c.published_at), seen: 0 };
+    let mut watcher = Watcher {
+        out,
+        generation,
+        published_at: start.map_or(0, |c| c.published_at),
+        shown: 0,
+        bytes_width: bytes_width(&header),
+    };
     if out.json {
         say(&line(&Json::Obj(vec![
             ("event", "start".into()),
@@ -558,16 +696,14 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
             None => "nothing published yet".into(),
         };
         say(&format!(
-            "watching {} ({}): {current}\n{:<10}  {:<10}  {:<14}  PUBLISHED\n",
-            channel.paths().prefix.display(),
-            header.type_name,
-            "GENERATION",
-            "BYTES",
-            "SINCE PREVIOUS"
+            "watching {} ({}): {current}\n{}",
+            text::path(&channel.paths().prefix),
+            text::shown(&header.type_name),
+            watcher.heading()
         ))?;
     }
     loop {
-        if count.is_some_and(|n| watcher.seen >= n) {
+        if count.is_some_and(|n| watcher.shown >= n) {
             return Ok(0);
         }
         let word = channel.publish_count();
@@ -576,7 +712,7 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
         if now_generation > watcher.generation {
             let copies = channel.copies();
             let mut g = watcher.generation + 1;
-            while g <= now_generation && count.is_none_or(|n| watcher.seen < n) {
+            while g <= now_generation && count.is_none_or(|n| watcher.shown < n) {
                 match copies.iter().find(|c| c.generation == g) {
                     Some(c) => {
                         watcher.publish(c)?;
@@ -599,7 +735,7 @@ pub fn watch(path: &Path, count: Option<u64>, out: Output) -> Result<u8, Failure
         }
         if header.superseded {
             channel = reopen(path)?;
-            watcher.replaced()?;
+            watcher.replaced(&channel.header())?;
             continue;
         }
         channel.wait_for_publish(word, WATCH_STEP)?;
@@ -629,13 +765,18 @@ fn reopen(path: &Path) -> Result<Channel, Failure> {
 
 /// `mmap-sync verify PATH`.
 pub fn verify(path: &Path, out: Output) -> Result<u8, Failure> {
-    let verification = inspect::verify(path)?;
+    let verification = inspect::verify(path).map_err(|e| diagnose(path, e))?;
     if out.json {
         say(&line(&verification_json(&verification)))?;
     } else {
         say(&verification_text(&verification))?;
     }
-    Ok(if verification.is_ok() { 0 } else { EXIT_DAMAGED })
+    let published = verification.header.as_ref().is_some_and(|h| h.active.is_some());
+    Ok(match (verification.is_ok(), published) {
+        (false, _) => EXIT_DAMAGED,
+        (true, false) => EXIT_CANNOT_OPEN,
+        (true, true) => 0,
+    })
 }
 
 fn outcome(o: &CopyOutcome) -> (&'static str, Option<String>) {
@@ -650,14 +791,14 @@ fn outcome(o: &CopyOutcome) -> (&'static str, Option<String>) {
 
 fn verification_text(v: &Verification) -> String {
     let mut fields = Fields::default();
-    fields.add("channel", v.paths.prefix.display().to_string());
+    fields.add("channel", text::path(&v.paths.prefix));
     match &v.header {
         Some(h) => fields.add(
             "header",
             format!(
                 "ok: format {}, {}, {} copies, {} reader slots, {}",
                 h.format_version,
-                h.type_name,
+                text::shown(&h.type_name),
                 h.copies,
                 h.reader_slots,
                 match h.active {
@@ -673,7 +814,9 @@ fn verification_text(v: &Verification) -> String {
             "pin",
             match &v.unpinned_reason {
                 None => "copies hashed under a reader pin".to_owned(),
-                Some(reason) => format!("none ({reason}); rewrites detected by generation"),
+                Some(reason) => {
+                    format!("none ({}); rewrites detected by generation", text::shown(reason))
+                }
             },
         );
     }
@@ -695,7 +838,12 @@ fn verification_text(v: &Verification) -> String {
         out.push_str(&table.render(0));
     }
     out.push('\n');
-    if v.problems.is_empty() {
+    let published = v.header.as_ref().is_some_and(|h| h.active.is_some());
+    if v.problems.is_empty() && !published {
+        out.push_str(
+            "nothing published yet: no problem found in the files, and no copy to check\n",
+        );
+    } else if v.problems.is_empty() {
         let checked = v.copies.iter().filter(|c| c.outcome == CopyOutcome::Ok).count();
         out.push_str(&format!(
             "ok: no problem found ({checked} of {} copies hold a generation and match their \
@@ -709,7 +857,7 @@ fn verification_text(v: &Verification) -> String {
             if v.problems.len() == 1 { "" } else { "s" }
         ));
         for p in &v.problems {
-            out.push_str(&format!("  {}: {}\n", p.path.display(), p.reason));
+            out.push_str(&format!("  {}: {}\n", text::path(&p.path), text::shown(&p.reason)));
         }
     }
     out

@@ -112,7 +112,9 @@ fn write_str(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
             '\n' => f.write_str("\\n")?,
             '\r' => f.write_str("\\r")?,
             '\t' => f.write_str("\\t")?,
-            c if (c as u32) < 0x20 || c == '\u{7f}' => write!(f, "\\u{:04x}", c as u32)?,
+            // Valid JSON needs only C0 escaped; the rest of what text output escapes is
+            // escaped too, so that JSON shown on a terminal is as harmless as text.
+            c if mmap_sync::schema::is_escaped(c) => write!(f, "\\u{:04x}", c as u32)?,
             c => write!(f, "{c}")?,
         }
     }
@@ -126,12 +128,17 @@ mod tests {
     #[test]
     fn strings_are_escaped_and_objects_keep_their_key_order() {
         let value = Json::Obj(vec![
-            ("b", Json::Str("quote \" slash \\ nl \n bell \u{7}".into())),
+            (
+                "b",
+                Json::Str(
+                    "quote \" slash \\ nl \n bell \u{7} del \u{7f} csi \u{9b} rlo \u{202e}".into(),
+                ),
+            ),
             ("a", Json::Arr(vec![Json::Null, true.into(), 7u64.into()])),
         ]);
         assert_eq!(
             value.to_string(),
-            r#"{"b":"quote \" slash \\ nl \n bell \u0007","a":[null,true,7]}"#
+            r#"{"b":"quote \" slash \\ nl \n bell \u0007 del \u007f csi \u009b rlo \u202e","a":[null,true,7]}"#
         );
     }
 }

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! `PATH` is the channel's prefix (`/dev/shm/routing_table` for the files
-//! `/dev/shm/routing_table_state`, `_readers`, `_data_0`, ...). Install it with
+//! `/dev/shm/routing_table_state`, `_readers`, `_data_0`, ...); given one of those files
+//! instead, the command says which prefix was probably meant. Install it with
 //! `cargo install mmap-sync-cli` (from a checkout: `cargo install --path mmap-sync-cli`).
 //!
 //! The command only reads: `inspect` and `watch` hold no reader slot, and `verify` holds one
@@ -20,10 +21,10 @@
 //!
 //! | code | meaning |
 //! | --- | --- |
-//! | 0 | done: the channel was shown, watched until `--count` publishes, or verified sound |
+//! | 0 | done: the channel and its published value were shown, watched until `--count` publishes, or verified sound |
 //! | 1 | the channel is damaged: `verify` found a problem, or the header cannot be read |
-//! | 2 | usage: unknown command or option, missing `PATH` |
-//! | 3 | cannot open: no channel at `PATH`, nothing published yet, or a file cannot be opened |
+//! | 2 | usage: unknown command or option, missing `PATH`, or `PATH` names one of a channel's files instead of its prefix (the message says which prefix) |
+//! | 3 | nothing to read: no channel at `PATH`, nothing published yet (`inspect` and `verify` still show what they found), or a file cannot be opened |
 //! | 4 | the channel's files are of a format version this build does not read |
 //!
 //! Errors are printed to standard error (with `--json`: as a JSON object on standard output)
@@ -51,8 +52,9 @@ use clap::{Parser, Subcommand};
 /// Inspect, watch and verify mmap-sync channels without knowing their type.
 #[derive(Debug, Parser)]
 #[command(name = "mmap-sync", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok, 1 the channel is damaged, 2 usage, 3 cannot open \
-                        (no channel, nothing published, no access), 4 another format version.")]
+#[command(after_help = "Exit codes: 0 ok, 1 the channel is damaged, 2 usage, 3 nothing to read \
+                        (no channel, nothing published yet, no access), 4 another format \
+                        version.")]
 struct Cli {
     /// Print one JSON object per line instead of tables (stable shapes, for scripts).
     #[arg(long, global = true)]
@@ -75,7 +77,8 @@ enum Command {
     Watch {
         /// The channel's path prefix.
         path: PathBuf,
-        /// Stop after this many publishes.
+        /// Stop after showing this many publishes (generations overwritten before they could
+        /// be seen are reported, not counted).
         #[arg(long, value_name = "N")]
         count: Option<u64>,
     },

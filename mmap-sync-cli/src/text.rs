@@ -1,6 +1,26 @@
 //! Human output: aligned tables, sizes, timestamps and ages.
 
-use std::fmt::Write as _;
+use std::path::Path;
+
+/// A string the command did not write itself (read from a channel's files, or an error that
+/// may quote one) as text output shows it: escaped by the library's one escaping function,
+/// `mmap_sync::schema::printable`, so that it cannot send escape sequences to a terminal or
+/// start a line of its own.
+pub fn shown(text: &str) -> String {
+    mmap_sync::schema::printable(text).into_owned()
+}
+
+/// A path as text output shows it (see [`shown`]).
+pub fn path(path: &Path) -> String {
+    shown(&path.display().to_string())
+}
+
+/// Appends `text` to `out`, then spaces up to `width` characters. Padded by hand: a format
+/// width is limited to 16 bits and panics beyond.
+pub fn pad(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(text.chars().count())));
+}
 
 /// Rows of cells printed as columns aligned on the widest cell, two spaces apart, with no
 /// trailing spaces.
@@ -36,7 +56,7 @@ impl Table {
                 if i > 0 {
                     line.push_str("  ");
                 }
-                let _ = write!(line, "{cell:<width$}", width = widths[i]);
+                pad(&mut line, cell, widths[i]);
             }
             out.push_str(line.trim_end());
             out.push('\n');
@@ -62,7 +82,10 @@ impl Fields {
         let width = self.lines.iter().map(|(l, _)| l.chars().count()).max().unwrap_or(0);
         let mut out = String::new();
         for (label, value) in &self.lines {
-            let line = format!("{label:<width$}  {value}");
+            let mut line = String::new();
+            pad(&mut line, label, width);
+            line.push_str("  ");
+            line.push_str(value);
             out.push_str(line.trim_end());
             out.push('\n');
         }

@@ -256,6 +256,11 @@ fn a_state_file_without_magic_is_not_published_and_exits_3() {
     let run = cli_at("verify", &channel.prefix, &[]);
     assert_eq!(run.code, 3, "{run:?}");
     assert!(run.stderr.contains("routing_state: nothing published yet"), "{run:?}");
+    assert!(!run.stderr.contains("no channel"), "{run:?}");
+    let run = cli_at("inspect", &channel.prefix, &["--json"]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let json: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(json["error"]["kind"], "not_published", "{json}");
 }
 
 #[test]

@@ -1130,6 +1130,10 @@ fn an(kind: &str) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // Display and JSON
 
+/// Most characters of a name or type the table shows (control characters escaped); longer
+/// ones are cut and end in `…`. [`OwnedDescription::to_json`] has them whole.
+pub const NAME_WIDTH: usize = 64;
+
 /// One line of the table `Display` prints.
 enum Line {
     /// A type's or variant's heading, not aligned to the columns.
@@ -1140,15 +1144,29 @@ enum Line {
 
 const COLUMNS: [&str; 5] = ["field", "type", "offset", "size", "align"];
 
-/// `text` with control characters escaped (`\n`, `\u{1b}`), so that a description read from a
-/// damaged or hostile file cannot break the table or send escape sequences to a terminal.
-fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
+/// Whether `c` is shown escaped in text: control characters (C0, DEL and C1, which a terminal
+/// may act on) and Unicode's bidirectional formatting characters (which reorder the rest of a
+/// line as a terminal shows it).
+pub fn is_escaped(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// `text` with every character [`is_escaped`] says escaped as Rust writes it (`\n`,
+/// `\u{1b}`), so that a string read from a damaged or hostile file cannot break a table, forge
+/// a line or send escape sequences to a terminal. Every string read from a channel's files goes
+/// through it before it is shown as text (the `mmap-sync` command's tables, this module's
+/// `Display`s).
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_escaped) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if c.is_control() {
+        if is_escaped(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
@@ -1157,12 +1175,44 @@ fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`printable`], cut to at most `max` characters: a longer text keeps what fits before a final
+/// `…`, and never half an escape. Reads no further into `text` than it shows.
+pub fn printable_cut(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let escaped = is_escaped(c);
+        let width = if escaped { c.escape_default().count() } else { 1 };
+        // The last character may take the room of the ellipsis it makes unnecessary.
+        let room = if chars.peek().is_some() { max.saturating_sub(1) } else { max };
+        if shown + width > room {
+            if max > 0 {
+                out.push('…');
+            }
+            break;
+        }
+        if escaped {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        shown += width;
+    }
+    out
+}
+
+/// A name or type as the table shows it.
+fn cell(text: &str) -> String {
+    printable_cut(text, NAME_WIDTH)
+}
+
 fn table_lines(description: &OwnedDescription, indent: usize, lines: &mut Vec<Line>) {
     lines.push(Line::Heading {
         indent,
         text: format!(
             "{} ({}, archived in {} bytes, aligned to {})",
-            printable(&description.name),
+            cell(&description.name),
             description.shape.kind(),
             description.layout.size,
             description.layout.align
@@ -1174,11 +1224,7 @@ fn table_lines(description: &OwnedDescription, indent: usize, lines: &mut Vec<Li
             for variant in variants {
                 lines.push(Line::Heading {
                     indent: indent + 1,
-                    text: format!(
-                        "variant {} = {}",
-                        printable(&variant.name),
-                        variant.discriminant
-                    ),
+                    text: format!("variant {} = {}", cell(&variant.name), variant.discriminant),
                 });
                 field_lines(&variant.fields, indent + 2, lines);
             }
@@ -1191,8 +1237,8 @@ fn field_lines(fields: &[OwnedField], indent: usize, lines: &mut Vec<Line>) {
         lines.push(Line::Field {
             indent,
             cells: [
-                printable(&field.name).into_owned(),
-                printable(&field.ty).into_owned(),
+                cell(&field.name),
+                cell(&field.ty),
                 field.offset.map_or_else(|| "-".to_owned(), |offset| offset.to_string()),
                 field.layout.size.to_string(),
                 field.layout.align.to_string(),
@@ -1203,14 +1249,28 @@ fn field_lines(fields: &[OwnedField], indent: usize, lines: &mut Vec<Line>) {
                 Nested::Described(description) => table_lines(description, indent + 1, lines),
                 Nested::Recursive { name } => lines.push(Line::Heading {
                     indent: indent + 1,
-                    text: format!("{} (recursive: described above)", printable(name)),
+                    text: format!("{} (recursive: described above)", cell(name)),
                 }),
                 Nested::TooDeep { name } => lines.push(Line::Heading {
                     indent: indent + 1,
-                    text: format!("{} (nested too deep to describe)", printable(name)),
+                    text: format!("{} (nested too deep to describe)", cell(name)),
                 }),
             }
         }
+    }
+}
+
+/// Appends `text` to `line`, then spaces up to `width` characters of it (left-aligned), or the
+/// spaces first (right-aligned). Padding by hand: a format width is limited to 16 bits and
+/// panics beyond.
+fn pad(line: &mut String, text: &str, width: usize, right: bool) {
+    let spaces = width.saturating_sub(text.chars().count());
+    if right {
+        line.extend(std::iter::repeat_n(' ', spaces));
+        line.push_str(text);
+    } else {
+        line.push_str(text);
+        line.extend(std::iter::repeat_n(' ', spaces));
     }
 }
 
@@ -1218,6 +1278,11 @@ fn field_lines(fields: &[OwnedField], indent: usize, lines: &mut Vec<Line>) {
 /// archived offset, size and alignment), variants as headings with their fields below, and
 /// each nested type's own table indented under the field that holds it. `-` marks an offset
 /// that is not known.
+///
+/// Names and types are escaped ([`printable`]) and cut to [`NAME_WIDTH`] characters, so a
+/// description read from a hostile file (nested at most [`MAX_DEPTH`] levels deep, as
+/// [`decode`](OwnedDescription::decode) ensures) makes lines of at most a few hundred
+/// characters, and at most one line per two bytes of its encoding.
 impl fmt::Display for OwnedDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut lines = Vec::new();
@@ -1229,28 +1294,24 @@ impl fmt::Display for OwnedDescription {
         for line in &lines {
             if let Line::Field { indent, cells } = line {
                 any_field = true;
-                // Formatting pads by characters, so widths are counted in characters.
+                // Cells are padded by characters, so widths are counted in characters.
                 widths[0] = widths[0].max(2 * indent + cells[0].chars().count());
                 for (width, cell) in widths.iter_mut().zip(cells).skip(1) {
                     *width = (*width).max(cell.chars().count());
                 }
             }
         }
-        let row = |f: &mut fmt::Formatter<'_>, indent: usize, cells: &[&str; 5]| {
-            let first = format!("{:indent$}{}", "", cells[0], indent = 2 * indent);
-            writeln!(
-                f,
-                "{first:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {:>w4$}",
-                cells[1],
-                cells[2],
-                cells[3],
-                cells[4],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3],
-                w4 = widths[4],
-            )
+        let mut text = String::new();
+        let mut row = |f: &mut fmt::Formatter<'_>, indent: usize, cells: [&str; 5]| {
+            text.clear();
+            text.extend(std::iter::repeat_n(' ', 2 * indent));
+            pad(&mut text, cells[0], widths[0].saturating_sub(2 * indent), false);
+            for (i, cell) in cells.iter().enumerate().skip(1) {
+                text.push_str("  ");
+                // The type is left-aligned, the numbers right-aligned.
+                pad(&mut text, cell, widths[i], i > 1);
+            }
+            writeln!(f, "{}", text.trim_end())
         };
         for (i, line) in lines.iter().enumerate() {
             match line {
@@ -1258,11 +1319,11 @@ impl fmt::Display for OwnedDescription {
                     writeln!(f, "{:indent$}{text}", "", indent = 2 * indent)?;
                 }
                 Line::Field { indent, cells } => {
-                    row(f, *indent, &cells.each_ref().map(String::as_str))?;
+                    row(f, *indent, cells.each_ref().map(String::as_str))?;
                 }
             }
             if i == 0 && any_field {
-                row(f, 1, &COLUMNS)?;
+                row(f, 1, COLUMNS)?;
             }
         }
         Ok(())
@@ -1364,8 +1425,9 @@ fn json_fields(fields: &[OwnedField], out: &mut String) {
     out.push(']');
 }
 
-/// `text` as a JSON string: quotes, backslashes and control characters escaped, everything
-/// else (valid UTF-8 already) as is.
+/// `text` as a JSON string: quotes, backslashes and what [`is_escaped`] names (control
+/// characters, bidirectional formatting characters) escaped, everything else (valid UTF-8
+/// already) as is.
 fn json_str(text: &str, out: &mut String) {
     out.push('"');
     for c in text.chars() {
@@ -1375,7 +1437,7 @@ fn json_str(text: &str, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
+            c if is_escaped(c) => {
                 let _ = write!(out, "\\u{:04x}", u32::from(c));
             }
             c => out.push(c),
@@ -1977,11 +2039,90 @@ mod tests {
         assert_eq!(table, expected);
     }
 
+    /// Longest line of the table of a description nested at most [`MAX_DEPTH`] levels deep (as
+    /// every decoded one is), in characters: the deepest field row (two spaces of indentation
+    /// per level, at most three levels per nesting depth below the root's two), its name and
+    /// type cut to [`NAME_WIDTH`], then three numbers of at most 20 digits, columns two apart.
+    /// Headings are shorter.
+    const MAX_LINE: usize = 2 * (3 * MAX_DEPTH + 2) + NAME_WIDTH + 2 + NAME_WIDTH + 3 * (2 + 20);
+
+    /// The longest line of `table` in characters, and its number of lines.
+    fn measure(table: &str) -> (usize, usize) {
+        let longest = table.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+        (longest, table.lines().count())
+    }
+
+    #[test]
+    fn a_name_longer_than_the_formatter_can_pad_is_cut_with_an_ellipsis_and_whole_in_json() {
+        // 550,000 characters: more than a format width can be, so padding it panicked.
+        let long = "n".repeat(550_000);
+        let mut description = hello_world();
+        let OwnedShape::Struct(fields) = &mut description.shape else { unreachable!() };
+        fields[0].name = long.clone();
+        fields[1].ty = format!("Vec<{long}>");
+        description.name = long.clone();
+        let table = description.to_string();
+        let (longest, lines) = measure(&table);
+        assert_eq!(lines, 4, "{table}");
+        assert!(longest <= 2 * NAME_WIDTH + 80, "a line of {longest} characters");
+        let cut = format!("{}…", "n".repeat(NAME_WIDTH - 1));
+        assert!(table.starts_with(&format!("{cut} (struct,")), "{table}");
+        assert!(table.contains(&format!("  {cut}  u32")), "{table}");
+        assert!(table.contains(&format!("  Vec<{}…", "n".repeat(NAME_WIDTH - 5))), "{table}");
+        let json = description.to_json();
+        assert!(json.contains(&format!("\"name\":\"{long}\"")), "the JSON has the whole name");
+    }
+
+    #[test]
+    fn escapes_are_cut_whole_and_only_names_longer_than_the_width_are_cut() {
+        let fits = "f".repeat(NAME_WIDTH);
+        assert_eq!(printable_cut(&fits, NAME_WIDTH), fits);
+        // 61 characters, then an escape of six that does not fit before the ellipsis.
+        let text = format!("{}\u{1b}[2J", "e".repeat(NAME_WIDTH - 3));
+        assert_eq!(printable_cut(&text, NAME_WIDTH), format!("{}…", "e".repeat(NAME_WIDTH - 3)));
+        assert_eq!(printable_cut("a\u{1b}b", 5), "a…");
+        assert_eq!(printable_cut("a\u{1b}b", 9), "a\\u{1b}b");
+        assert_eq!(printable_cut("", 3), "");
+    }
+
+    #[test]
+    fn bidirectional_formatting_characters_are_escaped_like_control_characters() {
+        // U+202E would show the rest of the line reversed.
+        assert_eq!(printable("a\u{202e}b\u{2066}c"), r"a\u{202e}b\u{2066}c");
+        assert_eq!(printable("é ü → ok"), "é ü → ok");
+        assert!(matches!(printable("plain"), Cow::Borrowed("plain")));
+    }
+
+    #[test]
+    fn the_table_grows_with_the_description_not_with_its_widest_cell_times_its_rows() {
+        // One wide name and many small fields: padding every row to the widest cell made
+        // gigabytes of a one-megabyte description.
+        let mut fields = vec![field(&"w".repeat(60_000), "u8", 0, 1)];
+        fields.extend((0..3000).map(|i| field(&i.to_string(), "u8", 0, 1)));
+        let wide = structure("Wide", 1, fields);
+        // Nesting as deep as a description may be, under every field of the root.
+        let mut deep = nested_chain(MAX_DEPTH);
+        let OwnedShape::Struct(fields) = &mut deep.shape else { unreachable!() };
+        for i in 0..3000 {
+            let mut recursive = field(&i.to_string(), "R", 0, 1);
+            recursive.nested.push(Nested::Recursive { name: String::new() });
+            fields.push(recursive);
+        }
+        for description in [wide, deep, everything(), hello_world()] {
+            let table = description.to_string();
+            let encoded = description.encode().len();
+            let (longest, lines) = measure(&table);
+            assert!(longest <= MAX_LINE, "a line of {longest} characters");
+            assert!(lines <= encoded / 2, "{lines} lines of {encoded} bytes");
+            assert!(table.len() <= 4 * MAX_LINE * encoded / 2, "{} bytes", table.len());
+        }
+    }
+
     #[test]
     fn json_escapes_quotes_backslashes_and_control_characters() {
         let mut out = String::new();
-        json_str("a\"b\\c\nd\re\tf\u{1}g\u{1f}h\u{7f}é", &mut out);
-        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\u{7f}é\"");
+        json_str("a\"b\\c\nd\re\tf\u{1}g\u{1f}h\u{7f}i\u{9b}j\u{202e}é", &mut out);
+        assert_eq!(out, r#""a\"b\\c\nd\re\tf\u0001g\u001fh\u007fi\u009bj\u202eé""#);
     }
 
     #[test]

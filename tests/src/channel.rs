@@ -8,8 +8,9 @@ use mmap_sync::ChannelPaths;
 const SHM: &str = "/dev/shm";
 
 /// A directory for one test's channels, removed (with everything in it) when dropped. On
-/// `/dev/shm` when it exists, in the system's temporary directory otherwise. Mode 0700, like
-/// any `tempfile` directory: a test that runs readers as another user widens it itself.
+/// `/dev/shm` when it exists, in the system's temporary directory otherwise. Its mode is what
+/// the umask leaves of 0777 (0755 under the usual 022): a test for which it matters (readers
+/// running as another user) sets the mode itself.
 #[derive(Debug)]
 pub struct ChannelDir {
     dir: tempfile::TempDir,

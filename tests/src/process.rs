@@ -182,10 +182,16 @@ impl Finished {
     }
 }
 
-/// Runs `command` to its end and parses what it printed (stdin is closed).
+/// Runs `command` to its end and parses what it printed (stdin is closed). Panics when it
+/// cannot be started.
 pub fn run(command: &mut Command) -> Finished {
-    let output =
-        command.stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {command:?}: {e}"));
+    try_run(command).unwrap_or_else(|e| panic!("run {command:?}: {e}"))
+}
+
+/// [`run`], for a program that may not start (for example as another user, who cannot reach
+/// it): the error that kept it from starting.
+pub fn try_run(command: &mut Command) -> std::io::Result<Finished> {
+    let output = command.stdin(Stdio::null()).output()?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let lines = stdout
         .lines()
@@ -193,11 +199,11 @@ pub fn run(command: &mut Command) -> Finished {
             Line::parse(text).unwrap_or_else(|e| panic!("{command:?} printed a broken line: {e}"))
         })
         .collect();
-    Finished {
+    Ok(Finished {
         status: output.status,
         lines,
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    })
 }
 
 fn show(lines: &[Line]) -> String {

@@ -235,10 +235,23 @@ fn timer_overhead() -> u64 {
     (0..10_000).map(|_| Instant::now().elapsed().as_nanos() as u64).min().unwrap_or(0)
 }
 
+/// The files of the demo's channel, every one of them (the writer's lock file too) removed when
+/// dropped, however the demo ends.
+struct RemovedOnDrop(mmap_sync::ChannelPaths);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        for file in self.0.all(mmap_sync::format::MAX_COPIES) {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
 fn run_demo(options: &Options) -> DemoResult {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let dir = mmap_sync_examples::shm_dir();
     let path = dir.join(format!("mmap_sync_demo_{}", std::process::id()));
+    let files = RemovedOnDrop(mmap_sync::ChannelPaths::new(&path));
     let path_arg = path.to_str().ok_or("non-UTF-8 temp path")?.to_owned();
     let seconds = options.seconds.to_string();
     let interval = options.interval.as_millis().to_string();
@@ -336,11 +349,7 @@ fn run_demo(options: &Options) -> DemoResult {
             Err(e) => failed.push(format!("process {index}: {e}")),
         }
     }
-    let paths = mmap_sync::ChannelPaths::new(&path);
-    let data = (0..mmap_sync::format::MAX_COPIES).map(|i| paths.data(i));
-    for file in [paths.state.clone(), paths.readers.clone()].into_iter().chain(data) {
-        let _ = std::fs::remove_file(file);
-    }
+    drop(files);
 
     println!();
     println!("summary");

@@ -10,7 +10,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
@@ -80,7 +80,8 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs `mmap-sync ARGS` to completion (at most [`LONG`]; a hang fails the test).
+/// Runs `mmap-sync ARGS` to completion (at most [`LONG`]; a hang fails the test). Its output is
+/// read while it runs, so output larger than a pipe holds does not stall it.
 pub fn cli(args: &[&str]) -> Run {
     let mut child = Command::new(BIN)
         .args(args)
@@ -89,24 +90,33 @@ pub fn cli(args: &[&str]) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn mmap-sync");
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            pipe.read_to_end(&mut bytes).map(|_| bytes)
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
     let deadline = Instant::now() + LONG;
-    loop {
+    let status = loop {
         match child.try_wait().expect("wait for mmap-sync") {
-            Some(_) => break,
+            Some(status) => break status,
             None if Instant::now() > deadline => {
                 let _ = child.kill();
+                let _ = child.wait();
                 panic!("mmap-sync {args:?} did not finish within {LONG:?}");
             }
             None => std::thread::sleep(Duration::from_millis(5)),
         }
-    }
-    let Output { status, stdout, stderr } = child.wait_with_output().expect("collect output");
+    };
+    let collect = |reader: std::thread::JoinHandle<std::io::Result<Vec<u8>>>| {
+        let bytes = reader.join().expect("pipe reader").expect("read mmap-sync's output");
+        String::from_utf8(bytes).expect("mmap-sync's output is UTF-8")
+    };
+    let (stdout, stderr) = (collect(stdout), collect(stderr));
     let code = status.code().unwrap_or_else(|| panic!("mmap-sync {args:?} died: {status:?}"));
-    Run {
-        code,
-        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
-    }
+    Run { code, stdout, stderr }
 }
 
 /// `cli` with a path argument.
