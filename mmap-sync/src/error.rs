@@ -17,9 +17,12 @@ pub struct Schema {
     pub fingerprint: u64,
 }
 
+/// The type name comes from a channel file: it is escaped, so that no control sequence in it
+/// reaches a terminal through an error message.
 impl fmt::Display for Schema {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (fingerprint {:#018x})", self.type_name, self.fingerprint)
+        let name = crate::schema::printable(&self.type_name);
+        write!(f, "{name} (fingerprint {:#018x})", self.fingerprint)
     }
 }
 
@@ -299,6 +302,15 @@ mod tests {
         let io = Error::io("/dev/shm/hello_readers", io::Error::from(io::ErrorKind::NotFound));
         assert_eq!(format!("{io:?}"), format!("Io: {io} (NotFound)"));
         assert!(format!("{io:?}").contains("/dev/shm/hello_readers"));
+    }
+
+    #[test]
+    fn a_type_name_from_a_file_is_escaped_in_messages() {
+        let schema =
+            Schema { type_name: "Evil\u{1b}]0;owned\u{7}\u{1b}[2J".into(), fingerprint: 1 };
+        let shown = schema.to_string();
+        assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
+        assert!(shown.starts_with("Evil"), "{shown:?}");
     }
 
     #[test]
