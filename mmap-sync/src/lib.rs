@@ -108,7 +108,6 @@ compile_error!(
     "mmap-sync needs Linux: it relies on open-file-description locks and futexes (see README)"
 );
 
-mod background;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod changes;
@@ -116,10 +115,7 @@ mod error;
 mod files;
 mod fingerprint;
 pub mod format;
-pub mod guard;
 pub mod inspect;
-pub mod instance;
-pub mod locks;
 mod log;
 mod os;
 mod paths;
@@ -129,9 +125,7 @@ pub mod schema;
 mod serialize;
 mod set;
 mod shared_state;
-mod slots;
 pub mod synchronizer;
-mod validation;
 mod value_type;
 mod writer;
 
@@ -142,13 +136,24 @@ pub mod __private;
 pub use error::{Error, Result, Schema};
 #[allow(deprecated)]
 pub use fingerprint::{fingerprint_of, fold_fingerprint, layout_fingerprint};
-pub use guard::ReadGuard;
 pub use mmap_sync_derive::SharedState;
 pub use paths::ChannelPaths;
+pub use reader::ReadGuard;
 pub use reader::{Reader, ReaderBuilder, ReaderStats, SUPERSEDED_CHECK, ValidationFailure};
 pub use serialize::{CopySerializer, CopyWriter};
 pub use shared_state::SharedState;
 pub use writer::{Published, Staged, Writer, WriterBuilder};
+
+// mmap-sync 2.x's module paths, built from where the items live, so that no module of the
+// crate imports from the facade above it.
+pub use synchronizer::{instance, locks};
+
+/// The read guards, at mmap-sync 2.x's path: [`ReadGuard`] of a [`Reader`] and
+/// [`ReadResult`](guard::ReadResult) of the upstream-style facade.
+pub mod guard {
+    pub use crate::reader::ReadGuard;
+    pub use crate::synchronizer::ReadResult;
+}
 
 /// The rkyv version this crate archives with, so users need not depend on it themselves.
 ///

@@ -11,73 +11,75 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use std::path::Path;
-
+use super::pinned::PinnedCopy;
+use super::shared::ReaderShared;
+use super::validated::Check;
+use super::wait;
 use crate::error::{Error, Result};
-
-/// What the validator needs of a reader (implemented by the reader's shared state).
-pub(crate) trait Validated: Send + Sync + 'static {
-    /// The published generation.
-    fn generation(&self) -> u64;
-    /// Pins the active generation in `working` (exactly), validates it, moves the keeper pin to
-    /// it and publishes it as validated. Returns the generation handled.
-    fn validate_newest(&self, working: &AtomicU64, keeper: &AtomicU64) -> Option<u64>;
-    /// Claims a reader slot of the channel.
-    fn claim_slot(&self) -> Result<(usize, *const AtomicU64)>;
-    /// Gives a slot back.
-    fn release_slot(&self, index: usize);
-    /// Waits for a publish other than `since`, for at most `timeout`.
-    fn wait(&self, since: u64, timeout: Duration);
-    /// Sets (or clears) the waiter bit of slot `index`, so that every publish wakes the waits
-    /// above (the writer wakes only when some waiter bit is set).
-    fn set_waiting(&self, index: usize, waiting: bool);
-    /// Wakes readers waiting for a validation.
-    fn notify(&self);
-    /// The channel's state file, for errors.
-    fn state_path(&self) -> &Path;
-}
+use crate::protocol;
 
 /// How long the validator sleeps between looks when no publish wakes it.
 const IDLE: Duration = Duration::from_millis(100);
 
 /// Starts the validator and returns once it has validated the current generation (if any).
-pub(crate) fn spawn<V: Validated>(shared: Arc<V>, stop: Arc<AtomicBool>) -> Result<()> {
-    let access = &*shared;
-    let (working, working_pin) = access.claim_slot()?;
-    let (keeper, keeper_pin) = match access.claim_slot() {
+pub(super) fn spawn(shared: Arc<ReaderShared>, stop: Arc<AtomicBool>) -> Result<()> {
+    let files = &shared.files;
+    let (working, working_pin) = shared.claims.claim(files)?;
+    let (keeper, keeper_pin) = match shared.claims.claim(files) {
         Ok(slot) => slot,
         Err(e) => {
-            access.release_slot(working);
+            shared.claims.release(files, working);
             return Err(e);
         }
     };
     // The pins point into the reader's mapping, which the thread keeps alive through `shared`.
     let pins = Pins { working: working_pin, keeper: keeper_pin };
     // Validate the current generation before `open` returns.
-    let mut seen = shared.validate_newest(pins.working(), pins.keeper()).unwrap_or(0);
+    let mut seen = validate_newest(&shared, pins).unwrap_or(0);
     // The validator always waits for the next publish: its waiter bit stays set for its life.
-    shared.set_waiting(working, true);
+    wait::set_waiting(files, working, true);
     let thread_shared = shared.clone();
     std::thread::Builder::new()
         .name("mmap-sync-validator".into())
         .spawn(move || {
-            let access = &*thread_shared;
+            let shared = thread_shared;
             // Acquire: pairs with the handle's release when the last reader clone drops.
             while !stop.load(Ordering::Acquire) {
-                let published = access.generation();
+                let published = shared.generation();
                 if published != seen && published != 0 {
-                    seen = access.validate_newest(pins.working(), pins.keeper()).unwrap_or(seen);
-                    access.notify();
+                    seen = validate_newest(&shared, pins).unwrap_or(seen);
                     continue;
                 }
-                access.wait(seen, IDLE);
+                wait::wait_for_publish(&shared.files, seen, IDLE);
             }
-            access.set_waiting(working, false);
-            access.release_slot(keeper);
-            access.release_slot(working);
+            let files = &shared.files;
+            wait::set_waiting(files, working, false);
+            shared.claims.release(files, keeper);
+            shared.claims.release(files, working);
         })
-        .map_err(|e| Error::io(shared.state_path(), e))?;
+        .map_err(|e| Error::io(&shared.paths().state, e))?;
     Ok(())
+}
+
+/// Pins the active generation on the working slot, validates it, moves the keeper pin to it and
+/// lets the working pin go; then wakes the readers waiting for a validation. Returns the
+/// generation handled (`None`: the `active` word names nothing readable).
+fn validate_newest(shared: &ReaderShared, pins: Pins) -> Option<u64> {
+    let copy = PinnedCopy::active(pins.working(), shared.active());
+    let a2 = copy.active_word();
+    let handled = shared.check_active(a2).is_ok().then(|| {
+        let files = &shared.files;
+        let memo = shared.validated.lock(files);
+        if shared.validated.validate(files, a2, Check::Safe, memo, false).is_ok() {
+            // SeqCst: the keeper takes over the pin before the working pin goes (gap-free).
+            pins.keeper().store(protocol::exact_pin(a2), Ordering::SeqCst);
+        }
+        protocol::generation(a2)
+    });
+    // The working pin goes only now, after the keeper took over.
+    drop(copy);
+    shared.validated.notify(&shared.files);
+    handled
 }
 
 /// The validator's two pin words.

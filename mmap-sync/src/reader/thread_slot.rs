@@ -83,23 +83,27 @@ impl ThreadSlot {
         self.extra.set(self.extra.get() + 1);
     }
 
-    /// A guard drops; the last one releases the pin (reader step 5). Guards may drop in any
-    /// order: whichever is last releases. Returns `true` when that last guard outlived the
-    /// thread's list of slots (see [`Orphan`]): the caller must then call [`Orphan::give_back`].
+    /// A guard on this slot drops: guards may drop in any order, and whichever is last must
+    /// release the pin (reader step 5, done by `Pinned`'s drop).
     #[inline]
-    #[must_use]
-    pub fn leave(&self) -> bool {
+    pub fn leave(&self) -> Left {
         match self.extra.get() {
-            0 => {
-                crate::protocol::release(self.pin());
-                self.orphaned.get()
-            }
+            0 => Left::Last { orphaned: self.orphaned.get() },
             extra => {
                 self.extra.set(extra - 1);
-                false
+                Left::Nested
             }
         }
     }
+}
+
+/// What [`ThreadSlot::leave`] found.
+pub(crate) enum Left {
+    /// Other guards of the thread still hold the pin.
+    Nested,
+    /// This was the thread's last guard: the pin must be released; and when the slot outlived
+    /// the thread's list (`orphaned`), it must be given back ([`Orphan::give_back`]).
+    Last { orphaned: bool },
 }
 
 /// A thread slot whose thread's list is gone while a guard held it: the guard was kept in a
@@ -111,7 +115,8 @@ impl Orphan {
     /// Gives the reader slot of `slot` back and frees it.
     ///
     /// # Safety
-    /// `slot` must be a thread slot whose [`ThreadSlot::leave`] just returned `true`, and the
+    /// `slot` must be a thread slot whose [`ThreadSlot::leave`] just returned
+    /// `Left::Last { orphaned: true }` and whose pin was released since, and the
     /// caller must not use it afterwards (nothing else refers to it: the list that owned it is
     /// gone and the guard that called `leave` was its last).
     pub(crate) unsafe fn give_back(slot: *const ThreadSlot) {

@@ -40,8 +40,6 @@
 
 use std::ffi::OsStr;
 use std::fmt;
-use std::hash::Hasher;
-use std::io;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -53,14 +51,23 @@ use rkyv::{Archive, Portable, Serialize};
 
 use crate::error::Error;
 use crate::format;
-use crate::guard::ReadGuard;
-use crate::instance::InstanceVersion;
-use crate::locks::LockDisabled;
 use crate::paths::ChannelPaths;
-use crate::reader::{Check, ReaderShared};
+use crate::reader::{Check, ReadGuard, ReaderShared};
 use crate::serialize::{CopySerializer, serialize_into};
 use crate::value_type::ValueType;
 use crate::writer::{RawWriter, WriterOptions};
+
+mod error;
+mod hasher;
+pub mod instance;
+pub mod locks;
+mod read_result;
+
+pub use error::SynchronizerError;
+pub use hasher::Xxh3;
+use instance::InstanceVersion;
+use locks::LockDisabled;
+pub use read_result::ReadResult;
 
 /// The validator a read checks archived bytes with (`rkyv::api::high::HighValidator` with
 /// `rkyv::rancor::Error`): `T::Archived` must implement `for<'a> CheckBytes<Validator<'a>>`,
@@ -71,212 +78,6 @@ pub type Validator<'a> = crate::__private::Validator<'a>;
 /// `for<'a, 'b> rkyv::Serialize<Serializer<'a, 'b>>`, which `#[derive(rkyv::Serialize)]`
 /// provides.
 pub type Serializer<'a, 'b> = CopySerializer<'a, 'b>;
-
-/// The result of a read: derefs to the archived value, which it pins (the writer will not
-/// overwrite it) until it drops. Also at upstream's path, `mmap_sync::guard::ReadResult`.
-///
-/// Not `Send`: the pin belongs to the reading thread's reader slot.
-pub struct ReadResult<'a, T: Archive> {
-    guard: ReadGuard<'a, T>,
-    /// The generation of the synchronizer's previous read (0 for none).
-    previous: u64,
-}
-
-impl<T: Archive> ReadResult<'_, T> {
-    /// Whether this read returned another generation than the previous read through the same
-    /// synchronizer (true for the first read), as upstream's did.
-    #[inline]
-    pub fn is_switched(&self) -> bool {
-        self.guard.generation() != self.previous
-    }
-
-    /// The generation read.
-    #[inline]
-    pub fn generation(&self) -> u64 {
-        self.guard.generation()
-    }
-
-    /// The generation read, as `version()` reports it.
-    #[inline]
-    pub fn version(&self) -> InstanceVersion {
-        InstanceVersion::from_generation(self.guard.generation())
-            .expect("a read never serves generation 0")
-    }
-}
-
-impl<T: Archive> std::ops::Deref for ReadResult<'_, T> {
-    type Target = T::Archived;
-
-    #[inline]
-    fn deref(&self) -> &T::Archived {
-        &self.guard
-    }
-}
-
-impl<T: Archive> fmt::Debug for ReadResult<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadResult")
-            .field("generation", &self.generation())
-            .field("switched", &self.is_switched())
-            .finish()
-    }
-}
-
-/// The errors of the facade, with upstream's variants, so that code matching them compiles.
-///
-/// Every error of this crate ([`Error`]) reaches the facade's caller in one of them:
-///
-/// | [`Error`] | `SynchronizerError` |
-/// | --- | --- |
-/// | `NotPublished`, no state file yet | `FailedStateRead`, kind `NotFound` |
-/// | `NotPublished`, state file without a value yet | `UninitializedState` |
-/// | `WriterExists` | `WriteLockConflict` |
-/// | `Io` on a data file | `FailedDataRead` (reading) or `FailedDataWrite` (writing), the OS error's kind |
-/// | `Io` on another file | `FailedStateRead`, the OS error's kind |
-/// | `Corrupt` on a data file (checksum, bytecheck, truncation) | `FailedDataRead`/`FailedDataWrite`, kind `InvalidData` |
-/// | `SchemaMismatch`, `Incompatible`, `Corrupt` on another file | `FailedStateRead`, kind `InvalidData` |
-/// | `ReadersFull` | `FailedStateRead`, kind `ResourceBusy` |
-/// | `Superseded` | `FailedStateRead`, kind `Other` |
-/// | `WriterBlocked` | `FailedDataWrite`, kind `TimedOut` |
-/// | `TooLarge` | `FailedDataWrite`, kind `FileTooLarge` |
-/// | `InvalidValue` (a value rkyv cannot serialize, bytes that are not an archive of `T`) | `FailedDataWrite`, kind `InvalidData` |
-/// | `Forked` | `FailedDataWrite`, kind `Other` |
-///
-/// The `io::Error` of the three tuple variants carries the crate's [`Error`], which names the
-/// file and says what is wrong; [`SynchronizerError::error`] returns it, and `e.kind()` on the
-/// `io::Error` tells a missing file (`NotFound`) from the rest, as with upstream.
-/// `FailedEntityWrite`, `FailedEntityRead` and `InvalidInstanceVersionParams` are never
-/// returned: what upstream reported through them is reported above, with the file and the
-/// reason.
-#[derive(Debug, thiserror::Error)]
-pub enum SynchronizerError {
-    /// Writing the value failed (see the table above).
-    #[error("error writing data file: {0}")]
-    FailedDataWrite(io::Error),
-    /// A data copy could not be read or failed validation.
-    #[error("error reading data file: {0}")]
-    FailedDataRead(io::Error),
-    /// The state file (or the readers file) could not be read, does not exist, or holds another
-    /// type.
-    #[error("error reading state file: {0}")]
-    FailedStateRead(io::Error),
-    /// Never returned (kept for code that matches it).
-    #[error("error writing entity")]
-    FailedEntityWrite,
-    /// Never returned (kept for code that matches it).
-    #[error("error reading entity")]
-    FailedEntityRead,
-    /// The channel's files exist but no value has been published yet.
-    #[error("uninitialized state")]
-    UninitializedState,
-    /// Never returned (kept for code that matches it).
-    #[error("invalid instance version params")]
-    InvalidInstanceVersionParams,
-    /// Another live writer holds the channel (whatever lock strategy either names).
-    #[error("write blocked by conflicting lock")]
-    WriteLockConflict,
-}
-
-impl SynchronizerError {
-    /// The crate's error inside a `FailedStateRead`, `FailedDataRead` or `FailedDataWrite`: it
-    /// names the file and says what is wrong.
-    pub fn error(&self) -> Option<&Error> {
-        match self {
-            SynchronizerError::FailedDataWrite(e)
-            | SynchronizerError::FailedDataRead(e)
-            | SynchronizerError::FailedStateRead(e) => e.get_ref()?.downcast_ref::<Error>(),
-            _ => None,
-        }
-    }
-
-    /// The facade's error for `error`, met while writing (`true`) or reading.
-    #[cold]
-    #[inline(never)]
-    fn new(error: Error, writing: bool) -> Self {
-        use io::ErrorKind as Kind;
-        let on_data = is_data_file(error.path());
-        let data = |kind: Kind, error: Error| {
-            let e = io::Error::new(kind, error);
-            if writing {
-                SynchronizerError::FailedDataWrite(e)
-            } else {
-                SynchronizerError::FailedDataRead(e)
-            }
-        };
-        let state = |kind: Kind, error: Error| {
-            SynchronizerError::FailedStateRead(io::Error::new(kind, error))
-        };
-        match error {
-            Error::NotPublished { ref path } => match std::fs::symlink_metadata(path) {
-                Err(e) if e.kind() == Kind::NotFound => state(Kind::NotFound, error),
-                _ => SynchronizerError::UninitializedState,
-            },
-            Error::WriterExists { .. } => SynchronizerError::WriteLockConflict,
-            Error::Io { ref source, .. } => {
-                let kind = source.kind();
-                if on_data { data(kind, error) } else { state(kind, error) }
-            }
-            Error::Corrupt { .. } if on_data => data(Kind::InvalidData, error),
-            Error::SchemaMismatch { .. } | Error::Incompatible { .. } | Error::Corrupt { .. } => {
-                state(Kind::InvalidData, error)
-            }
-            Error::ReadersFull { .. } => state(Kind::ResourceBusy, error),
-            Error::Superseded { .. } => state(Kind::Other, error),
-            Error::WriterBlocked { .. } => data(Kind::TimedOut, error),
-            Error::TooLarge { .. } => data(Kind::FileTooLarge, error),
-            Error::InvalidValue { .. } => data(Kind::InvalidData, error),
-            _ => data(Kind::Other, error),
-        }
-    }
-}
-
-impl From<Error> for SynchronizerError {
-    /// As the facade reports `error` (see the table on [`SynchronizerError`]); errors only a
-    /// writer meets become `FailedDataWrite`, others the read side's variant.
-    fn from(error: Error) -> Self {
-        let writing = matches!(
-            error,
-            Error::WriterBlocked { .. }
-                | Error::TooLarge { .. }
-                | Error::InvalidValue { .. }
-                | Error::Forked { .. }
-        );
-        SynchronizerError::new(error, writing)
-    }
-}
-
-/// Whether `path` names a data copy (`P_data_i`).
-fn is_data_file(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.rsplit_once("_data_"))
-        .is_some_and(|(_, index)| !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// The checksum every channel uses, xxh3-64, as a [`Hasher`]: the default of [`Synchronizer`]'s
-/// hasher parameter, in place of upstream's `WyHash`.
-///
-/// The parameter is accepted for source compatibility and does not choose anything: whatever
-/// hasher a program names, copies are checksummed with xxh3-64, because every program reading
-/// the channel (through the facade or through [`Reader`](crate::Reader)) must agree on it.
-#[derive(Default, Clone)]
-pub struct Xxh3(xxhash_rust::xxh3::Xxh3);
-
-impl Hasher for Xxh3 {
-    fn finish(&self) -> u64 {
-        self.0.digest()
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-}
-
-impl fmt::Debug for Xxh3 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Xxh3").finish_non_exhaustive()
-    }
-}
 
 /// Copies of channels the facade creates.
 const FACADE_COPIES: usize = 3;
@@ -563,12 +364,12 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
     {
         let shared = reader_for::<T>(&mut self.reader, &self.path)?;
         let pinned = shared.read(check).map_err(|e| SynchronizerError::new(e, false))?;
-        let generation = pinned.generation;
+        let generation = pinned.generation();
         let previous = std::mem::replace(&mut self.last_read, generation);
         // SAFETY: the copy was validated as a `T::Archived` for this generation (the reader was
         // opened with `T`'s type; bytecheck ran unless the caller of `read_unchecked` vouched
         // for the bytes), and the pin keeps the writer away from it until the guard drops.
-        let guard = unsafe { ReadGuard::new(pinned.root, pinned.slot, generation) };
+        let guard = unsafe { ReadGuard::new(pinned) };
         Ok(ReadResult { guard, previous })
     }
 
@@ -610,7 +411,7 @@ impl<H, WL, const N: usize, const SD: u64> Synchronizer<H, WL, N, SD> {
                 }
                 Err(e) => return Err(e),
             };
-            match shared.wait_for_change(since, remaining()) {
+            match crate::reader::wait_for_change(shared, since, remaining()) {
                 Ok(generation) => return Ok(generation.and_then(InstanceVersion::from_generation)),
                 // The files were replaced by a new set: follow it.
                 Err(Error::Superseded { .. }) => self.reader = None,
@@ -660,15 +461,8 @@ impl TryFrom<u64> for InstanceVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_data_copies_count_as_data_files() {
-        assert!(is_data_file(Path::new("/dev/shm/hello_world_data_0")));
-        assert!(is_data_file(Path::new("/dev/shm/my_data_set_data_12")));
-        assert!(!is_data_file(Path::new("/dev/shm/hello_world_state")));
-        assert!(!is_data_file(Path::new("/dev/shm/my_data_set_readers")));
-        assert!(!is_data_file(Path::new("/dev/shm/x_data_")));
-    }
+    use std::hash::Hasher;
+    use std::io;
 
     #[test]
     fn the_facade_is_send_and_sync_and_its_default_hasher_is_xxh3() {
