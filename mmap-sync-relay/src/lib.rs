@@ -66,7 +66,6 @@
 
 #![deny(missing_docs)]
 
-pub mod local_server;
 pub mod manifest;
 pub mod nats;
 pub mod publisher;

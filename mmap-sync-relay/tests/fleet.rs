@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Trial};
 use mmap_sync::{Reader, SharedState};
-use mmap_sync_relay::local_server::LocalServer;
 use mmap_sync_relay::nats::NatsChannel;
 use mmap_sync_relay::{Manifest, PublishError, Publisher};
 use mmap_sync_schemas::{
     ArchivedFeatureTable, ArchivedRoutingTable, FeatureTable, HelloWorld, RoutingTable,
 };
+use support::local_server::LocalServer;
 use support::{Host, ServerBinary, TestDir, run, runtime};
 
 const ROUTES: usize = 8;

@@ -6,8 +6,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
 use mmap_sync_relay::status::{Status, status_path};
+
+/// The binary's server runner (its `demo` command starts servers too): one copy of the code,
+/// and no part of the library's API.
+#[path = "../../src/bin/mmap-sync-relay/local_server.rs"]
+pub mod local_server;
+
+use local_server::{LocalServer, find_on_path, terminate};
 
 /// The relay binary under test.
 pub const RELAY: &str = env!("CARGO_BIN_EXE_mmap-sync-relay");

@@ -1,4 +1,5 @@
-//! A `nats-server` with JetStream on a free loopback port, for the demo and the tests.
+//! A `nats-server` with JetStream on a free loopback port, for the demo and the tests (which
+//! include this file into their support module: it is no part of the library's API).
 //!
 //! Not for production: it runs the server binary it is given as a child process, with its
 //! store in a directory of the caller's, and stops it when dropped.

@@ -1,0 +1,82 @@
+//! Arguments several commands share, and the parsers of durations, sizes and channel names.
+
+use std::time::Duration;
+
+use clap::Args;
+use mmap_sync_relay::manifest::check_channel_name;
+
+use crate::types::TypeArg;
+
+/// Where a channel's versions are: the server, the channel's name there, and its type.
+#[derive(Args, Debug)]
+pub struct SourceArgs {
+    /// NATS server URL.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub server: String,
+    /// Channel name on the server (letters, digits, '-', '_').
+    #[arg(long, value_parser = parse_channel)]
+    pub channel: String,
+    /// Type of the channel's value.
+    #[arg(long = "type", value_enum)]
+    pub type_: TypeArg,
+}
+
+fn parse_channel(name: &str) -> Result<String, String> {
+    check_channel_name(name).map(|()| name.to_owned())
+}
+
+/// "500ms", "5s", "2m", "1h", or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 =
+        number.parse().map_err(|_| format!("{text:?} is not a duration like 500ms, 5s or 2m"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" | "min" => value * 60.0,
+        "h" => value * 3600.0,
+        other => return Err(format!("unknown unit {other:?} in {text:?}: use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|err| format!("{text:?}: {err}"))
+}
+
+/// "4096", "64 KiB", "64MiB", "1 GB".
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 =
+        number.parse().map_err(|_| format!("{text:?} is not a size like 4096, 64 KiB or 1 GiB"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => return Err(format!("unknown unit {other:?} in {text:?}")),
+    };
+    value.checked_mul(scale).ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes_parse_or_say_why_not() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").unwrap_err().contains("not a duration"));
+        assert!(parse_duration("5 parsecs").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("1e400").is_err());
+        assert_eq!(parse_size("64 MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("99999999999 GiB").unwrap_err().contains("too large"));
+        assert!(parse_size("lots").is_err());
+    }
+}
