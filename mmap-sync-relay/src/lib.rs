@@ -66,6 +66,7 @@
 
 #![deny(missing_docs)]
 
+pub mod connection;
 pub mod manifest;
 pub mod nats;
 pub mod publisher;
@@ -73,6 +74,7 @@ pub mod relay;
 pub mod source;
 pub mod status;
 
+pub use connection::{Auth, Connection, Tls};
 pub use manifest::{Manifest, Version};
 pub use nats::{NatsChannel, NatsSource};
 pub use publisher::{PublishError, Publisher, Receipt};

@@ -7,11 +7,13 @@
 //! the same name, because replacing purges the old chunks and a follower still downloading
 //! them would stall until its inactivity timeout.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, object_store};
 use futures_util::StreamExt;
 
+use crate::connection::{Connection, without_credentials};
 use crate::manifest::{Manifest, Version, check_channel_name, unix_millis};
 use crate::source::{Fetch, Source, SourceError, bounded};
 
@@ -28,22 +30,6 @@ pub const ORPHAN_MIN_AGE: Duration = Duration::from_secs(60);
 /// Name of both buckets of channel `channel`.
 pub fn bucket_name(channel: &str) -> String {
     format!("mmap-sync-{channel}")
-}
-
-/// Connects to `server` (e.g. `nats://127.0.0.1:4222`). With `keep_trying`, a server that is
-/// down at start is retried in the background (for long-running relays); without it,
-/// connecting fails at once (for one-shot publishers).
-pub async fn connect(server: &str, keep_trying: bool) -> Result<async_nats::Client, SourceError> {
-    let mut options = async_nats::ConnectOptions::new()
-        .name("mmap-sync-relay")
-        .connection_timeout(Duration::from_secs(5));
-    if keep_trying {
-        options = options.retry_on_initial_connect();
-    }
-    options
-        .connect(server)
-        .await
-        .map_err(|err| SourceError::Unavailable(format!("cannot connect to {server}: {err}")))
 }
 
 /// One channel's buckets.
@@ -316,17 +302,6 @@ impl NatsChannel {
     }
 }
 
-/// `server` with any user and password in the URL replaced by `***`, for logs and the status
-/// file.
-fn without_credentials(server: &str) -> String {
-    let Some((scheme, rest)) = server.split_once("://") else { return server.to_owned() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => server.to_owned(),
-    }
-}
-
 fn parse(entry: &kv::Entry) -> Result<Version, SourceError> {
     Manifest::from_json(&entry.value)
         .map(|manifest| Version { revision: entry.revision, manifest })
@@ -384,13 +359,21 @@ fn base64_url_decode(text: &str) -> Option<String> {
 
 /// Follows one channel on a NATS server: [`Source`] over [`NatsChannel`].
 ///
-/// The buckets are opened on first use and opened again after any error, and the KV watch
-/// that wakes the relay is recreated whenever it fails, so a server that restarts (or is not
-/// up yet when the relay starts) is picked up again without restarting the relay.
+/// The source connects on first use and, until a connection succeeds, again at each use: a
+/// relay may start before its server, or with credentials the server refuses, and then reports
+/// the server's reason (an authorization violation, a TLS error) at each attempt until it is
+/// fixed. Once connected, the client reconnects by itself. The buckets are opened on first use
+/// and opened again after any error, and the KV watch that wakes the relay is recreated
+/// whenever it fails, so a server that restarts is picked up again without restarting the
+/// relay.
 pub struct NatsSource {
     server: String,
     channel_name: String,
-    client: async_nats::Client,
+    connection: Option<Connection>,
+    client: Option<async_nats::Client>,
+    /// The client's last complaint about its connection (set by its event callback, cleared
+    /// when it connects), added to errors so that a request that times out says why.
+    connection_problem: Arc<Mutex<Option<String>>>,
     channel: Option<NatsChannel>,
     watch: Option<kv::Watch>,
 }
@@ -405,16 +388,30 @@ impl std::fmt::Debug for NatsSource {
 }
 
 impl NatsSource {
-    /// A source for channel `channel` on `server`. Does not wait for the server: a relay may
-    /// start before it, and reports it unreachable until it answers.
+    /// A source for channel `channel` on `server`, without credentials. Does not wait for the
+    /// server: see [`new`](Self::new).
     pub async fn connect(server: &str, channel: &str) -> Result<Self, SourceError> {
-        check_channel_name(channel).map_err(SourceError::Unavailable)?;
-        Self::from_client(connect(server, true).await?, server, channel)
+        Self::new(Connection::new(server), channel)
     }
 
-    /// A source for channel `channel` through a client connected elsewhere (with TLS,
-    /// credentials or any other option of `async_nats::ConnectOptions`). `server` only labels
-    /// the source in logs and the status file.
+    /// A source for channel `channel` through `connection`. Connects on first use, not here:
+    /// a relay may start before its server, and reports it unreachable until it answers.
+    pub fn new(connection: Connection, channel: &str) -> Result<Self, SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
+        Ok(NatsSource {
+            server: connection.describe(),
+            channel_name: channel.to_owned(),
+            connection: Some(connection),
+            client: None,
+            connection_problem: Arc::default(),
+            channel: None,
+            watch: None,
+        })
+    }
+
+    /// A source for channel `channel` through a client connected elsewhere (with any option of
+    /// `async_nats::ConnectOptions`). `server` only labels the source in logs and the status
+    /// file.
     pub fn from_client(
         client: async_nats::Client,
         server: &str,
@@ -424,25 +421,41 @@ impl NatsSource {
         Ok(NatsSource {
             server: without_credentials(server),
             channel_name: channel.to_owned(),
-            client,
+            connection: None,
+            client: Some(client),
+            connection_problem: Arc::default(),
             channel: None,
             watch: None,
         })
     }
 
     async fn channel(&mut self) -> Result<&NatsChannel, SourceError> {
+        if self.client.is_none() {
+            let connection =
+                self.connection.as_ref().expect("a source without a client has a connection");
+            let problem = self.connection_problem.clone();
+            self.client = Some(connection.connect_watched("mmap-sync-relay", problem).await?);
+        }
         if self.channel.is_none() {
-            self.channel = Some(NatsChannel::open(self.client.clone(), &self.channel_name).await?);
+            let client = self.client.clone().expect("connected above");
+            self.channel = Some(NatsChannel::open(client, &self.channel_name).await?);
         }
         Ok(self.channel.as_ref().expect("just opened"))
     }
 
     fn forget(&mut self, err: SourceError) -> SourceError {
-        if matches!(err, SourceError::Unavailable(_)) {
-            self.channel = None;
-            self.watch = None;
+        match err {
+            SourceError::Unavailable(message) => {
+                self.channel = None;
+                self.watch = None;
+                let problem = self.connection_problem.lock().ok().and_then(|p| p.clone());
+                SourceError::Unavailable(match problem {
+                    Some(problem) => format!("{message} (connection: {problem})"),
+                    None => message,
+                })
+            }
+            other => other,
         }
-        err
     }
 }
 
@@ -532,14 +545,6 @@ mod tests {
         }
         assert_eq!(base64_url_decode("Zm9v!A=="), None);
         assert_eq!(base64_url_decode("Zm9"), None);
-    }
-
-    #[test]
-    fn credentials_never_reach_logs_or_the_status_file() {
-        assert_eq!(without_credentials("nats://u:secret@host:4222"), "nats://***@host:4222");
-        assert_eq!(without_credentials("tls://token@host/x@y"), "tls://***@host/x@y");
-        assert_eq!(without_credentials("nats://host:4222"), "nats://host:4222");
-        assert_eq!(without_credentials("host:4222"), "host:4222");
     }
 
     #[test]

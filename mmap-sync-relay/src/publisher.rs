@@ -9,8 +9,9 @@ use mmap_sync::SharedState;
 use mmap_sync::rkyv::{self, api::high::HighSerializer, rancor, ser::allocator::ArenaHandle};
 use tracing::{info, warn};
 
+use crate::connection::Connection;
 use crate::manifest::{Manifest, Version, unix_millis};
-use crate::nats::{NatsChannel, SwapError, connect};
+use crate::nats::{NatsChannel, SwapError};
 use crate::source::SourceError;
 
 /// How many of the newest versions' archives are always kept.
@@ -125,7 +126,15 @@ impl<T: SharedState> Publisher<T> {
     /// Connects to `server` and opens channel `channel`, creating its buckets if needed.
     /// Fails at once if the server cannot be reached.
     pub async fn connect(server: &str, channel: &str) -> Result<Self, PublishError> {
-        Self::open(connect(server, false).await?, channel).await
+        Self::connect_with(&Connection::new(server), channel).await
+    }
+
+    /// Like [`connect`](Self::connect), with credentials and TLS settings.
+    pub async fn connect_with(
+        connection: &Connection,
+        channel: &str,
+    ) -> Result<Self, PublishError> {
+        Self::open(connection.connect("mmap-sync-relay publisher").await?, channel).await
     }
 
     /// Opens channel `channel` through an existing client. The base is the current revision.

@@ -1,24 +1,98 @@
 //! Arguments several commands share, and the parsers of durations, sizes and channel names.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use mmap_sync_relay::manifest::check_channel_name;
+use mmap_sync_relay::{Auth, Connection, Tls};
 
 use crate::types::TypeArg;
 
 /// Where a channel's versions are: the server, the channel's name there, and its type.
 #[derive(Args, Debug)]
 pub struct SourceArgs {
-    /// NATS server URL.
-    #[arg(long, default_value = "nats://127.0.0.1:4222")]
-    pub server: String,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
     /// Channel name on the server (letters, digits, '-', '_').
     #[arg(long, value_parser = parse_channel)]
     pub channel: String,
     /// Type of the channel's value.
     #[arg(long = "type", value_enum)]
     pub type_: TypeArg,
+}
+
+/// The server and how to authenticate to it.
+#[derive(Args, Debug, Clone)]
+pub struct ConnectionArgs {
+    /// NATS server URL.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub server: String,
+    /// NATS credentials file (a user JWT and its seed).
+    #[arg(long, value_name = "FILE", help_heading = "Authentication and TLS")]
+    #[arg(conflicts_with_all = ["nkey", "token", "user"])]
+    pub creds: Option<PathBuf>,
+    /// File holding an NKey seed.
+    #[arg(long, value_name = "FILE", help_heading = "Authentication and TLS")]
+    #[arg(conflicts_with_all = ["token", "user"])]
+    pub nkey: Option<PathBuf>,
+    /// Token to authenticate with.
+    #[arg(long, env = "NATS_TOKEN", hide_env_values = true, conflicts_with = "user")]
+    #[arg(help_heading = "Authentication and TLS")]
+    pub token: Option<String>,
+    /// User to authenticate as (with --password).
+    #[arg(long, env = "NATS_USER", requires = "password", help_heading = "Authentication and TLS")]
+    pub user: Option<String>,
+    /// Password of --user.
+    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true, requires = "user")]
+    #[arg(help_heading = "Authentication and TLS")]
+    pub password: Option<String>,
+    /// PEM file of certificate authorities to trust (requires TLS).
+    #[arg(long, value_name = "FILE", help_heading = "Authentication and TLS")]
+    pub tls_ca: Option<PathBuf>,
+    /// PEM file of a client certificate, for mutual TLS (with --tls-key).
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        help_heading = "Authentication and TLS"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the client certificate's private key.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_cert",
+        help_heading = "Authentication and TLS"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Start TLS before the server's greeting (servers with `handshake_first`).
+    #[arg(long, help_heading = "Authentication and TLS")]
+    pub tls_first: bool,
+}
+
+impl ConnectionArgs {
+    /// The connection these arguments describe, after checking that the files they name can
+    /// be read.
+    pub fn connection(&self) -> Result<Connection, String> {
+        let auth = match (&self.creds, &self.nkey, &self.token, &self.user, &self.password) {
+            (Some(creds), ..) => Auth::Credentials(creds.clone()),
+            (_, Some(nkey), ..) => Auth::NKey(nkey.clone()),
+            (_, _, Some(token), ..) => Auth::Token(token.clone()),
+            (_, _, _, Some(user), Some(password)) => {
+                Auth::UserPassword { user: user.clone(), password: password.clone() }
+            }
+            _ => Auth::None,
+        };
+        let tls = Tls {
+            ca: self.tls_ca.clone(),
+            client: self.tls_cert.clone().zip(self.tls_key.clone()),
+            first: self.tls_first,
+        };
+        let connection = Connection { server: self.server.clone(), auth, tls };
+        connection.check_files()?;
+        Ok(connection)
+    }
 }
 
 fn parse_channel(name: &str) -> Result<String, String> {

@@ -54,8 +54,15 @@ fn follow<T: Relayed>(args: FollowArgs) -> ExitCode {
     options.recheck = args.recheck;
     options.retry_max = args.retry_max;
     options.status_path = args.status_file;
+    let connection = match args.source.connection.connection() {
+        Ok(connection) => connection,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Exit::Usage.into();
+        }
+    };
     crate::runtime().block_on(async move {
-        let source = match NatsSource::connect(&args.source.server, &args.source.channel).await {
+        let source = match NatsSource::new(connection, &args.source.channel) {
             Ok(source) => source,
             Err(err) => {
                 eprintln!("error: {err}");

@@ -83,9 +83,16 @@ fn publish<T: Relayed>(args: PublishArgs) -> ExitCode {
         }
         (None, None) => unreachable!("clap requires --file or --example"),
     };
+    let connection = match args.source.connection.connection() {
+        Ok(connection) => connection,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Exit::Usage.into();
+        }
+    };
     crate::runtime().block_on(async move {
         let mut publisher =
-            match Publisher::<T>::connect(&args.source.server, &args.source.channel).await {
+            match Publisher::<T>::connect_with(&connection, &args.source.channel).await {
                 Ok(publisher) => publisher.retention(args.keep, args.grace),
                 Err(err) => {
                     eprintln!("error: {err}");
