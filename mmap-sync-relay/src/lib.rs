@@ -78,6 +78,6 @@ pub use connection::{Auth, Connection, Tls};
 pub use manifest::{Manifest, Version};
 pub use nats::{NatsChannel, NatsSource};
 pub use publisher::{PublishError, Publisher, Receipt};
-pub use relay::{Relay, RelayError, RelayOptions};
+pub use relay::{Observer, RefusalReason, Relay, RelayError, RelayOptions};
 pub use source::{Fetch, Source, SourceError};
 pub use status::Status;

@@ -75,6 +75,13 @@ impl ConnectionArgs {
     /// The connection these arguments describe, after checking that the files they name can
     /// be read.
     pub fn connection(&self) -> Result<Connection, String> {
+        let connection = self.connection_unchecked();
+        connection.check_files()?;
+        Ok(connection)
+    }
+
+    /// The connection these arguments describe, files unchecked.
+    pub fn connection_unchecked(&self) -> Connection {
         let auth = match (&self.creds, &self.nkey, &self.token, &self.user, &self.password) {
             (Some(creds), ..) => Auth::Credentials(creds.clone()),
             (_, Some(nkey), ..) => Auth::NKey(nkey.clone()),
@@ -89,13 +96,11 @@ impl ConnectionArgs {
             client: self.tls_cert.clone().zip(self.tls_key.clone()),
             first: self.tls_first,
         };
-        let connection = Connection { server: self.server.clone(), auth, tls };
-        connection.check_files()?;
-        Ok(connection)
+        Connection { server: self.server.clone(), auth, tls }
     }
 }
 
-fn parse_channel(name: &str) -> Result<String, String> {
+pub fn parse_channel(name: &str) -> Result<String, String> {
     check_channel_name(name).map(|()| name.to_owned())
 }
 

@@ -4,7 +4,9 @@ use std::fmt;
 use std::process::ExitCode;
 
 /// How a command ended. The discriminant is the process's exit code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Codes are ordered by how bad they are only among `status`'s (0, 9, 10, 11), which is how
+/// `status --config` picks the worst of its channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Exit {
     /// follow: stopped by a signal; publish: published; status: up to date and running.

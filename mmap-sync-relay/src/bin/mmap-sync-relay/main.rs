@@ -10,10 +10,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod args;
+mod config;
 mod demo;
 mod exit;
 mod follow;
 mod local_server;
+mod metrics;
 mod publish;
 mod status;
 mod types;
@@ -37,7 +39,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Be the channel's writer on this host: follow the source, publish every new version.
+    /// Be a channel's writer on this host (or every channel of --config): follow the source,
+    /// publish every new version.
     #[command(after_help = Exit::help())]
     Follow(follow::FollowArgs),
     /// Publish a new version of a channel (archive, upload, compare-and-set the manifest).
@@ -90,22 +93,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a single-threaded runtime always builds")
-}
-
-async fn shutdown_signal() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(err) => {
-                tracing::warn!("cannot listen for SIGTERM: {err}");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-    tokio::select! {
-        _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: stopping"),
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! `mmap-sync-relay status`: what a relay's status file says, and whether it is healthy.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -14,8 +14,11 @@ use crate::exit::Exit;
 #[derive(Args, Debug)]
 pub struct StatusArgs {
     /// Path prefix of the channel the relay writes.
-    #[arg(long, required_unless_present = "status_file")]
+    #[arg(long, required_unless_present_any = ["status_file", "config"])]
     path: Option<PathBuf>,
+    /// Show every channel of this `follow --config` file (the exit code is the worst one's).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["path", "status_file"])]
+    config: Option<PathBuf>,
     /// Status file, when not "{path}_relay.json".
     #[arg(long)]
     status_file: Option<PathBuf>,
@@ -29,44 +32,106 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> ExitCode {
-    let path = match (&args.status_file, &args.path) {
-        (Some(file), _) => file.clone(),
-        (None, Some(path)) => status_path(path),
-        (None, None) => unreachable!("clap requires --path or --status-file"),
+    let path = match (&args.config, &args.status_file, &args.path) {
+        (Some(config), ..) => return every_channel(config, &args).into(),
+        (None, Some(file), _) => file.clone(),
+        (None, None, Some(path)) => status_path(path),
+        (None, None, None) => unreachable!("clap requires --path, --status-file or --config"),
     };
-    let status = match Status::load(&path) {
-        Ok(Some(status)) => status,
-        Ok(None) => {
-            eprintln!("error: no status file at {}", path.display());
-            return Exit::NoStatus.into();
+    if args.json {
+        let (exit, status) = evaluate(&path, &args);
+        match status {
+            Ok(status) => {
+                println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"))
+            }
+            Err(err) => eprintln!("error: {err}"),
         }
+        exit.into()
+    } else {
+        show(&path, &args).into()
+    }
+}
+
+/// `status --config`: every channel, one after the other (as a JSON array with `--json`).
+fn every_channel(config: &Path, args: &StatusArgs) -> Exit {
+    let channels = match crate::config::status_files(config) {
+        Ok(channels) => channels,
         Err(err) => {
             eprintln!("error: {err}");
-            return Exit::NoStatus.into();
+            return Exit::Usage;
         }
+    };
+    let mut worst = Exit::Ok;
+    let mut json = Vec::new();
+    for (index, (name, path, status_file)) in channels.iter().enumerate() {
+        let exit = if args.json {
+            let (exit, status) = evaluate(status_file, args);
+            json.push(serde_json::json!({
+                "name": name,
+                "path": path,
+                "status_file": status_file,
+                "exit_code": exit as u8,
+                "status": status.as_ref().ok(),
+                "error": status.as_ref().err(),
+            }));
+            exit
+        } else {
+            if index > 0 {
+                println!();
+            }
+            println!("== {name} ({})", path.display());
+            show(status_file, args)
+        };
+        worst = worst.max(exit);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json).expect("statuses serialize"));
+    }
+    worst
+}
+
+/// Prints the status file at `path` and returns its verdict.
+fn show(path: &Path, args: &StatusArgs) -> Exit {
+    let (exit, status) = evaluate(path, args);
+    match status {
+        Ok(status) => {
+            let running = exit != Exit::NotRunning;
+            print_status(&status, running);
+            let silent_ms = unix_millis().saturating_sub(status.updated_at_ms);
+            if running && u128::from(silent_ms) > args.stale_after.as_millis() {
+                println!(
+                    "STALE      no status written for {:.1}s: the relay may be stuck",
+                    silent_ms as f64 / 1000.0
+                );
+            }
+        }
+        Err(err) => eprintln!("error: {err}"),
+    }
+    exit
+}
+
+/// The status file at `path` and what it means: up to date, behind (or failing, or silent),
+/// not running, or no readable file.
+fn evaluate(path: &Path, args: &StatusArgs) -> (Exit, Result<Status, String>) {
+    let status = match Status::load(path) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            return (Exit::NoStatus, Err(format!("no status file at {}", path.display())));
+        }
+        Err(err) => return (Exit::NoStatus, Err(err)),
     };
     let running =
         status.state != State::Stopped && PathBuf::from(format!("/proc/{}", status.pid)).exists();
     let silent_ms = unix_millis().saturating_sub(status.updated_at_ms);
     let stale = running && u128::from(silent_ms) > args.stale_after.as_millis();
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"));
-    } else {
-        print_status(&status, running);
-        if stale {
-            println!(
-                "STALE      no status written for {:.1}s: the relay may be stuck",
-                silent_ms as f64 / 1000.0
-            );
-        }
-    }
-    if !running {
-        Exit::NotRunning.into()
+    let exit = if !running {
+        Exit::NotRunning
     } else if stale || status.behind > 0 || status.last_error.is_some() {
-        Exit::Behind.into()
+        Exit::Behind
     } else {
-        Exit::Ok.into()
-    }
+        Exit::Ok
+    };
+    (exit, Ok(status))
 }
 
 fn print_status(status: &Status, running: bool) {

@@ -34,6 +34,7 @@ pub struct ExampleSize {
 
 /// What the binary needs of a type: a channel type it can archive, with an example value.
 pub trait Relayed: SharedState
+    + 'static
     + for<'a> rkyv::Serialize<HighSerializer<rkyv::util::AlignedVec, ArenaHandle<'a>, rancor::Error>>
 {
     /// The type's example value with this version number.
