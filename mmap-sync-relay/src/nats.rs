@@ -113,6 +113,57 @@ impl NatsChannel {
         Ok(NatsChannel { channel: channel.to_owned(), manifests, objects, object_stream })
     }
 
+    /// Makes the server `client` is connected to a regional copy of channel `channel`: creates
+    /// there mirrors of the channel's two buckets (the streams `KV_mmap-sync-NAME` and
+    /// `OBJ_mmap-sync-NAME`) whose origin is in JetStream domain `upstream`, typically a hub
+    /// that this server reaches as a leaf node. JetStream then copies every manifest and
+    /// archive across once, and relays that follow this server read the local copies: their
+    /// KV watch and object reads work on mirrors unchanged. Create the mirrors before any
+    /// relay follows the channel here, since a relay creates a missing bucket as a plain one.
+    /// Mirrors that exist already are left as they are.
+    pub async fn create_mirror(
+        client: async_nats::Client,
+        channel: &str,
+        upstream: &str,
+    ) -> Result<(), SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
+        let jetstream = jetstream::new(client);
+        let bucket = bucket_name(channel);
+        for (stream, per_subject) in
+            [(format!("KV_{bucket}"), MANIFEST_HISTORY), (format!("OBJ_{bucket}"), -1)]
+        {
+            if jetstream.get_stream(&stream).await.is_ok() {
+                continue;
+            }
+            let config = jetstream::stream::Config {
+                name: stream.clone(),
+                description: Some(format!("mirror of {stream} in domain {upstream}")),
+                // The upstream domain's API, as the server expects it (a `domain` field is
+                // only a client-side shorthand, which servers before 2.10 do not know).
+                mirror: Some(jetstream::stream::Source {
+                    name: stream.clone(),
+                    external: Some(jetstream::stream::External {
+                        api_prefix: format!("$JS.{upstream}.API"),
+                        delivery_prefix: None,
+                    }),
+                    ..Default::default()
+                }),
+                max_messages_per_subject: per_subject,
+                // Object records and KV rollups carry a rollup header; servers before 2.10
+                // drop such messages from a mirror that does not allow it.
+                allow_rollup: true,
+                allow_direct: true,
+                mirror_direct: true,
+                ..Default::default()
+            };
+            jetstream
+                .create_stream(config)
+                .await
+                .map_err(|err| unavailable(&format!("creating the mirror {stream}"), err))?;
+        }
+        Ok(())
+    }
+
     /// The channel's name.
     pub fn channel(&self) -> &str {
         &self.channel
