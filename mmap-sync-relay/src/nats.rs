@@ -312,10 +312,26 @@ impl NatsChannel {
     /// deleted once it is older than `grace`, and never younger than [`ORPHAN_MIN_AGE`]: it
     /// may be another publisher's upload, about to be named by its swap. Times come from the
     /// server (manifests) and the uploader (objects).
+    ///
+    /// Chunks that no object record names — an upload whose publisher died before it wrote
+    /// the record — are purged under the same rule, timed by their newest chunk (an upload in
+    /// progress keeps adding chunks); they are returned as `chunks <nuid>`.
     pub async fn collect_garbage(
         &self,
         keep: usize,
         grace: Duration,
+    ) -> Result<Vec<String>, SourceError> {
+        self.collect_garbage_with(keep, grace, ORPHAN_MIN_AGE).await
+    }
+
+    /// [`collect_garbage`](Self::collect_garbage) with another least age than
+    /// [`ORPHAN_MIN_AGE`] for objects and chunks no manifest or record names. Lower it only
+    /// where no two publishers upload at once.
+    pub async fn collect_garbage_with(
+        &self,
+        keep: usize,
+        grace: Duration,
+        orphan_min_age: Duration,
     ) -> Result<Vec<String>, SourceError> {
         let history = self.history().await?;
         let keep = keep.max(1);
@@ -330,7 +346,10 @@ impl NatsChannel {
                 .max()
         };
         let mut candidates = Vec::new();
-        for info in self.objects().await? {
+        let objects = self.objects().await?;
+        let named_chunks: Vec<&str> = objects.iter().map(|info| info.nuid.as_str()).collect();
+        let orphan_chunks = self.orphan_chunks(&named_chunks, grace.max(orphan_min_age)).await?;
+        for info in &objects {
             if protected.contains(&info.name.as_str()) {
                 continue;
             }
@@ -339,17 +358,63 @@ impl NatsChannel {
                 None => (
                     info.modified
                         .map_or(0, |t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64),
-                    grace.max(ORPHAN_MIN_AGE),
+                    grace.max(orphan_min_age),
                 ),
             };
             if u128::from(unix_millis().saturating_sub(since_ms)) >= wait.as_millis() {
-                candidates.push(info.name);
+                candidates.push(info.name.clone());
             }
         }
         for name in &candidates {
             self.delete_object(name).await?;
         }
+        let bucket = bucket_name(&self.channel);
+        for nuid in orphan_chunks {
+            self.object_stream
+                .purge()
+                .filter(format!("$O.{bucket}.C.{nuid}"))
+                .await
+                .map_err(|err| unavailable(&format!("purging the orphaned chunks {nuid}"), err))?;
+            candidates.push(format!("chunks {nuid}"));
+        }
         Ok(candidates)
+    }
+
+    /// The chunk sets (by nuid) that no object in `named` owns and whose newest chunk is at
+    /// least `min_age` old.
+    async fn orphan_chunks(
+        &self,
+        named: &[&str],
+        min_age: Duration,
+    ) -> Result<Vec<String>, SourceError> {
+        let prefix = format!("$O.{}.C.", bucket_name(&self.channel));
+        let mut subjects = self
+            .object_stream
+            .info_with_subjects(format!("{prefix}>"))
+            .await
+            .map_err(|err| unavailable("listing chunks", err))?;
+        let mut unnamed = Vec::new();
+        while let Some(subject) = subjects.next().await {
+            let (subject, _) = subject.map_err(|err| unavailable("listing chunks", err))?;
+            if let Some(nuid) = subject.strip_prefix(&prefix)
+                && !named.contains(&nuid)
+            {
+                unnamed.push(subject.clone());
+            }
+        }
+        let mut orphans = Vec::new();
+        for subject in unnamed {
+            let newest = match self.object_stream.get_last_raw_message_by_subject(&subject).await {
+                Ok(message) => message.time,
+                // Purged meanwhile (another publisher collecting): nothing left to do.
+                Err(_) => continue,
+            };
+            let newest_ms = (newest.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+            if u128::from(unix_millis().saturating_sub(newest_ms)) >= min_age.as_millis() {
+                orphans.push(subject[prefix.len()..].to_owned());
+            }
+        }
+        Ok(orphans)
     }
 }
 

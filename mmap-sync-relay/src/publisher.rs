@@ -32,6 +32,7 @@ pub struct Publisher<T: SharedState> {
     base: Option<u64>,
     keep: usize,
     grace: Duration,
+    orphan_min_age: Duration,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -146,6 +147,7 @@ impl<T: SharedState> Publisher<T> {
             base,
             keep: DEFAULT_KEEP,
             grace: DEFAULT_GRACE,
+            orphan_min_age: crate::nats::ORPHAN_MIN_AGE,
             _type: PhantomData,
         })
     }
@@ -155,6 +157,14 @@ impl<T: SharedState> Publisher<T> {
     pub fn retention(mut self, keep: usize, grace: Duration) -> Self {
         self.keep = keep.max(1);
         self.grace = grace;
+        self
+    }
+
+    /// Collects uploads that no manifest or object record names once they are this old (and
+    /// older than the grace period), instead of [`ORPHAN_MIN_AGE`](crate::nats::ORPHAN_MIN_AGE).
+    /// Lower it only where no other publisher may be uploading at the same time.
+    pub fn orphan_min_age(mut self, age: Duration) -> Self {
+        self.orphan_min_age = age;
         self
     }
 
@@ -244,7 +254,11 @@ impl<T: SharedState> Publisher<T> {
                     digest = %manifest.digest,
                     "published"
                 );
-                let collected = match self.channel.collect_garbage(self.keep, self.grace).await {
+                let collected = match self
+                    .channel
+                    .collect_garbage_with(self.keep, self.grace, self.orphan_min_age)
+                    .await
+                {
                     Ok(collected) => collected,
                     Err(err) => {
                         // The version is published; old archives wait for the next publish.

@@ -175,6 +175,9 @@ enum Failure {
     Refused(RefusalReason, String),
     /// Worth trying again after a backoff.
     Retry(String),
+    /// A newer version arrived while this one's download was less than half done: the
+    /// download was dropped, and the relay goes straight for the newest version.
+    Superseded,
     /// The relay cannot go on.
     Fatal(RelayError),
 }
@@ -397,6 +400,10 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             Err(Failure::Retry(reason)) => {
                 self.retry_later(Some(version.revision), reason).instrument(span).await;
             }
+            Err(Failure::Superseded) => {
+                self.status.publishing = None;
+                self.status.download = None;
+            }
             Err(Failure::Fatal(err)) => return Err(err),
         }
         Ok(())
@@ -469,6 +476,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             status: &mut self.status,
             status_path: &self.status_path,
             observer: self.observer.as_deref(),
+            source: &mut self.source,
+            recheck: self.options.recheck.max(Duration::from_millis(10)),
         };
         let published = publish_archive(&mut self.writer, len, async move |buf: &mut [u8]| {
             download.run(reader, buf).await
@@ -670,7 +679,7 @@ fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
 }
 
 /// One download into a buffer, with its checks.
-struct Download<'a> {
+struct Download<'a, S> {
     revision: u64,
     expected_digest: &'a str,
     inactivity: Duration,
@@ -679,9 +688,12 @@ struct Download<'a> {
     status: &'a mut Status,
     status_path: &'a Path,
     observer: Option<&'a dyn Observer>,
+    /// Watched during the download for a newer version.
+    source: &'a mut S,
+    recheck: Duration,
 }
 
-impl Download<'_> {
+impl<S: Source> Download<'_, S> {
     async fn run<R>(self, mut reader: R, buf: &mut [u8]) -> Result<(), Failure>
     where
         R: tokio::io::AsyncRead + Unpin + Send,
@@ -692,8 +704,43 @@ impl Download<'_> {
         let mut last_report = started;
         let mut sha256 = Sha256::new();
         let mut done = 0usize;
+        let (revision, inactivity, recheck) = (self.revision, self.inactivity, self.recheck);
+        // Resolves to a revision newer than this one's, once the source has one.
+        let newer = newer_revision(&mut *self.source, revision, recheck);
+        let mut newer = pin!(newer);
+        let mut watching = true;
         while done < buf.len() {
-            let n = self.read(&mut reader, &mut buf[done..]).await?;
+            let read = read_within(inactivity, &mut reader, &mut buf[done..]);
+            let n = if watching {
+                // The newer-version check goes first: on a fast link the read is always ready
+                // and would otherwise never let it be polled.
+                tokio::select! {
+                    biased;
+                    newest = &mut newer => {
+                        // Less than half done: the newer version is the shorter way to the
+                        // newest value. Otherwise finishing is: a fast publisher could
+                        // otherwise starve a host of every large version.
+                        if (done as u64) * 2 < total {
+                            info!(
+                                newer = newest,
+                                "abandoned at {done} of {total} bytes: revision {newest} is newer"
+                            );
+                            self.status.counters.abandoned += 1;
+                            return Err(Failure::Superseded);
+                        }
+                        info!(
+                            newer = newest,
+                            "revision {newest} is newer; {done} of {total} bytes are here, \
+                             more than half: finishing this one first"
+                        );
+                        watching = false;
+                        continue;
+                    }
+                    n = read => n?,
+                }
+            } else {
+                read.await?
+            };
             if n == 0 {
                 return Err(Failure::Refused(
                     RefusalReason::Object,
@@ -728,7 +775,7 @@ impl Download<'_> {
         }
         // The object must end exactly here.
         let mut probe = [0u8; 1];
-        if self.read(&mut reader, &mut probe).await? != 0 {
+        if read_within(inactivity, &mut reader, &mut probe).await? != 0 {
             return Err(Failure::Refused(
                 RefusalReason::Object,
                 format!("object holds more than the manifest's {total} bytes"),
@@ -747,22 +794,42 @@ impl Download<'_> {
         info!("verified: {total} bytes, digest matches the manifest");
         Ok(())
     }
+}
 
-    async fn read<R>(&self, reader: &mut R, buf: &mut [u8]) -> Result<usize, Failure>
-    where
-        R: tokio::io::AsyncRead + Unpin + Send,
-    {
-        match tokio::time::timeout(self.inactivity, reader.read(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(err)) if err.kind() == std::io::ErrorKind::InvalidData => Err(Failure::Refused(
-                RefusalReason::Object,
-                format!("the source rejected the object's bytes: {err}"),
-            )),
-            Ok(Err(err)) => Err(Failure::Retry(format!("download failed: {err}"))),
-            Err(_) => Err(Failure::Retry(format!(
-                "download stalled: nothing received for {:?}",
-                self.inactivity
-            ))),
+/// Resolves to the source's current revision once it is newer than `revision`; until then it
+/// waits for changes (and asks again every `recheck`). Source errors are not the download's
+/// business: they only delay the answer.
+async fn newer_revision<S: Source>(source: &mut S, revision: u64, recheck: Duration) -> u64 {
+    loop {
+        if source.changed(revision, recheck).await.is_err() {
+            tokio::time::sleep(recheck).await;
+        }
+        if let Ok(Some(latest)) = source.latest().await
+            && latest.revision > revision
+        {
+            return latest.revision;
+        }
+    }
+}
+
+/// One read of the download, failing after `inactivity` without a byte.
+async fn read_within<R>(
+    inactivity: Duration,
+    reader: &mut R,
+    buf: &mut [u8],
+) -> Result<usize, Failure>
+where
+    R: tokio::io::AsyncRead + Unpin + Send,
+{
+    match tokio::time::timeout(inactivity, reader.read(buf)).await {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::InvalidData => Err(Failure::Refused(
+            RefusalReason::Object,
+            format!("the source rejected the object's bytes: {err}"),
+        )),
+        Ok(Err(err)) => Err(Failure::Retry(format!("download failed: {err}"))),
+        Err(_) => {
+            Err(Failure::Retry(format!("download stalled: nothing received for {inactivity:?}")))
         }
     }
 }

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -15,7 +13,7 @@ use mmap_sync_relay::status::{State, Status, status_path};
 use mmap_sync_relay::{Manifest, Publisher};
 use mmap_sync_schemas::HelloWorld;
 use support::local_server::free_port;
-use support::{Host, ServerBinary, TestDir, run, runtime, start_server, wait_for};
+use support::{Host, ServerBinary, TestDir, run, runtime, sample, scrape, start_server, wait_for};
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -39,32 +37,6 @@ fn channel_entry(name: &str, ty: &str, path: &Path, extra: &str) -> String {
         "[[channel]]\nname = \"{name}\"\ntype = \"{ty}\"\npath = \"{}\"\n{extra}\n",
         path.display()
     )
-}
-
-/// Scrapes `GET /metrics` and returns the body (panics on anything but 200).
-fn scrape(port: u16) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to the metrics");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read the metrics");
-    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
-    body.to_owned()
-}
-
-/// The value of the sample `name{labels}` whose labels include every `label="value"` given.
-fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    metrics.lines().find_map(|line| {
-        let (series, value) = line.rsplit_once(' ')?;
-        let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
-        let matches = series_name == name
-            && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
-        matches.then(|| value.parse().ok()).flatten()
-    })
 }
 
 /// Uploads version `version` of a hello-world channel, purges its chunks behind the Object
