@@ -22,6 +22,7 @@ fn main() -> ExitCode {
             user_and_password_admit_only_the_right_relay,
         ),
         ("a_token_admits_only_the_right_relay", a_token_admits_only_the_right_relay),
+        ("an_nkey_admits_only_the_right_relay", an_nkey_admits_only_the_right_relay),
         ("mutual_tls_with_a_test_ca", mutual_tls_with_a_test_ca),
     ])
 }
@@ -131,6 +132,33 @@ fn a_token_admits_only_the_right_relay(server: &ServerBinary) {
     let status = std::fs::read_to_string(mmap_sync_relay::status::status_path(&right.path));
     assert!(!status.unwrap().contains("t0ken"));
     assert!(!right.log().contains("t0ken"), "{}", right.log());
+}
+
+/// A server that lists its user by public NKey; the relay signs the server's nonce with the seed
+/// in its `--nkey` file. Both key pairs are made here.
+fn an_nkey_admits_only_the_right_relay(server: &ServerBinary) {
+    let dir = TestDir::new("nkey");
+    let (user, stranger) = (nkeys::KeyPair::new_user(), nkeys::KeyPair::new_user());
+    let config = ServerConfig {
+        extra: format!("authorization {{ users: [ {{ nkey: {} }} ] }}", user.public_key()),
+        ..ServerConfig::default()
+    };
+    let nats = start_configured(server, &dir, "nats", config);
+    let url = nats.url();
+    let seed_file = |name: &str, key: &nkeys::KeyPair| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, format!("{}\n", key.seed().unwrap())).unwrap();
+        path.display().to_string()
+    };
+    let (right_seed, wrong_seed) =
+        (seed_file("user.nk", &user), seed_file("stranger.nk", &stranger));
+    let right =
+        Host::start(dir.path(), "right", &url, "nkey", "hello-world", &["--nkey", &right_seed]);
+    let wrong =
+        Host::start(dir.path(), "wrong", &url, "nkey", "hello-world", &["--nkey", &wrong_seed]);
+    let revision = publish(&url, "nkey", 1, &["--nkey", &right_seed]);
+    right.wait_published(revision, CONVERGE);
+    keeps_retrying_without_publishing(&wrong, "authorization violation");
 }
 
 /// A server that requires TLS with client certificates signed by the test's CA.
