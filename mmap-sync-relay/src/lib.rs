@@ -21,7 +21,10 @@
 //!
 //! The `mmap-sync-relay` binary wraps both for the workspace's `mmap-sync-schemas` types
 //! (`follow`, `publish`, `status`, `demo`; `mmap-sync-relay --help` lists them with their exit
-//! codes). For a type of your own, the same takes a few lines:
+//! codes), with credentials and TLS, many channels per process (`follow --config`) and
+//! Prometheus metrics. It is built by the default `cli` feature; the library needs none of its
+//! dependencies (`default-features = false`), and no item of the library depends on a feature.
+//! For a type of your own, the same takes a few lines:
 //!
 //! ```no_run
 //! use mmap_sync::{SharedState, rkyv};
@@ -60,13 +63,22 @@
 //!   downloading again, and what operators read in it.
 //! - [`publisher`] and [`manifest`]: compare-and-set publishing, retention of old archives,
 //!   and the record a follower checks before downloading.
-//! - [`nats`]: the buckets on the server; [`source`]: the interface for another engine.
+//! - [`connection`]: the server, credentials and TLS ([`Connection`]); [`nats`]: the buckets on
+//!   the server, and mirrors of them on a regional server
+//!   ([`NatsChannel::create_mirror`]); [`source`]: the interface for another engine.
+//! - [`Observer`]: the hooks a metrics exporter needs.
 //! - The "Fleets" section of the repository's README: how to run the binary, the guarantees
 //!   with the tests behind them, and what the relay does not do.
 
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod local_server;
+/// The crate README's example compiles.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+pub mod connection;
 pub mod manifest;
 pub mod nats;
 pub mod publisher;
@@ -74,9 +86,10 @@ pub mod relay;
 pub mod source;
 pub mod status;
 
+pub use connection::{Auth, Connection, Tls};
 pub use manifest::{Manifest, Version};
 pub use nats::{NatsChannel, NatsSource};
 pub use publisher::{PublishError, Publisher, Receipt};
-pub use relay::{Relay, RelayError, RelayOptions};
+pub use relay::{Observer, RefusalReason, Relay, RelayError, RelayOptions};
 pub use source::{Fetch, Source, SourceError};
 pub use status::Status;

