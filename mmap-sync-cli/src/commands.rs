@@ -12,8 +12,8 @@ use mmap_sync::{ChannelPaths, Error};
 
 use mmap_sync::protocol;
 
-use crate::json::Json;
 use crate::text::{self, Fields, Table};
+use mmap_sync::json::Json;
 
 /// How to print.
 #[derive(Clone, Copy, Debug)]
@@ -456,7 +456,7 @@ fn inspection_json(i: &Inspection) -> Json {
     ]);
     let (schema, schema_error) = match &i.description {
         Description::None => (Json::Null, Json::Null),
-        Description::Described(d) => (Json::Raw(d.to_json()), Json::Null),
+        Description::Described(d) => (Json::from(d), Json::Null),
         Description::Unreadable(reason) => (Json::Null, reason.clone().into()),
     };
     fields.push(("schema", schema));

@@ -41,7 +41,6 @@
 #![deny(missing_docs)]
 
 mod commands;
-mod json;
 mod text;
 
 use std::path::PathBuf;

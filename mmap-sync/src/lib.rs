@@ -113,12 +113,14 @@ mod background;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod changes;
 mod error;
+mod escape;
 mod files;
 mod fingerprint;
 pub mod format;
 pub mod guard;
 pub mod inspect;
 pub mod instance;
+pub mod json;
 pub mod locks;
 mod log;
 mod os;

@@ -1,12 +1,11 @@
-//! Where two descriptions differ: [`diff`](fn@diff) matches fields and variants by name and says what
-//! changed, path by path, in words a schema mismatch can show.
+//! Where two descriptions differ: [`diff`](fn@diff) matches fields and variants by name and
+//! says what changed, path by path, in words a schema mismatch can show.
 
 use std::collections::HashMap;
 use std::fmt;
 
-use super::{
-    ArchivedLayout, Nested, OwnedDescription, OwnedField, OwnedShape, OwnedVariant, printable,
-};
+use super::{ArchivedLayout, Nested, OwnedDescription, OwnedField, OwnedShape, OwnedVariant};
+use crate::escape::printable;
 
 /// Where two descriptions differ: at `path`, `change`.
 #[derive(Clone, Debug, PartialEq, Eq)]

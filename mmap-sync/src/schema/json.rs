@@ -1,8 +1,8 @@
-//! A description as one line of JSON, in a shape that stays stable across releases.
+//! A description as one line of JSON, in a shape that stays stable across releases, written
+//! by the workspace's one JSON writer ([`crate::json`]).
 
-use std::fmt::Write as _;
-
-use super::{Nested, OwnedDescription, OwnedField, OwnedShape, is_escaped};
+use super::{Nested, OwnedDescription, OwnedField, OwnedShape};
+use crate::json::Json;
 
 impl OwnedDescription {
     /// The description as one line of JSON, in a shape that stays stable across releases
@@ -16,121 +16,75 @@ impl OwnedDescription {
     ///               "nested": [description | {"name": str, "kind": "recursive" | "too_deep"}]}
     /// ```
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        json_description(self, &mut out);
-        out
+        Json::from(self).to_string()
     }
 }
 
-fn json_description(description: &OwnedDescription, out: &mut String) {
-    out.push_str("{\"name\":");
-    json_str(&description.name, out);
-    let _ = write!(
-        out,
-        ",\"kind\":\"{}\",\"size\":{},\"align\":{}",
-        description.shape.kind(),
-        description.layout.size,
-        description.layout.align
-    );
-    match &description.shape {
-        OwnedShape::Struct(fields) => {
-            out.push_str(",\"fields\":");
-            json_fields(fields, out);
+/// The description as a JSON value, in the shape [`OwnedDescription::to_json`] documents, to
+/// place inside a larger JSON document (the `mmap-sync` command's `inspect --json`).
+impl From<&OwnedDescription> for Json {
+    fn from(description: &OwnedDescription) -> Json {
+        let mut object = vec![
+            ("name", Json::from(description.name.as_str())),
+            ("kind", description.shape.kind().into()),
+            ("size", description.layout.size.into()),
+            ("align", description.layout.align.into()),
+        ];
+        match &description.shape {
+            OwnedShape::Struct(fields) => object.push(("fields", fields_json(fields))),
+            OwnedShape::Enum(variants) => object.push((
+                "variants",
+                Json::Arr(
+                    variants
+                        .iter()
+                        .map(|variant| {
+                            Json::Obj(vec![
+                                ("name", variant.name.as_str().into()),
+                                ("discriminant", variant.discriminant.into()),
+                                ("fields", fields_json(&variant.fields)),
+                            ])
+                        })
+                        .collect(),
+                ),
+            )),
         }
-        OwnedShape::Enum(variants) => {
-            out.push_str(",\"variants\":[");
-            for (i, variant) in variants.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"name\":");
-                json_str(&variant.name, out);
-                let _ = write!(out, ",\"discriminant\":{},\"fields\":", variant.discriminant);
-                json_fields(&variant.fields, out);
-                out.push('}');
-            }
-            out.push(']');
-        }
+        Json::Obj(object)
     }
-    out.push('}');
 }
 
-fn json_fields(fields: &[OwnedField], out: &mut String) {
-    out.push('[');
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str("{\"name\":");
-        json_str(&field.name, out);
-        out.push_str(",\"type\":");
-        json_str(&field.ty, out);
-        match field.offset {
-            Some(offset) => {
-                let _ = write!(out, ",\"offset\":{offset}");
-            }
-            None => out.push_str(",\"offset\":null"),
-        }
-        let _ = write!(
-            out,
-            ",\"size\":{},\"align\":{},\"nested\":[",
-            field.layout.size, field.layout.align
-        );
-        for (j, nested) in field.nested.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            match nested {
-                Nested::Described(description) => json_description(description, out),
-                Nested::Recursive { name } | Nested::TooDeep { name } => {
-                    out.push_str("{\"name\":");
-                    json_str(name, out);
-                    let kind = if matches!(nested, Nested::Recursive { .. }) {
-                        "recursive"
-                    } else {
-                        "too_deep"
-                    };
-                    let _ = write!(out, ",\"kind\":\"{kind}\"}}");
-                }
-            }
-        }
-        out.push_str("]}");
-    }
-    out.push(']');
+fn fields_json(fields: &[OwnedField]) -> Json {
+    Json::Arr(
+        fields
+            .iter()
+            .map(|field| {
+                Json::Obj(vec![
+                    ("name", field.name.as_str().into()),
+                    ("type", field.ty.as_str().into()),
+                    ("offset", field.offset.map_or(Json::Null, Json::from)),
+                    ("size", field.layout.size.into()),
+                    ("align", field.layout.align.into()),
+                    ("nested", Json::Arr(field.nested.iter().map(nested_json).collect())),
+                ])
+            })
+            .collect(),
+    )
 }
 
-/// `text` as a JSON string: quotes, backslashes and what [`is_escaped`] names (control
-/// characters, bidirectional formatting characters) escaped, everything else (valid UTF-8
-/// already) as is.
-fn json_str(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if is_escaped(c) => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
+fn nested_json(nested: &Nested) -> Json {
+    match nested {
+        Nested::Described(description) => Json::from(description),
+        Nested::Recursive { name } => {
+            Json::Obj(vec![("name", name.as_str().into()), ("kind", "recursive".into())])
+        }
+        Nested::TooDeep { name } => {
+            Json::Obj(vec![("name", name.as_str().into()), ("kind", "too_deep".into())])
         }
     }
-    out.push('"');
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::schema::fixtures::*;
-
-    #[test]
-    fn json_escapes_quotes_backslashes_and_control_characters() {
-        let mut out = String::new();
-        json_str("a\"b\\c\nd\re\tf\u{1}g\u{1f}h\u{7f}i\u{9b}j\u{202e}é", &mut out);
-        assert_eq!(out, r#""a\"b\\c\nd\re\tf\u0001g\u001fh\u007fi\u009bj\u202eé""#);
-    }
 
     #[test]
     fn json_has_the_documented_shape() {

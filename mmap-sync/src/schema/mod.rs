@@ -70,8 +70,8 @@
 // Where each part lives: the model (the `&'static` and owned forms, and `Describe`) is this
 // file; `encode` holds the binary form, `diff` the comparison of two descriptions, `render` the
 // table that `Display` prints, `json` the JSON shape, and `derive_support` what the derives'
-// generated code calls. Each part imports the model from here and nothing from its siblings but
-// the escaping `render` defines.
+// generated code calls. Each part imports the model from here and nothing from its siblings;
+// the escaping rule they share is the crate's `escape`, the JSON writer the crate's `json`.
 
 pub use mmap_sync_derive::Describe;
 
@@ -84,9 +84,10 @@ mod fixtures;
 mod json;
 mod render;
 
+pub use crate::escape::{is_escaped, printable, printable_cut};
 pub use diff::{Change, Difference, diff};
 pub use encode::{ENCODING_MAGIC, ENCODING_VERSION, MAX_ENCODED_LEN};
-pub use render::{NAME_WIDTH, is_escaped, printable, printable_cut};
+pub use render::NAME_WIDTH;
 
 /// Nesting levels a description records below its root; deeper nested types are cut off with
 /// [`Nested::TooDeep`], and [`OwnedDescription::decode`] refuses encodings nested deeper.

@@ -1,10 +1,10 @@
-//! A description shown as text: the aligned table `Display` prints, and the escaping that
-//! keeps a string read from a channel's files from breaking a table or driving a terminal.
+//! A description shown as text: the aligned table `Display` prints, every name and type in it
+//! escaped and cut to [`NAME_WIDTH`].
 
-use std::borrow::Cow;
 use std::fmt;
 
 use super::{Nested, OwnedDescription, OwnedField, OwnedShape};
+use crate::escape::printable_cut;
 
 /// Most characters of a name or type the table shows (control characters escaped); longer
 /// ones are cut and end in `…`. [`OwnedDescription::to_json`] has them whole.
@@ -19,64 +19,6 @@ enum Line {
 }
 
 const COLUMNS: [&str; 5] = ["field", "type", "offset", "size", "align"];
-
-/// Whether `c` is shown escaped in text: control characters (C0, DEL and C1, which a terminal
-/// may act on) and Unicode's bidirectional formatting characters (which reorder the rest of a
-/// line as a terminal shows it).
-pub fn is_escaped(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-        )
-}
-
-/// `text` with every character [`is_escaped`] says escaped as Rust writes it (`\n`,
-/// `\u{1b}`), so that a string read from a damaged or hostile file cannot break a table, forge
-/// a line or send escape sequences to a terminal. Every string read from a channel's files goes
-/// through it before it is shown as text (the `mmap-sync` command's tables, this module's
-/// `Display`s).
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_escaped) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if is_escaped(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// [`printable`], cut to at most `max` characters: a longer text keeps what fits before a final
-/// `…`, and never half an escape. Reads no further into `text` than it shows.
-pub fn printable_cut(text: &str, max: usize) -> String {
-    let mut out = String::new();
-    let mut shown = 0;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        let escaped = is_escaped(c);
-        let width = if escaped { c.escape_default().count() } else { 1 };
-        // The last character may take the room of the ellipsis it makes unnecessary.
-        let room = if chars.peek().is_some() { max.saturating_sub(1) } else { max };
-        if shown + width > room {
-            if max > 0 {
-                out.push('…');
-            }
-            break;
-        }
-        if escaped {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-        shown += width;
-    }
-    out
-}
 
 /// A name or type as the table shows it.
 fn cell(text: &str) -> String {
@@ -155,7 +97,7 @@ fn pad(line: &mut String, text: &str, width: usize, right: bool) {
 /// each nested type's own table indented under the field that holds it. `-` marks an offset
 /// that is not known.
 ///
-/// Names and types are escaped ([`printable`]) and cut to [`NAME_WIDTH`] characters, so a
+/// Names and types are escaped ([`printable`](crate::schema::printable)) and cut to [`NAME_WIDTH`] characters, so a
 /// description read from a hostile file (nested at most [`MAX_DEPTH`](super::MAX_DEPTH) levels
 /// deep, as [`decode`](OwnedDescription::decode) ensures) makes lines of at most a few hundred
 /// characters, and at most one line per two bytes of its encoding.
@@ -306,13 +248,5 @@ mod tests {
         assert_eq!(printable_cut("a\u{1b}b", 5), "a…");
         assert_eq!(printable_cut("a\u{1b}b", 9), "a\\u{1b}b");
         assert_eq!(printable_cut("", 3), "");
-    }
-
-    #[test]
-    fn bidirectional_formatting_characters_are_escaped_like_control_characters() {
-        // U+202E would show the rest of the line reversed.
-        assert_eq!(printable("a\u{202e}b\u{2066}c"), r"a\u{202e}b\u{2066}c");
-        assert_eq!(printable("é ü → ok"), "é ü → ok");
-        assert!(matches!(printable("plain"), Cow::Borrowed("plain")));
     }
 }
