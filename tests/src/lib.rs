@@ -33,9 +33,9 @@
 //! second.wait_success(Duration::from_secs(20));
 //! ```
 //!
-//! A new program goes under `src/bin` (or anywhere, with a `[[bin]]` entry) and reports with
-//! [`report::say`]; a test reaches it through `env!("CARGO_BIN_EXE_<name>")` and needs a
-//! `[[test]]` entry in this package's manifest (`autotests` is off).
+//! A new program goes under `src/bin` (`src/bin/<name>.rs`, or `src/bin/<name>/main.rs` for one
+//! of several files) and reports with [`report::say`]; a new test goes under `tests/`. Cargo
+//! finds both; a test reaches a program through `env!("CARGO_BIN_EXE_<name>")`.
 //!
 //! [`ChannelPaths`]: mmap_sync::ChannelPaths
 //! [`Line`]: report::Line
