@@ -2,7 +2,8 @@
 //! under `tests/` both use it, so that a value, a channel directory or a report line means the
 //! same thing on both sides of a process boundary.
 //!
-//! * [`channel`]: a private directory for a test's channels, and their [`ChannelPaths`];
+//! * [`channel`]: a private directory for a test's channels (the workspace's shared
+//!   `ChannelDir`), and their [`ChannelPaths`];
 //! * [`types`]: the values the tests publish (derived `SharedState` types);
 //! * [`report`]: the line format the test programs print and the tests parse ([`Line`]);
 //! * [`process`]: spawned test programs ([`Probe`]) and one-shot runs ([`process::run`]);
@@ -17,7 +18,7 @@
 //! use std::time::Duration;
 //! use mmap_sync::Writer;
 //! use mmap_sync_tests::args;
-//! use mmap_sync_tests::channel::ChannelDir;
+//! use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 //! use mmap_sync_tests::process::Probe;
 //! use mmap_sync_tests::types::Note;
 //!
