@@ -15,7 +15,6 @@
 //!
 //! [`ChannelPaths`]: https://docs.rs/mmap-sync/latest/mmap_sync/struct.ChannelPaths.html
 
-use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 /// Where channels live when the host has it: the tests exercise the intended filesystem.
@@ -60,8 +59,8 @@ impl ChannelDir {
 
     /// The path prefix of a channel called `name` in this directory (what `Writer::open` and
     /// `Reader::open` take).
-    pub fn prefix(&self, name: impl AsRef<OsStr>) -> PathBuf {
-        self.path().join(name.as_ref())
+    pub fn prefix(&self, name: &str) -> PathBuf {
+        self.path().join(name)
     }
 }
 
