@@ -7,7 +7,6 @@ use mmap_sync::Error;
 use mmap_sync::json::Json;
 
 use crate::exit::Exit;
-use crate::output::Report;
 use crate::text;
 
 /// Why a command stopped, with its exit code.
@@ -42,6 +41,24 @@ impl Failure {
     pub fn is_quiet(&self) -> bool {
         self.quiet
     }
+
+    /// The failure as text, for standard error: `mmap-sync: MESSAGE`.
+    pub fn text(&self) -> String {
+        format!("mmap-sync: {}\n", text::shown(&self.message))
+    }
+
+    /// The failure as JSON, for standard output: `{"error": {kind, file, message, exit_code}}`.
+    pub fn json(&self) -> Json {
+        Json::Obj(vec![(
+            "error",
+            Json::Obj(vec![
+                ("kind", self.kind.into()),
+                ("file", self.file.as_deref().map_or(Json::Null, Json::path)),
+                ("message", self.message.clone().into()),
+                ("exit_code", u32::from(self.exit.code()).into()),
+            ]),
+        )])
+    }
 }
 
 impl From<Error> for Failure {
@@ -60,24 +77,5 @@ impl From<Error> for Failure {
             _ => error.to_string(),
         };
         Failure::new(exit, kind, Some(error.path().to_owned()), message)
-    }
-}
-
-/// `mmap-sync: MESSAGE` for standard error, or `{"error": {..}}` for standard output.
-impl Report for Failure {
-    fn text(&self) -> String {
-        format!("mmap-sync: {}\n", text::shown(&self.message))
-    }
-
-    fn json(&self) -> Json {
-        Json::Obj(vec![(
-            "error",
-            Json::Obj(vec![
-                ("kind", self.kind.into()),
-                ("file", self.file.as_deref().map_or(Json::Null, Json::path)),
-                ("message", self.message.clone().into()),
-                ("exit_code", u32::from(self.exit.code()).into()),
-            ]),
-        )])
     }
 }

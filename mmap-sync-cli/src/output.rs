@@ -41,7 +41,8 @@ impl Output {
     }
 
     /// Prints why a command stopped: as text on standard error, or as JSON on standard output
-    /// (where a script reads the rest). Nothing for a quiet failure.
+    /// (where a script reads the rest). Nothing for a quiet failure. (A failure is not a
+    /// [`Report`]: its text goes to another stream.)
     pub fn fail(self, failure: &Failure) {
         if failure.is_quiet() {
             return;
