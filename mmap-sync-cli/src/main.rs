@@ -19,13 +19,13 @@
 //!
 //! # Exit codes
 //!
-//! | code | meaning |
+//! | exit code | meaning |
 //! | --- | --- |
-//! | 0 | done: the channel and its published value were shown, watched until `--count` publishes, or verified sound |
+//! | 0 | done: the channel and its published value shown, watched for `--count` publishes, or verified sound |
 //! | 1 | the channel is damaged: `verify` found a problem, or the header cannot be read |
-//! | 2 | usage: unknown command or option, missing `PATH`, or `PATH` names one of a channel's files instead of its prefix (the message says which prefix) |
-//! | 3 | nothing to read: no channel at `PATH`, nothing published yet (`inspect` and `verify` still show what they found), or a file cannot be opened |
-//! | 4 | the channel's files are of a format version this build does not read |
+//! | 2 | usage: unknown command or option, missing `PATH`, or `PATH` naming one of a channel's files instead of its prefix (the message says which prefix) |
+//! | 3 | nothing to read: no channel at `PATH`, nothing published yet (`inspect` and `verify` still print what they found), a file that cannot be opened |
+//! | 4 | the files are of a format version this build does not read (the message names it) |
 //!
 //! Errors are printed to standard error (with `--json`: as a JSON object on standard output)
 //! and always name the file they are about.
@@ -40,21 +40,26 @@
 
 #![deny(missing_docs)]
 
+mod channel;
 mod commands;
-mod json;
+mod exit;
+mod failure;
+mod output;
+mod shapes;
 mod text;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
+
+use crate::commands::Command;
+use crate::exit::Exit;
+use crate::output::Output;
 
 /// Inspect, watch and verify mmap-sync channels without knowing their type.
 #[derive(Debug, Parser)]
 #[command(name = "mmap-sync", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 ok, 1 the channel is damaged, 2 usage, 3 nothing to read \
-                        (no channel, nothing published yet, no access), 4 another format \
-                        version.")]
+#[command(after_help = Exit::help())]
 struct Cli {
     /// Print one JSON object per line instead of tables (stable shapes, for scripts).
     #[arg(long, global = true)]
@@ -64,49 +69,18 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Show the header, every copy, the writer's liveness, the reader slots in use (with pids,
-    /// pins and dead readers) and the schema description.
-    Inspect {
-        /// The channel's path prefix (the files are PATH_state, PATH_readers, PATH_data_N).
-        path: PathBuf,
-    },
-    /// Print one line per publish (generation, bytes, time since the previous one) until
-    /// interrupted, holding no reader slot.
-    Watch {
-        /// The channel's path prefix.
-        path: PathBuf,
-        /// Stop after showing this many publishes (generations overwritten before they could
-        /// be seen are reported, not counted).
-        #[arg(long, value_name = "N")]
-        count: Option<u64>,
-    },
-    /// Check the header, every descriptor and the checksum of every copy; exit 1 and say why
-    /// when anything is wrong.
-    Verify {
-        /// The channel's path prefix.
-        path: PathBuf,
-    },
-}
-
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Prints help or the usage error; exits 0 for --help/--version and 2 for bad usage.
         Err(e) => e.exit(),
     };
-    let out = commands::Output { json: cli.json };
-    let result = match &cli.command {
-        Command::Inspect { path } => commands::inspect(path, out),
-        Command::Watch { path, count } => commands::watch(path, *count, out),
-        Command::Verify { path } => commands::verify(path, out),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
+    let out = Output::new(cli.json);
+    match cli.command.run(out) {
+        Ok(exit) => exit.into(),
         Err(failure) => {
-            failure.report(out);
-            ExitCode::from(failure.code)
+            out.fail(&failure);
+            failure.exit().into()
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::TempDir;
+use common::ChannelDir;
 use mmap_sync::changes::{WAITER_STEP, waiter_threads};
 use mmap_sync::{Reader, SharedState, Writer};
 
@@ -42,8 +42,8 @@ fn eventually(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
-fn open(dir: &TempDir) -> (Writer<Ticker>, Reader<Ticker>) {
-    let path = dir.channel("ticker");
+fn open(dir: &ChannelDir) -> (Writer<Ticker>, Reader<Ticker>) {
+    let path = dir.prefix("ticker");
     let mut writer = Writer::<Ticker>::open(&path).unwrap();
     writer.write(&Ticker { tick: 1 }).unwrap();
     let reader = Reader::<Ticker>::open(&path).unwrap();
@@ -53,7 +53,7 @@ fn open(dir: &TempDir) -> (Writer<Ticker>, Reader<Ticker>) {
 #[test]
 fn one_publish_wakes_a_thousand_waiting_tasks_through_one_thread() {
     let _serial = serial();
-    let dir = TempDir::new("changes-thousand");
+    let dir = ChannelDir::new("changes-thousand");
     let (mut writer, reader) = open(&dir);
     let rt = runtime();
     const TASKS: usize = 1000;
@@ -100,7 +100,7 @@ fn one_publish_wakes_a_thousand_waiting_tasks_through_one_thread() {
 #[test]
 fn a_dropped_future_leaves_no_thread_no_receiver_and_no_slot_behind() {
     let _serial = serial();
-    let dir = TempDir::new("changes-drop");
+    let dir = ChannelDir::new("changes-drop");
     let (_writer, reader) = open(&dir);
     let slots_in_use = || {
         mmap_sync::inspect::Channel::open(reader.paths().prefix.clone())
@@ -135,7 +135,7 @@ fn a_dropped_future_leaves_no_thread_no_receiver_and_no_slot_behind() {
 #[test]
 fn cancellation_by_select_loses_no_later_publish() {
     let _serial = serial();
-    let dir = TempDir::new("changes-select");
+    let dir = ChannelDir::new("changes-select");
     let (mut writer, reader) = open(&dir);
     let rt = runtime();
     rt.block_on(async {
@@ -170,7 +170,7 @@ fn cancellation_by_select_loses_no_later_publish() {
 #[test]
 fn a_subscription_sees_generations_published_while_nobody_polled_it() {
     let _serial = serial();
-    let dir = TempDir::new("changes-burst");
+    let dir = ChannelDir::new("changes-burst");
     let (mut writer, reader) = open(&dir);
     let rt = runtime();
     let mut changes = reader.changes().unwrap();
@@ -204,7 +204,7 @@ fn a_subscription_sees_generations_published_while_nobody_polled_it() {
 #[test]
 fn replacing_the_channels_files_ends_the_old_subscription_with_superseded() {
     let _serial = serial();
-    let dir = TempDir::new("changes-superseded");
+    let dir = ChannelDir::new("changes-superseded");
     let (writer, reader) = open(&dir);
     let mut changes = reader.changes().unwrap();
     drop(writer);
@@ -239,8 +239,8 @@ fn replacing_the_channels_files_ends_the_old_subscription_with_superseded() {
 #[test]
 fn three_thousand_cancelled_futures_leave_one_waiter_thread_holding_one_slot() {
     let _serial = serial();
-    let dir = TempDir::new("changes-cancelled");
-    let path = dir.channel("ticker");
+    let dir = ChannelDir::new("changes-cancelled");
+    let path = dir.prefix("ticker");
     const SLOTS: usize = 16;
     let mut writer = Writer::<Ticker>::builder().reader_slots(SLOTS).open(&path).unwrap();
     writer.write(&Ticker { tick: 1 }).unwrap();
@@ -291,7 +291,7 @@ fn three_thousand_cancelled_futures_leave_one_waiter_thread_holding_one_slot() {
 #[test]
 fn two_thousand_tasks_waiting_on_a_deleted_set_learn_that_a_new_channel_replaced_it() {
     let _serial = serial();
-    let dir = TempDir::new("changes-deleted");
+    let dir = ChannelDir::new("changes-deleted");
     let (writer, reader) = open(&dir);
     let rt = runtime();
     const TASKS: usize = 2000;

@@ -10,7 +10,7 @@ use std::fs::OpenOptions;
 use std::mem::offset_of;
 use std::os::unix::fs::FileExt;
 
-use common::{Run, TempDir, cli_at};
+use common::{ChannelDir, Run, cli_at};
 use mmap_sync::format::{StateHeader, state_file_len};
 use mmap_sync::schema::{ArchivedLayout, NAME_WIDTH, OwnedDescription, OwnedField, OwnedShape};
 use mmap_sync::{ChannelPaths, Writer};
@@ -18,8 +18,8 @@ use mmap_sync_schemas::RoutingTable;
 use serde_json::Value;
 
 /// A channel with one generation published, its writer gone.
-fn published(dir: &TempDir) -> ChannelPaths {
-    let mut writer = Writer::<RoutingTable>::open(dir.channel("routing")).unwrap();
+fn published(dir: &ChannelDir) -> ChannelPaths {
+    let mut writer = Writer::<RoutingTable>::open(dir.prefix("routing")).unwrap();
     writer.write(&RoutingTable::example(1, 3)).unwrap();
     writer.paths().clone()
 }
@@ -75,7 +75,7 @@ fn assert_no_control_characters(what: &str, text: &str) {
 
 #[test]
 fn a_type_name_with_escape_sequences_is_shown_escaped_by_every_command_and_whole_in_json() {
-    let dir = TempDir::new("hostile-type-name");
+    let dir = ChannelDir::new("hostile-type-name");
     let paths = published(&dir);
     // Sets the terminal's title, clears the screen, and starts a line of its own.
     let name = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\nchannel      forged";
@@ -108,7 +108,7 @@ fn a_type_name_with_escape_sequences_is_shown_escaped_by_every_command_and_whole
 
 #[test]
 fn a_schema_name_of_half_a_megabyte_is_cut_in_the_table_and_whole_in_json() {
-    let dir = TempDir::new("hostile-long-name");
+    let dir = ChannelDir::new("hostile-long-name");
     let paths = published(&dir);
     let long = "A".repeat(550_000);
     let encoded = plant_description(&paths, &description(vec![field(&long), field("next")]));
@@ -131,7 +131,7 @@ fn a_schema_name_of_half_a_megabyte_is_cut_in_the_table_and_whole_in_json() {
 fn one_wide_name_does_not_pad_every_row_of_the_schema_table() {
     // A name narrow enough to be padded to, and thousands of rows padded to it: output
     // hundreds of times the size of the description.
-    let dir = TempDir::new("hostile-wide-column");
+    let dir = ChannelDir::new("hostile-wide-column");
     let paths = published(&dir);
     let mut fields = vec![field(&"W".repeat(20_000))];
     fields.extend((0..5000).map(|i| field(&i.to_string())));

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{LONG, Peer, TempDir, cli_at, regex_escape};
+use common::{ChannelDir, LONG, Peer, cli_at, regex_escape};
 use serde_json::Value;
 
 #[test]
@@ -67,8 +67,8 @@ fn redact(value: &mut Value, dir: &str) {
 
 #[test]
 fn inspect_shows_live_readers_a_killed_reader_as_dead_with_its_pid_and_the_schema() {
-    let dir = TempDir::new("inspect-live");
-    let prefix = dir.channel("routing");
+    let dir = ChannelDir::new("inspect-live");
+    let prefix = dir.prefix("routing");
     let path = prefix.to_str().unwrap();
 
     let mut writer = Peer::spawn(&["writer", path, "2"]);
@@ -231,8 +231,8 @@ fn inspect_says_when_a_channel_carries_no_schema_description() {
         id: u64,
         name: String,
     }
-    let dir = TempDir::new("inspect-facade");
-    let prefix = dir.channel("plain");
+    let dir = ChannelDir::new("inspect-facade");
+    let prefix = dir.prefix("plain");
     let mut sync = mmap_sync::synchronizer::Synchronizer::new(prefix.as_os_str());
     sync.write(&Plain { id: 7, name: "seven".into() }, Duration::from_secs(1)).unwrap();
 
@@ -249,8 +249,8 @@ fn inspect_says_when_a_channel_carries_no_schema_description() {
 
 #[test]
 fn inspect_of_a_missing_channel_says_there_is_none_naming_the_file_and_exits_3() {
-    let dir = TempDir::new("inspect-missing");
-    let prefix = dir.channel("nothing");
+    let dir = ChannelDir::new("inspect-missing");
+    let prefix = dir.prefix("nothing");
     let prefix_text = prefix.to_str().unwrap();
     for command in ["inspect", "verify", "watch"] {
         let run = cli_at(command, &prefix, &[]);
@@ -285,8 +285,8 @@ fn inspect_of_a_missing_channel_says_there_is_none_naming_the_file_and_exits_3()
 
 #[test]
 fn a_channel_file_given_instead_of_the_prefix_is_a_usage_error_naming_the_prefix() {
-    let dir = TempDir::new("inspect-file-not-prefix");
-    let prefix = dir.channel("routing");
+    let dir = ChannelDir::new("inspect-file-not-prefix");
+    let prefix = dir.prefix("routing");
     let mut writer = mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(&prefix).unwrap();
     writer.write(&mmap_sync_schemas::RoutingTable::example(1, 2)).unwrap();
     let paths = writer.paths().clone();
@@ -310,7 +310,7 @@ fn a_channel_file_given_instead_of_the_prefix_is_a_usage_error_naming_the_prefix
         }
     }
     // A prefix that happens to end like a channel file is still a prefix when it is one.
-    let odd = dir.channel("odd_state");
+    let odd = dir.prefix("odd_state");
     let mut odd_writer = mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(&odd).unwrap();
     odd_writer.write(&mmap_sync_schemas::RoutingTable::example(1, 2)).unwrap();
     assert_eq!(cli_at("inspect", &odd, &[]).code, 0);
@@ -320,8 +320,8 @@ fn a_channel_file_given_instead_of_the_prefix_is_a_usage_error_naming_the_prefix
 fn inspect_and_verify_of_a_channel_with_nothing_published_show_it_and_exit_3() {
     // The files are there and a writer holds them, but a reader would get NotPublished: as
     // for a state file without its magic yet, the exit code says there is nothing to read.
-    let dir = TempDir::new("inspect-unpublished");
-    let prefix = dir.channel("routing");
+    let dir = ChannelDir::new("inspect-unpublished");
+    let prefix = dir.prefix("routing");
     let writer = mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(&prefix).unwrap();
 
     let run = cli_at("inspect", &prefix, &[]);
@@ -401,8 +401,8 @@ impl Drop for Watch {
 
 #[test]
 fn watch_prints_one_line_per_publish_and_holds_no_slot() {
-    let dir = TempDir::new("watch");
-    let prefix = dir.channel("routing");
+    let dir = ChannelDir::new("watch");
+    let prefix = dir.prefix("routing");
     let mut writer = Peer::spawn(&["writer", prefix.to_str().unwrap(), "1"]);
     writer.expect("ready 1");
 
@@ -442,8 +442,8 @@ fn watch_reports_generations_overwritten_before_it_saw_them() {
     // Publishes faster than watch looks (it looks every 10 ms at most when nobody else
     // waits): with three copies, a burst of ten leaves the last three to show and says which
     // it missed, still one line per generation or range.
-    let dir = TempDir::new("watch-burst");
-    let prefix = dir.channel("routing");
+    let dir = ChannelDir::new("watch-burst");
+    let prefix = dir.prefix("routing");
     let mut writer = Peer::spawn(&["writer", prefix.to_str().unwrap(), "1"]);
     writer.expect("ready 1");
     let watch = Watch::start(&prefix, &["--json", "--count", "10"]);
@@ -502,8 +502,8 @@ fn resume(pid: u32) {
 /// 11 (three copies keep 9 to 11), and lets it go on: it must report 2 to 8 as missed. Returns
 /// everything it printed until it exited by itself.
 fn watch_across_a_burst(name: &str, more: &[&str]) -> Vec<String> {
-    let dir = TempDir::new(name);
-    let prefix = dir.channel("routing");
+    let dir = ChannelDir::new(name);
+    let prefix = dir.prefix("routing");
     let mut writer = Peer::spawn(&["writer", prefix.to_str().unwrap(), "1"]);
     writer.expect("ready 1");
     let mut args = vec!["--count", "3"];

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{Peer, TempDir};
+use common::{ChannelDir, Peer};
 use mmap_sync::{Reader, SharedState, Writer};
 use mmap_sync_schemas::RoutingTable;
 use tracing::field::{Field, Visit};
@@ -103,8 +103,8 @@ fn one_event(dir: &Path, message: &str) -> String {
 }
 
 /// A `Counter` channel in `dir` with its first value published, and its writer.
-fn counter_channel(dir: &TempDir) -> (PathBuf, Writer<Counter>) {
-    let prefix = dir.channel("counter");
+fn counter_channel(dir: &ChannelDir) -> (PathBuf, Writer<Counter>) {
+    let prefix = dir.prefix("counter");
     let mut writer = Writer::<Counter>::open(&prefix).unwrap();
     writer.write(&Counter { count: 1 }).unwrap();
     (prefix, writer)
@@ -113,8 +113,8 @@ fn counter_channel(dir: &TempDir) -> (PathBuf, Writer<Counter>) {
 #[test]
 fn reclaiming_a_dead_readers_slot_is_logged() {
     capture();
-    let dir = TempDir::new("logs-reclaimed");
-    let prefix = dir.channel("routing");
+    let dir = ChannelDir::new("logs-reclaimed");
+    let prefix = dir.prefix("routing");
     // Two copies: the second write after the pin needs the dead reader's copy.
     let mut writer = Writer::<RoutingTable>::builder().copies(2).open(&prefix).unwrap();
     writer.write(&RoutingTable::example(1, 1)).unwrap();
@@ -132,7 +132,7 @@ fn reclaiming_a_dead_readers_slot_is_logged() {
 #[test]
 fn a_write_that_waits_for_a_live_reader_is_logged_with_its_wait() {
     capture();
-    let dir = TempDir::new("logs-waited");
+    let dir = ChannelDir::new("logs-waited");
     let (prefix, mut writer) = counter_channel(&dir);
     let reader = Reader::<Counter>::open(&prefix).unwrap();
     let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
@@ -154,7 +154,7 @@ fn a_write_that_waits_for_a_live_reader_is_logged_with_its_wait() {
 #[test]
 fn a_generation_that_fails_validation_is_logged() {
     capture();
-    let dir = TempDir::new("logs-validation");
+    let dir = ChannelDir::new("logs-validation");
     let (prefix, writer) = counter_channel(&dir);
     let active = mmap_sync::inspect::Channel::open(&prefix).unwrap().header().active.unwrap();
     let data = writer.paths().data(active.copy);
@@ -174,7 +174,7 @@ fn a_generation_that_fails_validation_is_logged() {
 #[test]
 fn a_new_set_of_files_is_logged_with_its_reason() {
     capture();
-    let dir = TempDir::new("logs-new-set");
+    let dir = ChannelDir::new("logs-new-set");
     let (prefix, mut writer) = counter_channel(&dir);
     // A reader raises the high-water mark, so the writer's next scan reads the slot table.
     drop(Reader::<Counter>::open(&prefix).unwrap().read().map(|g| g.generation()));
@@ -187,7 +187,7 @@ fn a_new_set_of_files_is_logged_with_its_reason() {
 #[test]
 fn a_writer_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
     capture();
-    let dir = TempDir::new("logs-mismatch-writer");
+    let dir = ChannelDir::new("logs-mismatch-writer");
     let (prefix, writer) = counter_channel(&dir);
     drop(writer);
     let error = Writer::<CounterV2>::open(&prefix).unwrap_err();
@@ -199,7 +199,7 @@ fn a_writer_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
 #[test]
 fn a_reader_refusing_a_channel_of_another_schema_is_logged_naming_the_field() {
     capture();
-    let dir = TempDir::new("logs-mismatch-reader");
+    let dir = ChannelDir::new("logs-mismatch-reader");
     let (prefix, _writer) = counter_channel(&dir);
     let error = Reader::<CounterV2>::open(&prefix).unwrap_err();
     assert!(matches!(error, mmap_sync::Error::SchemaMismatch { .. }), "{error}");

@@ -8,15 +8,15 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use common::{Run, TempDir, cli_at, regex_escape};
+use common::{ChannelDir, Run, cli_at, regex_escape};
 use mmap_sync::format::{CopyDescriptor, StateHeader};
 use mmap_sync::{ChannelPaths, Writer};
 use mmap_sync_schemas::RoutingTable;
 use serde_json::Value;
 
 /// A channel with generations 1 and 2 published (copies 0 and 1), its writer gone.
-fn published(dir: &TempDir) -> ChannelPaths {
-    let mut writer = Writer::<RoutingTable>::open(dir.channel("routing")).unwrap();
+fn published(dir: &ChannelDir) -> ChannelPaths {
+    let mut writer = Writer::<RoutingTable>::open(dir.prefix("routing")).unwrap();
     writer.write(&RoutingTable::example(1, 20)).unwrap();
     writer.write(&RoutingTable::example(2, 20)).unwrap();
     writer.paths().clone()
@@ -65,7 +65,7 @@ fn assert_problem(prefix: &Path, file_suffix: &str, reason: &str) -> Run {
 
 #[test]
 fn a_sound_channel_verifies_under_a_reader_pin() {
-    let dir = TempDir::new("verify-sound");
+    let dir = ChannelDir::new("verify-sound");
     let channel = published(&dir);
     let run = cli_at("verify", &channel.prefix, &[]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -85,7 +85,7 @@ fn a_sound_channel_verifies_under_a_reader_pin() {
 
 #[test]
 fn a_flipped_byte_in_a_copy_is_a_checksum_mismatch() {
-    let dir = TempDir::new("verify-flipped");
+    let dir = ChannelDir::new("verify-flipped");
     let channel = published(&dir);
     let data = channel.data(1);
     let mut byte = [0u8];
@@ -99,7 +99,7 @@ fn a_flipped_byte_in_a_copy_is_a_checksum_mismatch() {
 
 #[test]
 fn a_wrong_magic_is_reported() {
-    let dir = TempDir::new("verify-magic");
+    let dir = ChannelDir::new("verify-magic");
     let channel = published(&dir);
     patch(&channel.state, 0, b"NOTMMSYN");
     assert_problem(&channel.prefix, "_state", "wrong magic");
@@ -107,7 +107,7 @@ fn a_wrong_magic_is_reported() {
 
 #[test]
 fn random_bytes_in_the_state_file_are_reported() {
-    let dir = TempDir::new("verify-random");
+    let dir = ChannelDir::new("verify-random");
     let channel = published(&dir);
     let state = &channel.state;
     let len = std::fs::metadata(state).unwrap().len() as usize;
@@ -126,7 +126,7 @@ fn random_bytes_in_the_state_file_are_reported() {
 
 #[test]
 fn a_truncated_data_file_is_reported() {
-    let dir = TempDir::new("verify-short-data");
+    let dir = ChannelDir::new("verify-short-data");
     let channel = published(&dir);
     truncate(&channel.data(0), 100);
     assert_problem(&channel.prefix, "_data_0", "truncated");
@@ -136,7 +136,7 @@ fn a_truncated_data_file_is_reported() {
 
 #[test]
 fn a_descriptor_length_beyond_the_file_or_max_size_is_reported() {
-    let dir = TempDir::new("verify-length");
+    let dir = ChannelDir::new("verify-length");
     let channel = published(&dir);
     let state = &channel.state;
     patch(state, descriptor_offset(0) + 8, &(1u64 << 20).to_le_bytes());
@@ -147,7 +147,7 @@ fn a_descriptor_length_beyond_the_file_or_max_size_is_reported() {
 
 #[test]
 fn a_copy_count_out_of_range_is_reported() {
-    let dir = TempDir::new("verify-copies");
+    let dir = ChannelDir::new("verify-copies");
     let channel = published(&dir);
     patch(&channel.state, 24, &200u32.to_le_bytes());
     assert_problem(&channel.prefix, "_state", "copies must be within 2..=16, not 200");
@@ -155,7 +155,7 @@ fn a_copy_count_out_of_range_is_reported() {
 
 #[test]
 fn a_state_file_shorter_than_its_header_or_its_descriptors_is_reported() {
-    let dir = TempDir::new("verify-short");
+    let dir = ChannelDir::new("verify-short");
     let channel = published(&dir);
     let state = &channel.state;
     truncate(state, size_of::<StateHeader>() as u64);
@@ -166,7 +166,7 @@ fn a_state_file_shorter_than_its_header_or_its_descriptors_is_reported() {
 
 #[test]
 fn a_descriptor_that_lies_about_its_generation_is_reported() {
-    let dir = TempDir::new("verify-generation");
+    let dir = ChannelDir::new("verify-generation");
     let channel = published(&dir);
     patch(&channel.state, descriptor_offset(0), &77u64.to_le_bytes());
     assert_problem(&channel.prefix, "_state", "copy 0 holds generation 77");
@@ -174,7 +174,7 @@ fn a_descriptor_that_lies_about_its_generation_is_reported() {
 
 #[test]
 fn a_published_word_naming_a_missing_copy_is_reported() {
-    let dir = TempDir::new("verify-active");
+    let dir = ChannelDir::new("verify-active");
     let channel = published(&dir);
     patch(
         &channel.state,
@@ -186,7 +186,7 @@ fn a_published_word_naming_a_missing_copy_is_reported() {
 
 #[test]
 fn a_damaged_or_missing_readers_file_is_reported() {
-    let dir = TempDir::new("verify-readers");
+    let dir = ChannelDir::new("verify-readers");
     let channel = published(&dir);
     let readers = &channel.readers;
     patch(readers, 0, b"garbage!");
@@ -199,7 +199,7 @@ fn a_damaged_or_missing_readers_file_is_reported() {
 
 #[test]
 fn a_damaged_schema_description_is_reported() {
-    let dir = TempDir::new("verify-schema");
+    let dir = ChannelDir::new("verify-schema");
     let channel = published(&dir);
     let copies = 3;
     patch(&channel.state, descriptor_offset(copies), b"XXXXXXXX");
@@ -211,7 +211,7 @@ fn a_damaged_archive_behind_a_matching_checksum_is_beyond_verify() {
     // verify does not know the type, so it cannot run bytecheck: bytes that hash to the
     // recorded checksum pass, however wrong. A reader of the type catches them (the runtime's
     // corrupt-file suite shows it); this test pins down the documented limit.
-    let dir = TempDir::new("verify-archive");
+    let dir = ChannelDir::new("verify-archive");
     let channel = published(&dir);
     let data = channel.data(0);
     let state = &channel.state;
@@ -229,7 +229,7 @@ fn a_damaged_archive_behind_a_matching_checksum_is_beyond_verify() {
 
 #[test]
 fn a_file_of_a_future_format_version_gets_a_clear_message_and_exit_4() {
-    let dir = TempDir::new("verify-future");
+    let dir = ChannelDir::new("verify-future");
     let channel = published(&dir);
     patch(&channel.state, 8, &3u32.to_le_bytes());
     for command in ["verify", "inspect", "watch"] {
@@ -250,7 +250,7 @@ fn a_file_of_a_future_format_version_gets_a_clear_message_and_exit_4() {
 
 #[test]
 fn a_state_file_without_magic_is_not_published_and_exits_3() {
-    let dir = TempDir::new("verify-nomagic");
+    let dir = ChannelDir::new("verify-nomagic");
     let channel = published(&dir);
     patch(&channel.state, 0, &[0u8; 8]);
     let run = cli_at("verify", &channel.prefix, &[]);
@@ -265,7 +265,7 @@ fn a_state_file_without_magic_is_not_published_and_exits_3() {
 
 #[test]
 fn inspect_and_watch_refuse_a_damaged_header_with_exit_1_naming_the_file() {
-    let dir = TempDir::new("verify-inspect-damaged");
+    let dir = ChannelDir::new("verify-inspect-damaged");
     let channel = published(&dir);
     patch(&channel.state, 0, b"NOTMMSYN");
     for command in ["inspect", "watch"] {
@@ -277,8 +277,8 @@ fn inspect_and_watch_refuse_a_damaged_header_with_exit_1_naming_the_file() {
 
 #[test]
 fn a_symlink_or_fifo_in_place_of_the_state_file_is_refused_without_hanging() {
-    let dir = TempDir::new("verify-planted");
-    let channel = ChannelPaths::new(dir.channel("planted"));
+    let dir = ChannelDir::new("verify-planted");
+    let channel = ChannelPaths::new(dir.prefix("planted"));
     let state = &channel.state;
     std::os::unix::fs::symlink("/etc/passwd", state).unwrap();
     let run = cli_at("verify", &channel.prefix, &[]);

@@ -218,8 +218,8 @@ mod tests {
 
     #[test]
     fn temporary_names_stay_short_and_a_dead_writers_are_removed_but_no_others() {
-        let dir = tempfile::tempdir().unwrap();
-        let prefix = dir.path().join("x".repeat(crate::ChannelPaths::MAX_PREFIX_NAME_LEN));
+        let dir = mmap_sync_test_support::ChannelDir::new("temporary-names");
+        let prefix = dir.prefix(&"x".repeat(crate::ChannelPaths::MAX_PREFIX_NAME_LEN));
         let paths = crate::ChannelPaths::new(&prefix);
         // A writer that died while creating a set leaves its temporary files behind.
         let temp = Temp::create(&paths.readers, 0o600).unwrap();

@@ -112,10 +112,12 @@ compile_error!(
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod changes;
 mod error;
+mod escape;
 mod files;
 mod fingerprint;
 pub mod format;
 pub mod inspect;
+pub mod json;
 mod log;
 mod os;
 mod paths;

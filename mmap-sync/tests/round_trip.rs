@@ -3,6 +3,7 @@
 
 use mmap_sync::synchronizer::Synchronizer;
 use mmap_sync::{Error, Reader, SharedState, Writer};
+use mmap_sync_test_support::ChannelDir;
 
 #[derive(rkyv::Archive, rkyv::Serialize, SharedState, Debug, PartialEq)]
 #[shared_state(path = "/dev/shm/mmap_sync_round_trip")]
@@ -21,16 +22,10 @@ const _: () = {
     sendable::<Synchronizer>();
 };
 
-/// A fresh directory for the channel, on `/dev/shm` where channels live when it exists.
-fn channel_dir() -> tempfile::TempDir {
-    let builder = tempfile::Builder::new().prefix("mmap-sync-round-trip-").tempdir_in("/dev/shm");
-    builder.or_else(|_| tempfile::tempdir()).expect("create a temporary directory")
-}
-
 #[test]
 fn values_round_trip_through_a_writer_and_a_reader_in_one_process() {
-    let dir = channel_dir();
-    let p = dir.path().join("hello");
+    let dir = ChannelDir::new("round-trip");
+    let p = dir.prefix("hello");
     assert!(matches!(Reader::<Hello>::open(&p), Err(Error::NotPublished { .. })));
     let mut w = Writer::<Hello>::open(&p).unwrap();
     let r = Reader::<Hello>::open(&p).unwrap();
@@ -54,8 +49,8 @@ fn values_round_trip_through_a_writer_and_a_reader_in_one_process() {
 
 #[test]
 fn a_writer_and_reader_clones_moved_to_other_threads_carry_values_between_them() {
-    let dir = channel_dir();
-    let p = dir.path().join("hello");
+    let dir = ChannelDir::new("round-trip");
+    let p = dir.prefix("hello");
     let writer = Writer::<Hello>::open(&p).unwrap();
     let reader = Reader::<Hello>::open(&p).unwrap();
 

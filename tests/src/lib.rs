@@ -2,7 +2,8 @@
 //! under `tests/` both use it, so that a value, a channel directory or a report line means the
 //! same thing on both sides of a process boundary.
 //!
-//! * [`channel`]: a private directory for a test's channels, and their [`ChannelPaths`];
+//! * [`channel`]: a private directory for a test's channels (the workspace's shared
+//!   `ChannelDir`), and their [`ChannelPaths`];
 //! * [`types`]: the values the tests publish (derived `SharedState` types);
 //! * [`report`]: the line format the test programs print and the tests parse ([`Line`]);
 //! * [`process`]: spawned test programs ([`Probe`]) and one-shot runs ([`process::run`]);
@@ -17,7 +18,7 @@
 //! use std::time::Duration;
 //! use mmap_sync::Writer;
 //! use mmap_sync_tests::args;
-//! use mmap_sync_tests::channel::ChannelDir;
+//! use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 //! use mmap_sync_tests::process::Probe;
 //! use mmap_sync_tests::types::Note;
 //!
@@ -33,9 +34,9 @@
 //! second.wait_success(Duration::from_secs(20));
 //! ```
 //!
-//! A new program goes under `src/bin` (or anywhere, with a `[[bin]]` entry) and reports with
-//! [`report::say`]; a test reaches it through `env!("CARGO_BIN_EXE_<name>")` and needs a
-//! `[[test]]` entry in this package's manifest (`autotests` is off).
+//! A new program goes under `src/bin` (`src/bin/<name>.rs`, or `src/bin/<name>/main.rs` for one
+//! of several files) and reports with [`report::say`]; a new test goes under `tests/`. Cargo
+//! finds both; a test reaches a program through `env!("CARGO_BIN_EXE_<name>")`.
 //!
 //! [`ChannelPaths`]: mmap_sync::ChannelPaths
 //! [`Line`]: report::Line

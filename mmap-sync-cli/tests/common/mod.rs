@@ -1,5 +1,6 @@
-//! What the tests of this crate share: a directory per test, the `mmap-sync` binary, and peer
-//! processes (writers and readers of real channels) to point it at.
+//! What the tests of this crate share: the `mmap-sync` binary, and peer processes (writers and
+//! readers of real channels) to point it at. A test's channels live in the workspace's shared
+//! [`ChannelDir`], re-exported here.
 //!
 //! A peer is this very test executable run again with [`PEER_ENV`] set: each test file that
 //! spawns peers has an ignored test, `peer_process`, that calls [`peer_main`], and the
@@ -9,13 +10,14 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use mmap_sync::{Reader, Writer};
 use mmap_sync_schemas::RoutingTable;
+pub use mmap_sync_test_support::ChannelDir;
 
 /// The environment variable that makes a test executable a peer; its value is the peer's
 /// arguments joined with `\x1f`.
@@ -26,40 +28,6 @@ pub const LONG: Duration = Duration::from_secs(30);
 
 /// The `mmap-sync` binary of this crate.
 pub const BIN: &str = env!("CARGO_BIN_EXE_mmap-sync");
-
-/// A directory for one test's channels, removed when dropped; on `/dev/shm` where it exists.
-#[derive(Debug)]
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new(name: &str) -> TempDir {
-        let base = if Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = base.join(format!("mmap-sync-cli-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create test directory");
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn channel(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// `text` with every character a regular expression gives a meaning escaped, for snapshot
 /// filters that replace a literal path.

@@ -15,7 +15,7 @@ use mmap_sync::format::{
 };
 use mmap_sync::{ChannelPaths, SharedState, Writer};
 use mmap_sync_tests::args;
-use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 use mmap_sync_tests::files::{self, Span, descriptor_offset};
 use mmap_sync_tests::process::Probe;
 use mmap_sync_tests::report::Line;

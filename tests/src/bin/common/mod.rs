@@ -1,6 +1,7 @@
-//! The value the port's programs share, included by each with `mod common;` as upstream
-//! mmap-sync's examples include theirs: every program compiles its own copy of the type, under
-//! its own module path (`upstream_port_writer::common::HelloWorld`, ...).
+//! The value the upstream port's programs (`upstream_port_*.rs` beside this folder) share,
+//! included by each with `mod common;` as upstream mmap-sync's examples include theirs: every
+//! program compiles its own copy of the type, under its own module path
+//! (`upstream_port_writer::common::HelloWorld`, ...). Not a program itself: it has no `main.rs`.
 
 use std::ffi::OsString;
 

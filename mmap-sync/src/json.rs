@@ -1,10 +1,33 @@
-//! The `--json` output: a small value type written as compact, one-line JSON.
+//! The writer of the workspace's stable JSON shapes: a small value type written as compact,
+//! one-line JSON, with the escaping every JSON output of mmap-sync shares.
+//!
+//! The schema description's [`to_json`](crate::schema::OwnedDescription::to_json) and every
+//! `--json` line of the `mmap-sync` command are written by it, so a string read from a
+//! channel's files is escaped the same way wherever it appears:
+//!
+//! ```
+//! use mmap_sync::json::Json;
+//!
+//! let line = Json::Obj(vec![
+//!     ("type_name", "Routes\u{1b}[2J".into()),
+//!     ("copies", 3u64.into()),
+//!     ("published_at", Json::Null),
+//! ]);
+//! assert_eq!(line.to_string(), r#"{"type_name":"Routes\u001b[2J","copies":3,"published_at":null}"#);
+//! ```
+//!
+//! Objects keep their keys in the order given, numbers are unsigned integers (64-bit hashes
+//! are written as hex strings by the shapes that carry them, since JavaScript's numbers cannot
+//! hold them), and no whitespace is written.
 
 use std::fmt;
 use std::path::Path;
 
-/// A JSON value.
-#[derive(Clone, Debug)]
+use crate::escape::is_escaped;
+
+/// A JSON value, written by its `Display` as one line of compact JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Json {
     /// `null`.
     Null,
@@ -12,14 +35,12 @@ pub enum Json {
     Bool(bool),
     /// An unsigned number.
     Num(u64),
-    /// A string (escaped when written).
+    /// A string, escaped when written (see [`write_str`]).
     Str(String),
     /// An array.
     Arr(Vec<Json>),
     /// An object, keys in the order given.
     Obj(Vec<(&'static str, Json)>),
-    /// Already-encoded JSON (the schema description's own `to_json`).
-    Raw(String),
 }
 
 impl Json {
@@ -77,7 +98,6 @@ impl fmt::Display for Json {
             Json::Bool(b) => write!(f, "{b}"),
             Json::Num(n) => write!(f, "{n}"),
             Json::Str(s) => write_str(f, s),
-            Json::Raw(raw) => f.write_str(raw),
             Json::Arr(items) => {
                 f.write_str("[")?;
                 for (i, item) in items.iter().enumerate() {
@@ -103,22 +123,28 @@ impl fmt::Display for Json {
     }
 }
 
-fn write_str(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
-    f.write_str("\"")?;
-    for c in s.chars() {
+/// Writes `text` as a JSON string: quotes, backslashes, `\n`, `\r` and `\t` escaped as JSON
+/// writes them, every other character that
+/// [`schema::is_escaped`](crate::schema::is_escaped) names (control and bidirectional
+/// formatting characters) as `\uXXXX`, and everything else (valid UTF-8 already) as is.
+///
+/// Valid JSON needs only C0 escaped; the rest of what text output escapes is escaped too, so
+/// that JSON shown on a terminal is as harmless as text.
+pub fn write_str(out: &mut impl fmt::Write, text: &str) -> fmt::Result {
+    out.write_char('"')?;
+    for c in text.chars() {
         match c {
-            '"' => f.write_str("\\\"")?,
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            // Valid JSON needs only C0 escaped; the rest of what text output escapes is
-            // escaped too, so that JSON shown on a terminal is as harmless as text.
-            c if mmap_sync::schema::is_escaped(c) => write!(f, "\\u{:04x}", c as u32)?,
-            c => write!(f, "{c}")?,
+            '"' => out.write_str("\\\"")?,
+            '\\' => out.write_str("\\\\")?,
+            '\n' => out.write_str("\\n")?,
+            '\r' => out.write_str("\\r")?,
+            '\t' => out.write_str("\\t")?,
+            // Every character `is_escaped` names is below U+10000: one `\uXXXX` each.
+            c if is_escaped(c) => write!(out, "\\u{:04x}", u32::from(c))?,
+            c => out.write_char(c)?,
         }
     }
-    f.write_str("\"")
+    out.write_char('"')
 }
 
 #[cfg(test)]
@@ -140,5 +166,19 @@ mod tests {
             value.to_string(),
             r#"{"b":"quote \" slash \\ nl \n bell \u0007 del \u007f csi \u009b rlo \u202e","a":[null,true,7]}"#
         );
+    }
+
+    #[test]
+    fn json_escapes_quotes_backslashes_and_control_characters() {
+        let mut out = String::new();
+        write_str(&mut out, "a\"b\\c\nd\re\tf\u{1}g\u{1f}h\u{7f}i\u{9b}j\u{202e}é").unwrap();
+        assert_eq!(out, r#""a\"b\\c\nd\re\tf\u0001g\u001fh\u007fi\u009bj\u202eé""#);
+    }
+
+    #[test]
+    fn every_escaped_character_fits_one_unicode_escape() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32).filter(|&c| is_escaped(c)) {
+            assert!(u32::from(c) <= 0xffff, "{c:?} needs a surrogate pair");
+        }
     }
 }

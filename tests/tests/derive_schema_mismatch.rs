@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use mmap_sync::ChannelPaths;
-use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 use mmap_sync_tests::process::run;
 use mmap_sync_tests::report::Line;
 

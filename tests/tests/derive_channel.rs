@@ -7,7 +7,7 @@ use std::process::Command;
 
 use mmap_sync::SharedState;
 use mmap_sync_schemas::HelloWorld;
-use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 use mmap_sync_tests::process::{Finished, run};
 use mmap_sync_tests::report::Line;
 

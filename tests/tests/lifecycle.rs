@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use mmap_sync::{Error, Reader, Writer};
 use mmap_sync_tests::args;
-use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 use mmap_sync_tests::process::Probe;
 use mmap_sync_tests::types::{Note, Other};
 

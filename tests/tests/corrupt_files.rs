@@ -8,7 +8,7 @@ use std::time::Duration;
 use mmap_sync::format::{CopyDescriptor, StateHeader};
 use mmap_sync::{ChannelPaths, Error, Reader, Writer};
 use mmap_sync_tests::args;
-use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 use mmap_sync_tests::files::{self, descriptor_offset};
 use mmap_sync_tests::process::Probe;
 use mmap_sync_tests::report::Line;

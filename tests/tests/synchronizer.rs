@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use mmap_sync::synchronizer::{Synchronizer, SynchronizerError};
-use mmap_sync_tests::channel::ChannelDir;
+use mmap_sync_tests::channel::{ChannelDir, ChannelFiles};
 
 #[derive(rkyv::Archive, rkyv::Serialize, rkyv::Deserialize, Debug, PartialEq)]
 struct HelloWorld {

@@ -4,7 +4,8 @@
 //! whose definition of the type differs is refused; and programs moved to the native
 //! `Reader`/`Writer` share the facade's channels in both directions.
 //!
-//! The programs are in `upstream_port/`; each prints one line per outcome.
+//! The programs are this package's `src/bin/upstream_port_*.rs`, and the module they share is
+//! `src/bin/common/`; each prints one line per outcome.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
