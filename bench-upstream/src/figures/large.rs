@@ -16,10 +16,9 @@ use std::time::Duration;
 
 use upstream::synchronizer::Synchronizer;
 
-use crate::report::{Row, Section, Unit, human, ns};
-use crate::sys;
-use crate::types::{ours as o, upstream as u};
-use crate::{Budget, Result, Scratch, UPSTREAM_GRACE};
+use crate::harness::report::{Row, Section, Unit, human, ns};
+use crate::harness::{Context, Outcome, Result, Scratch, sys};
+use crate::values::{UPSTREAM_GRACE, ours as o, upstream as u};
 
 pub const GIB: u64 = 1 << 30;
 /// Archived bytes per entry of `strings(n)` (about 120; the exact size is reported).
@@ -87,7 +86,7 @@ struct Read {
     rss_shmem_kib: u64,
 }
 
-struct Outcome {
+struct EndToEnd {
     published: Published,
     read: Read,
 }
@@ -117,7 +116,8 @@ fn size_that_fits(wanted: u64) -> Result<(u64, Option<String>)> {
     Ok((size, note))
 }
 
-pub fn run(scratch: &Scratch, budget: Budget) -> Result<(Vec<Row>, Section)> {
+pub fn run(cx: &mut Context) -> Result<Outcome> {
+    let (scratch, budget) = (&cx.scratch, cx.budget);
     let (size, note) = size_that_fits(budget.large_bytes)?;
     let mut section = Section::new("A large value end to end (#12, target 6)");
     section.line(
@@ -162,8 +162,8 @@ pub fn run(scratch: &Scratch, budget: Budget) -> Result<(Vec<Row>, Section)> {
             ));
         }
         let what = payload.describe(size);
-        let visible = |o: &Outcome| o.read.end_ns.saturating_sub(o.published.start_ns) as f64;
-        let beyond = |o: &Outcome| o.published.peak_kib as f64 - o.published.rss_before_kib as f64;
+        let visible = |o: &EndToEnd| o.read.end_ns.saturating_sub(o.published.start_ns) as f64;
+        let beyond = |o: &EndToEnd| o.published.peak_kib as f64 - o.published.rss_before_kib as f64;
         rows.push(
             Row::new("publish", what.clone(), ours.published.publish_ns as f64)
                 .against(upstream.published.publish_ns as f64, "upstream `write`"),
@@ -192,11 +192,11 @@ pub fn run(scratch: &Scratch, budget: Budget) -> Result<(Vec<Row>, Section)> {
         );
     }
     section.line("");
-    Ok((rows, section))
+    Ok((rows, section).into())
 }
 
 /// One writer process and one reader process for `side`.
-fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> Result<Outcome> {
+fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> Result<EndToEnd> {
     let path = scratch.path(&format!("large_{}_{side}", payload.name()));
     let exe = std::env::current_exe()?;
     let spawn = |mode: &str| -> Result<Child> {
@@ -227,7 +227,7 @@ fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> 
         }
     }
     scratch.remove_prefixed(&path);
-    Ok(Outcome {
+    Ok(EndToEnd {
         published: Published {
             start_ns: w[0],
             publish_ns: w[1],

@@ -1,5 +1,15 @@
 //! Every bench value is defined twice, with the same shape: once archived by rkyv 0.8 for this
-//! repository's crate, once by rkyv 0.7 for upstream mmap-sync 2.0.4.
+//! repository's crate, once by rkyv 0.7 for upstream mmap-sync 2.0.4; and the sizes and settings
+//! the figures share.
+
+use std::time::Duration;
+
+/// Entries of the string-heavy value (about 10 MB archived).
+pub const STRING_ENTRIES: usize = 100_000;
+/// u64s of the large value: 64 MiB.
+pub const BIG_LEN: usize = 64 << 17;
+/// Upstream's wait for readers before it resets their count (its sleep step is fixed at 1 s).
+pub const UPSTREAM_GRACE: Duration = Duration::from_millis(100);
 
 /// Constructors that build the same content on both sides.
 macro_rules! constructors {
