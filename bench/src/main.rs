@@ -5,7 +5,8 @@
 //! FILE` the full report (every figure, the curves, the methods) for RESULTS.md.
 //!
 //! `--quick` shortens the long figures (for trying the harness out; its numbers are not the
-//! report's); `--only NAME,NAME` runs some figures only (names: see [`FIGURES`]).
+//! report's); `--only NAME,NAME` runs some figures only (names: see [`FIGURES`]); `--runs N`
+//! runs each figure N times instead of its own count.
 //!
 //! Everything lives under /dev/shm in files named after this process id, removed on exit.
 //! The [`CHILDREN`] are modes of this binary used to measure fresh processes.
@@ -19,23 +20,23 @@ use harness::{Child, Figure};
 
 /// The figures, in the order they run; `--only` takes these names.
 const FIGURES: &[Figure] = &[
-    Figure { name: "reads", run: reads::reads },
-    Figure { name: "first_read", run: first_read::run },
-    Figure { name: "two_threads", run: reads::two_threads },
-    Figure { name: "strings", run: reads::strings },
-    Figure { name: "write", run: writes::write },
-    Figure { name: "write_bytes", run: writes::write_bytes },
-    Figure { name: "big_write", run: big_write::run },
-    Figure { name: "pinned", run: writes::pinned },
-    Figure { name: "rss", run: memory::run },
-    Figure { name: "open", run: reads::open_and_first_read },
-    Figure { name: "many", run: many::run },
-    Figure { name: "hot_read", run: hot_read::run },
-    Figure { name: "visible", run: visible::run },
-    Figure { name: "validation_cpu", run: validation_cpu::run },
-    Figure { name: "latency", run: latency::run },
-    Figure { name: "large", run: large::run },
-    Figure { name: "timer", run: timer::run },
+    Figure { name: "reads", run: reads::reads, runs: 1 },
+    Figure { name: "first_read", run: first_read::run, runs: 1 },
+    Figure { name: "two_threads", run: reads::two_threads, runs: 1 },
+    Figure { name: "strings", run: reads::strings, runs: 1 },
+    Figure { name: "write", run: writes::write, runs: 1 },
+    Figure { name: "write_bytes", run: writes::write_bytes, runs: 1 },
+    Figure { name: "big_write", run: big_write::run, runs: 1 },
+    Figure { name: "pinned", run: writes::pinned, runs: 1 },
+    Figure { name: "rss", run: memory::run, runs: 1 },
+    Figure { name: "open", run: reads::open_and_first_read, runs: 1 },
+    Figure { name: "many", run: many::run, runs: 1 },
+    Figure { name: "hot_read", run: hot_read::run, runs: 1 },
+    Figure { name: "visible", run: visible::run, runs: 1 },
+    Figure { name: "validation_cpu", run: validation_cpu::run, runs: 1 },
+    Figure { name: "latency", run: latency::run, runs: 1 },
+    Figure { name: "large", run: large::run, runs: 1 },
+    Figure { name: "timer", run: timer::run, runs: 1 },
 ];
 
 /// Child modes: `rss` reads one field and reports its memory; `large-writer` and

@@ -9,15 +9,14 @@
 //! reader: `ready` (waiting) -> `read ...`.
 
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use upstream::synchronizer::Synchronizer;
 
 use crate::harness::report::{Row, Section, Unit, human, ns};
-use crate::harness::{Context, Outcome, Result, Scratch, sys};
+use crate::harness::{ChildProcess, Context, Outcome, Result, Scratch, sys};
 use crate::values::{UPSTREAM_GRACE, ours as o, upstream as u};
 
 pub const GIB: u64 = 1 << 30;
@@ -198,33 +197,21 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
 /// One writer process and one reader process for `side`.
 fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> Result<EndToEnd> {
     let path = scratch.path(&format!("large_{}_{side}", payload.name()));
-    let exe = std::env::current_exe()?;
-    let spawn = |mode: &str| -> Result<Child> {
-        Ok(Command::new(&exe)
-            .args([mode, side, payload.name(), &elements.to_string()])
-            .arg(&path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?)
+    let elements = elements.to_string();
+    let spawn = |mode: &str| {
+        ChildProcess::spawn(&[mode, side, payload.name(), &elements, &path.to_string_lossy()])
     };
-    let mut writer = Kill(spawn("large-writer")?);
-    let mut writer_out = BufReader::new(writer.0.stdout.take().ok_or("writer stdout")?);
-    expect(&mut writer_out, "ready")?;
-    let mut reader = Kill(spawn("large-reader")?);
-    let mut reader_out = BufReader::new(reader.0.stdout.take().ok_or("reader stdout")?);
-    expect(&mut reader_out, "ready")?;
+    let mut writer = spawn("large-writer")?;
+    writer.expect("ready")?;
+    let mut reader = spawn("large-reader")?;
+    reader.expect("ready")?;
     // Let the reader reach its wait.
     std::thread::sleep(Duration::from_millis(200));
-    let mut writer_in = writer.0.stdin.take().ok_or("writer stdin")?;
-    writeln!(writer_in, "go")?;
-    let w = fields(&mut writer_out, "published")?;
-    let r = fields(&mut reader_out, "read")?;
-    drop(writer_in);
-    for child in [&mut writer, &mut reader] {
-        let status = child.0.wait()?;
-        if !status.success() {
-            return Err(format!("a {side} {} child failed: {status}", payload.name()).into());
-        }
+    writer.say("go")?;
+    let w = writer.fields("published")?;
+    let r = reader.fields("read")?;
+    for child in [writer, reader] {
+        child.wait().map_err(|e| format!("a {side} {} child: {e}", payload.name()))?;
     }
     scratch.remove_prefixed(&path);
     Ok(EndToEnd {
@@ -237,38 +224,6 @@ fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> 
         },
         read: Read { end_ns: r[0], rss_anon_kib: r[1], rss_shmem_kib: r[2] },
     })
-}
-
-/// A child killed if the parent gives up on it.
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn expect(out: &mut BufReader<ChildStdout>, word: &str) -> Result<()> {
-    let mut line = String::new();
-    out.read_line(&mut line)?;
-    if line.trim() != word {
-        return Err(format!("expected {word:?} from a child, got {line:?}").into());
-    }
-    Ok(())
-}
-
-/// The numbers of a `word n1 n2 ...` line.
-fn fields(out: &mut BufReader<ChildStdout>, word: &str) -> Result<Vec<u64>> {
-    let mut line = String::new();
-    out.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    if parts.next() != Some(word) {
-        return Err(format!("expected {word:?} from a child, got {line:?}").into());
-    }
-    Ok(parts.map(str::parse).collect::<Result<_, _>>()?)
 }
 
 /// Child: `large-writer SIDE PAYLOAD ELEMENTS PATH`.

@@ -4,6 +4,7 @@
 
 mod hello;
 pub mod measure;
+mod process;
 pub mod report;
 mod scratch;
 mod stop;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use hello::Hello;
+pub use process::ChildProcess;
 pub use scratch::Scratch;
 pub use stop::StopOnDrop;
 
@@ -20,11 +22,13 @@ use report::{Row, Section};
 
 pub type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
-/// One figure (or group of figures measured together): the name `--only` takes, and the
-/// function that measures it.
+/// One figure (or group of figures measured together): the name `--only` takes, the function
+/// that measures it, and how many times the report runs it (each row then shows the median
+/// over the runs and their spread).
 pub struct Figure {
     pub name: &'static str,
     pub run: fn(&mut Context) -> Result<Outcome>,
+    pub runs: usize,
 }
 
 /// A child process mode, used to measure fresh processes: the first argument names it, the
@@ -39,6 +43,36 @@ pub struct Child {
 pub struct Outcome {
     pub rows: Vec<Row>,
     pub section: Option<Section>,
+}
+
+impl Outcome {
+    /// The outcomes of several runs of one figure as one: each row the merge of that row's
+    /// runs ([`Row::merge`]), the section the last run's.
+    fn merge(mut runs: Vec<Outcome>) -> Result<Outcome> {
+        if runs.len() == 1 {
+            return Ok(runs.pop().expect("one run"));
+        }
+        let count = runs.len();
+        let rows = runs[0].rows.len();
+        if runs.iter().any(|r| r.rows.len() != rows) {
+            return Err("the runs of a figure gave different numbers of rows".into());
+        }
+        let mut section = runs.last_mut().and_then(|r| r.section.take());
+        if let Some(section) = &mut section {
+            section.body = format!(
+                "*Measured in {count} runs: the tables of figures give each figure's median and \
+                 spread over the runs; the numbers of this section are the last run's.*\n\n{}",
+                section.body
+            );
+        }
+        let mut columns: Vec<Vec<Row>> = (0..rows).map(|_| Vec::with_capacity(count)).collect();
+        for run in runs {
+            for (column, row) in columns.iter_mut().zip(run.rows) {
+                column.push(row);
+            }
+        }
+        Ok(Outcome { rows: columns.into_iter().map(Row::merge).collect(), section })
+    }
 }
 
 impl From<Row> for Outcome {
@@ -115,6 +149,8 @@ struct Options {
     budget: Budget,
     quick: bool,
     only: Vec<String>,
+    /// Runs of every figure, instead of each figure's own count.
+    runs: Option<usize>,
 }
 
 impl Options {
@@ -125,6 +161,7 @@ impl Options {
             budget: Budget::full(),
             quick: false,
             only: vec![],
+            runs: None,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -147,6 +184,10 @@ impl Options {
                         }
                         options.only.push(name.to_owned());
                     }
+                }
+                "--runs" => {
+                    let runs = args.next().ok_or("--runs needs a count")?.parse::<usize>()?;
+                    options.runs = Some(runs.max(1));
                 }
                 other => return Err(format!("unknown argument {other}").into()),
             }
@@ -177,7 +218,15 @@ pub fn main(figures: &[Figure], children: &[Child]) -> Result<()> {
     let mut rows = Vec::new();
     let mut sections = Vec::new();
     for figure in figures.iter().filter(|f| options.wants(f.name)) {
-        let outcome = (figure.run)(&mut cx)?;
+        let runs = options.runs.unwrap_or(figure.runs).max(1);
+        let mut outcomes = Vec::with_capacity(runs);
+        for run in 1..=runs {
+            if runs > 1 {
+                eprintln!("{}: run {run} of {runs}", figure.name);
+            }
+            outcomes.push((figure.run)(&mut cx)?);
+        }
+        let outcome = Outcome::merge(outcomes)?;
         for row in outcome.rows {
             println!("{}", row.console());
             rows.push(row);

@@ -48,6 +48,9 @@ pub struct Row {
     /// The lowest ratio the design can reach, measured in the same run (its own row says how),
     /// for figures whose target may be out of reach.
     pub floor: Option<f64>,
+    /// For a figure measured in several runs: each run's ratio (or, without a baseline, each
+    /// run's figure of ours). The row's values are then the medians over the runs.
+    pub runs: Vec<f64>,
 }
 
 impl Row {
@@ -62,7 +65,25 @@ impl Row {
             base: None,
             target: Target::None,
             floor: None,
+            runs: Vec::new(),
         }
+    }
+
+    /// The same figure measured in several runs (each run's row, in run order) as one row: ours,
+    /// the baseline and the floor are each the median over the runs, the ratio is the median of
+    /// the runs' ratios (each measured within its run), and the runs are kept for the spread.
+    pub fn merge(rows: Vec<Row>) -> Row {
+        let per_run: Vec<f64> = rows.iter().map(|r| r.ratio().unwrap_or(r.ours)).collect();
+        let median = |xs: Vec<f64>| crate::harness::measure::median(xs);
+        let ours = median(rows.iter().map(|r| r.ours).collect());
+        let base = rows[0].base.as_ref().map(|b| Base {
+            value: median(rows.iter().filter_map(|r| r.base.as_ref()).map(|b| b.value).collect()),
+            label: b.label.clone(),
+        });
+        let floors: Vec<f64> = rows.iter().filter_map(|r| r.floor).collect();
+        let floor = (!floors.is_empty()).then(|| median(floors));
+        let first = rows.into_iter().next().expect("a figure runs at least once");
+        Row { ours, base, floor, runs: per_run, ..first }
     }
 
     /// The lowest ratio reachable, as measured (see [`Row::floor`](Row)).
@@ -87,8 +108,35 @@ impl Row {
         self
     }
 
+    /// ours / baseline; for a row of several runs, the median of the runs' ratios.
     pub fn ratio(&self) -> Option<f64> {
-        self.base.as_ref().map(|b| self.ours / b.value)
+        let base = self.base.as_ref()?;
+        if self.runs.len() > 1 {
+            return Some(crate::harness::measure::median(self.runs.clone()));
+        }
+        Some(self.ours / base.value)
+    }
+
+    /// For a row of several runs: the lowest and highest of the runs' ratios (or figures of
+    /// ours, without a baseline), and how many runs there were.
+    pub fn spread(&self) -> Option<(f64, f64, usize)> {
+        (self.runs.len() > 1).then(|| {
+            let lo = self.runs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = self.runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi, self.runs.len())
+        })
+    }
+
+    fn spread_text(&self) -> String {
+        match self.spread() {
+            Some((lo, hi, n)) if self.base.is_some() => {
+                format!("{}–{} ({n} runs)", ratio_text(lo), ratio_text(hi))
+            }
+            Some((lo, hi, n)) => {
+                format!("{}–{} ({n} runs)", human(lo, self.unit), human(hi, self.unit))
+            }
+            None => String::new(),
+        }
     }
 
     pub fn met(&self) -> Option<bool> {
@@ -123,8 +171,12 @@ impl Row {
             Some(false) => " [NOT MET]",
             None => "",
         };
+        let spread = match self.spread_text() {
+            s if s.is_empty() => s,
+            s => format!(" spread {s}"),
+        };
         format!(
-            "{} ({}): {}{base}{ratio}{met}",
+            "{} ({}): {}{base}{ratio}{spread}{met}",
             self.what,
             self.payload,
             human(self.ours, self.unit)
@@ -132,11 +184,12 @@ impl Row {
     }
 }
 
-/// The table of `rows`: | figure | payload | ours | against | ratio | target | met | floor |.
+/// The table of `rows`: | figure | payload | ours | against | ratio | target | met | floor |
+/// spread |.
 pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
     let mut out = String::from(
-        "| figure | payload | ours | against | ratio | target | met | floor |\n\
-         | --- | --- | ---: | ---: | ---: | --- | --- | ---: |\n",
+        "| figure | payload | ours | against | ratio | target | met | floor | spread |\n\
+         | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: |\n",
     );
     for row in rows {
         let met = match row.met() {
@@ -152,7 +205,7 @@ pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
         let floor = row.floor.map_or(String::new(), ratio_text);
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.what,
             row.payload,
             human(row.ours, row.unit),
@@ -160,7 +213,8 @@ pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
             ratio,
             row.target_text(),
             met,
-            floor
+            floor,
+            row.spread_text()
         )
         .expect("writing to a String");
     }
