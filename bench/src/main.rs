@@ -1,5 +1,5 @@
-//! Times this repository's mmap-sync against upstream mmap-sync 2.0.4 (and against the
-//! machine's own floors: the bare read protocol, a plain memory copy) in one process, figure by
+//! Times this repository's mmap-sync against upstream mmap-sync 2.0.4 and iceoryx2 0.10 (and
+//! against the machine's own floors: the bare read protocol, a plain memory copy), figure by
 //! figure, every comparison measured in one run with its sides interleaved. Prints one line per
 //! figure; `--markdown FILE` writes the table of figures with targets (the README's), `--report
 //! FILE` the full report (every figure, the curves, the methods) for RESULTS.md.
@@ -36,15 +36,23 @@ const FIGURES: &[Figure] = &[
     Figure { name: "validation_cpu", run: validation_cpu::run, runs: 1 },
     Figure { name: "latency", run: latency::run, runs: 1 },
     Figure { name: "large", run: large::run, runs: 1 },
+    Figure { name: "iceoryx_read", run: iceoryx::read::run, runs: 3 },
+    Figure { name: "iceoryx_publish", run: iceoryx::publish::run, runs: 3 },
+    Figure { name: "iceoryx_visible", run: iceoryx::visible::run, runs: 3 },
+    Figure { name: "iceoryx_open", run: iceoryx::open::run, runs: 3 },
+    Figure { name: "iceoryx_aggregate", run: iceoryx::aggregate::run, runs: 3 },
     Figure { name: "timer", run: timer::run, runs: 1 },
 ];
 
 /// Child modes: `rss` reads one field and reports its memory; `large-writer` and
-/// `large-reader` publish and read a large value in fresh processes.
+/// `large-reader` publish and read a large value in fresh processes; `iceoryx-visible` waits
+/// for publishes and reads them, `iceoryx-reads` reads as fast as it can, each for one side.
 const CHILDREN: &[Child] = &[
     Child { name: "rss", run: memory::child },
     Child { name: "large-writer", run: large::writer_child },
     Child { name: "large-reader", run: large::reader_child },
+    Child { name: "iceoryx-visible", run: iceoryx::visible::child },
+    Child { name: "iceoryx-reads", run: iceoryx::aggregate::child },
 ];
 
 fn main() -> harness::Result<()> {

@@ -6,6 +6,7 @@ pub mod bare;
 pub mod big_write;
 pub mod first_read;
 pub mod hot_read;
+pub mod iceoryx;
 pub mod large;
 pub mod latency;
 pub mod many;

@@ -116,6 +116,8 @@ pub struct Budget {
     /// Publish-to-visible: publishes of HelloWorld and of the table per configuration.
     pub visible_small: u32,
     pub visible_table: u32,
+    /// Publish-to-visible in another process: publishes of 1 MiB per side.
+    pub visible_mib: u32,
     /// The large value's archived size.
     pub large_bytes: u64,
 }
@@ -127,6 +129,7 @@ impl Budget {
             cpu_publishes: 20,
             visible_small: 1000,
             visible_table: 60,
+            visible_mib: 300,
             large_bytes: 1 << 30,
         }
     }
@@ -138,6 +141,7 @@ impl Budget {
             cpu_publishes: 6,
             visible_small: 200,
             visible_table: 12,
+            visible_mib: 60,
             large_bytes: 64 << 20,
         }
     }
