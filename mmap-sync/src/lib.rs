@@ -111,6 +111,7 @@ mod background;
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod changes;
+mod checksum;
 mod error;
 mod files;
 mod fingerprint;
