@@ -21,6 +21,9 @@ use xxhash_rust::const_xxh3::const_custom_default_secret;
 const STRIPE: usize = 64;
 /// Stripes per block: between two scrambles.
 const STRIPES_PER_BLOCK: usize = 16;
+/// A write at least this long goes to memory with streaming stores
+/// ([`copy_stripes_streaming`]): beyond what the caches could keep for a reader anyway.
+const STREAM_MIN: usize = 8 << 20;
 /// Inputs up to this length are not hashed in stripes.
 const SHORT_MAX: usize = 240;
 /// xxh3's default secret (the secret of seed 0).
@@ -77,6 +80,74 @@ fn accumulate(acc: &mut [u64; 8], data: &[u64; 8], keys: &[u64]) {
         acc[i ^ 1] = acc[i ^ 1].wrapping_add(data[i]);
         acc[i] = acc[i].wrapping_add((keyed & 0xFFFF_FFFF).wrapping_mul(keyed >> 32));
     }
+}
+
+/// Copies the stripes of `src` into `dst` (which starts at stripe number `stripes` of the
+/// archive) and takes each, while the archive known up to `end` has a byte after it; returns
+/// the bytes copied.
+#[inline(always)]
+fn copy_stripes(
+    acc: &mut [u64; 8],
+    stripes: &mut usize,
+    dst: &mut [u8],
+    src: &[u8],
+    end: usize,
+) -> usize {
+    let mut done = 0;
+    for (d, s) in dst.chunks_exact_mut(STRIPE).zip(src.chunks_exact(STRIPE)) {
+        if (*stripes + 1) * STRIPE >= end {
+            break;
+        }
+        let words = stripe_words(s);
+        d.copy_from_slice(s);
+        take(acc, stripes, &words);
+        done += STRIPE;
+    }
+    done
+}
+
+/// [`copy_stripes`] for a write too large for the caches to keep: the stripes go to memory
+/// with streaming stores, which do not read each destination line into the cache before
+/// overwriting it (as a plain store does), and leave the caches to the source. Falls back to
+/// plain stores where streaming stores need what is not there (another architecture, a
+/// destination not 16-byte aligned).
+fn copy_stripes_streaming(
+    acc: &mut [u64; 8],
+    stripes: &mut usize,
+    dst: &mut [u8],
+    src: &[u8],
+    end: usize,
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if dst.as_ptr().cast::<std::arch::x86_64::__m128i>().is_aligned() {
+        use std::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_sfence, _mm_stream_si128};
+        let mut done = 0;
+        for (d, s) in dst.chunks_exact_mut(STRIPE).zip(src.chunks_exact(STRIPE)) {
+            if (*stripes + 1) * STRIPE >= end {
+                break;
+            }
+            let words = stripe_words(s);
+            for lane in 0..STRIPE / 16 {
+                // SAFETY: `s` and `d` are 64 bytes each, so both 16-byte ranges at `16 * lane`
+                // are in bounds; `d` starts 16-byte aligned (checked above for `dst`, and every
+                // chunk starts a multiple of 64 bytes after it), as the streaming store needs;
+                // the load has no alignment requirement. SSE2 is part of every x86-64 CPU.
+                unsafe {
+                    let v = _mm_loadu_si128(s.as_ptr().add(16 * lane).cast::<__m128i>());
+                    _mm_stream_si128(d.as_mut_ptr().add(16 * lane).cast::<__m128i>(), v);
+                }
+            }
+            take(acc, stripes, &words);
+            done += STRIPE;
+        }
+        // Streaming stores are weakly ordered: the fence makes them visible before every later
+        // store, among them the release store of the generation that publishes the copy.
+        // SAFETY: SSE, which provides the fence, is part of every x86-64 CPU; the fence has no
+        // other precondition.
+        unsafe { _mm_sfence() };
+        return done;
+    }
+    copy_stripes(acc, stripes, dst, src, end)
 }
 
 /// Takes stripe number `stripes` (its words `data`): accumulates it, and scrambles after the
@@ -162,15 +233,11 @@ impl CopyHasher {
         if self.hashed() == at + done {
             let (mut acc, mut stripes) = (self.acc, self.stripes);
             let (dst_rest, src_rest) = (&mut dst[at + done..], &src[done..]);
-            for (d, s) in dst_rest.chunks_exact_mut(STRIPE).zip(src_rest.chunks_exact(STRIPE)) {
-                if (stripes + 1) * STRIPE >= end {
-                    break;
-                }
-                let words = stripe_words(s);
-                d.copy_from_slice(s);
-                take(&mut acc, &mut stripes, &words);
-                done += STRIPE;
-            }
+            done += if src_rest.len() >= STREAM_MIN {
+                copy_stripes_streaming(&mut acc, &mut stripes, dst_rest, src_rest, end)
+            } else {
+                copy_stripes(&mut acc, &mut stripes, dst_rest, src_rest, end)
+            };
             (self.acc, self.stripes) = (acc, stripes);
         }
         // The rest (less than a stripe, or the archive's last stripe so far) is taken later.
@@ -225,6 +292,32 @@ mod tests {
             hasher.copy_in(&mut archive, 0, &src);
             assert_eq!(archive, src, "the copy holds the bytes, {len} bytes");
             assert_eq!(hasher.digest(&archive), xxh3_64(&src), "{len} bytes");
+        }
+    }
+
+    /// A write large enough for streaming stores, into an aligned buffer, from its start and
+    /// after a few bytes written before it, gives the bytes and the hash readers compute.
+    #[test]
+    fn a_streamed_copy_gives_the_hash_readers_compute() {
+        let len = STREAM_MIN + 4096 + 5;
+        let src = input(len);
+        for at in [0, 3] {
+            // u128 storage: 16-byte aligned.
+            let mut storage = vec![0u128; len.div_ceil(16)];
+            // SAFETY: u128 has no invalid bit patterns and neither has u8; the view covers
+            // exactly the vector's bytes, which outlive it.
+            let archive = unsafe {
+                std::slice::from_raw_parts_mut(
+                    storage.as_mut_ptr().cast::<u8>(),
+                    storage.len() * 16,
+                )
+            };
+            let archive = &mut archive[..len];
+            archive[..at].copy_from_slice(&src[..at]);
+            let mut hasher = CopyHasher::new();
+            hasher.copy_in(archive, at, &src[at..]);
+            assert!(archive[..] == src[..], "the copy holds the bytes, written at {at}");
+            assert_eq!(hasher.digest(archive), xxh3_64(&src), "written at {at}");
         }
     }
 
