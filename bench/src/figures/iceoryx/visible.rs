@@ -9,12 +9,13 @@
 //! then `notify` on an event service; the reader process sleeps in the listener's
 //! `timed_wait`, then `receive`s the sample (zero-copy, not validated) and reads the version.
 
+use std::hint::black_box;
 use std::time::Duration;
 
 use iceoryx2::prelude::*;
 
 use super::{node, service, service_name};
-use crate::harness::measure::{median, quantile};
+use crate::harness::measure::{group, median, quantile, timed};
 use crate::harness::report::{Row, Section, Target, ns};
 use crate::harness::{ChildProcess, Context, Outcome, Result, sys};
 use crate::values::{MIB_LEN, iceoryx as i, ours as o};
@@ -192,6 +193,13 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
         results.push((payload, count, ours, peer));
     }
 
+    // The reader's checksum pass over 1 MiB, as a reader of ours validates a generation
+    // (xxh3-64 of the copy's bytes, as the runtime hashes them today).
+    let mib_bytes: Vec<u8> = (0..(MIB_LEN * 8) as u64).map(|i| (i * 7) as u8).collect();
+    let checksum = group(vec![timed(|| {
+        black_box(xxhash_rust::xxh3::xxh3_64(black_box(&mib_bytes)));
+    })])[0];
+
     let mut section = Section::new("iceoryx2: publish-to-visible in another process");
     section.line(format!(
         "The main process publishes HelloWorld {} times, {} ms apart, and 1 MiB {} times, {} ms \
@@ -234,26 +242,38 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
             ));
         }
         let (o, p) = (ours.latencies(), peer.latencies());
+        let (pm, p9) = (median(p.clone()), quantile(p.clone(), 0.99));
         let label = "iceoryx2 pub-sub + event";
         let mut p50 = Row::new(
             "publish-to-visible in another process, with notification, p50",
             payload.describe(),
             median(o.clone()),
         )
-        .against(median(p.clone()), label);
+        .against(pm, label);
         let mut p99 = Row::new(
             "publish-to-visible in another process, with notification, p99",
             payload.describe(),
             quantile(o, 0.99),
         )
-        .against(quantile(p, 0.99), label);
+        .against(p9, label);
         if *payload == Payload::Mib {
-            p50 = p50.target("#21", Target::Ratio(1.25));
-            p99 = p99.target("#21", Target::Ratio(2.0));
+            // Ours moves the bytes as iceoryx2 does, then a reader hashes them once: at least
+            // iceoryx2's latency plus one checksum pass.
+            p50 = p50.target("#21", Target::Ratio(1.25)).floor((pm + checksum) / pm);
+            p99 = p99.target("#21", Target::Ratio(2.0)).floor((p9 + checksum) / p9);
         }
         rows.push(p50);
         rows.push(p99);
     }
+    section.line("");
+    section.line(format!(
+        "A reader of ours validates each new generation before it returns it, and the checksum \
+         pass reads every byte: xxh3-64 of 1 MiB takes {} here (timed in this run on a buffer \
+         in cache). Ours moves the bytes into shared memory as iceoryx2's publisher does, so \
+         its latency cannot be less than iceoryx2's plus that pass while it checks the whole \
+         value: the *floor* of the 1 MiB rows.",
+        ns(checksum)
+    ));
     section.line("");
     Ok((rows, section).into())
 }
