@@ -20,6 +20,8 @@ use crate::harness::report::{Row, Section, Target, ns};
 use crate::harness::{ChildProcess, Context, Outcome, Result, sys};
 use crate::values::{MIB_LEN, iceoryx as i, ours as o};
 
+/// Untimed publishes before the timed ones.
+const WARM_UP: u32 = 4;
 /// How long a reader process waits for the next publish before it gives up.
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -90,6 +92,12 @@ fn run_side(
     reader.expect("ready")?;
     // Let the reader reach its wait.
     std::thread::sleep(Duration::from_millis(50));
+    // Untimed publishes of version 0 first: the first publish into each copy (ours) or sample
+    // (iceoryx2), and the reader's first look at it, set things up once.
+    for _ in 0..WARM_UP {
+        std::thread::sleep(gap);
+        publish(0)?;
+    }
     let mut publishes = Vec::with_capacity(count as usize);
     for v in 1..=count {
         std::thread::sleep(gap);
@@ -203,8 +211,10 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
     let mut section = Section::new("iceoryx2: publish-to-visible in another process");
     section.line(format!(
         "The main process publishes HelloWorld {} times, {} ms apart, and 1 MiB {} times, {} ms \
-         apart, each publish carrying its number as the version; a reader process sleeps until \
-         it is told of a publish and reads it. Latency: from the start of the publish to the \
+         apart, each publish carrying its number as the version, after {WARM_UP} untimed \
+         publishes (the first publish into each copy or sample, and the reader's first look at \
+         it, set things up once); a reader process sleeps until it is told of a publish and \
+         reads it. Latency: from the start of the publish to the \
          end of the first read in the reader process that returns it (CLOCK_MONOTONIC, shared \
          by both processes). Ours: `write`; the reader sleeps in `wait_for_change` (a futex \
          the writer wakes), then `read()`s, which validates the new generation in full \
