@@ -40,10 +40,10 @@ cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "says >=). Figures measured another way say how in their section. Targets come from the"
     echo "issue named beside them (#4: the first round)."
     echo
-    echo "Figures measured in several runs (the iceoryx2 figures, three runs each) show the median"
-    echo "over the runs; their ratio is the median of the runs' ratios, each measured within its"
-    echo "run, and the *spread* column gives the lowest and highest of them. iceoryx2 is the"
-    echo "published crate, 0.10.0; what each side does in each figure is said in its section."
+    echo "Figures measured in several runs (the iceoryx2 figures, three runs each) show the run"
+    echo "whose ratio is the median, each ratio measured within its run, and the *spread* column"
+    echo "gives the lowest and highest of the runs' ratios. iceoryx2 is the published crate,"
+    echo "0.10.0; what each side does in each figure is said in its section."
     echo
     echo "Notes on the first-round figures:"
     echo

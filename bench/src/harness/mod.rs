@@ -23,8 +23,8 @@ use report::{Row, Section};
 pub type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
 
 /// One figure (or group of figures measured together): the name `--only` takes, the function
-/// that measures it, and how many times the report runs it (each row then shows the median
-/// over the runs and their spread).
+/// that measures it, and how many times the report runs it (each row then shows the run with
+/// the median ratio and the spread of the runs' ratios).
 pub struct Figure {
     pub name: &'static str,
     pub run: fn(&mut Context) -> Result<Outcome>,
@@ -60,8 +60,9 @@ impl Outcome {
         let mut section = runs.last_mut().and_then(|r| r.section.take());
         if let Some(section) = &mut section {
             section.body = format!(
-                "*Measured in {count} runs: the tables of figures give each figure's median and \
-                 spread over the runs; the numbers of this section are the last run's.*\n\n{}",
+                "*Measured in {count} runs: the tables of figures give, for each figure, the run \
+                 with the median ratio and the spread of the runs' ratios; the numbers of this \
+                 section are the last run's.*\n\n{}",
                 section.body
             );
         }

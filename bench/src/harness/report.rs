@@ -49,7 +49,7 @@ pub struct Row {
     /// for figures whose target may be out of reach.
     pub floor: Option<f64>,
     /// For a figure measured in several runs: each run's ratio (or, without a baseline, each
-    /// run's figure of ours). The row's values are then the medians over the runs.
+    /// run's figure of ours). The row's values are then those of the run with the median.
     pub runs: Vec<f64>,
 }
 
@@ -69,21 +69,16 @@ impl Row {
         }
     }
 
-    /// The same figure measured in several runs (each run's row, in run order) as one row: ours,
-    /// the baseline and the floor are each the median over the runs, the ratio is the median of
-    /// the runs' ratios (each measured within its run), and the runs are kept for the spread.
+    /// The same figure measured in several runs (each run's row, in run order) as one row:
+    /// the row of the run whose ratio (or, without a baseline, whose figure of ours) is the
+    /// median, so that ours, the baseline and the ratio shown come from one run, with every
+    /// run's ratio kept for the spread.
     pub fn merge(rows: Vec<Row>) -> Row {
         let per_run: Vec<f64> = rows.iter().map(|r| r.ratio().unwrap_or(r.ours)).collect();
-        let median = |xs: Vec<f64>| crate::harness::measure::median(xs);
-        let ours = median(rows.iter().map(|r| r.ours).collect());
-        let base = rows[0].base.as_ref().map(|b| Base {
-            value: median(rows.iter().filter_map(|r| r.base.as_ref()).map(|b| b.value).collect()),
-            label: b.label.clone(),
-        });
-        let floors: Vec<f64> = rows.iter().filter_map(|r| r.floor).collect();
-        let floor = (!floors.is_empty()).then(|| median(floors));
-        let first = rows.into_iter().next().expect("a figure runs at least once");
-        Row { ours, base, floor, runs: per_run, ..first }
+        let middle = crate::harness::measure::median(per_run.clone());
+        let chosen = per_run.iter().position(|&r| r == middle).unwrap_or(0);
+        let row = rows.into_iter().nth(chosen).expect("a figure runs at least once");
+        Row { runs: per_run, ..row }
     }
 
     /// The lowest ratio reachable, as measured (see [`Row::floor`](Row)).
@@ -108,13 +103,9 @@ impl Row {
         self
     }
 
-    /// ours / baseline; for a row of several runs, the median of the runs' ratios.
+    /// ours / baseline (for a row of several runs, that of the run with the median ratio).
     pub fn ratio(&self) -> Option<f64> {
-        let base = self.base.as_ref()?;
-        if self.runs.len() > 1 {
-            return Some(crate::harness::measure::median(self.runs.clone()));
-        }
-        Some(self.ours / base.value)
+        self.base.as_ref().map(|b| self.ours / b.value)
     }
 
     /// For a row of several runs: the lowest and highest of the runs' ratios (or figures of
