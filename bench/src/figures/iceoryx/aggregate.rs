@@ -88,7 +88,9 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
          timed window. Aggregate: reads of all processes per second, from the first one's \
          start to the last one's end; sides alternate over {ROUNDS} rounds, medians. This \
          machine has {cpus} CPUs: beyond {cpus} processes, processes share CPUs and the \
-         aggregate cannot grow.",
+         aggregate cannot grow. A blackboard `get()` ends with a compare-exchange on the \
+         entry's shared write-cell word (iceoryx2 0.10's `UnrestrictedAtomic::load`), so its \
+         readers write one cache line that every reader process shares.",
         READ_FOR.as_millis()
     ));
     section.line("");
