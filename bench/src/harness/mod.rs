@@ -240,7 +240,7 @@ pub fn main(figures: &[Figure], children: &[Child]) -> Result<()> {
     }
 
     if let Some(file) = &options.markdown {
-        std::fs::write(file, report::table(rows.iter().filter(|r| r.met().is_some())))?;
+        std::fs::write(file, report::table(rows.iter().filter(|r| r.in_table())))?;
     }
     if let Some(file) = &options.report {
         std::fs::write(file, full_report(&rows, &sections, options.quick))?;

@@ -48,6 +48,8 @@ pub struct Row {
     /// The lowest ratio the design can reach, measured in the same run (its own row says how),
     /// for figures whose target may be out of reach.
     pub floor: Option<f64>,
+    /// Shown in the README's table even without a target.
+    pub headline: bool,
     /// For a figure measured in several runs: each run's ratio (or, without a baseline, each
     /// run's figure of ours). The row's values are then those of the run with the median.
     pub runs: Vec<f64>,
@@ -65,8 +67,20 @@ impl Row {
             base: None,
             target: Target::None,
             floor: None,
+            headline: false,
             runs: Vec::new(),
         }
+    }
+
+    /// Puts the row in the README's table even though it has no target.
+    pub fn headline(mut self) -> Row {
+        self.headline = true;
+        self
+    }
+
+    /// Whether the README's table shows the row: it has a target, or is a headline.
+    pub fn in_table(&self) -> bool {
+        self.met().is_some() || self.headline
     }
 
     /// The same figure measured in several runs (each run's row, in run order) as one row:

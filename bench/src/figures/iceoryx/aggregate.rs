@@ -115,6 +115,7 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
         );
     }
     section.line("");
+    let rows = rows.into_iter().map(Row::headline).collect::<Vec<_>>();
     Ok((rows, section).into())
 }
 

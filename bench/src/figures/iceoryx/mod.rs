@@ -6,7 +6,8 @@
 //! it reads; ours validates each generation once (bytecheck, checksum, schema fingerprint).
 //!
 //! Every figure is measured in several runs (see `main.rs`); ratios are ours / iceoryx2 within
-//! one run, the table gives their median and spread.
+//! one run, the table gives the run with the median ratio and the spread. Every row is a
+//! headline: the README's table shows it, target or not.
 
 pub mod aggregate;
 pub mod open;

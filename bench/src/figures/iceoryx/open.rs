@@ -68,5 +68,6 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
          the publisher next sends or updates its connections, not by itself.",
     );
     section.line("");
+    let rows = rows.into_iter().map(Row::headline).collect::<Vec<_>>();
     Ok((rows, section).into())
 }

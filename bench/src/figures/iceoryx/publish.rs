@@ -158,5 +158,6 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
          a touched buffer, are timed in one group of interleaved rounds.",
     );
     section.line("");
+    let rows = rows.into_iter().map(Row::headline).collect::<Vec<_>>();
     Ok((rows, section).into())
 }

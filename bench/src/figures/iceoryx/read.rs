@@ -147,5 +147,6 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
          interleaved rounds, in one process.",
     );
     section.line("");
+    let rows = rows.into_iter().map(Row::headline).collect::<Vec<_>>();
     Ok((rows, section).into())
 }

@@ -285,6 +285,7 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
         ns(checksum)
     ));
     section.line("");
+    let rows = rows.into_iter().map(Row::headline).collect::<Vec<_>>();
     Ok((rows, section).into())
 }
 
