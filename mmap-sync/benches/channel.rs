@@ -1,6 +1,6 @@
 //! Criterion benches of the hot paths: reads of a validated generation, writes of small and
 //! large values, `write_bytes`, and opening a reader. The side-by-side comparison with upstream
-//! mmap-sync lives in `bench-upstream/` at the repository root.
+//! mmap-sync and iceoryx2 lives in `bench/` at the repository root.
 
 mod common;
 

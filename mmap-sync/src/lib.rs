@@ -111,6 +111,7 @@ compile_error!(
 #[cfg(feature = "tokio")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod changes;
+mod checksum;
 mod error;
 mod escape;
 mod files;

@@ -4,14 +4,15 @@ use rkyv::api::high::HighSerializer;
 use rkyv::rancor;
 use rkyv::ser::allocator::{Arena, ArenaHandle};
 use rkyv::ser::{Positional, Writer as RkyvWriter};
-use xxhash_rust::xxh3::Xxh3;
 
-/// Bytes copied between two checksum updates of a large write: small enough to still be in
-/// cache when hashed, so a large value crosses memory once for the copy, not again for the hash.
-const CHUNK: usize = 64 << 10;
-/// Small writes are hashed in batches of this size (and a value smaller than this is hashed in
-/// one call at the end, which is cheaper than a streaming hasher).
-const BATCH: usize = 256 << 10;
+use crate::checksum::CopyHasher;
+
+/// A write at least this long is copied and hashed in one pass ([`CopyHasher::copy_in`]);
+/// shorter ones are copied, and their bytes hashed from the copy once [`BATCH`] of them have
+/// gathered, while they are still in cache.
+const FUSED: usize = 1 << 10;
+/// Bytes of short writes gathered before they are hashed.
+const BATCH: usize = 16 << 10;
 
 /// The rkyv output that writes into a mapped data copy.
 ///
@@ -20,9 +21,7 @@ const BATCH: usize = 256 << 10;
 pub struct CopyWriter<'a> {
     buf: &'a mut [u8],
     pos: usize,
-    /// Bytes of `buf` already fed to `hasher`.
-    hashed: usize,
-    hasher: Option<Box<Xxh3>>,
+    hasher: CopyHasher,
 }
 
 impl std::fmt::Debug for CopyWriter<'_> {
@@ -52,23 +51,15 @@ impl Filled {
 
 impl<'a> CopyWriter<'a> {
     fn new(buf: &'a mut [u8]) -> Self {
-        CopyWriter { buf, pos: 0, hashed: 0, hasher: None }
+        CopyWriter { buf, pos: 0, hasher: CopyHasher::new() }
     }
 
-    #[cold]
-    #[inline(never)]
-    fn hash_up_to(&mut self, end: usize) {
-        let hasher = self.hasher.get_or_insert_with(|| Box::new(Xxh3::new()));
-        hasher.update(&self.buf[self.hashed..end]);
-        self.hashed = end;
-    }
-
-    fn finish(mut self) -> Filled {
-        if self.pos > self.buf.len() || self.hasher.is_none() {
+    fn finish(self) -> Filled {
+        if self.pos > self.buf.len() {
             return Filled::unhashed(self.pos);
         }
-        self.hash_up_to(self.pos);
-        Filled { len: self.pos, checksum: self.hasher.map(|h| h.digest()) }
+        let checksum = self.hasher.digest(&self.buf[..self.pos]);
+        Filled { len: self.pos, checksum: Some(checksum) }
     }
 }
 
@@ -87,23 +78,25 @@ impl<E> RkyvWriter<E> for CopyWriter<'_> {
             self.pos = end; // counted, not written: the copy grows and serialization runs again
             return Ok(());
         }
-        if bytes.len() < CHUNK {
+        if bytes.len() >= FUSED {
+            self.hasher.copy_in(self.buf, self.pos, bytes);
+        } else {
             self.buf[self.pos..end].copy_from_slice(bytes);
-            self.pos = end;
-            if end - self.hashed >= BATCH {
-                self.hash_up_to(end);
+            if end - self.hasher.hashed() >= BATCH {
+                self.hasher.absorb(self.buf, end);
             }
-            return Ok(());
         }
-        self.hash_up_to(self.pos);
-        for chunk in bytes.chunks(CHUNK) {
-            let next = self.pos + chunk.len();
-            self.buf[self.pos..next].copy_from_slice(chunk);
-            self.pos = next;
-            self.hash_up_to(next);
-        }
+        self.pos = end;
         Ok(())
     }
+}
+
+/// Copies `bytes` into the front of `buf` (which must hold them) and returns their checksum,
+/// in one pass.
+pub(crate) fn copy_hashed(buf: &mut [u8], bytes: &[u8]) -> u64 {
+    let mut hasher = CopyHasher::new();
+    hasher.copy_in(buf, 0, bytes);
+    hasher.digest(&buf[..bytes.len()])
 }
 
 /// The rkyv serializer a channel value is written with (see `SharedState`'s bounds).
@@ -137,22 +130,21 @@ mod tests {
         names: Vec<String>,
     }
 
-    /// The streamed checksum must equal a one-shot hash of the same bytes, whatever mix of
-    /// large and small writes produced them, or readers would refuse every large value. A value
-    /// with a write of at least `CHUNK` bytes, or of at least `BATCH` bytes in all, is hashed on
-    /// the way; a smaller one is left for the writer to hash afterwards.
+    /// The checksum computed while copying must equal a one-shot hash of the same bytes, or
+    /// readers would refuse every value, whatever mix of large and small writes produced them.
     #[test]
     fn the_checksum_computed_while_copying_equals_a_hash_of_the_result() {
         let cases = [
-            // (words, names, hashed while copied)
-            (10, 3, false),
-            // One write of three chunks and a bit, in a value smaller than a batch.
-            (CHUNK / 8 * 3 + 5, 10, true),
+            // (words, names)
+            (0, 0),
+            (10, 3),
+            // One write of a few fused stripes and a bit, in a value smaller than a batch.
+            (FUSED / 8 * 3 + 5, 10),
             // Only small writes, several batches of them.
-            (100, 50_000, true),
-            (BATCH, 20_000, true),
+            (100, 50_000),
+            (BATCH, 20_000),
         ];
-        for (words, names, hashed) in cases {
+        for (words, names) in cases {
             let value = Mixed {
                 big: (0..words as u64).collect(),
                 names: (0..names).map(|i| format!("name-{i}")).collect(),
@@ -165,7 +157,7 @@ mod tests {
             let expected = xxhash_rust::xxh3::xxh3_64(&buf[..len]);
             assert_eq!(
                 filled.checksum,
-                hashed.then_some(expected),
+                Some(expected),
                 "{words} words, {names} names, {len} bytes"
             );
             let reference = rkyv::to_bytes::<rancor::Error>(&value).unwrap();

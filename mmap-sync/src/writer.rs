@@ -13,7 +13,7 @@ use crate::format::MAX_COPIES;
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
-use crate::serialize::{Filled, serialize_into};
+use crate::serialize::{Filled, copy_hashed, serialize_into};
 use crate::set::{self, Carry, SetOptions, WriterFiles};
 use crate::shared_state::SharedState;
 use crate::value_type::ValueType;
@@ -217,10 +217,11 @@ impl RawWriter {
     pub fn publish_bytes(&mut self, bytes: &[u8]) -> Result<Published> {
         let check = self.ty.check;
         let mut copy_in = |buf: &mut [u8]| {
-            if let Some(dst) = buf.get_mut(..bytes.len()) {
-                dst.copy_from_slice(bytes);
+            if buf.len() < bytes.len() {
+                return Ok(Filled::unhashed(bytes.len()));
             }
-            Ok(Filled::unhashed(bytes.len()))
+            let checksum = copy_hashed(buf, bytes);
+            Ok(Filled { len: bytes.len(), checksum: Some(checksum) })
         };
         self.publish(&mut copy_in, Some(check))
     }
@@ -445,7 +446,7 @@ impl RawWriter {
             check(bytes)
                 .map_err(|reason| Error::InvalidValue { path: data.path.clone(), reason })?;
         }
-        let checksum = filled.checksum.unwrap_or_else(|| xxhash_rust::xxh3::xxh3_64(bytes));
+        let checksum = filled.checksum.unwrap_or_else(|| crate::checksum::xxh3_64(bytes));
         if self.options.set.durable {
             data.map.flush(0, len).map_err(|e| Error::io(&data.path, e))?;
         }

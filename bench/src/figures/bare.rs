@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ours::protocol;
 
-use crate::sys::SharedMap;
+use crate::harness::sys::SharedMap;
 
 const ACTIVE: usize = 0;
 /// Two cache lines after `active`, so that neither the line nor its prefetch pair is shared.

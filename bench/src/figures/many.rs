@@ -21,10 +21,10 @@ use std::time::Duration;
 use ours::format::SLOT_SIZE;
 use upstream::synchronizer::Synchronizer;
 
-use crate::measure::{group, timed};
-use crate::report::{Row, Section, Target, human, ns};
-use crate::types::{ours as o, upstream as u};
-use crate::{Result, Scratch, UPSTREAM_GRACE};
+use crate::harness::measure::{group, timed};
+use crate::harness::report::{self, Row, Section, Target, human, ns};
+use crate::harness::{Context, Outcome, Result, Scratch, sys};
+use crate::values::{UPSTREAM_GRACE, ours as o, upstream as u};
 
 /// Live readers at each point of the curve.
 pub const COUNTS: [usize; 4] = [1, 10, 100, 1000];
@@ -134,7 +134,8 @@ impl UpstreamPoint {
     }
 }
 
-pub fn run(scratch: &Scratch) -> Result<(Vec<Row>, Section)> {
+pub fn run(cx: &mut Context) -> Result<Outcome> {
+    let scratch = &cx.scratch;
     let mut ours_points = Vec::with_capacity(COUNTS.len());
     let mut upstream_points = Vec::with_capacity(COUNTS.len());
     for readers in COUNTS {
@@ -159,7 +160,7 @@ pub fn run(scratch: &Scratch) -> Result<(Vec<Row>, Section)> {
     }
     // The floor the scan sets: one load per live reader's slot line, at the slot table's
     // stride, on a shared mapping.
-    let table = crate::sys::SharedMap::create(&scratch.path("many_scan"), SLOTS * SLOT_SIZE)?;
+    let table = sys::SharedMap::create(&scratch.path("many_scan"), SLOTS * SLOT_SIZE)?;
     let first = black_box(table.as_ptr());
     ops.push(timed(move || {
         for i in 0..COUNTS[COUNTS.len() - 1] {
@@ -233,10 +234,10 @@ pub fn run(scratch: &Scratch) -> Result<(Vec<Row>, Section)> {
          cost less than {} with 1,000 readers, {} times the cost with one. Meeting 2x needs a \
          publish that does not visit every live reader's slot.",
         ns(per_reader),
-        human((COUNTS[last] * SLOT_SIZE) as f64 / 1024.0, crate::report::Unit::KiB),
+        human((COUNTS[last] * SLOT_SIZE) as f64 / 1024.0, report::Unit::KiB),
         ns(scan),
         ns(floor),
-        crate::report::ratio_text(floor / ours_write[0]),
+        report::ratio_text(floor / ours_write[0]),
     ));
     section.line("");
 
@@ -260,5 +261,5 @@ pub fn run(scratch: &Scratch) -> Result<(Vec<Row>, Section)> {
         Row::new("safe `read()` with 1,000 live readers vs with 1", "HelloWorld", ours_read[last])
             .against(ours_read[0], "ours, 1 reader"),
     ];
-    Ok((rows, section))
+    Ok((rows, section).into())
 }

@@ -9,17 +9,15 @@
 //! reader: `ready` (waiting) -> `read ...`.
 
 use std::hint::black_box;
-use std::io::{BufRead, BufReader, Write};
+use std::io::BufRead;
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use upstream::synchronizer::Synchronizer;
 
-use crate::report::{Row, Section, Unit, human, ns};
-use crate::sys;
-use crate::types::{ours as o, upstream as u};
-use crate::{Budget, Result, Scratch, UPSTREAM_GRACE};
+use crate::harness::report::{Row, Section, Unit, human, ns};
+use crate::harness::{ChildProcess, Context, Outcome, Result, Scratch, sys};
+use crate::values::{UPSTREAM_GRACE, ours as o, upstream as u};
 
 pub const GIB: u64 = 1 << 30;
 /// Archived bytes per entry of `strings(n)` (about 120; the exact size is reported).
@@ -87,7 +85,7 @@ struct Read {
     rss_shmem_kib: u64,
 }
 
-struct Outcome {
+struct EndToEnd {
     published: Published,
     read: Read,
 }
@@ -117,7 +115,8 @@ fn size_that_fits(wanted: u64) -> Result<(u64, Option<String>)> {
     Ok((size, note))
 }
 
-pub fn run(scratch: &Scratch, budget: Budget) -> Result<(Vec<Row>, Section)> {
+pub fn run(cx: &mut Context) -> Result<Outcome> {
+    let (scratch, budget) = (&cx.scratch, cx.budget);
     let (size, note) = size_that_fits(budget.large_bytes)?;
     let mut section = Section::new("A large value end to end (#12, target 6)");
     section.line(
@@ -162,8 +161,8 @@ pub fn run(scratch: &Scratch, budget: Budget) -> Result<(Vec<Row>, Section)> {
             ));
         }
         let what = payload.describe(size);
-        let visible = |o: &Outcome| o.read.end_ns.saturating_sub(o.published.start_ns) as f64;
-        let beyond = |o: &Outcome| o.published.peak_kib as f64 - o.published.rss_before_kib as f64;
+        let visible = |o: &EndToEnd| o.read.end_ns.saturating_sub(o.published.start_ns) as f64;
+        let beyond = |o: &EndToEnd| o.published.peak_kib as f64 - o.published.rss_before_kib as f64;
         rows.push(
             Row::new("publish", what.clone(), ours.published.publish_ns as f64)
                 .against(upstream.published.publish_ns as f64, "upstream `write`"),
@@ -192,42 +191,30 @@ pub fn run(scratch: &Scratch, budget: Budget) -> Result<(Vec<Row>, Section)> {
         );
     }
     section.line("");
-    Ok((rows, section))
+    Ok((rows, section).into())
 }
 
 /// One writer process and one reader process for `side`.
-fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> Result<Outcome> {
+fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> Result<EndToEnd> {
     let path = scratch.path(&format!("large_{}_{side}", payload.name()));
-    let exe = std::env::current_exe()?;
-    let spawn = |mode: &str| -> Result<Child> {
-        Ok(Command::new(&exe)
-            .args([mode, side, payload.name(), &elements.to_string()])
-            .arg(&path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?)
+    let elements = elements.to_string();
+    let spawn = |mode: &str| {
+        ChildProcess::spawn(&[mode, side, payload.name(), &elements, &path.to_string_lossy()])
     };
-    let mut writer = Kill(spawn("large-writer")?);
-    let mut writer_out = BufReader::new(writer.0.stdout.take().ok_or("writer stdout")?);
-    expect(&mut writer_out, "ready")?;
-    let mut reader = Kill(spawn("large-reader")?);
-    let mut reader_out = BufReader::new(reader.0.stdout.take().ok_or("reader stdout")?);
-    expect(&mut reader_out, "ready")?;
+    let mut writer = spawn("large-writer")?;
+    writer.expect("ready")?;
+    let mut reader = spawn("large-reader")?;
+    reader.expect("ready")?;
     // Let the reader reach its wait.
     std::thread::sleep(Duration::from_millis(200));
-    let mut writer_in = writer.0.stdin.take().ok_or("writer stdin")?;
-    writeln!(writer_in, "go")?;
-    let w = fields(&mut writer_out, "published")?;
-    let r = fields(&mut reader_out, "read")?;
-    drop(writer_in);
-    for child in [&mut writer, &mut reader] {
-        let status = child.0.wait()?;
-        if !status.success() {
-            return Err(format!("a {side} {} child failed: {status}", payload.name()).into());
-        }
+    writer.say("go")?;
+    let w = writer.fields("published")?;
+    let r = reader.fields("read")?;
+    for child in [writer, reader] {
+        child.wait().map_err(|e| format!("a {side} {} child: {e}", payload.name()))?;
     }
     scratch.remove_prefixed(&path);
-    Ok(Outcome {
+    Ok(EndToEnd {
         published: Published {
             start_ns: w[0],
             publish_ns: w[1],
@@ -237,38 +224,6 @@ fn run_one(scratch: &Scratch, side: &str, payload: Payload, elements: usize) -> 
         },
         read: Read { end_ns: r[0], rss_anon_kib: r[1], rss_shmem_kib: r[2] },
     })
-}
-
-/// A child killed if the parent gives up on it.
-struct Kill(Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        if matches!(self.0.try_wait(), Ok(None)) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn expect(out: &mut BufReader<ChildStdout>, word: &str) -> Result<()> {
-    let mut line = String::new();
-    out.read_line(&mut line)?;
-    if line.trim() != word {
-        return Err(format!("expected {word:?} from a child, got {line:?}").into());
-    }
-    Ok(())
-}
-
-/// The numbers of a `word n1 n2 ...` line.
-fn fields(out: &mut BufReader<ChildStdout>, word: &str) -> Result<Vec<u64>> {
-    let mut line = String::new();
-    out.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    if parts.next() != Some(word) {
-        return Err(format!("expected {word:?} from a child, got {line:?}").into());
-    }
-    Ok(parts.map(str::parse).collect::<Result<_, _>>()?)
 }
 
 /// Child: `large-writer SIDE PAYLOAD ELEMENTS PATH`.

@@ -48,6 +48,11 @@ pub struct Row {
     /// The lowest ratio the design can reach, measured in the same run (its own row says how),
     /// for figures whose target may be out of reach.
     pub floor: Option<f64>,
+    /// Shown in the README's table even without a target.
+    pub headline: bool,
+    /// For a figure measured in several runs: each run's ratio (or, without a baseline, each
+    /// run's figure of ours). The row's values are then those of the run with the median.
+    pub runs: Vec<f64>,
 }
 
 impl Row {
@@ -62,7 +67,32 @@ impl Row {
             base: None,
             target: Target::None,
             floor: None,
+            headline: false,
+            runs: Vec::new(),
         }
+    }
+
+    /// Puts the row in the README's table even though it has no target.
+    pub fn headline(mut self) -> Row {
+        self.headline = true;
+        self
+    }
+
+    /// Whether the README's table shows the row: it has a target, or is a headline.
+    pub fn in_table(&self) -> bool {
+        self.met().is_some() || self.headline
+    }
+
+    /// The same figure measured in several runs (each run's row, in run order) as one row:
+    /// the row of the run whose ratio (or, without a baseline, whose figure of ours) is the
+    /// median, so that ours, the baseline and the ratio shown come from one run, with every
+    /// run's ratio kept for the spread.
+    pub fn merge(rows: Vec<Row>) -> Row {
+        let per_run: Vec<f64> = rows.iter().map(|r| r.ratio().unwrap_or(r.ours)).collect();
+        let middle = crate::harness::measure::median(per_run.clone());
+        let chosen = per_run.iter().position(|&r| r == middle).unwrap_or(0);
+        let row = rows.into_iter().nth(chosen).expect("a figure runs at least once");
+        Row { runs: per_run, ..row }
     }
 
     /// The lowest ratio reachable, as measured (see [`Row::floor`](Row)).
@@ -87,8 +117,31 @@ impl Row {
         self
     }
 
+    /// ours / baseline (for a row of several runs, that of the run with the median ratio).
     pub fn ratio(&self) -> Option<f64> {
         self.base.as_ref().map(|b| self.ours / b.value)
+    }
+
+    /// For a row of several runs: the lowest and highest of the runs' ratios (or figures of
+    /// ours, without a baseline), and how many runs there were.
+    pub fn spread(&self) -> Option<(f64, f64, usize)> {
+        (self.runs.len() > 1).then(|| {
+            let lo = self.runs.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = self.runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            (lo, hi, self.runs.len())
+        })
+    }
+
+    fn spread_text(&self) -> String {
+        match self.spread() {
+            Some((lo, hi, n)) if self.base.is_some() => {
+                format!("{}–{} ({n} runs)", ratio_text(lo), ratio_text(hi))
+            }
+            Some((lo, hi, n)) => {
+                format!("{}–{} ({n} runs)", human(lo, self.unit), human(hi, self.unit))
+            }
+            None => String::new(),
+        }
     }
 
     pub fn met(&self) -> Option<bool> {
@@ -123,8 +176,12 @@ impl Row {
             Some(false) => " [NOT MET]",
             None => "",
         };
+        let spread = match self.spread_text() {
+            s if s.is_empty() => s,
+            s => format!(" spread {s}"),
+        };
         format!(
-            "{} ({}): {}{base}{ratio}{met}",
+            "{} ({}): {}{base}{ratio}{spread}{met}",
             self.what,
             self.payload,
             human(self.ours, self.unit)
@@ -132,11 +189,12 @@ impl Row {
     }
 }
 
-/// The table of `rows`: | figure | payload | ours | against | ratio | target | met | floor |.
+/// The table of `rows`: | figure | payload | ours | against | ratio | target | met | floor |
+/// spread |.
 pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
     let mut out = String::from(
-        "| figure | payload | ours | against | ratio | target | met | floor |\n\
-         | --- | --- | ---: | ---: | ---: | --- | --- | ---: |\n",
+        "| figure | payload | ours | against | ratio | target | met | floor | spread |\n\
+         | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: |\n",
     );
     for row in rows {
         let met = match row.met() {
@@ -152,7 +210,7 @@ pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
         let floor = row.floor.map_or(String::new(), ratio_text);
         writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             row.what,
             row.payload,
             human(row.ours, row.unit),
@@ -160,7 +218,8 @@ pub fn table<'a>(rows: impl IntoIterator<Item = &'a Row>) -> String {
             ratio,
             row.target_text(),
             met,
-            floor
+            floor,
+            row.spread_text()
         )
         .expect("writing to a String");
     }
