@@ -8,6 +8,9 @@ pub use ::core;
 pub use ::rkyv;
 pub use ::std;
 
+/// The checksum readers verify a copy with (xxh3-64, with AVX2 where the CPU has it), for the
+/// benchmarks' floor of a reader's first read.
+pub use crate::checksum::xxh3_64 as copy_checksum;
 pub use crate::fingerprint::{fold_fingerprint, hash_str};
 // The runtime's limits, which generated code asserts the derive's attribute values against.
 pub use crate::format::{DEFAULT_COPIES, MAX_COPIES, MAX_READER_SLOTS, MIN_COPIES};

@@ -558,7 +558,7 @@ fn carry_from(state: &StateMap, data: &[Option<(File, Mapping)>]) -> Option<Carr
     // and the copy is the active one).
     let bytes = unsafe { std::slice::from_raw_parts(map.ptr(), len as usize) }.to_vec();
     let checksum = descriptor.checksum.load(Ordering::Relaxed);
-    if xxhash_rust::xxh3::xxh3_64(&bytes) != checksum {
+    if crate::checksum::xxh3_64(&bytes) != checksum {
         return None;
     }
     Some(Carried {

@@ -102,7 +102,7 @@ pub(crate) fn validate_copy(
             format!("archived root at offset {root} is misaligned"),
         ));
     }
-    if rules.checksum && xxhash_rust::xxh3::xxh3_64(bytes) != checksum {
+    if rules.checksum && crate::checksum::xxh3_64(bytes) != checksum {
         return Err(Error::corrupt(
             &data.path,
             format!("checksum mismatch for generation {generation}"),
