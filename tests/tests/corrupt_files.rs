@@ -100,11 +100,12 @@ fn a_file_without_magic_is_not_published_yet() {
 }
 
 #[test]
-fn an_unknown_format_version_is_corrupt() {
+fn an_unknown_format_version_is_incompatible_naming_the_version() {
     let dir = ChannelDir::new("corrupt-version");
     let paths = published(&dir);
     files::patch_u32(&paths.state, offset_of!(StateHeader, format_version), 99);
-    assert_corrupt(&paths, &paths.state, "unknown format version 99");
+    let line = refused(&paths, "Incompatible", &paths.state);
+    assert!(line.field("reason").contains("format version 99"), "{line}");
 }
 
 #[test]
@@ -239,4 +240,36 @@ fn a_safe_read_after_an_unchecked_one_still_validates_the_generation() {
         "{err:?}"
     );
     assert_eq!(err.path(), paths.data(0));
+}
+
+#[test]
+fn a_reader_and_verify_describe_a_broken_descriptor_in_the_same_words() {
+    let dir = ChannelDir::new("corrupt-same-words");
+    let paths = published(&dir);
+    for (field, value) in [
+        (descriptor!(0, length), 1u64 << 40),
+        (descriptor!(0, length), 1 << 20),
+        (descriptor!(0, generation), 77),
+    ] {
+        files::patch_u64(&paths.state, field, value);
+        let line = refused_any(&paths);
+        let verification = mmap_sync::inspect::verify(&paths.prefix).unwrap();
+        let reason = line.field("reason");
+        eprintln!("both say: {reason}");
+        assert!(
+            verification.problems.iter().any(|p| p.reason == reason),
+            "the reader says {reason:?}, verify says {:?}",
+            verification.problems
+        );
+        files::patch_u64(&paths.state, descriptor!(0, length), 0);
+        let _ = std::fs::remove_file(&paths.state);
+        drop(published(&dir));
+    }
+}
+
+/// Reads the channel as a Note in a child, which must refuse it; returns the error line.
+fn refused_any(paths: &ChannelPaths) -> Line {
+    let line = read_in_child(paths, "note");
+    assert!(line.is("err"), "expected an error: {line}");
+    line
 }

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::files::{self, Access};
-use crate::format::{CopyDescriptor, FORMAT_VERSION, FileId, ReadersMap, STATE_MAGIC, StateMap};
+use crate::format::{CopyDescriptor, FileId, ReadersMap, STATE_MAGIC, StateMap};
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
@@ -55,7 +55,7 @@ pub struct Channel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Header {
-    /// The file format version ([`FORMAT_VERSION`]: the only one this build reads).
+    /// The file format version ([`FORMAT_VERSION`](crate::format::FORMAT_VERSION): the only one this build reads).
     pub format_version: u32,
     /// The value's type name as the writer recorded it.
     pub type_name: String,
@@ -487,14 +487,8 @@ fn check_version(path: &Path) -> Result<()> {
     }
     let magic = u64::from_le_bytes(start[..8].try_into().unwrap_or_default());
     let version = u32::from_le_bytes(start[8..].try_into().unwrap_or_default());
-    if magic == STATE_MAGIC && version != FORMAT_VERSION {
-        return Err(Error::Incompatible {
-            path: path.to_owned(),
-            reason: format!(
-                "the channel's files are of format version {version}; this build of mmap-sync \
-                 reads format version {FORMAT_VERSION} only"
-            ),
-        });
+    if magic == STATE_MAGIC {
+        crate::format::check_version(version, path)?;
     }
     Ok(())
 }

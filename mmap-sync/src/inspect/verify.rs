@@ -14,9 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 use super::{Channel, Description, Header, read_descriptor};
 use crate::error::{Error, Result};
 use crate::files::{self, Access};
-use crate::format::{FileId, ReadersMap};
+use crate::format::{DescriptorCheck, FileId, ReadersMap};
 use crate::paths::ChannelPaths;
 use crate::protocol;
+use crate::reader::PinnedCopy;
 use crate::set;
 
 /// One thing found wrong with a channel.
@@ -138,12 +139,9 @@ impl Channel {
             )));
         }
         let published = protocol::generation(active);
-        // THE DESCRIPTOR CHECK, part 1 of 2 (the descriptors against each other and the
-        // published word; part 2, each descriptor against the channel and its data file, is in
-        // `check_copy`). A reader checks the same descriptor before it validates a copy, in
-        // the reader's copy check (`validate_copy`), with its own wording; the two are to
-        // become one check that readers and `verify` share, so both describe a broken channel
-        // in the same words.
+        // The descriptors against each other and the published word; each descriptor against the
+        // channel and its data file is checked in `check_copy`, by the same rules a reader uses
+        // (`format::DescriptorCheck`), in the same words.
         let descriptors = self.copies();
         for d in &descriptors {
             if d.generation > published.saturating_add(1) {
@@ -152,12 +150,10 @@ impl Channel {
                     d.index, d.generation
                 )));
             }
-            if d.active && d.generation != published {
-                problems.push(state_problem(format!(
-                    "copy {} is the published copy of generation {published} but holds \
-                     generation {}",
-                    d.index, d.generation
-                )));
+            if d.active
+                && let Err(problem) = DescriptorCheck::published(d.index, d.generation, published)
+            {
+                problems.push(state_problem(problem.to_string()));
             }
             if d.generation != 0
                 && descriptors.iter().any(|o| o.index < d.index && o.generation == d.generation)
@@ -224,26 +220,7 @@ impl Channel {
                 problems.push(Problem { path: path.clone(), reason: reason.clone() });
                 check(CopyOutcome::Bad(reason))
             };
-            // THE DESCRIPTOR CHECK, part 2 of 2 (see part 1 in `Channel::verify`): fingerprint,
-            // length against `max_size`, the data file's identity and length.
-            if v.fingerprint != header.fingerprint {
-                return bad(
-                    problems,
-                    format!(
-                        "generation {} carries fingerprint {:#018x}; the channel's is {:#018x}",
-                        v.generation, v.fingerprint, header.fingerprint
-                    ),
-                );
-            }
-            if v.length > header.max_size {
-                return bad(
-                    problems,
-                    format!(
-                        "descriptor says {} bytes, more than the channel's max_size {}",
-                        v.length, header.max_size
-                    ),
-                );
-            }
+            // The descriptor against the channel and the data file: the reader's check.
             let file = match files::open_existing(&path, Access::ReadOnly) {
                 Ok(Some(file)) => file,
                 Ok(None) => return bad(problems, "missing".into()),
@@ -261,37 +238,36 @@ impl Channel {
                 }
                 Err(e) => return bad(problems, e.to_string()),
             }
-            let len = match file.metadata() {
+            let file_len = match file.metadata() {
                 Ok(meta) => meta.len(),
                 Err(e) => return bad(problems, e.to_string()),
             };
-            if v.length > len {
-                return bad(
-                    problems,
-                    format!("descriptor says {} bytes but the file has {len}: truncated", v.length),
-                );
+            let rules = DescriptorCheck {
+                fingerprint: header.fingerprint,
+                max_size: header.max_size,
+                root_size: 0,
+            };
+            if let Err(problem) =
+                rules.check(v.generation, v.fingerprint, v.length, || Some(file_len))
+            {
+                return bad(problems, problem.to_string());
             }
-            // End of the descriptor check.
-            let pinned = match slot {
-                Some(slot) => {
-                    let pin = slot.pin();
-                    if !protocol::pin_validated(
-                        pin,
-                        &descriptor.generation,
-                        protocol::pack(v.generation, index),
-                    ) {
-                        protocol::release(pin);
+            // Reader step 4' on the verifier's slot: the copy stays put while it is hashed.
+            let pin = match slot {
+                Some(slot) => match PinnedCopy::unpinned(slot.pin())
+                    .validated(&descriptor.generation, protocol::pack(v.generation, index))
+                {
+                    Ok(held) => Some(held),
+                    Err(_unheld) => {
                         last = v;
                         continue;
                     }
-                    true
-                }
-                None => false,
+                },
+                None => None,
             };
+            let pinned = pin.is_some();
             let hashed = hash_file(&file, v.length);
-            if let Some(slot) = slot {
-                protocol::release(slot.pin());
-            }
+            drop(pin);
             // Without a pin, the writer may have marked the copy (generation 0) and begun
             // rewriting it while it was hashed: then the hash means nothing.
             fence(Ordering::Acquire);

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use crate::error::{Error, Result, Schema};
-use crate::format::{CopyDescriptor, StateMap};
+use crate::format::{CopyDescriptor, DescriptorCheck, DescriptorProblem, StateMap};
 use crate::protocol;
 use crate::set::ReaderData;
 use crate::value_type::ValueType;
@@ -39,55 +39,50 @@ pub(crate) fn validate_copy(
     // Acquire: pairs with the writer's release of the generation; the fields below were written
     // before it. A 0 is a writer's transient mark (see `protocol`), harmless while pinned.
     let held = descriptor.generation.load(Ordering::Acquire);
-    if held != generation && held != 0 {
-        return Err(Error::corrupt(
-            state_path,
-            format!(
-                "copy {} holds generation {held}, but generation {generation} is published in it",
-                protocol::copy(active)
-            ),
-        ));
-    }
+    DescriptorCheck::published(protocol::copy(active), held, generation)
+        .map_err(|problem| Error::corrupt(state_path, problem.to_string()))?;
     // Relaxed (all three): written before the generation and `active` that the caller loaded.
     let fingerprint = descriptor.fingerprint.load(Ordering::Relaxed);
-    if fingerprint != rules.fingerprint {
-        return Err(Error::SchemaMismatch {
-            path: data.path.clone(),
-            expected: rules.ty.schema(),
-            found: Schema { type_name: state.schema().type_name, fingerprint },
-            differences: rules.ty.differences(state),
-        });
-    }
     let len = descriptor.length.load(Ordering::Relaxed);
     let checksum = descriptor.checksum.load(Ordering::Relaxed);
-    let root_size = rules.ty.root_size as u64;
-    if len < root_size {
-        return Err(Error::corrupt(
-            &data.path,
-            format!("copy is {len} bytes, smaller than the archived root ({root_size} bytes)"),
-        ));
-    }
-    if len > state.max_size() {
-        return Err(Error::corrupt(
-            &data.path,
-            format!(
-                "copy claims {len} bytes, more than the channel's max_size {}",
-                state.max_size()
-            ),
-        ));
-    }
-    // Touching a mapped page past the end of the file faults: check the file really holds the
-    // bytes the descriptor promises before reading any. The writer never shrinks a data file,
+    let check = DescriptorCheck {
+        fingerprint: rules.fingerprint,
+        max_size: state.max_size(),
+        root_size: rules.ty.root_size as u64,
+    };
+    // Touching a mapped page past the end of the file faults: the file must really hold the
+    // bytes the descriptor promises before any is read. The writer never shrinks a data file,
     // so a length seen before is still good; only a longer value needs a new look.
-    if data.known_len < len {
-        let file_len = crate::files::file_len(&data.file, &data.path)?;
-        data.known_len = file_len;
-        if file_len < len {
-            return Err(Error::corrupt(
-                &data.path,
-                format!("data file is {file_len} bytes but holds a {len}-byte value: truncated"),
-            ));
+    let mut io_error = None;
+    let verdict = check.check(generation, fingerprint, len, || {
+        if data.known_len >= len {
+            return None;
         }
+        match crate::files::file_len(&data.file, &data.path) {
+            Ok(file_len) => {
+                data.known_len = file_len;
+                Some(file_len)
+            }
+            Err(e) => {
+                io_error = Some(e);
+                None
+            }
+        }
+    });
+    if let Some(e) = io_error {
+        return Err(e);
+    }
+    match verdict {
+        Ok(()) => {}
+        Err(DescriptorProblem::Fingerprint { .. }) => {
+            return Err(Error::SchemaMismatch {
+                path: data.path.clone(),
+                expected: rules.ty.schema(),
+                found: Schema { type_name: state.schema().type_name, fingerprint },
+                differences: rules.ty.differences(state),
+            });
+        }
+        Err(problem) => return Err(Error::corrupt(&data.path, problem.to_string())),
     }
     let base = data.mapping(len, on_fault)?.ptr();
     let len = len as usize;

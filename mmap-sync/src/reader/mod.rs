@@ -38,6 +38,7 @@ mod validated;
 mod wait;
 
 pub use guard::ReadGuard;
+pub(crate) use pinned::PinnedCopy;
 pub(crate) use shared::ReaderShared;
 pub(crate) use validated::Check;
 pub use validated::{ReaderStats, ValidationFailure};
