@@ -225,40 +225,22 @@ fn install_wheel() -> Result<PathBuf, String> {
     Err(errors.join("; "))
 }
 
-/// A directory for one test, on /dev/shm where it exists; removed when dropped, unless the
-/// test is failing or `MMAP_SYNC_RELAY_KEEP_TEST_FILES` is set (then its path is printed; the
-/// relay and server logs are inside).
+/// A directory for one test (channels, status files, server data and logs): the workspace's one
+/// temporary-channel helper, on /dev/shm where it exists, removed when dropped unless the test
+/// is failing or `MMAP_SYNC_RELAY_KEEP_TEST_FILES` is set (then its path is printed).
 #[derive(Debug)]
-pub struct TestDir(pub PathBuf);
+pub struct TestDir(mmap_sync_test_support::ChannelDir);
 
 impl TestDir {
     pub fn new(name: &str) -> Self {
-        let base = if Path::new("/dev/shm").is_dir() {
-            PathBuf::from("/dev/shm")
-        } else {
-            std::env::temp_dir()
-        };
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = base.join(format!("relay-test-{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create test directory");
-        TestDir(dir)
+        TestDir(
+            mmap_sync_test_support::ChannelDir::new(&format!("relay-{name}"))
+                .kept_on_failure("MMAP_SYNC_RELAY_KEEP_TEST_FILES"),
+        )
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        if std::thread::panicking() || std::env::var_os("MMAP_SYNC_RELAY_KEEP_TEST_FILES").is_some()
-        {
-            eprintln!("test files kept for inspection: {}", self.0.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
+        self.0.path()
     }
 }
 
