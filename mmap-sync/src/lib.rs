@@ -112,6 +112,7 @@ compile_error!(
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod changes;
 mod checksum;
+mod descriptor_check;
 mod error;
 mod escape;
 mod files;

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use super::{Channel, Description, Header, read_descriptor};
+use crate::descriptor_check::DescriptorCheck;
 use crate::error::{Error, Result};
 use crate::files::{self, Access};
-use crate::format::{DescriptorCheck, FileId, ReadersMap};
+use crate::format::{FileId, ReadersMap};
 use crate::paths::ChannelPaths;
 use crate::protocol;
 use crate::reader::PinnedCopy;

@@ -5,7 +5,7 @@ use std::ptr::{self, NonNull};
 use std::sync::Once;
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
-use super::mapping::page_size;
+use super::page::page_size;
 
 /// Where a touched page of a shared file mapping lies past the end of the file (someone
 /// truncated it), the kernel raises SIGBUS, which kills the process. The fault guard installs a

@@ -5,25 +5,9 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::fault::{FaultGuard, FaultWords};
-
-/// The size of a memory page, asked of the kernel once.
-pub fn page_size() -> usize {
-    static PAGE: AtomicUsize = AtomicUsize::new(0);
-    // Relaxed: the value is the same whichever thread computes it first.
-    match PAGE.load(Ordering::Relaxed) {
-        0 => {
-            // SAFETY: sysconf has no preconditions.
-            let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-            let size = if size > 0 { size as usize } else { 4096 };
-            PAGE.store(size, Ordering::Relaxed);
-            size
-        }
-        size => size,
-    }
-}
+use super::page::page_size;
 
 /// A shared mapping of a file. It may be longer than the file: the bytes past the end of the
 /// file are address space reserved for the file to grow into, so a mapping never has to move

@@ -11,12 +11,14 @@ pub mod fork;
 pub mod futex;
 pub mod lock;
 pub mod mapping;
+pub mod page;
 
 pub use fault::{FAULT_CLEARED, FaultWords};
 pub use fork::{PerProcess, fork_epoch, on_fork_in_child, process_id, thread_id};
 pub use futex::{futex_wait, futex_wake_all};
 pub use lock::{is_locked, try_lock, unlock};
-pub use mapping::{Mapping, allocate, page_size};
+pub use mapping::{Mapping, allocate};
+pub use page::page_size;
 
 /// `O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK`, for `OpenOptionsExt::custom_flags`: no path of a
 /// channel is ever followed through a symlink (a planted link in a shared directory must not

@@ -5,8 +5,9 @@
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
+use crate::descriptor_check::{DescriptorCheck, DescriptorProblem};
 use crate::error::{Error, Result, Schema};
-use crate::format::{CopyDescriptor, DescriptorCheck, DescriptorProblem, StateMap};
+use crate::format::{CopyDescriptor, StateMap};
 use crate::protocol;
 use crate::set::ReaderData;
 use crate::value_type::ValueType;
