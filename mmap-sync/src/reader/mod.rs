@@ -18,11 +18,9 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::error::{Error, Result, Schema};
-use crate::os;
+use crate::error::{Result, Schema};
 use crate::paths::ChannelPaths;
 use crate::shared_state::SharedState;
 use crate::value_type::ValueType;
@@ -31,6 +29,7 @@ mod background;
 mod check_copy;
 mod claims;
 mod guard;
+mod handle;
 mod pinned;
 mod shared;
 mod thread_slot;
@@ -38,6 +37,7 @@ mod validated;
 mod wait;
 
 pub use guard::ReadGuard;
+use handle::{Handle, open_wait};
 pub(crate) use pinned::PinnedCopy;
 pub(crate) use shared::ReaderShared;
 pub(crate) use validated::Check;
@@ -71,28 +71,10 @@ impl<T: SharedState> fmt::Debug for Reader<T> {
     }
 }
 
-/// The last clone's drop: stops the background validator and wakes it.
-#[derive(Debug)]
-struct Handle {
-    shared: Arc<ReaderShared>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for Handle {
-    fn drop(&mut self) {
-        // Release: the validator that sees the flag sees everything before it.
-        self.stop.store(true, Ordering::Release);
-        if self.shared.background {
-            // Wakes every waiter on the channel (spuriously for all but our validator).
-            let _ = os::futex_wake_all(&self.shared.files.state.header().publish_futex);
-        }
-    }
-}
-
 impl<T: SharedState> Reader<T> {
     /// Opens the channel at `path` and validates its current generation, so that the first
-    /// read is already fast. Fails with [`Error::NotPublished`] if no writer has created it yet,
-    /// and [`Error::SchemaMismatch`] if it holds another type.
+    /// read is already fast. Fails with [`Error::NotPublished`](crate::Error::NotPublished) if no writer has created it yet,
+    /// and [`Error::SchemaMismatch`](crate::Error::SchemaMismatch) if it holds another type.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         Self::builder().open(path)
     }
@@ -180,7 +162,7 @@ impl<T: SharedState> Reader<T> {
     /// [`last_failure`](Self::last_failure)). A thread that holds a guard of this reader keeps
     /// reading that guard's generation; for it the wait returns on the publish alone.
     ///
-    /// Fails with [`Error::Superseded`] when the files this reader maps are no longer the
+    /// Fails with [`Error::Superseded`](crate::Error::Superseded) when the files this reader maps are no longer the
     /// channel at its path: a writer replaced them by a new set, or they were deleted and a new
     /// channel was created at the path, which a waiting reader learns within
     /// [`SUPERSEDED_CHECK`](crate::SUPERSEDED_CHECK).
@@ -249,47 +231,15 @@ impl<T: SharedState> ReaderBuilder<T> {
 
     /// Opens the channel at `path` (see [`Reader::open`]).
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Reader<T>> {
-        let shared = ReaderShared::open(
-            path.as_ref(),
-            ValueType::of::<T>(),
-            self.checksum,
-            self.background,
-        )?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let handle = Arc::new(Handle { shared: shared.clone(), stop: stop.clone() });
-        let reader = Reader { shared, _handle: handle, _type: PhantomData };
-        if self.background {
-            background::spawn(reader.shared.clone(), stop)?;
-        } else {
-            // Validate the current generation now, so the first read is fast. A generation that
-            // fails is recorded (and returned by reads) rather than failing the open.
-            match reader.read() {
-                Ok(_) | Err(Error::NotPublished { .. }) => {}
-                Err(
-                    e @ (Error::ReadersFull { .. }
-                    | Error::SchemaMismatch { .. }
-                    | Error::Io { .. }),
-                ) => {
-                    return Err(e);
-                }
-                Err(_) => {}
-            }
-        }
-        Ok(reader)
+        let ty = ValueType::of::<T>();
+        let (shared, handle) = Handle::open(path.as_ref(), ty, self.checksum, self.background)?;
+        Ok(Reader { shared, _handle: handle, _type: PhantomData })
     }
 
-    /// Opens the channel at `path`, retrying while it is [`Error::NotPublished`] for at most
+    /// Opens the channel at `path`, retrying while it is [`Error::NotPublished`](crate::Error::NotPublished) for at most
     /// `timeout` (any duration, `Duration::MAX` included; polling every few milliseconds: no
     /// file exists yet to wait on).
     pub fn open_wait(&self, path: impl AsRef<Path>, timeout: Duration) -> Result<Reader<T>> {
-        let deadline = Instant::now().checked_add(timeout);
-        loop {
-            match self.open(path.as_ref()) {
-                Err(Error::NotPublished { .. }) if deadline.is_none_or(|d| Instant::now() < d) => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                other => return other,
-            }
-        }
+        open_wait(|| self.open(path.as_ref()), timeout)
     }
 }

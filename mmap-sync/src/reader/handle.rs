@@ -1,0 +1,81 @@
+//! Opening a reader for the face: the shared state, the background validator or the first
+//! validation, and the handle whose drop (with the last clone) stops the validator.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::background;
+use super::shared::ReaderShared;
+use super::validated::Check;
+use crate::error::{Error, Result};
+use crate::os;
+use crate::value_type::ValueType;
+
+/// Held by every clone of a reader; the last clone's drop stops the background validator and
+/// wakes it.
+#[derive(Debug)]
+pub(super) struct Handle {
+    shared: Arc<ReaderShared>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Handle {
+    /// Opens the channel at `prefix` for values of `ty`, starts the background validator (which
+    /// validates the current generation before this returns) or validates the current
+    /// generation now, so that the first read is already fast. A generation that fails
+    /// validation is recorded (and returned by reads) rather than failing the open.
+    pub fn open(
+        prefix: &Path,
+        ty: ValueType,
+        checksum: bool,
+        background: bool,
+    ) -> Result<(Arc<ReaderShared>, Arc<Handle>)> {
+        let shared = ReaderShared::open(prefix, ty, checksum, background)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let handle = Arc::new(Handle { shared: shared.clone(), stop: stop.clone() });
+        if background {
+            background::spawn(shared.clone(), stop)?;
+        } else {
+            match shared.read(Check::Safe) {
+                Ok(_) | Err(Error::NotPublished { .. }) => {}
+                Err(
+                    e @ (Error::ReadersFull { .. }
+                    | Error::SchemaMismatch { .. }
+                    | Error::Io { .. }),
+                ) => {
+                    return Err(e);
+                }
+                Err(_) => {}
+            }
+        }
+        Ok((shared, handle))
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // Release: the validator that sees the flag sees everything before it.
+        self.stop.store(true, Ordering::Release);
+        if self.shared.background {
+            // Wakes every waiter on the channel (spuriously for all but our validator).
+            let _ = os::futex_wake_all(&self.shared.files.state.header().publish_futex);
+        }
+    }
+}
+
+/// Calls `open` until it gives something other than [`Error::NotPublished`], for at most
+/// `timeout` (any duration, `Duration::MAX` included; polling every few milliseconds: no file
+/// exists yet to wait on).
+pub(super) fn open_wait<R>(open: impl Fn() -> Result<R>, timeout: Duration) -> Result<R> {
+    let deadline = Instant::now().checked_add(timeout);
+    loop {
+        match open() {
+            Err(Error::NotPublished { .. }) if deadline.is_none_or(|d| Instant::now() < d) => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            other => return other,
+        }
+    }
+}
