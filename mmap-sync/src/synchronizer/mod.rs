@@ -30,7 +30,7 @@
 //! * `H`, the checksum hasher: accepted and ignored. Every copy is checksummed with xxh3-64,
 //!   because readers in other programs (and `Reader<T>`) must agree on the checksum; the default
 //!   is [`Xxh3`], which names it.
-//! * `WL`, the write-lock strategy ([`locks`](crate::locks)): accepted; one writer is always
+//! * `WL`, the write-lock strategy ([`locks`]): accepted; one writer is always
 //!   enforced.
 //! * `N`, the serializer's scratch space: the initial size of the scratch arena, which grows
 //!   as a value needs.
