@@ -121,7 +121,7 @@ mod tests {
         let doc: String = table.lines().map(|line| format!("//! {line}\n")).collect();
         assert!(include_str!("main.rs").contains(&doc), "main.rs's table is not:\n{doc}");
         assert!(
-            include_str!("../../README.md").contains(&table),
+            include_str!("../README.md").contains(&table),
             "the README's table is not:\n{table}"
         );
     }

@@ -9,13 +9,14 @@
 //! `PATH` is the channel's prefix (`/dev/shm/routing_table` for the files
 //! `/dev/shm/routing_table_state`, `_readers`, `_data_0`, ...); given one of those files
 //! instead, the command says which prefix was probably meant. Install it with
-//! `cargo install mmap-sync-cli` (from a checkout: `cargo install --path mmap-sync-cli`).
+//! `cargo install mmap-sync-cli@3.0.0-alpha.1` (from a checkout: `cargo install --path
+//! mmap-sync-cli`).
 //!
 //! The command only reads: `inspect` and `watch` hold no reader slot, and `verify` holds one
 //! only while it checksums a copy, as a read would. It works on channels of any type and of
 //! any format version (files of another version are reported, with exit code 4). The same
 //! inspection is a library: `mmap_sync::inspect` in the
-//! [`mmap-sync`](https://docs.rs/mmap-sync) crate.
+//! [`mmap-sync`](https://crates.io/crates/mmap-sync) crate.
 //!
 //! # Exit codes
 //!
@@ -34,8 +35,8 @@
 //!
 //! With `--json`, each command prints one JSON object per line, in shapes that stay stable
 //! (new keys may be added); 64-bit hashes are hex strings, times RFC 3339 UTC strings with
-//! nanoseconds or `null` when unknown. The README's
-//! [Operating a channel](https://github.com/mmap-sync/mmap-sync/blob/main/README.md#operating-a-channel)
+//! nanoseconds or `null` when unknown. The crate's
+//! [README](https://github.com/mmap-sync/mmap-sync/blob/main/mmap-sync-cli/README.md)
 //! lists the shapes and explains what each part of the output means.
 
 #![deny(missing_docs)]

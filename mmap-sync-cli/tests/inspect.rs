@@ -122,7 +122,7 @@ fn inspect_shows_live_readers_a_killed_reader_as_dead_with_its_pid_and_the_schem
 /// The README's sample of `inspect`: the lines after `$ mmap-sync inspect PATH`, up to the
 /// `  ...` that stands for the rest of the schema.
 fn readme_sample() -> Vec<&'static str> {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../README.md");
     let start = readme.find("$ mmap-sync inspect ").expect("the README's inspect sample");
     let lines = readme[start..].lines().skip(1);
     let sample: Vec<&str> = lines.take_while(|l| *l != "  ...").collect();

@@ -1,6 +1,6 @@
 //! `#[derive(SharedState)]`: turns a struct or enum into a typed, named, checked mmap-sync
 //! channel. Use it through `mmap_sync::SharedState`, which re-exports it next to the trait;
-//! programs depend on [`mmap-sync`](https://docs.rs/mmap-sync), not on this crate.
+//! programs depend on [`mmap-sync`], not on this crate.
 //!
 //! ```no_run
 //! use mmap_sync::SharedState;
@@ -22,7 +22,7 @@
 //! [`Describe`](derive@Describe) gives types nested in a channel type a readable description.
 //! The sections below say what the schema fingerprint catches and cannot see, and what the
 //! description records. Reading and writing channels, and the guarantees, are documented in
-//! [`mmap-sync`](https://docs.rs/mmap-sync).
+//! [`mmap-sync`].
 //!
 //! # The schema fingerprint
 //!
@@ -71,7 +71,10 @@
 //! `mmap_sync::schema::Describe`, which [`Describe`](derive@Describe) derives for types that
 //! are nested in a channel without being one. What it shows and cannot show is documented in
 //! `mmap_sync::schema`.
-
+//!
+// The runtime of the same version (the two are released together): docs.rs's unversioned page
+// of `mmap-sync` is upstream's 2.x until a stable 3.x exists.
+#![doc = concat!("[`mmap-sync`]: https://docs.rs/mmap-sync/", env!("CARGO_PKG_VERSION"), "/mmap_sync/")]
 #![deny(missing_docs)]
 
 mod ast;

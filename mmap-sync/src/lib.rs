@@ -91,14 +91,19 @@
 //!   When the feature is off, no logging code is compiled in.
 //!
 // The `tokio` items exist only with that feature: the links above go to this build's items
-// when it is on, and to the published documentation otherwise.
+// when it is on, and otherwise to this very version's documentation on docs.rs (built with all
+// features). Not to docs.rs's "latest": that is upstream's 2.x until a stable 3.x exists.
 #![cfg_attr(
     feature = "tokio",
     doc = "[`changes`]: crate::changes\n[`Reader::changes`]: crate::Reader::changes\n[`Reader::changed`]: crate::Reader::changed"
 )]
 #![cfg_attr(
     not(feature = "tokio"),
-    doc = "[`changes`]: https://docs.rs/mmap-sync/latest/mmap_sync/changes/index.html\n[`Reader::changes`]: https://docs.rs/mmap-sync/latest/mmap_sync/struct.Reader.html#method.changes\n[`Reader::changed`]: https://docs.rs/mmap-sync/latest/mmap_sync/struct.Reader.html#method.changed"
+    doc = concat!(
+        "[`changes`]: https://docs.rs/mmap-sync/", env!("CARGO_PKG_VERSION"), "/mmap_sync/changes/index.html\n",
+        "[`Reader::changes`]: https://docs.rs/mmap-sync/", env!("CARGO_PKG_VERSION"), "/mmap_sync/struct.Reader.html#method.changes\n",
+        "[`Reader::changed`]: https://docs.rs/mmap-sync/", env!("CARGO_PKG_VERSION"), "/mmap_sync/struct.Reader.html#method.changed",
+    )
 )]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
@@ -177,13 +182,8 @@ pub mod guard {
 /// ```
 pub use rkyv;
 
-/// The README's examples, compiled as doctests so they cannot drift from the API.
+/// The crate's README (its page on crates.io), compiled as doctests so its example cannot drift
+/// from the API. The repository's README and MIGRATING.md are compiled by the tests package.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-/// MIGRATING.md's examples of this crate's API, compiled as doctests. Its blocks of upstream
-/// code, `Cargo.toml` and diffs are marked as such and not compiled.
-#[cfg(doctest)]
-#[doc = include_str!("../../MIGRATING.md")]
-pub struct MigratingDoctests;

@@ -2,10 +2,10 @@
 //!
 //! Every shared-memory step of the protocol is a function in this module, written against the
 //! small [`Word`] trait; `reader.rs`, `guard.rs` and `writer.rs` call these functions on the
-//! atomics of the mapped files, and the loom tests (`tests/loom.rs` of this crate, see its doc)
-//! call the very same functions on loom's atomics. The decisions (which copy is free, which pin
-//! blocks what) exist once, here, and the exhaustive model check at the bottom of this file
-//! drives them.
+//! atomics of the mapped files, and the loom tests (the repository's `tests/tests/loom.rs`, see
+//! its doc) call the very same functions on loom's atomics. The decisions (which copy is free,
+//! which pin blocks what) exist once, here, and the exhaustive model check at the bottom of this
+//! file drives them.
 //!
 //! # The shared words
 //!

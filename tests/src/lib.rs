@@ -50,3 +50,15 @@ pub mod rng;
 pub mod scale;
 pub mod skip;
 pub mod types;
+
+/// The repository's README, its examples compiled as doctests so they cannot drift from the API.
+/// (Each published crate compiles its own README the same way.)
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
+/// MIGRATING.md's examples of the runtime's API, compiled as doctests. Its blocks of upstream
+/// code, `Cargo.toml` and diffs are marked as such and not compiled.
+#[cfg(doctest)]
+#[doc = include_str!("../../MIGRATING.md")]
+pub struct MigratingDoctests;

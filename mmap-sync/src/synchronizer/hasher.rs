@@ -4,8 +4,8 @@
 use std::fmt;
 use std::hash::Hasher;
 
-/// The checksum every channel uses, xxh3-64, as a [`Hasher`]: the default of [`Synchronizer`](super::Synchronizer)'s
-/// hasher parameter, in place of upstream's `WyHash`.
+/// The checksum every channel uses, xxh3-64, as a [`Hasher`]: the default of
+/// [`Synchronizer`](super::Synchronizer)'s hasher parameter, in place of upstream's `WyHash`.
 ///
 /// The parameter is accepted for source compatibility and does not choose anything: whatever
 /// hasher a program names, copies are checksummed with xxh3-64, because every program reading

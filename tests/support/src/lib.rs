@@ -13,7 +13,9 @@
 //! assert!(prefix.starts_with(dir.path()));
 //! ```
 //!
-//! [`ChannelPaths`]: https://docs.rs/mmap-sync/latest/mmap_sync/struct.ChannelPaths.html
+// The runtime of the workspace's version: docs.rs's unversioned page of `mmap-sync` is
+// upstream's 2.x until a stable 3.x exists.
+#![doc = concat!("[`ChannelPaths`]: https://docs.rs/mmap-sync/", env!("CARGO_PKG_VERSION"), "/mmap_sync/struct.ChannelPaths.html")]
 
 use std::path::{Path, PathBuf};
 

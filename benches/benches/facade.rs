@@ -2,7 +2,7 @@
 //! (`Synchronizer::read`) must cost no more than a native read (`Reader::read`) of the same value,
 //! with and without deserializing it. Writes are timed beside them for reference.
 //!
-//! `cargo bench -p mmap-sync --bench facade`
+//! `cargo bench -p mmap-sync-benches --bench facade`
 //!
 //! After criterion's runs it prints an interleaved comparison (batches of native and facade
 //! reads taking turns, median per read): on a shared machine, load that drifts between two

@@ -6,7 +6,7 @@
 //! write. The same harness finds the torn read when reader step 3 (the re-load) or the check of
 //! step 4' is removed: those tests are what shows the harness can fail.
 //!
-//! Runs with the other tests (`cargo test -p mmap-sync --test loom`); `LOOM_MAX_PREEMPTIONS`
+//! Runs with the other tests (`cargo test -p mmap-sync-tests --test loom`); `LOOM_MAX_PREEMPTIONS`
 //! widens the search (default 2 here).
 
 use std::sync::atomic::Ordering;
