@@ -12,7 +12,9 @@ use std::os::unix::fs::FileExt;
 
 use common::{ChannelDir, Run, cli_at};
 use mmap_sync::format::{StateHeader, state_file_len};
-use mmap_sync::schema::{ArchivedLayout, NAME_WIDTH, OwnedDescription, OwnedField, OwnedShape};
+use mmap_sync::schema::{
+    ArchivedLayout, Body, Definition, Field, Fields, Int, NAME_WIDTH, Shape, Structure, Style,
+};
 use mmap_sync::{ChannelPaths, Writer};
 use mmap_sync_schemas::RoutingTable;
 use serde_json::Value;
@@ -37,7 +39,7 @@ fn plant_type_name(paths: &ChannelPaths, name: &str) {
 }
 
 /// Replaces the stored schema description by `description`, growing the state file for it.
-fn plant_description(paths: &ChannelPaths, description: &OwnedDescription) -> usize {
+fn plant_description(paths: &ChannelPaths, description: &Structure) -> usize {
     let copies = mmap_sync::inspect::Channel::open(&paths.prefix).unwrap().header().copies;
     let encoded = description.encode();
     let at = state_file_len(copies);
@@ -48,21 +50,26 @@ fn plant_description(paths: &ChannelPaths, description: &OwnedDescription) -> us
     encoded.len()
 }
 
-fn field(name: &str) -> OwnedField {
-    OwnedField {
+fn field(name: &str) -> Field {
+    Field {
         name: name.to_owned(),
-        ty: "u8".to_owned(),
-        offset: Some(0),
+        offset: 0,
         layout: ArchivedLayout { size: 1, align: 1 },
-        nested: Vec::new(),
+        shape: Shape::Int(Int::U8),
     }
 }
 
-fn description(fields: Vec<OwnedField>) -> OwnedDescription {
-    OwnedDescription {
+/// A structure whose root is one struct, `Planted`, of `fields`.
+fn description(fields: Vec<Field>) -> Structure {
+    let planted = Definition {
         name: "Planted".to_owned(),
         layout: ArchivedLayout { size: 1, align: 1 },
-        shape: OwnedShape::Struct(fields),
+        body: Body::Struct(Fields { style: Style::Named, list: fields }),
+    };
+    Structure {
+        encoding: Structure::of(&RoutingTable::SHAPE).encoding,
+        root: Shape::Named(0),
+        types: vec![planted],
     }
 }
 
@@ -124,7 +131,7 @@ fn a_schema_name_of_half_a_megabyte_is_cut_in_the_table_and_whole_in_json() {
     let run = cli_at("inspect", &paths.prefix, &["--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let json: Value = serde_json::from_str(&run.stdout).unwrap();
-    assert_eq!(json["schema"]["fields"][0]["name"], long.as_str());
+    assert_eq!(json["schema"]["types"][0]["fields"][0]["name"], long.as_str());
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use common::{ChannelDir, Run, cli_at, regex_escape};
-use mmap_sync::format::{CopyDescriptor, StateHeader};
+use mmap_sync::format::{CopyDescriptor, FORMAT_VERSION, StateHeader};
 use mmap_sync::{ChannelPaths, Writer};
 use mmap_sync_schemas::RoutingTable;
 use serde_json::Value;
@@ -228,17 +228,23 @@ fn a_damaged_archive_behind_a_matching_checksum_is_beyond_verify() {
 }
 
 #[test]
-fn a_file_of_a_future_format_version_gets_a_clear_message_and_exit_4() {
-    let dir = ChannelDir::new("verify-future");
+fn files_of_the_previous_or_a_future_format_version_get_a_clear_message_and_exit_4() {
+    for other in [FORMAT_VERSION - 1, FORMAT_VERSION + 1] {
+        a_file_of_another_format_version_gets_a_clear_message_and_exit_4(other);
+    }
+}
+
+fn a_file_of_another_format_version_gets_a_clear_message_and_exit_4(other: u32) {
+    let dir = ChannelDir::new("verify-other-version");
     let channel = published(&dir);
-    patch(&channel.state, 8, &3u32.to_le_bytes());
+    patch(&channel.state, 8, &other.to_le_bytes());
     for command in ["verify", "inspect", "watch"] {
         let run = cli_at(command, &channel.prefix, &[]);
         assert_eq!(run.code, 4, "{command}: {run:?}");
         assert!(
             run.stderr.contains("routing_state")
-                && run.stderr.contains("format version 3")
-                && run.stderr.contains("reads format version 2 only"),
+                && run.stderr.contains(&format!("format version {other}"))
+                && run.stderr.contains(&format!("reads format version {FORMAT_VERSION} only")),
             "{command}: {run:?}"
         );
         let run = cli_at(command, &channel.prefix, &["--json"]);

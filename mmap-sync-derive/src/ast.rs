@@ -55,6 +55,9 @@ pub(crate) struct Field<'a> {
     /// The `#[rkyv(with = W)]` wrapper, which replaces the field's archived type with
     /// `<W as ArchiveWith<F>>::Archived`.
     pub(crate) with: Option<Type>,
+    /// `#[rkyv(omit_bounds)]`: how rkyv lets a type contain itself. The field's shape is then
+    /// looked up lazily (a `const` tree cannot contain itself).
+    pub(crate) omit_bounds: bool,
 }
 
 impl<'a> Container<'a> {
@@ -109,7 +112,13 @@ fn field((index, field): (usize, &syn::Field)) -> Field<'_> {
         Some(ident) => (Member::Named(ident.clone()), self::name(ident)),
         None => (Member::Unnamed(syn::Index::from(index)), index.to_string()),
     };
-    Field { member, name, ty: &field.ty, with: rkyv_value(&field.attrs, "with") }
+    Field {
+        member,
+        name,
+        ty: &field.ty,
+        with: rkyv_value(&field.attrs, "with"),
+        omit_bounds: rkyv_flag(&field.attrs, "omit_bounds"),
+    }
 }
 
 /// The text an identifier stands for: `r#type` is the identifier `type`, and `r#foo` is the
@@ -117,6 +126,33 @@ fn field((index, field): (usize, &syn::Field)) -> Field<'_> {
 /// records, the fingerprint, the description, messages) is written without `r#`.
 pub(crate) fn name(ident: &Ident) -> String {
     ident.unraw().to_string()
+}
+
+/// Whether the bare key `wanted` appears in an item's or field's `#[rkyv(..)]` attributes.
+fn rkyv_flag(attrs: &[syn::Attribute], wanted: &str) -> bool {
+    attrs.iter().filter(|attr| attr.path().is_ident("rkyv")).any(|attr| {
+        let syn::Meta::List(list) = &attr.meta else { return false };
+        let mut found = false;
+        let parser = |input: ParseStream| {
+            while !input.is_empty() {
+                let key = input.call(Ident::parse_any)?;
+                if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    value_tokens(input)?;
+                } else if input.peek(syn::token::Paren) {
+                    input.parse::<proc_macro2::TokenTree>()?;
+                } else if key == wanted {
+                    found = true;
+                }
+                if !input.is_empty() {
+                    input.parse::<Token![,]>()?;
+                }
+            }
+            Ok(())
+        };
+        let _ = parser.parse2(list.tokens.clone());
+        found
+    })
 }
 
 /// The type given to `key = ..` in an item's or field's `#[rkyv(..)]` attributes.

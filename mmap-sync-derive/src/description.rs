@@ -1,23 +1,16 @@
-//! The type's readable description (`mmap_sync::schema::TypeDescription`): names and type
-//! tokens from the definition, archived offsets, sizes and alignments computed by the compiler,
-//! and, for each field, the descriptions of the nested types that have one.
+//! The type's archived shape (`mmap_sync::schema::Describe::SHAPE`): a `const` tree of the
+//! type's fields or variants, each field with its archived offset, size and alignment computed
+//! by the compiler and its own shape (the field type's `Describe::SHAPE`, or an opaque shape
+//! named after the type as written when it has none).
 
 use proc_macro2::{Literal, TokenStream};
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, Type};
 
-use crate::ast::{Container, Data, Field, Variant};
+use crate::ast::{Container, Data, Field, Style, Variant};
 use crate::check::Config;
 use crate::fingerprint;
-
-/// Type names that can never implement `Describe`: the trait belongs to the runtime, so only
-/// the runtime could implement it for the standard library's types, and it does not. Fields of
-/// these types get no probe, which keeps the generated code short.
-const NEVER_DESCRIBED: &[&str] = &[
-    "bool", "char", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128",
-    "isize", "f32", "f64", "str", "String",
-];
 
 /// `impl Describe for T`, to be placed in the derive's `const _: () = { .. }` block after
 /// [`probe_imports`].
@@ -25,34 +18,50 @@ pub(crate) fn describe_impl(container: &Container, config: &Config) -> TokenStre
     let private = config.private();
     let ident = container.ident;
     let name = &container.name;
-    let description = match &container.data {
-        Data::Struct(_, fields) => {
-            let fields = fields.iter().map(|field| {
-                let offset = (!container.archived_as_other).then(|| {
-                    let member = &field.member;
-                    quote! {
-                        #private::core::mem::offset_of!(
-                            <Self as #private::rkyv::Archive>::Archived, #member
-                        )
-                    }
-                });
-                field_description(field, offset, config)
-            });
-            quote! {
-                #private::TypeDescription::of_struct(
-                    #name, #private::layout_of::<Self>(), &[#(#fields),*]
-                )
+    let layout = quote!(#private::layout_of::<#ident>());
+    if container.archived_as_other {
+        // Archived as another, existing type whose fields this derive cannot name: opaque.
+        return quote! {
+            #[automatically_derived]
+            impl #private::Describe for #ident {
+                const SHAPE: #private::StaticShape = #private::StaticShape::Opaque(#name, #layout);
             }
+        };
+    }
+    let mut items = Vec::new();
+    let body = match &container.data {
+        Data::Struct(style, fields) => {
+            let fields = fields.iter().map(|field| {
+                let member = &field.member;
+                let offset = quote! {
+                    #private::core::mem::offset_of!(
+                        <#ident as #private::rkyv::Archive>::Archived, #member
+                    ) as u64
+                };
+                static_field(field, offset, config)
+            });
+            let style = style_tokens(*style, config);
+            quote!(#private::StaticBody::Struct(#style, &[#(#fields),*]))
         }
         Data::Enum(variants) => {
             let variants = variants.iter().enumerate().map(|(index, variant)| {
-                variant_description(container, variants, index, variant, config)
+                let fields = variant.fields.iter().map(|f| static_field(f, quote!(0), config));
+                let list = format_ident!("__MMAP_SYNC_VARIANT_{}", index);
+                let count = Literal::usize_unsuffixed(variant.fields.len());
+                // Offsets of variant fields cannot be taken with `offset_of!` on stable Rust;
+                // they follow from the fields' layouts (see `variant_fields`).
+                items.push(quote! {
+                    const #list: [#private::StaticField; #count] =
+                        #private::variant_fields([#(#fields),*]);
+                });
+                let name = &variant.name;
+                let tag = discriminant(variants, index, config);
+                let style = style_tokens(variant.style, config);
+                quote! {
+                    #private::StaticVariant { name: #name, tag: #tag, style: #style, fields: &#list }
+                }
             });
-            quote! {
-                #private::TypeDescription::of_enum(
-                    #name, #private::layout_of::<Self>(), &[#(#variants),*]
-                )
-            }
+            quote!(#private::StaticBody::Enum(&[#(#variants),*]))
         }
         // Refused by `check`, so never generated.
         Data::Union => return TokenStream::new(),
@@ -60,48 +69,174 @@ pub(crate) fn describe_impl(container: &Container, config: &Config) -> TokenStre
     quote! {
         #[automatically_derived]
         impl #private::Describe for #ident {
-            const DESCRIPTION: &'static #private::TypeDescription = &#description;
+            const SHAPE: #private::StaticShape = {
+                #(#items)*
+                const BODY: #private::StaticBody = #body;
+                const LAYOUT: #private::ArchivedLayout = #layout;
+                const FINGERPRINT: u64 = #private::definition_fingerprint(#name, LAYOUT, &BODY);
+                #private::StaticShape::Named(&#private::StaticDefinition {
+                    name: #name,
+                    layout: LAYOUT,
+                    body: BODY,
+                    fingerprint: FINGERPRINT,
+                })
+            };
         }
     }
 }
 
-/// The imports nested-type probes resolve through, or nothing when no field has a probe. Method
-/// calls need their traits in scope; importing them as `_` names nothing the user could see.
+/// The import the shape probes resolve through: a path to an associated constant finds a
+/// trait's constant only when the trait is in scope; importing it as `_` names nothing the user
+/// could see.
 pub(crate) fn probe_imports(container: &Container, config: &Config) -> TokenStream {
-    if container.all_fields().iter().all(|field| probe_types(field).is_empty()) {
+    if container.all_fields().is_empty() {
         return TokenStream::new();
     }
     let private = config.private();
     quote! {
         #[allow(unused_imports)]
-        use #private::{DescribedProbe as _, OpaqueProbe as _};
+        use #private::{Different as _, Opaque as _};
     }
 }
 
-fn variant_description(
-    container: &Container,
-    variants: &[Variant],
-    index: usize,
-    variant: &Variant,
-    config: &Config,
-) -> TokenStream {
+fn style_tokens(style: Style, config: &Config) -> TokenStream {
     let private = config.private();
-    let name = &variant.name;
-    let discriminant = discriminant(variants, index, config);
-    let fields = variant.fields.iter().map(|field| field_description(field, None, config));
-    // Offsets of variant fields cannot be taken with `offset_of!` on stable Rust; they follow
-    // from the fields' layouts (see `variant_fields`).
-    let fields = if container.archived_as_other || variant.fields.is_empty() {
-        quote!(&[#(#fields),*])
-    } else {
-        quote!(&#private::variant_fields([#(#fields),*]))
-    };
-    quote!(#private::VariantDescription::new(#name, #discriminant, #fields))
+    match style {
+        Style::Named => quote!(#private::Style::Named),
+        Style::Tuple => quote!(#private::Style::Unnamed),
+        Style::Unit => quote!(#private::Style::Unit),
+    }
 }
 
-/// The discriminant of `variants[index]` as rkyv's archived tag has it: the explicit value,
-/// or one more than the previous variant's, from 0. Literals are computed here; other
-/// expressions are left to the compiler, typed as the tag's `u8`.
+/// One `StaticField`: name, offset, the archived layout (spanned at the field type, so a type
+/// that cannot be archived is reported there) and the shape.
+fn static_field(field: &Field, offset: TokenStream, config: &Config) -> TokenStream {
+    let private = config.private();
+    let name = &field.name;
+    let ty = field.ty;
+    let text = fingerprint::type_text(field);
+    let layout = match &field.with {
+        None => quote_spanned!(ty.span()=> #private::layout_of::<#ty>()),
+        Some(with) => quote_spanned!(ty.span()=> #private::layout_with::<#ty, #with>()),
+    };
+    let shape = if field.with.is_some() {
+        // The wrapper decides the archived form, which this derive cannot name.
+        quote!(#private::StaticShape::Opaque(#text, #layout))
+    } else if field.omit_bounds {
+        // Where a type contains itself: looked up when the structure is made.
+        let probe = quote!(#private::opaque_named(#private::Probe::<#ty>::SHAPE, #text));
+        quote!(#private::StaticShape::Deferred(#text, #layout, || #probe))
+    } else {
+        shape_of(ty, config)
+    };
+    quote!(#private::StaticField { name: #name, offset: #offset, layout: #layout, shape: #shape })
+}
+
+/// The `const` expression of the shape of the type `ty`: its `Describe::SHAPE` through the
+/// probe, or an opaque shape named after it as written when it has none.
+///
+/// The std containers (`Vec`, `Box`, `Option`, maps and sets), arrays and tuples are looked
+/// into by their syntax: `Vec<Row>` is a `Vec` of `Row`'s shape even when `Row` does not
+/// implement `Describe` (its opaque shape then has `Row`'s archived layout, which the
+/// fingerprint sees), where the probe would see one opaque `Vec<Row>`. A type is taken as a
+/// container only when the compiler agrees it is that std type (`Same::SAME`); a user's own
+/// `Vec` goes to the probe.
+fn shape_of(ty: &Type, config: &Config) -> TokenStream {
+    let private = config.private();
+    let probe = || {
+        let text = fingerprint::canonical_tokens(ty.to_token_stream());
+        quote!(#private::opaque_named(#private::Probe::<#ty>::SHAPE, #text))
+    };
+    // Checked when the compiler agrees that `ty` is `std_ty`.
+    let container = |std_ty: TokenStream, inner: &[&Type], shape: TokenStream| {
+        let inner = inner.iter().map(|t| shape_of(t, config));
+        let names = (0..inner.len()).map(|i| format_ident!("E{i}"));
+        let fallback = probe();
+        quote!({
+            #(const #names: #private::StaticShape = #inner;)*
+            if #private::Same::<#ty, #std_ty>::SAME { #shape } else { #fallback }
+        })
+    };
+    match ty {
+        Type::Paren(inner) => shape_of(&inner.elem, config),
+        Type::Group(inner) => shape_of(&inner.elem, config),
+        Type::Array(array) => {
+            let elem = shape_of(&array.elem, config);
+            let len = &array.len;
+            quote!({
+                const E0: #private::StaticShape = #elem;
+                #private::StaticShape::Array(&E0, (#len) as u64)
+            })
+        }
+        Type::Tuple(tuple) if !tuple.elems.is_empty() => {
+            let elems = tuple.elems.iter().map(|t| shape_of(t, config));
+            let n = tuple.elems.len();
+            quote!({
+                const E: [#private::StaticShape; #n] = [#(#elems),*];
+                #private::StaticShape::Tuple(&E)
+            })
+        }
+        Type::Path(path) if path.qself.is_none() => {
+            let Some(last) = path.path.segments.last() else { return probe() };
+            let args: Vec<&Type> = match &last.arguments {
+                syn::PathArguments::AngleBracketed(args) => args
+                    .args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        syn::GenericArgument::Type(ty) => Some(ty),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => return probe(),
+            };
+            let s = quote!(#private::StaticShape);
+            match (last.ident.to_string().as_str(), args.as_slice()) {
+                ("Vec", [t]) => container(quote!(::std::vec::Vec<#t>), &[t], quote!(#s::Vec(&E0))),
+                ("Option", [t]) => {
+                    container(quote!(::std::option::Option<#t>), &[t], quote!(#s::Option(&E0)))
+                }
+                ("Box", [Type::Slice(slice)]) => {
+                    let t = &*slice.elem;
+                    container(quote!(::std::boxed::Box<[#t]>), &[t], quote!(#s::BoxSlice(&E0)))
+                }
+                // `Box<str>` is described by the probe.
+                ("Box", [t]) if !is_str(t) => {
+                    container(quote!(::std::boxed::Box<#t>), &[t], quote!(#s::Box(&E0)))
+                }
+                ("HashSet", [t]) => container(
+                    quote!(::std::collections::HashSet<#t>),
+                    &[t],
+                    quote!(#s::HashSet(&E0)),
+                ),
+                ("BTreeSet", [t]) => container(
+                    quote!(::std::collections::BTreeSet<#t>),
+                    &[t],
+                    quote!(#s::BTreeSet(&E0)),
+                ),
+                ("HashMap", [k, v]) => container(
+                    quote!(::std::collections::HashMap<#k, #v>),
+                    &[k, v],
+                    quote!(#s::HashMap(&E0, &E1)),
+                ),
+                ("BTreeMap", [k, v]) => container(
+                    quote!(::std::collections::BTreeMap<#k, #v>),
+                    &[k, v],
+                    quote!(#s::BTreeMap(&E0, &E1)),
+                ),
+                _ => probe(),
+            }
+        }
+        _ => probe(),
+    }
+}
+
+fn is_str(ty: &Type) -> bool {
+    matches!(ty, Type::Path(path) if path.qself.is_none() && path.path.is_ident("str"))
+}
+
+/// The tag of `variants[index]` as rkyv's archived enum has it: the explicit discriminant, or
+/// one more than the previous variant's, from 0. Literals are computed here; other expressions
+/// are left to the compiler, typed as the tag's `u8`.
 fn discriminant(variants: &[Variant], index: usize, config: &Config) -> TokenStream {
     let private = config.private();
     let explicit = variants[..=index]
@@ -110,73 +245,19 @@ fn discriminant(variants: &[Variant], index: usize, config: &Config) -> TokenStr
         .rev()
         .find_map(|(i, variant)| variant.discriminant.map(|expr| (i, expr)));
     let (base, steps) = match explicit {
-        None => return Literal::u64_unsuffixed(index as u64).into_token_stream(),
+        None => return Literal::u8_unsuffixed(index as u8).into_token_stream(),
         Some((at, expr)) => (expr, (index - at) as u64),
     };
     if let Expr::Lit(syn::ExprLit { lit: syn::Lit::Int(lit), .. }) = base
         && let Ok(value) = lit.base10_parse::<u64>()
         && let Some(value) = value.checked_add(steps)
+        && let Ok(value) = u8::try_from(value)
     {
-        return Literal::u64_unsuffixed(value).into_token_stream();
+        return Literal::u8_unsuffixed(value).into_token_stream();
     }
     let steps = (steps > 0).then(|| {
-        let steps = Literal::u64_unsuffixed(steps);
+        let steps = Literal::u8_unsuffixed(steps as u8);
         quote!(+ #steps)
     });
-    quote!(#private::discriminant(#base) #steps)
-}
-
-fn field_description(field: &Field, offset: Option<TokenStream>, config: &Config) -> TokenStream {
-    let private = config.private();
-    let name = &field.name;
-    let ty = field.ty;
-    let text = fingerprint::type_text(field);
-    // Spanned at the field type, so a type that cannot be archived is reported there.
-    let layout = match &field.with {
-        None => quote_spanned!(ty.span()=> #private::layout_of::<#ty>()),
-        Some(with) => quote_spanned!(ty.span()=> #private::layout_with::<#ty, #with>()),
-    };
-    let offset = offset.map(|offset| quote!(.at(#offset)));
-    let probes = probe_types(field);
-    let nested = (!probes.is_empty()).then(|| {
-        let probes =
-            probes.iter().map(|ty| quote!(|| (&#private::Probe::<#ty>::NEW).description()));
-        quote!(.nested(&[#(#probes),*]))
-    });
-    quote!(#private::FieldDescription::new(#name, #text, #layout) #offset #nested)
-}
-
-/// The types of `field` that might implement `Describe`: its own type and, unless a `with`
-/// wrapper decides the archived form, the element types the fingerprint also looks into;
-/// each type once, and none that is known never to implement it.
-fn probe_types<'a>(field: &Field<'a>) -> Vec<&'a Type> {
-    let mut types = vec![field.ty];
-    if field.with.is_none() {
-        fingerprint::element_types(field.ty, &mut |elem| types.push(elem));
-    }
-    let mut seen = Vec::new();
-    types.retain(|ty| {
-        let text = fingerprint::canonical_tokens(quote!(#ty));
-        if !may_describe(ty) || seen.contains(&text) {
-            return false;
-        }
-        seen.push(text);
-        true
-    });
-    types
-}
-
-/// Only a named type (not an array, tuple or reference) can implement a trait of another
-/// crate, and not one of the standard library's.
-fn may_describe(ty: &Type) -> bool {
-    match ty {
-        Type::Path(path) if path.qself.is_none() => path.path.segments.last().is_some_and(|last| {
-            let name = last.ident.to_string();
-            !NEVER_DESCRIBED.contains(&name.as_str())
-                && !fingerprint::CONTAINERS.iter().any(|(container, _)| *container == name)
-        }),
-        Type::Paren(paren) => may_describe(&paren.elem),
-        Type::Group(group) => may_describe(&group.elem),
-        _ => false,
-    }
+    quote!(#private::tag(#base) #steps)
 }

@@ -129,10 +129,10 @@ fn generate(container: &Container, config: &Config) -> TokenStream {
                 pub const DATA_PATHS: [&'static str; #copies_lit] = [#(#data_paths),*];
                 /// Schema fingerprint: readers refuse files written with another one.
                 pub const FINGERPRINT: u64 = #fingerprint;
-                /// Readable description of this type's archived layout: fields, types, offsets,
-                /// sizes, nested types and variants (see `mmap_sync::schema`).
-                pub const DESCRIPTION: &'static #private::TypeDescription =
-                    <Self as #private::Describe>::DESCRIPTION;
+                /// This type's archived shape, the whole tree: fields, offsets, sizes, nested
+                /// types and variants (see `mmap_sync::schema`), which the writer stores in
+                /// the channel.
+                pub const SHAPE: #private::StaticShape = <Self as #private::Describe>::SHAPE;
 
                 /// Opens (creating if needed) this type's channel for writing.
                 pub fn writer() -> #private::Result<#private::Writer<Self>> {
@@ -154,10 +154,8 @@ fn generate(container: &Container, config: &Config) -> TokenStream {
                 #readers
                 #max_size
                 #path_env
-                const DESCRIPTION: #private::core::option::Option<&'static #private::TypeDescription> =
-                    #private::core::option::Option::Some(
-                        <Self as #private::Describe>::DESCRIPTION
-                    );
+                const SHAPE: #private::core::option::Option<#private::StaticShape> =
+                    #private::core::option::Option::Some(<Self as #private::Describe>::SHAPE);
             }
 
             #describe

@@ -1,181 +1,38 @@
-//! The schema fingerprint: a description of the type written out at macro time, hashed and
-//! combined by const evaluation with the size and alignment of every archived type involved.
+//! The schema fingerprint, computed by const evaluation over the type's whole shape, and the
+//! type text (a field's type as written, in canonical tokens) that opaque and deferred shapes
+//! are named by.
 //!
 //! See the crate documentation for what this catches and what it cannot.
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
-use syn::Type;
 use syn::spanned::Spanned;
 
-use crate::ast::{self, Container, Data, Field, Style};
+use crate::ast::{self, Container, Field};
 use crate::check::Config;
 
-/// Bumped when the description format or the fold order changes, so that a new macro can never
-/// produce the same fingerprint for a different scheme by accident.
-const SCHEME: &str = "mmap-sync-derive fingerprint 1";
-
-/// Generic types whose listed type arguments are archived in place of the outer type's
-/// out-of-line data: their layout matters although the outer type's own size does not change
-/// with them. Only names whose rkyv impls require those arguments to be `Archive` appear here.
-pub(crate) const CONTAINERS: &[(&str, &[usize])] = &[
-    ("Vec", &[0]),
-    ("VecDeque", &[0]),
-    ("Box", &[0]),
-    ("Option", &[0]),
-    ("Arc", &[0]),
-    ("Rc", &[0]),
-    ("BTreeSet", &[0]),
-    ("HashSet", &[0]),
-    ("BTreeMap", &[0, 1]),
-    ("HashMap", &[0, 1]),
-    ("Result", &[0, 1]),
-];
-
-/// One archived type whose size and alignment go into the fingerprint.
-struct LayoutTerm {
-    /// The Rust type; its archived form is `<ty as Archive>::Archived`, or with `with`,
-    /// `<with as ArchiveWith<ty>>::Archived`.
-    ty: Type,
-    with: Option<Type>,
-}
-
-/// The const expression of the type's fingerprint.
+/// The const expression of the type's fingerprint: the fingerprint of its whole shape, its
+/// `schema_version` and the archive encoding (`__private::type_fingerprint`).
+///
+/// Before it, each field's type is required to be archivable in a call spanned at the field's
+/// type: a field rkyv cannot archive is reported there, in words (`Instant` cannot be archived
+/// by rkyv, ..). The shape's own probes cannot say it: a failed probe is a missing associated
+/// item, and the compiler stops checking the body that holds it.
 pub(crate) fn expression(container: &Container, config: &Config) -> TokenStream {
     let private = config.private();
-    let description = describe(container);
+    let ident = container.ident;
     let version = proc_macro2::Literal::u64_unsuffixed(config.schema_version);
-    let mut terms = Vec::new();
-    for field in container.all_fields() {
-        terms.push(LayoutTerm { ty: field.ty.clone(), with: field.with.clone() });
-        // A `with` wrapper decides the archived form itself; the field type's arguments need
-        // not be archivable then.
-        if field.with.is_none() {
-            element_types(field.ty, &mut |elem| {
-                terms.push(LayoutTerm { ty: elem.clone(), with: None });
-            });
-        }
-    }
-    let folds = terms.iter().map(|term| {
-        // Spanned at the field type so that a type that cannot be archived is reported there.
-        let ty = &term.ty;
-        let span = ty.span();
-        match &term.with {
-            None => quote_spanned!(span=> .archived::<#ty>()),
-            Some(with) => quote_spanned!(span=> .archived_with::<#ty, #with>()),
+    let checks = container.all_fields().into_iter().map(|field| {
+        let ty = field.ty;
+        match &field.with {
+            None => quote_spanned!(ty.span()=> #private::archivable::<#ty>();),
+            Some(with) => quote_spanned!(ty.span()=> #private::archivable_with::<#ty, #with>();),
         }
     });
-    quote! {
-        #private::Fingerprint::of_schema(#description)
-            .value(#version)
-            .archived::<Self>()
-            #(#folds)*
-            .finish()
-    }
-}
-
-/// Calls `found` with each archived element type of `ty` (inside arrays, slices, tuples and the
-/// known containers), outermost first, recursively; only types whose archived size can be taken
-/// (see [`sized_archivable`]).
-pub(crate) fn element_types<'t>(ty: &'t Type, found: &mut dyn FnMut(&'t Type)) {
-    fn add<'t>(elem: &'t Type, found: &mut dyn FnMut(&'t Type)) {
-        if let Some(elem) = sized_archivable(elem) {
-            found(elem);
-        }
-        element_types(elem, found);
-    }
-    match ty {
-        Type::Array(array) => add(&array.elem, found),
-        Type::Slice(slice) => add(&slice.elem, found),
-        Type::Tuple(tuple) => tuple.elems.iter().for_each(|elem| add(elem, found)),
-        Type::Paren(paren) => element_types(&paren.elem, found),
-        Type::Group(group) => element_types(&group.elem, found),
-        Type::Path(path) if path.qself.is_none() => {
-            let Some(last) = path.path.segments.last() else { return };
-            let Some(&(_, positions)) = CONTAINERS.iter().find(|(name, _)| last.ident == name)
-            else {
-                return;
-            };
-            let syn::PathArguments::AngleBracketed(args) = &last.arguments else { return };
-            let types: Vec<&Type> = args
-                .args
-                .iter()
-                .filter_map(|arg| match arg {
-                    syn::GenericArgument::Type(ty) => Some(ty),
-                    _ => None,
-                })
-                .collect();
-            for &position in positions {
-                if let Some(elem) = types.get(position) {
-                    add(elem, found);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-/// `ty` itself if its archived size can be taken: a sized type that is not `str`. Slices and
-/// `str` only contribute through their elements.
-pub(crate) fn sized_archivable(ty: &Type) -> Option<&Type> {
-    match ty {
-        Type::Slice(_) | Type::Reference(_) | Type::TraitObject(_) | Type::ImplTrait(_) => None,
-        Type::Path(path) if path.qself.is_none() && path.path.is_ident("str") => None,
-        Type::Paren(paren) => sized_archivable(&paren.elem),
-        Type::Group(group) => sized_archivable(&group.elem),
-        other => Some(other),
-    }
-}
-
-/// The part of the fingerprint fixed at macro time: the item's kind and name, its variants and
-/// fields in order with their names, type tokens and `with` wrappers, and discriminants.
-///
-/// Tokens are written one space apart, whatever the source spacing and whatever the compiler's
-/// own printing does, so the same definition gives the same text on every toolchain.
-pub(crate) fn describe(container: &Container) -> String {
-    let mut out = format!("{SCHEME}: ");
-    match &container.data {
-        Data::Struct(style, fields) => {
-            out.push_str("struct ");
-            out.push_str(&container.name);
-            describe_fields(*style, fields, &mut out);
-        }
-        Data::Enum(variants) => {
-            out.push_str("enum ");
-            out.push_str(&container.name);
-            out.push_str(" {");
-            for (i, variant) in variants.iter().enumerate() {
-                out.push_str(if i == 0 { " " } else { ", " });
-                out.push_str(&variant.name);
-                describe_fields(variant.style, &variant.fields, &mut out);
-                if let Some(discriminant) = variant.discriminant {
-                    out.push_str(" = ");
-                    out.push_str(&canonical_tokens(discriminant.to_token_stream()));
-                }
-            }
-            out.push_str(" }");
-        }
-        Data::Union => out.push_str("union"),
-    }
-    out
-}
-
-fn describe_fields(style: Style, fields: &[Field], out: &mut String) {
-    let (open, close, first) = match style {
-        Style::Named => (" {", " }", " "),
-        Style::Tuple => ("(", ")", ""),
-        Style::Unit => return,
-    };
-    out.push_str(open);
-    for (i, field) in fields.iter().enumerate() {
-        out.push_str(if i == 0 { first } else { ", " });
-        if style == Style::Named {
-            out.push_str(&field.name);
-            out.push_str(": ");
-        }
-        out.push_str(&type_text(field));
-    }
-    out.push_str(close);
+    quote!({
+        #(#checks)*
+        #private::type_fingerprint(&<#ident as #private::Describe>::SHAPE, #version)
+    })
 }
 
 /// A field's type as the fingerprint and the description write it: its tokens, and its `with`

@@ -19,58 +19,48 @@
 //! ```
 //!
 //! The attributes and the generated items are documented on [`SharedState`](derive@SharedState);
-//! [`Describe`](derive@Describe) gives types nested in a channel type a readable description.
+//! [`Describe`](derive@Describe) gives types nested in a channel type their structure.
 //! The sections below say what the schema fingerprint catches and cannot see, and what the
-//! description records. Reading and writing channels, and the guarantees, are documented in
+//! structure records. Reading and writing channels, and the guarantees, are documented in
 //! [`mmap-sync`].
 //!
 //! # The schema fingerprint
 //!
 //! `FINGERPRINT` is a 64-bit hash that a writer stores in the channel's header and in every
 //! copy it publishes; a reader whose type has another fingerprint refuses the files with
-//! `Error::SchemaMismatch` instead of reading bytes laid out for some other type. It is built in
-//! two parts:
+//! `Error::SchemaMismatch`, naming what differs, instead of reading bytes laid out for some
+//! other type. It is computed by const evaluation over the type's whole structure (below),
+//! folded with `schema_version` and the archive encoding (rkyv's version, endianness, pointer
+//! width and alignment rules).
 //!
-//! 1. At macro time, a description of the definition: `struct` or `enum`, the type's name, each
-//!    variant's name and discriminant, each field's name and the tokens of its type (and of its
-//!    `#[rkyv(with = ..)]` wrapper), in declaration order. Tokens are written one space apart,
-//!    so formatting and the compiler version do not matter.
-//! 2. By const evaluation, folded into that hash in a fixed order: `schema_version`, then the
-//!    size and alignment of the archived root (`<T as Archive>::Archived`), then of each field's
-//!    archived type, and of the archived element types inside arrays, tuples and the standard
-//!    containers `Vec`, `VecDeque`, `Box`, `Option`, `Arc`, `Rc`, `BTreeSet`, `HashSet`,
-//!    `BTreeMap`, `HashMap` and `Result` (recursively).
+//! It **catches**: a field or variant added, removed, renamed or reordered, in the channel type
+//! or in any nested type that implements `mmap_sync::schema::Describe`; a field's type changed
+//! anywhere in the tree, also when the layout stays equal (`u32` to `i32`) and inside enum
+//! variants and container elements (`Failed(String)` to `Failed(Vec<u8>)`); another archive
+//! encoding; a bumped `schema_version`.
 //!
-//! It **catches**: a field or variant added, removed, renamed or reordered; a field's type
-//! changed in its spelling; a change behind a type alias or inside a nested type that alters
-//! the size or alignment of that type's archived form, including the element type of a
-//! `Vec<Nested>` or `HashMap<K, Nested>`; a bumped `schema_version`.
-//!
-//! It **cannot see**: changes inside a nested type that keep its archived size and alignment,
-//! such as swapping two `u32` fields of a nested struct, renaming them, or changing an
-//! `i32` to a `u32` behind an alias or inside a nested struct; element types of generic types
-//! not listed above (a user's own `Table<Nested>` contributes only its own archived size and
-//! its type tokens); the meaning of a field (same type, new units). Bump `schema_version` for
-//! such changes. The module path is not part of the fingerprint: two programs that each define
-//! the same `struct HelloWorld` can talk to each other.
+//! It **cannot see**: a change inside an *opaque* type (one that does not implement
+//! `Describe`, such as a type of another crate, or a field archived through
+//! `#[rkyv(with = ..)]`) that keeps its name as written and its archived size and alignment;
+//! what lies behind a recursive field (`#[rkyv(omit_bounds)]`), beyond its type's name and
+//! layout (a reader compares the whole stored structure when it opens the channel); the meaning
+//! of a field (same type, new units). Bump `schema_version` for such changes. Module paths and
+//! spellings are not part of the fingerprint: two programs that each define the same
+//! `struct HelloWorld` can talk to each other, and `Vec<String>`, `std::vec::Vec<String>` and
+//! an alias of it are one shape.
 //!
 //! Names are written without a raw identifier's `r#` (`r#type` is the identifier `type`), here
-//! as in `TYPE_NAME` and the description.
+//! as in `TYPE_NAME` and the structure.
 //!
-//! It can also **differ where the layout is equal**: spelling a field's type differently
-//! (`Vec<String>` versus `std::vec::Vec<String>`, or through an alias) changes the description
-//! and therefore the fingerprint. Share the type through one crate (as the workspace's
-//! `mmap-sync-schemas` crate does) rather than copying it.
+//! # The structure
 //!
-//! # The description
-//!
-//! Beside the fingerprint, the derive records a readable description of the type
-//! (`mmap_sync::schema::TypeDescription`): fields with their names, types as written, and
-//! archived offsets, sizes and alignments computed by the compiler; variants with their
-//! discriminants; and the descriptions of nested types that implement
-//! `mmap_sync::schema::Describe`, which [`Describe`](derive@Describe) derives for types that
-//! are nested in a channel without being one. What it shows and cannot show is documented in
-//! `mmap_sync::schema`.
+//! Beside the fingerprint, the derive records the type's structural schema
+//! (`mmap_sync::schema::Describe::SHAPE`): the type's fields or variants (with their tags),
+//! each field's name, archived offset, size and alignment computed by the compiler, and its
+//! shape as a tree of scalars, strings, containers and the nested types that implement
+//! `Describe`, which [`Describe`](derive@Describe) derives for types that are nested in a
+//! channel without being one. What it records, and how it is stored, printed and read without
+//! the Rust type, is documented in `mmap_sync::schema` and `mmap_sync::dynamic`.
 //!
 // The runtime of the same version (the two are released together): docs.rs's unversioned page
 // of `mmap-sync` is upstream's 2.x until a stable 3.x exists.
@@ -142,8 +132,8 @@ struct ReadmeDoctests;
 ///   reader-table files (`{PATH}_state`, `{PATH}_readers`);
 /// * `DATA_PATHS: [&'static str; COPIES]`: the data files, `{PATH}_data_{i}`;
 /// * `FINGERPRINT: u64`: the schema fingerprint (see the crate documentation for what it catches);
-/// * `DESCRIPTION: &'static mmap_sync::schema::TypeDescription`: the readable description of
-///   the type, also given as `SharedState::DESCRIPTION` and through `mmap_sync::schema::Describe`;
+/// * `SHAPE: mmap_sync::schema::StaticShape`: the type's structural schema, also given as
+///   `SharedState::SHAPE` and through `mmap_sync::schema::Describe`;
 /// * `fn writer() -> mmap_sync::Result<mmap_sync::Writer<Self>>` and
 ///   `fn reader() -> mmap_sync::Result<mmap_sync::Reader<Self>>`: open the channel at
 ///   `SharedState::path()`, i.e. at the `env` override when set, else at `PATH`.
@@ -156,9 +146,9 @@ pub fn derive_shared_state(input: proc_macro::TokenStream) -> proc_macro::TokenS
     expand::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
-/// Gives a type that is nested in a channel type a readable description of its archived
-/// layout (`mmap_sync::schema::Describe`), so that the channel type's description shows it
-/// under the fields that hold it. Use it through `mmap_sync::schema::Describe`.
+/// Gives a type that is nested in a channel type its structural schema
+/// (`mmap_sync::schema::Describe`), so that the channel type's structure, fingerprint and
+/// dynamic view see into the fields that hold it. Use it through `mmap_sync::schema::Describe`.
 ///
 /// ```
 /// use mmap_sync::SharedState;
@@ -176,8 +166,8 @@ pub fn derive_shared_state(input: proc_macro::TokenStream) -> proc_macro::TokenS
 ///     pub all: Vec<Upstream>,
 /// }
 ///
-/// let description = Upstreams::DESCRIPTION.to_owned_description();
-/// assert!(description.to_string().contains("Upstream (struct"));
+/// let structure = mmap_sync::schema::Structure::of(&Upstreams::SHAPE);
+/// assert!(structure.to_string().contains("Upstream (struct"));
 /// ```
 ///
 /// The type must be concrete, as for `SharedState`, and must not also derive `SharedState`,

@@ -3,7 +3,9 @@
 //! two definitions that differ in one field are told apart by naming that field.
 
 use mmap_sync::SharedState;
-use mmap_sync::schema::{self, Change, Describe, Nested, OwnedDescription, OwnedShape};
+use mmap_sync::schema::{
+    self, Body, Change, Definition, Describe, Field, Shape, Structure, Variant,
+};
 use rkyv::{Archive, Serialize};
 
 #[derive(Archive, Serialize, SharedState, Debug)]
@@ -51,8 +53,8 @@ pub enum Event {
     Stopped,
 }
 
-fn description<T: SharedState>() -> OwnedDescription {
-    T::DESCRIPTION.expect("a derived type has a description").to_owned_description()
+fn description<T: SharedState>() -> Structure {
+    Structure::of(&T::SHAPE.expect("a derived type has a structure"))
 }
 
 #[test]
@@ -80,24 +82,32 @@ fn offset_in<R, F>(root: &R, field: &F) -> u64 {
     (field as *const F as usize - root as *const R as usize) as u64
 }
 
-fn field<'a>(fields: &'a [schema::OwnedField], name: &str) -> &'a schema::OwnedField {
+fn field<'a>(fields: &'a [Field], name: &str) -> &'a Field {
     fields.iter().find(|field| field.name == name).unwrap_or_else(|| panic!("no field {name}"))
 }
 
-fn struct_fields(description: &OwnedDescription) -> &[schema::OwnedField] {
-    match &description.shape {
-        OwnedShape::Struct(fields) => fields,
-        OwnedShape::Enum(_) => panic!("{} is described as an enum", description.name),
+/// The definition of the named type `name` in `structure`.
+fn definition<'a>(structure: &'a Structure, name: &str) -> &'a Definition {
+    structure.types.iter().find(|d| d.name == name).unwrap_or_else(|| panic!("no type {name}"))
+}
+
+fn struct_fields<'a>(structure: &'a Structure, name: &str) -> &'a [Field] {
+    match &definition(structure, name).body {
+        Body::Struct(fields) => &fields.list,
+        Body::Enum(_) => panic!("{name} is described as an enum"),
     }
 }
 
-fn variant_fields<'a>(description: &'a OwnedDescription, name: &str) -> &'a [schema::OwnedField] {
-    match &description.shape {
-        OwnedShape::Enum(variants) => {
-            &variants.iter().find(|variant| variant.name == name).expect("variant exists").fields
-        }
-        OwnedShape::Struct(_) => panic!("{} is described as a struct", description.name),
+fn variants<'a>(structure: &'a Structure, name: &str) -> &'a [Variant] {
+    match &definition(structure, name).body {
+        Body::Enum(variants) => variants,
+        Body::Struct(_) => panic!("{name} is described as a struct"),
     }
+}
+
+fn variant_fields<'a>(structure: &'a Structure, ty: &str, name: &str) -> &'a [Field] {
+    let variant = variants(structure, ty).iter().find(|variant| variant.name == name);
+    &variant.expect("variant exists").fields.list
 }
 
 #[test]
@@ -107,14 +117,20 @@ fn struct_offsets_and_sizes_are_those_of_the_archived_bytes() {
     let bytes = rkyv::to_bytes::<rkyv::rancor::Error>(&value).unwrap();
     let archived = rkyv::access::<ArchivedRouting, rkyv::rancor::Error>(&bytes).unwrap();
     let described = description::<Routing>();
-    let fields = struct_fields(&described);
-    assert_eq!(field(fields, "version").offset, Some(offset_in(archived, &archived.version)));
-    assert_eq!(field(fields, "routes").offset, Some(offset_in(archived, &archived.routes)));
-    assert_eq!(field(fields, "fallback").offset, Some(offset_in(archived, &archived.fallback)));
-    assert_eq!(field(fields, "policy").offset, Some(offset_in(archived, &archived.policy)));
+    let fields = struct_fields(&described, "Routing");
+    assert_eq!(field(fields, "version").offset, offset_in(archived, &archived.version));
+    assert_eq!(field(fields, "routes").offset, offset_in(archived, &archived.routes));
+    assert_eq!(field(fields, "fallback").offset, offset_in(archived, &archived.fallback));
+    assert_eq!(field(fields, "policy").offset, offset_in(archived, &archived.policy));
     assert_eq!(field(fields, "policy").layout.size, size_of_val(&archived.policy) as u64);
-    assert_eq!(described.layout.size, size_of::<ArchivedRouting>() as u64);
-    assert_eq!(described.layout.align, align_of::<ArchivedRouting>() as u64);
+    let routing = definition(&described, "Routing");
+    assert_eq!(routing.layout.size, size_of::<ArchivedRouting>() as u64);
+    assert_eq!(routing.layout.align, align_of::<ArchivedRouting>() as u64);
+    // The nested types are laid out as the compiler laid out their archived forms.
+    let route = definition(&described, "Route");
+    assert_eq!(route.layout.size, size_of::<ArchivedRoute>() as u64);
+    let upstream = definition(&described, "Upstream");
+    assert_eq!(upstream.layout.align, align_of::<ArchivedUpstream>() as u64);
 }
 
 #[test]
@@ -127,15 +143,15 @@ fn variant_field_offsets_are_those_of_the_archived_bytes() {
         let archived = rkyv::access::<ArchivedEvent, rkyv::rancor::Error>(&bytes).unwrap();
         match archived {
             ArchivedEvent::Started { at, by } => {
-                let fields = variant_fields(&described, "Started");
-                assert_eq!(field(fields, "at").offset, Some(offset_in(archived, at)));
+                let fields = variant_fields(&described, "Event", "Started");
+                assert_eq!(field(fields, "at").offset, offset_in(archived, at));
                 assert_eq!(field(fields, "at").layout.size, size_of_val(at) as u64);
-                assert_eq!(field(fields, "by").offset, Some(offset_in(archived, by)));
+                assert_eq!(field(fields, "by").offset, offset_in(archived, by));
             }
             ArchivedEvent::Progress(count, fraction) => {
-                let fields = variant_fields(&described, "Progress");
-                assert_eq!(field(fields, "0").offset, Some(offset_in(archived, count)));
-                assert_eq!(field(fields, "1").offset, Some(offset_in(archived, fraction)));
+                let fields = variant_fields(&described, "Event", "Progress");
+                assert_eq!(field(fields, "0").offset, offset_in(archived, count));
+                assert_eq!(field(fields, "1").offset, offset_in(archived, fraction));
             }
             ArchivedEvent::Stopped => unreachable!("not archived here"),
         }
@@ -155,11 +171,9 @@ fn discriminants_are_the_archived_tags() {
         // rkyv archives an enum as `#[repr(u8)]`: its first byte is the tag.
         let root = archived as *const ArchivedPolicy as usize - bytes.as_ptr() as usize;
         let tag = bytes[root];
-        let OwnedShape::Enum(variants) = &Policy::DESCRIPTION.to_owned_description().shape else {
-            panic!("an enum")
-        };
-        let variant = variants.iter().find(|variant| variant.name == name).unwrap();
-        assert_eq!(variant.discriminant, u64::from(tag), "{name}");
+        let described = Structure::of(&<Policy as Describe>::SHAPE);
+        let variant = variants(&described, "Policy").iter().find(|v| v.name == name).unwrap();
+        assert_eq!(variant.tag, tag, "{name}");
     }
 }
 
@@ -180,9 +194,12 @@ fn a_recursive_type_is_described_once() {
         children: Vec<Tree>,
     }
 
-    let described = Tree::DESCRIPTION.to_owned_description();
-    let children = field(struct_fields(&described), "children");
-    assert_eq!(children.nested, [Nested::Recursive { name: "Tree".to_owned() }]);
+    let described = Structure::of(&<Tree as Describe>::SHAPE);
+    assert_eq!(described.types.len(), 1, "{described:?}");
+    assert_eq!(described.root, Shape::Named(0));
+    let children = field(struct_fields(&described, "Tree"), "children");
+    assert_eq!(children.shape, Shape::Vec(Box::new(Shape::Named(0))));
+    let _ = Tree { label: 1, children: vec![] }.label;
 }
 
 #[test]
@@ -203,17 +220,16 @@ fn raw_identifiers_are_named_without_their_prefix() {
     let _ = r#loop { r#type: 1, r#match: r#Match::r#Some(2) };
     assert_eq!(<r#loop as SharedState>::TYPE_NAME, "loop");
     let described = description::<r#loop>();
-    let fields = struct_fields(&described);
+    let fields = struct_fields(&described, "loop");
     assert_eq!(fields[0].name, "type");
-    assert_eq!(fields[1].ty, "Match");
-    let Nested::Described(nested) = &fields[1].nested[0] else { panic!("Match is described") };
-    assert_eq!(variant_fields(nested, "Some").len(), 1);
+    assert_eq!(described.render(&fields[1].shape), "Match");
+    assert_eq!(variant_fields(&described, "Match", "Some").len(), 1);
 }
 
 #[test]
 fn derived_descriptions_survive_encoding() {
     for described in [description::<Routing>(), description::<Event>()] {
-        assert_eq!(OwnedDescription::decode(&described.encode()), Ok(described));
+        assert_eq!(Structure::decode(&described.encode()), Ok(described));
     }
 }
 
@@ -241,9 +257,130 @@ fn two_definitions_that_differ_in_one_field_name_that_field() {
     let differences =
         schema::diff(&description::<here::HelloWorld>(), &description::<there::HelloWorld>());
     let messages: Vec<String> = differences.iter().map(ToString::to_string).collect();
-    assert_eq!(
-        messages,
-        ["field 'messages' has type 'Vec<String>' here but 'Vec<u64>' in the channel"]
-    );
+    assert_eq!(messages, ["HelloWorld.messages: Vec<String> here, Vec<u64> in the channel"]);
     assert!(matches!(differences[0].change, Change::FieldType { .. }));
+}
+
+/// The types exist for their shapes; no value of them is made.
+#[allow(dead_code)]
+mod before {
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
+    pub enum Mode {
+        Idle,
+        Failed(String),
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
+    #[shared_state(path = "/dev/shm/description_status")]
+    pub struct Status {
+        pub code: u32,
+        pub mode: Mode,
+    }
+}
+
+/// The types exist for their shapes; no value of them is made.
+#[allow(dead_code)]
+mod after {
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
+    pub enum Mode {
+        Idle,
+        Failed(Vec<u8>),
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
+    #[shared_state(path = "/dev/shm/description_status")]
+    pub struct Status {
+        pub code: u32,
+        pub mode: Mode,
+    }
+}
+
+/// The types exist for their shapes; no value of them is made.
+#[allow(dead_code)]
+mod signed {
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
+    pub enum Mode {
+        Idle,
+        Failed(String),
+    }
+
+    /// `code` has the same archived layout as `before::Status`'s, and another meaning.
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
+    #[shared_state(path = "/dev/shm/description_status")]
+    pub struct Status {
+        pub code: i32,
+        pub mode: Mode,
+    }
+}
+
+#[test]
+fn a_change_inside_a_nested_enum_changes_the_fingerprint_and_names_the_variant_field() {
+    assert_ne!(before::Status::FINGERPRINT, after::Status::FINGERPRINT);
+    let differences =
+        schema::diff(&description::<after::Status>(), &description::<before::Status>());
+    let messages: Vec<String> = differences.iter().map(ToString::to_string).collect();
+    assert_eq!(messages, ["Mode::Failed.0: Vec<u8> here, String in the channel"]);
+}
+
+#[test]
+fn a_change_of_equal_layout_changes_the_fingerprint_and_names_the_field() {
+    assert_ne!(before::Status::FINGERPRINT, signed::Status::FINGERPRINT);
+    let differences =
+        schema::diff(&description::<signed::Status>(), &description::<before::Status>());
+    let messages: Vec<String> = differences.iter().map(ToString::to_string).collect();
+    assert_eq!(messages, ["Status.code: i32 here, u32 in the channel"]);
+}
+
+#[test]
+fn the_same_definition_in_two_modules_has_one_fingerprint() {
+    // Names and shapes, not module paths, make a fingerprint: `before::Mode` and
+    // `signed::Mode` are one type to a channel.
+    assert_eq!(
+        schema::shape_fingerprint(&<before::Mode as Describe>::SHAPE),
+        schema::shape_fingerprint(&<signed::Mode as Describe>::SHAPE)
+    );
+}
+
+/// A type without `Describe`, nested in std containers.
+#[derive(Archive, Serialize, Debug)]
+pub struct Plain {
+    pub key: u32,
+    pub value: u64,
+}
+
+mod mine {
+    /// A type of the user's that is called `Vec`.
+    #[derive(rkyv::Archive, rkyv::Serialize, Debug)]
+    pub struct Vec<T> {
+        pub first: Option<T>,
+    }
+}
+
+#[derive(Archive, Serialize, SharedState, Debug)]
+#[shared_state(path = "/dev/shm/description_containers")]
+pub struct Containers {
+    pub rows: Vec<Plain>,
+    pub by_key: std::collections::HashMap<u32, Option<Plain>>,
+    pub pairs: [(u8, Plain); 2],
+    pub own: mine::Vec<u8>,
+}
+
+#[test]
+fn std_containers_are_looked_into_and_a_users_own_vec_is_not() {
+    let described = description::<Containers>();
+    let fields = struct_fields(&described, "Containers");
+    let shapes: Vec<String> = fields.iter().map(|field| described.render(&field.shape)).collect();
+    assert_eq!(
+        shapes,
+        ["Vec<Plain>", "HashMap<u32, Option<Plain>>", "[(u8, Plain); 2]", "mine::Vec<u8>"]
+    );
+    let plain = Shape::Opaque {
+        name: "Plain".to_owned(),
+        layout: schema::ArchivedLayout {
+            size: size_of::<ArchivedPlain>() as u64,
+            align: align_of::<ArchivedPlain>() as u64,
+        },
+    };
+    assert_eq!(fields[0].shape, Shape::Vec(Box::new(plain)));
+    assert!(matches!(&fields[3].shape, Shape::Opaque { name, .. } if name == "mine::Vec<u8>"));
 }

@@ -50,8 +50,11 @@ compile_error!("the mmap-sync file format is little-endian; big-endian targets a
 pub const STATE_MAGIC: u64 = u64::from_le_bytes(*b"MMSYNCst");
 /// First eight bytes of `P_readers`.
 pub const READERS_MAGIC: u64 = u64::from_le_bytes(*b"MMSYNCrd");
-/// Bumped on any incompatible change of this module.
-pub const FORMAT_VERSION: u32 = 2;
+/// Bumped on any incompatible change of this module or of what the state file stores. Version 3
+/// stores the structural schema ([`crate::schema::Structure`]) and fingerprints over the whole
+/// type tree; version 2 (3.0.0 before alpha.1) stored a flat description, and is refused with a
+/// message naming it.
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Fewest data copies a channel may have.
 pub const MIN_COPIES: usize = 2;

@@ -1,7 +1,7 @@
 //! The writer of the workspace's stable JSON shapes: a small value type written as compact,
 //! one-line JSON, with the escaping every JSON output of mmap-sync shares.
 //!
-//! The schema description's [`to_json`](crate::schema::OwnedDescription::to_json) and every
+//! The schema description's [`to_json`](crate::schema::Structure::to_json) and every
 //! `--json` line of the `mmap-sync` command are written by it, so a string read from a
 //! channel's files is escaped the same way wherever it appears:
 //!

@@ -15,9 +15,12 @@ pub use crate::fingerprint::{fold_fingerprint, hash_str};
 // The runtime's limits, which generated code asserts the derive's attribute values against.
 pub use crate::format::{DEFAULT_COPIES, MAX_COPIES, MAX_READER_SLOTS, MIN_COPIES};
 pub use crate::schema::derive_support::{
-    DescribedProbe, OpaqueProbe, Probe, discriminant, layout_of, layout_with, variant_fields,
+    Different, Opaque, Probe, Same, layout_of, layout_with, opaque_named, tag, variant_fields,
 };
-pub use crate::schema::{Describe, FieldDescription, TypeDescription, VariantDescription};
+pub use crate::schema::{
+    ArchivedLayout, Describe, Encoding, StaticBody, StaticDefinition, StaticField, StaticShape,
+    StaticVariant, Style, definition_fingerprint,
+};
 pub use crate::{Error, Reader, Result, SharedState, Writer};
 
 /// The validator a copy's archived bytes are checked with.
@@ -25,7 +28,7 @@ pub type Validator<'a> = rkyv::api::high::HighValidator<'a, rkyv::rancor::Error>
 
 /// `rkyv::Archive` under a name whose "not implemented" error says what to do, instead of
 /// listing every type that does implement `Archive`. Generated code asks for this bound on
-/// every field type (through [`Fingerprint::archived`]).
+/// every field type (through [`layout_of`]).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be archived by rkyv, so it cannot be part of a `SharedState` type",
     label = "not archivable: `{Self}` does not implement `rkyv::Archive`",
@@ -36,41 +39,19 @@ pub trait Archivable: rkyv::Archive {}
 
 impl<T: rkyv::Archive> Archivable for T {}
 
-/// Builds a type's fingerprint in const context: the hash of its macro-time description, then
-/// values and archived layouts folded in, in the order the calls are made.
-#[derive(Clone, Copy, Debug)]
-pub struct Fingerprint(u64);
+/// Compiles when `T` can be archived; the derive calls it for each field, spanned at the
+/// field's type, so that the message above is reported there.
+pub const fn archivable<T: Archivable>() {}
 
-impl Fingerprint {
-    /// Starts from the hash of the type's description (kind, name, fields and type tokens).
-    pub const fn of_schema(description: &str) -> Self {
-        Fingerprint(hash_str(description))
-    }
+/// Compiles when the wrapper `W` archives `F` (a field with `#[rkyv(with = W)]`).
+pub const fn archivable_with<F, W: rkyv::with::ArchiveWith<F>>() {}
 
-    /// Folds in a number (the `schema_version`).
-    pub const fn value(self, value: u64) -> Self {
-        Fingerprint(fold_fingerprint(self.0, value))
-    }
-
-    /// Folds in the size and alignment of `T`'s archived form.
-    pub const fn archived<T: Archivable>(self) -> Self {
-        self.layout(size_of::<T::Archived>(), align_of::<T::Archived>())
-    }
-
-    /// Folds in the size and alignment of field type `F` archived through wrapper `W`
-    /// (`#[rkyv(with = W)]`).
-    pub const fn archived_with<F, W: rkyv::with::ArchiveWith<F>>(self) -> Self {
-        self.layout(size_of::<W::Archived>(), align_of::<W::Archived>())
-    }
-
-    const fn layout(self, size: usize, align: usize) -> Self {
-        self.value(size as u64).value(align as u64)
-    }
-
-    /// The fingerprint.
-    pub const fn finish(self) -> u64 {
-        self.0
-    }
+/// A channel type's fingerprint, in `const` context: the fingerprint of its whole shape (see
+/// [`shape_fingerprint`](crate::schema::shape_fingerprint)), its `schema_version`, and the
+/// encoding rkyv archives with.
+pub const fn type_fingerprint(shape: &StaticShape, schema_version: u64) -> u64 {
+    let fp = fold_fingerprint(crate::schema::shape_fingerprint(shape), schema_version);
+    fold_fingerprint(fp, Encoding::current().fingerprint())
 }
 
 /// Size of `T`'s archived root: a lower bound for any archived value of `T`, which the

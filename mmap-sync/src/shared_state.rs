@@ -35,14 +35,14 @@ pub trait SharedState:
     const MAX_SIZE: u64 = crate::format::DEFAULT_MAX_SIZE;
     /// Environment variable that, when set, overrides `PATH` at run time.
     const PATH_ENV: Option<&'static str> = None;
-    /// A readable description of the type's archived layout (fields, types, offsets, sizes,
-    /// nested types, variants; see [`schema`](crate::schema)), for tools that show what a
-    /// channel holds and for schema mismatches that name the field that differs.
+    /// The type's archived shape, as a tree (see [`schema`](crate::schema)): what the writer
+    /// stores in the channel, so that a program without the type can read the value and a
+    /// schema mismatch names the field that differs.
     ///
     /// `#[derive(SharedState)]` fills it in. A hand-written impl has none unless it sets one,
     /// and values published through the upstream-style
     /// [`Synchronizer`](crate::synchronizer::Synchronizer) facade have none.
-    const DESCRIPTION: Option<&'static crate::schema::TypeDescription> = None;
+    const SHAPE: Option<crate::schema::StaticShape> = None;
 
     /// The path prefix to use: `PATH_ENV`'s value when that variable is set and not empty,
     /// `PATH` otherwise.

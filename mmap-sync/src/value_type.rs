@@ -9,7 +9,7 @@ use rkyv::{Archive, Portable, rancor};
 use crate::error::{Error, Result, Schema};
 use crate::fingerprint;
 use crate::format::StateMap;
-use crate::schema::{Difference, OwnedDescription};
+use crate::schema::{Difference, Structure};
 use crate::shared_state::SharedState;
 
 /// Validates `bytes` as an archived `A` with its root at the end (bytecheck).
@@ -40,8 +40,8 @@ pub(crate) struct ValueType {
     pub root_align: usize,
     /// Bytecheck of an archive of this type.
     pub check: ArchiveCheck,
-    /// The type's schema description, if it has one (types with the derive).
-    pub describe: Option<fn() -> OwnedDescription>,
+    /// The type's structure, if it has one (types with the derive).
+    pub structure: Option<fn() -> Structure>,
 }
 
 impl ValueType {
@@ -55,7 +55,7 @@ impl ValueType {
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
-            describe: T::DESCRIPTION.map(|_| describe::<T> as fn() -> OwnedDescription),
+            structure: T::SHAPE.map(|_| structure::<T> as fn() -> Structure),
         }
     }
 
@@ -74,7 +74,7 @@ impl ValueType {
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
-            describe: None,
+            structure: None,
         }
     }
 
@@ -83,25 +83,30 @@ impl ValueType {
         Schema { type_name: self.type_name.clone(), fingerprint: self.fingerprint }
     }
 
-    /// The encoded description (empty when the type has none, or it is too large to store).
+    /// The encoded structure (empty when the type has none, or it is too large to store).
     pub fn description(&self) -> Vec<u8> {
-        let encoded = self.describe.map_or_else(Vec::new, |f| f().encode());
+        let encoded = self.structure.map_or_else(Vec::new, |f| f().encode());
         if encoded.len() > crate::format::MAX_SCHEMA_LEN { Vec::new() } else { encoded }
     }
 
-    /// Which fields differ between this type and the description stored in `state`, when both
-    /// have one.
+    /// The structure stored in `state`, when both it and this type have one.
+    fn stored(&self, state: &StateMap) -> Option<(Structure, Structure)> {
+        let mine = self.structure?;
+        let found = Structure::decode(&state.description()).ok()?;
+        Some((mine(), found))
+    }
+
+    /// Which types, variants and fields differ between this type and the structure stored in
+    /// `state`, when both have one.
     pub fn differences(&self, state: &StateMap) -> Vec<Difference> {
-        let Some(describe) = self.describe else { return Vec::new() };
-        match OwnedDescription::decode(&state.description()) {
-            Ok(found) => crate::schema::diff(&describe(), &found),
-            Err(_) => Vec::new(),
-        }
+        self.stored(state).map_or_else(Vec::new, |(mine, found)| crate::schema::diff(&mine, &found))
     }
 
     /// Whether the channel whose state is `state` holds values of this type; returns the
     /// fingerprint its copy descriptors carry. Two derived fingerprints are compared when both
-    /// sides have one; otherwise the layout fingerprints, which every program can compute.
+    /// sides have one; otherwise the layout fingerprints, which every program can compute. When
+    /// both sides have a structure, the structures must be equal too: the fingerprint stops
+    /// where a type refers to itself (`#[rkyv(omit_bounds)]`), the structure does not.
     pub fn accepts(&self, state: &StateMap, path: &Path) -> Result<u64> {
         let channel = state.schema();
         let (mine, theirs) = if self.derived && state.derived() {
@@ -109,20 +114,23 @@ impl ValueType {
         } else {
             (self.layout_fingerprint, state.layout_fingerprint())
         };
-        if mine == theirs {
-            return Ok(channel.fingerprint);
-        }
+        let differences = if mine == theirs {
+            match self.stored(state) {
+                Some((mine, found)) if mine != found => crate::schema::diff(&mine, &found),
+                _ => return Ok(channel.fingerprint),
+            }
+        } else {
+            self.differences(state)
+        };
         let expected = Schema { type_name: self.type_name.clone(), fingerprint: mine };
         let found = Schema { type_name: channel.type_name, fingerprint: theirs };
-        let differences = self.differences(state);
         let error = Error::SchemaMismatch { path: path.to_owned(), expected, found, differences };
         crate::log::schema_mismatch(&error);
         Err(error)
     }
 }
 
-fn describe<T: SharedState>() -> OwnedDescription {
-    T::DESCRIPTION
-        .map(|d| d.to_owned_description())
-        .expect("only used for types with a description")
+/// The structure of `T` (made once per call: `Structure::of` walks the `const` tree).
+fn structure<T: SharedState>() -> Structure {
+    T::SHAPE.map(|shape| Structure::of(&shape)).expect("only used for types with a shape")
 }

@@ -216,8 +216,8 @@ mod tests {
     }
 
     #[test]
-    fn the_routing_table_description_shows_its_nested_types() {
-        let table = RoutingTable::DESCRIPTION.to_owned_description().to_string();
+    fn the_routing_table_structure_shows_its_nested_types() {
+        let table = mmap_sync::schema::Structure::of(&RoutingTable::SHAPE).to_string();
         for nested in ["Route (struct", "Upstream (struct", "Policy (enum", "variant HashHeader"] {
             assert!(table.contains(nested), "{nested} missing from\n{table}");
         }

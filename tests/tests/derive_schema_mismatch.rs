@@ -102,8 +102,8 @@ fn a_newer_program_refuses_an_older_programs_channel() {
         &paths,
         v2,
         v1,
-        "field 'owner' (String) is here but not in the channel; 'Inventory' is archived in 20 \
-         bytes aligned to 4 here but in 12 bytes aligned to 4 in the channel",
+        "Inventory.owner: a field (String) here, not in the channel; Inventory: archived in 20 \
+         bytes (alignment 4) here, in 12 bytes (alignment 4) in the channel",
     );
     assert_eq!(probe(V2, "read", &paths.prefix), refused);
     assert_eq!(probe(V2, "write", &paths.prefix), refused, "a v2 writer must not take v1's files");
@@ -125,8 +125,8 @@ fn an_older_program_refuses_a_newer_programs_channel() {
         &paths,
         v1,
         v2,
-        "field 'owner' (String) is in the channel but not here; 'Inventory' is archived in 12 \
-         bytes aligned to 4 here but in 20 bytes aligned to 4 in the channel",
+        "Inventory.owner: a field (String) in the channel, not here; Inventory: archived in 12 \
+         bytes (alignment 4) here, in 20 bytes (alignment 4) in the channel",
     );
     assert_eq!(probe(V1, "read", &paths.prefix), refused);
     assert_eq!(probe(V1, "write", &paths.prefix), refused);

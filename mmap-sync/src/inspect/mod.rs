@@ -36,7 +36,7 @@ use crate::format::{CopyDescriptor, FileId, ReadersMap, STATE_MAGIC, StateMap};
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
-use crate::schema::OwnedDescription;
+use crate::schema::Structure;
 use crate::set;
 
 mod verify;
@@ -126,7 +126,7 @@ pub enum Description {
     /// published through the [`Synchronizer`](crate::synchronizer::Synchronizer) facade).
     None,
     /// The stored description.
-    Described(OwnedDescription),
+    Described(Structure),
     /// Bytes are stored but cannot be decoded; the reason.
     Unreadable(String),
 }
@@ -345,7 +345,7 @@ impl Channel {
         if bytes.is_empty() {
             return Description::None;
         }
-        match OwnedDescription::decode(&bytes) {
+        match Structure::decode(&bytes) {
             Ok(description) => Description::Described(description),
             Err(reason) => Description::Unreadable(reason),
         }

@@ -1,48 +1,74 @@
-//! The binary form of a description, stored beside the fingerprint in a channel's files:
-//! [`OwnedDescription::encode`] and the decoder that refuses whatever a hostile file may hold.
+//! The binary form of a [`Structure`], stored beside the fingerprint in a channel's state file:
+//! [`Structure::encode`], and the decoder that refuses whatever a hostile file may hold.
 
-use super::{
-    ArchivedLayout, MAX_DEPTH, Nested, OwnedDescription, OwnedField, OwnedShape, OwnedVariant,
-};
+use super::shape::{ArchivedLayout, Float, Int, Style};
+use super::structure::{Body, Definition, Encoding, Field, Fields, Shape, Structure, Variant};
 
-/// Largest encoding [`OwnedDescription::decode`] accepts, in bytes. Real types describe
-/// themselves in a few hundred bytes to a few kilobytes; the bound keeps what a hostile file can
-/// make a decoder allocate small.
+/// Largest encoding [`Structure::decode`] accepts, in bytes. Real types describe themselves in a
+/// few hundred bytes to a few kilobytes; the bound keeps what a hostile file can make a decoder
+/// allocate small.
 pub const MAX_ENCODED_LEN: usize = 1 << 20;
 
-/// First eight bytes of an encoded description.
+/// First eight bytes of an encoded structure.
 pub const ENCODING_MAGIC: [u8; 8] = *b"MMSYNCds";
 
-/// Version of the encoding [`OwnedDescription::encode`] writes; [`OwnedDescription::decode`]
-/// refuses others, saying which version it found.
-pub const ENCODING_VERSION: u32 = 1;
+/// Version of the encoding [`Structure::encode`] writes; [`Structure::decode`] refuses others,
+/// saying which version it found. Version 1, a table of fields with their types as text, was
+/// written by the previous format of the channel files, which this build refuses as a whole.
+pub const ENCODING_VERSION: u32 = 2;
+
+/// Nesting levels of shapes inside one shape (`Vec<Option<Box<..>>>`) the decoder accepts.
+/// Named types do not nest in the encoding (they are referred to by index), so this bounds the
+/// decoder's recursion, not the depth of a value.
+pub const MAX_SHAPE_DEPTH: usize = 32;
 
 /// Size of the encoding's header: magic, version, and the length of the body that follows.
 const HEADER_LEN: usize = 16;
 
 const KIND_STRUCT: u8 = 0;
 const KIND_ENUM: u8 = 1;
-const NESTED_DESCRIBED: u8 = 0;
-const NESTED_RECURSIVE: u8 = 1;
-const NESTED_TOO_DEEP: u8 = 2;
 
-impl OwnedDescription {
-    /// The description in its binary form, to store beside a channel's fingerprint.
+impl Structure {
+    /// The structure in its binary form, to store beside a channel's fingerprint.
     ///
     /// The form is self-delimiting: 8 bytes of [`ENCODING_MAGIC`], the [`ENCODING_VERSION`] and
     /// the length of the body as little-endian `u32`s, then the body. In the body, numbers are
-    /// LEB128 varints and strings a varint length followed by UTF-8; a description is its name,
-    /// archived size and alignment, a kind byte (0 struct, 1 enum), then its fields, or its
-    /// variants (name, discriminant, fields), each list preceded by its length. A field is its
-    /// name, type, an optional offset (byte 0, or byte 1 and the offset), size, alignment and
-    /// its list of nested types (byte 0 and a description, 1 and the name of a recursive type,
-    /// 2 and the name of one nested too deep).
+    /// LEB128 varints and strings a varint length followed by UTF-8. The body is the encoding
+    /// (rkyv's version, a flags byte: 1 big-endian, 2 unaligned; the pointer width in bits), the
+    /// named types (their count, then each: name, size, alignment, a kind byte, 0 struct or 1
+    /// enum; a struct's fields, an enum's variants: name, tag byte, fields), then the root's
+    /// shape. Fields are a style byte (0 named, 1 unnamed, 2 unit), their count, and each: name,
+    /// offset, size, alignment, shape. A shape is a tag byte and what its kind needs (see
+    /// `put_shape`).
     ///
-    /// An encoding longer than [`MAX_ENCODED_LEN`] cannot be decoded; a writer should check
-    /// the length before storing it.
+    /// An encoding longer than [`MAX_ENCODED_LEN`] cannot be decoded; a writer checks the
+    /// length before storing it.
     pub fn encode(&self) -> Vec<u8> {
         let mut body = Vec::new();
-        encode_description(self, &mut body);
+        put_varint(u64::from(self.encoding.rkyv), &mut body);
+        body.push(u8::from(self.encoding.big_endian) | (u8::from(self.encoding.unaligned) << 1));
+        body.push(self.encoding.pointer_width);
+        put_varint(self.types.len() as u64, &mut body);
+        for definition in &self.types {
+            put_str(&definition.name, &mut body);
+            put_layout(definition.layout, &mut body);
+            match &definition.body {
+                Body::Struct(fields) => {
+                    body.push(KIND_STRUCT);
+                    put_fields(fields, &mut body);
+                }
+                Body::Enum(variants) => {
+                    body.push(KIND_ENUM);
+                    put_varint(variants.len() as u64, &mut body);
+                    for variant in variants {
+                        put_str(&variant.name, &mut body);
+                        body.push(variant.tag);
+                        put_fields(&variant.fields, &mut body);
+                    }
+                }
+            }
+        }
+        put_shape(&self.root, &mut body);
         let mut out = Vec::with_capacity(HEADER_LEN + body.len());
         out.extend_from_slice(&ENCODING_MAGIC);
         out.extend_from_slice(&ENCODING_VERSION.to_le_bytes());
@@ -51,13 +77,14 @@ impl OwnedDescription {
         out
     }
 
-    /// Reads a description that [`encode`](Self::encode) wrote at the start of `bytes`; bytes
+    /// Reads a structure that [`encode`](Self::encode) wrote at the start of `bytes`; bytes
     /// after its end are ignored, so it can be read from a larger, zero-padded region.
     ///
     /// Never panics, whatever `bytes` holds: malformed, truncated, too deeply nested or too
-    /// long input is an error that says what is wrong and where, and nothing is allocated
-    /// beyond a small multiple of the input's length.
-    pub fn decode(bytes: &[u8]) -> Result<OwnedDescription, String> {
+    /// long input, a named type that does not exist, an alignment that is not a power of two,
+    /// are each an error that says what is wrong and where; nothing is allocated beyond a small
+    /// multiple of the input's length.
+    pub fn decode(bytes: &[u8]) -> Result<Structure, String> {
         let header = bytes.get(..HEADER_LEN).ok_or_else(|| {
             format!(
                 "schema description: {} bytes, shorter than its {HEADER_LEN}-byte header",
@@ -87,66 +114,111 @@ impl OwnedDescription {
                 bytes.len() - HEADER_LEN
             )
         })?;
-        let mut decoder = Decoder { bytes: body, pos: 0 };
-        let description = decoder.description(0)?;
-        if decoder.pos != body.len() {
-            return Err(decoder.error("bytes left over after the description"));
+        let mut d = Decoder { bytes: body, pos: 0 };
+        let structure = d.structure()?;
+        if d.pos != body.len() {
+            return Err(d.error("bytes left after the root shape"));
         }
-        Ok(description)
+        structure.check()?;
+        Ok(structure)
+    }
+
+    /// Refuses a structure no writer could have made: a named type out of range, an alignment
+    /// that is not a power of two, a field outside its type.
+    pub fn check(&self) -> Result<(), String> {
+        let e = self.encoding;
+        if e.rkyv != Encoding::RKYV_0_8 || ![16, 32, 64].contains(&e.pointer_width) {
+            return Err(format!(
+                "an archive encoding this build does not know ({e}); it reads rkyv 0.8's"
+            ));
+        }
+        let count = self.types.len();
+        let mut named_ok = Ok(());
+        self.root.visit(&mut |shape| {
+            if let Shape::Named(i) = shape
+                && *i >= count
+            {
+                named_ok = Err(format!("the root refers to type {i} of {count}"));
+            }
+        });
+        named_ok?;
+        for definition in &self.types {
+            let name = &definition.name;
+            check_layout(definition.layout, name)?;
+            let fields: Vec<(&str, &Fields)> = match &definition.body {
+                Body::Struct(fields) => vec![("", fields)],
+                Body::Enum(variants) => {
+                    variants.iter().map(|v| (v.name.as_str(), &v.fields)).collect()
+                }
+            };
+            for (variant, fields) in fields {
+                for field in &fields.list {
+                    let at = if variant.is_empty() {
+                        format!("{name}.{}", field.name)
+                    } else {
+                        format!("{name}::{variant}.{}", field.name)
+                    };
+                    check_layout(field.layout, &at)?;
+                    let end = field.offset.checked_add(field.layout.size);
+                    if end.is_none_or(|end| end > definition.layout.size) {
+                        return Err(format!(
+                            "{at}: {} bytes at offset {} do not fit the type's {} bytes",
+                            field.layout.size, field.offset, definition.layout.size
+                        ));
+                    }
+                    let mut bad = None;
+                    field.shape.visit(&mut |shape| match shape {
+                        Shape::Named(i) if *i >= count => {
+                            bad = Some(format!("{at} refers to type {i} of {count}"));
+                        }
+                        Shape::Opaque { layout, .. } => {
+                            if let Err(e) = check_layout(*layout, &at) {
+                                bad = Some(e);
+                            }
+                        }
+                        _ => {}
+                    });
+                    if let Some(bad) = bad {
+                        return Err(bad);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
-fn encode_description(description: &OwnedDescription, out: &mut Vec<u8>) {
-    put_str(&description.name, out);
-    put_varint(description.layout.size, out);
-    put_varint(description.layout.align, out);
-    match &description.shape {
-        OwnedShape::Struct(fields) => {
-            out.push(KIND_STRUCT);
-            encode_fields(fields, out);
-        }
-        OwnedShape::Enum(variants) => {
-            out.push(KIND_ENUM);
-            put_varint(variants.len() as u64, out);
-            for variant in variants {
-                put_str(&variant.name, out);
-                put_varint(variant.discriminant, out);
-                encode_fields(&variant.fields, out);
-            }
-        }
+fn check_layout(layout: ArchivedLayout, at: &str) -> Result<(), String> {
+    if layout.align == 0 || !layout.align.is_power_of_two() || layout.align > 1 << 16 {
+        return Err(format!("{at}: alignment {} is not a power of two up to 65536", layout.align));
     }
+    if !layout.size.is_multiple_of(layout.align) {
+        return Err(format!(
+            "{at}: size {} is not a multiple of its alignment {}",
+            layout.size, layout.align
+        ));
+    }
+    Ok(())
 }
 
-fn encode_fields(fields: &[OwnedField], out: &mut Vec<u8>) {
-    put_varint(fields.len() as u64, out);
-    for field in fields {
-        put_str(&field.name, out);
-        put_str(&field.ty, out);
-        match field.offset {
-            None => out.push(0),
-            Some(offset) => {
-                out.push(1);
-                put_varint(offset, out);
+impl Shape {
+    /// Calls `f` on this shape and every shape inside it (not following named types).
+    pub fn visit(&self, f: &mut impl FnMut(&Shape)) {
+        f(self);
+        match self {
+            Shape::Vec(s)
+            | Shape::BoxSlice(s)
+            | Shape::Box(s)
+            | Shape::Option(s)
+            | Shape::Array(s, _)
+            | Shape::HashSet(s)
+            | Shape::BTreeSet(s) => s.visit(f),
+            Shape::HashMap(k, v) | Shape::BTreeMap(k, v) => {
+                k.visit(f);
+                v.visit(f);
             }
-        }
-        put_varint(field.layout.size, out);
-        put_varint(field.layout.align, out);
-        put_varint(field.nested.len() as u64, out);
-        for nested in &field.nested {
-            match nested {
-                Nested::Described(description) => {
-                    out.push(NESTED_DESCRIBED);
-                    encode_description(description, out);
-                }
-                Nested::Recursive { name } => {
-                    out.push(NESTED_RECURSIVE);
-                    put_str(name, out);
-                }
-                Nested::TooDeep { name } => {
-                    out.push(NESTED_TOO_DEEP);
-                    put_str(name, out);
-                }
-            }
+            Shape::Tuple(list) => list.iter().for_each(|s| s.visit(f)),
+            _ => {}
         }
     }
 }
@@ -164,8 +236,125 @@ fn put_str(text: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(text.as_bytes());
 }
 
-/// Reads a body. Every list is read element by element, never pre-allocated from a length
-/// taken from the input, so what is allocated grows only with the bytes actually read.
+fn put_layout(layout: ArchivedLayout, out: &mut Vec<u8>) {
+    put_varint(layout.size, out);
+    put_varint(layout.align, out);
+}
+
+fn style_code(style: Style) -> u8 {
+    match style {
+        Style::Named => 0,
+        Style::Unnamed => 1,
+        Style::Unit => 2,
+    }
+}
+
+fn put_fields(fields: &Fields, out: &mut Vec<u8>) {
+    out.push(style_code(fields.style));
+    put_varint(fields.list.len() as u64, out);
+    for field in &fields.list {
+        put_str(&field.name, out);
+        put_varint(field.offset, out);
+        put_layout(field.layout, out);
+        put_shape(&field.shape, out);
+    }
+}
+
+// Shape tags.
+const UNIT: u8 = 0;
+const BOOL: u8 = 1;
+const CHAR: u8 = 2;
+const INT: u8 = 3;
+const FLOAT: u8 = 4;
+const STRING: u8 = 5;
+const BOX_STR: u8 = 6;
+const VEC: u8 = 7;
+const BOX_SLICE: u8 = 8;
+const BOX: u8 = 9;
+const OPTION: u8 = 10;
+const ARRAY: u8 = 11;
+const TUPLE: u8 = 12;
+const HASH_MAP: u8 = 13;
+const HASH_SET: u8 = 14;
+const BTREE_MAP: u8 = 15;
+const BTREE_SET: u8 = 16;
+const NAMED: u8 = 17;
+const OPAQUE: u8 = 18;
+
+/// A shape: its tag, then an integer's kind (its index in [`Int::ALL`]), a float's (0 `f32`,
+/// 1 `f64`), an array's length, a tuple's count, a named type's index, an opaque type's name
+/// and layout, followed by the shapes inside it.
+fn put_shape(shape: &Shape, out: &mut Vec<u8>) {
+    match shape {
+        Shape::Unit => out.push(UNIT),
+        Shape::Bool => out.push(BOOL),
+        Shape::Char => out.push(CHAR),
+        Shape::Int(int) => {
+            out.push(INT);
+            out.push(Int::ALL.iter().position(|i| i == int).unwrap_or(0) as u8);
+        }
+        Shape::Float(float) => {
+            out.push(FLOAT);
+            out.push(u8::from(*float == Float::F64));
+        }
+        Shape::String => out.push(STRING),
+        Shape::BoxStr => out.push(BOX_STR),
+        Shape::Vec(s) => {
+            out.push(VEC);
+            put_shape(s, out);
+        }
+        Shape::BoxSlice(s) => {
+            out.push(BOX_SLICE);
+            put_shape(s, out);
+        }
+        Shape::Box(s) => {
+            out.push(BOX);
+            put_shape(s, out);
+        }
+        Shape::Option(s) => {
+            out.push(OPTION);
+            put_shape(s, out);
+        }
+        Shape::Array(s, len) => {
+            out.push(ARRAY);
+            put_varint(*len, out);
+            put_shape(s, out);
+        }
+        Shape::Tuple(list) => {
+            out.push(TUPLE);
+            put_varint(list.len() as u64, out);
+            list.iter().for_each(|s| put_shape(s, out));
+        }
+        Shape::HashMap(k, v) => {
+            out.push(HASH_MAP);
+            put_shape(k, out);
+            put_shape(v, out);
+        }
+        Shape::HashSet(s) => {
+            out.push(HASH_SET);
+            put_shape(s, out);
+        }
+        Shape::BTreeMap(k, v) => {
+            out.push(BTREE_MAP);
+            put_shape(k, out);
+            put_shape(v, out);
+        }
+        Shape::BTreeSet(s) => {
+            out.push(BTREE_SET);
+            put_shape(s, out);
+        }
+        Shape::Named(index) => {
+            out.push(NAMED);
+            put_varint(*index as u64, out);
+        }
+        Shape::Opaque { name, layout } => {
+            out.push(OPAQUE);
+            put_str(name, out);
+            put_layout(*layout, out);
+        }
+    }
+}
+
 struct Decoder<'a> {
     bytes: &'a [u8],
     pos: usize,
@@ -173,7 +362,7 @@ struct Decoder<'a> {
 
 impl Decoder<'_> {
     fn error(&self, what: &str) -> String {
-        format!("schema description: {what} at byte {} of the body", self.pos)
+        format!("schema description: {what} at byte {} of its body", self.pos)
     }
 
     fn byte(&mut self) -> Result<u8, String> {
@@ -186,165 +375,260 @@ impl Decoder<'_> {
         let mut value = 0u64;
         for shift in (0..64).step_by(7) {
             let byte = self.byte()?;
-            let bits = u64::from(byte & 0x7f);
-            if shift == 63 && bits > 1 {
-                return Err(self.error("number overflows 64 bits"));
-            }
-            value |= bits << shift;
+            value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
+                if shift == 63 && byte > 1 {
+                    return Err(self.error("a number beyond 64 bits"));
+                }
                 return Ok(value);
             }
         }
-        Err(self.error("number longer than 10 bytes"))
+        Err(self.error("a number beyond 64 bits"))
     }
 
-    /// A length or count: it cannot exceed the bytes left, since every element takes at least
-    /// one byte.
-    fn count(&mut self) -> Result<usize, String> {
+    /// A count of items that each take at least one byte: never more than the bytes left.
+    fn count(&mut self, what: &str) -> Result<usize, String> {
         let count = self.varint()?;
         let left = (self.bytes.len() - self.pos) as u64;
         if count > left {
-            return Err(self.error(&format!("a count of {count} with {left} bytes left")));
+            return Err(self.error(&format!("{count} {what} announced, {left} bytes left")));
         }
         Ok(count as usize)
     }
 
     fn string(&mut self) -> Result<String, String> {
-        let len = self.count()?;
+        let len = self.count("bytes of a name")?;
         let bytes = &self.bytes[self.pos..self.pos + len];
-        let text = std::str::from_utf8(bytes).map_err(|_| self.error("a string is not UTF-8"))?;
         self.pos += len;
-        Ok(text.to_owned())
+        String::from_utf8(bytes.to_vec()).map_err(|_| self.error("a name that is not UTF-8"))
     }
 
     fn layout(&mut self) -> Result<ArchivedLayout, String> {
-        let size = self.varint()?;
-        let align = self.varint()?;
-        if !align.is_power_of_two() {
-            return Err(self.error(&format!("alignment {align} is not a power of two")));
-        }
-        Ok(ArchivedLayout { size, align })
+        Ok(ArchivedLayout { size: self.varint()?, align: self.varint()? })
     }
 
-    fn description(&mut self, depth: usize) -> Result<OwnedDescription, String> {
+    fn structure(&mut self) -> Result<Structure, String> {
+        let rkyv = u32::try_from(self.varint()?).map_err(|_| self.error("an rkyv version"))?;
+        let flags = self.byte()?;
+        if flags & !3 != 0 {
+            return Err(self.error(&format!("unknown encoding flags {flags:#x}")));
+        }
+        let pointer_width = self.byte()?;
+        let encoding =
+            Encoding { rkyv, big_endian: flags & 1 != 0, pointer_width, unaligned: flags & 2 != 0 };
+        let count = self.count("types")?;
+        // Capacities are capped: a count is checked against the bytes left, and an item takes more
+        // memory than its bytes, so the vectors grow with what is decoded.
+        let mut types = Vec::with_capacity(count.min(64));
+        for _ in 0..count {
+            types.push(self.definition()?);
+        }
+        let root = self.shape(0)?;
+        Ok(Structure { encoding, root, types })
+    }
+
+    fn definition(&mut self) -> Result<Definition, String> {
         let name = self.string()?;
         let layout = self.layout()?;
-        let shape = match self.byte()? {
-            KIND_STRUCT => OwnedShape::Struct(self.fields(depth)?),
+        let body = match self.byte()? {
+            KIND_STRUCT => Body::Struct(self.fields()?),
             KIND_ENUM => {
-                let count = self.count()?;
-                let mut variants = Vec::new();
+                let count = self.count("variants")?;
+                let mut variants = Vec::with_capacity(count.min(64));
                 for _ in 0..count {
                     let name = self.string()?;
-                    let discriminant = self.varint()?;
-                    let fields = self.fields(depth)?;
-                    variants.push(OwnedVariant { name, discriminant, fields });
+                    let tag = self.byte()?;
+                    variants.push(Variant { name, tag, fields: self.fields()? });
                 }
-                OwnedShape::Enum(variants)
+                Body::Enum(variants)
             }
             kind => return Err(self.error(&format!("unknown kind {kind}"))),
         };
-        Ok(OwnedDescription { name, layout, shape })
+        Ok(Definition { name, layout, body })
     }
 
-    fn fields(&mut self, depth: usize) -> Result<Vec<OwnedField>, String> {
-        let count = self.count()?;
-        let mut fields = Vec::new();
+    fn fields(&mut self) -> Result<Fields, String> {
+        let style = match self.byte()? {
+            0 => Style::Named,
+            1 => Style::Unnamed,
+            2 => Style::Unit,
+            other => return Err(self.error(&format!("unknown field style {other}"))),
+        };
+        let count = self.count("fields")?;
+        let mut list = Vec::with_capacity(count.min(64));
         for _ in 0..count {
             let name = self.string()?;
-            let ty = self.string()?;
-            let offset = match self.byte()? {
-                0 => None,
-                1 => Some(self.varint()?),
-                other => return Err(self.error(&format!("offset marker {other}"))),
-            };
+            let offset = self.varint()?;
             let layout = self.layout()?;
-            let nested_count = self.count()?;
-            let mut nested = Vec::new();
-            for _ in 0..nested_count {
-                nested.push(match self.byte()? {
-                    NESTED_DESCRIBED if depth >= MAX_DEPTH => {
-                        return Err(self.error("nested more than MAX_DEPTH levels deep"));
-                    }
-                    NESTED_DESCRIBED => Nested::Described(self.description(depth + 1)?),
-                    NESTED_RECURSIVE => Nested::Recursive { name: self.string()? },
-                    NESTED_TOO_DEEP => Nested::TooDeep { name: self.string()? },
-                    other => return Err(self.error(&format!("nested marker {other}"))),
-                });
-            }
-            fields.push(OwnedField { name, ty, offset, layout, nested });
+            let shape = self.shape(0)?;
+            list.push(Field { name, offset, layout, shape });
         }
-        Ok(fields)
+        Ok(Fields { style, list })
+    }
+
+    fn shape(&mut self, depth: usize) -> Result<Shape, String> {
+        if depth > MAX_SHAPE_DEPTH {
+            return Err(self.error(&format!("a shape nested more than {MAX_SHAPE_DEPTH} levels")));
+        }
+        let inner = |d: &mut Self| d.shape(depth + 1).map(Box::new);
+        Ok(match self.byte()? {
+            UNIT => Shape::Unit,
+            BOOL => Shape::Bool,
+            CHAR => Shape::Char,
+            INT => {
+                let code = self.byte()?;
+                Shape::Int(
+                    *Int::ALL
+                        .get(code as usize)
+                        .ok_or_else(|| self.error(&format!("unknown integer kind {code}")))?,
+                )
+            }
+            FLOAT => match self.byte()? {
+                0 => Shape::Float(Float::F32),
+                1 => Shape::Float(Float::F64),
+                code => return Err(self.error(&format!("unknown float kind {code}"))),
+            },
+            STRING => Shape::String,
+            BOX_STR => Shape::BoxStr,
+            VEC => Shape::Vec(inner(self)?),
+            BOX_SLICE => Shape::BoxSlice(inner(self)?),
+            BOX => Shape::Box(inner(self)?),
+            OPTION => Shape::Option(inner(self)?),
+            ARRAY => {
+                let len = self.varint()?;
+                Shape::Array(inner(self)?, len)
+            }
+            TUPLE => {
+                let count = self.count("tuple elements")?;
+                let mut list = Vec::with_capacity(count.min(64));
+                for _ in 0..count {
+                    list.push(self.shape(depth + 1)?);
+                }
+                Shape::Tuple(list)
+            }
+            HASH_MAP => Shape::HashMap(inner(self)?, inner(self)?),
+            HASH_SET => Shape::HashSet(inner(self)?),
+            BTREE_MAP => Shape::BTreeMap(inner(self)?, inner(self)?),
+            BTREE_SET => Shape::BTreeSet(inner(self)?),
+            NAMED => {
+                let index = usize::try_from(self.varint()?)
+                    .map_err(|_| self.error("a type index beyond the address space"))?;
+                Shape::Named(index)
+            }
+            OPAQUE => Shape::Opaque { name: self.string()?, layout: self.layout()? },
+            tag => return Err(self.error(&format!("unknown shape {tag}"))),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::fixtures::*;
+    use crate::schema::fixtures::{field, layout, status, tree};
+
+    /// Every kind of shape once, in one struct.
+    fn every_shape() -> Structure {
+        let shapes = vec![
+            Shape::Unit,
+            Shape::Bool,
+            Shape::Char,
+            Shape::Int(Int::I128),
+            Shape::Float(Float::F32),
+            Shape::String,
+            Shape::BoxStr,
+            Shape::Vec(Box::new(Shape::Int(Int::U8))),
+            Shape::BoxSlice(Box::new(Shape::Float(Float::F64))),
+            Shape::Box(Box::new(Shape::Char)),
+            Shape::Option(Box::new(Shape::String)),
+            Shape::Array(Box::new(Shape::Bool), 3),
+            Shape::Tuple(vec![Shape::Int(Int::Usize), Shape::Unit]),
+            Shape::HashMap(Box::new(Shape::String), Box::new(Shape::Named(0))),
+            Shape::HashSet(Box::new(Shape::Int(Int::I16))),
+            Shape::BTreeMap(Box::new(Shape::Int(Int::U64)), Box::new(Shape::BoxStr)),
+            Shape::BTreeSet(Box::new(Shape::Int(Int::Isize))),
+            Shape::Opaque { name: "chrono::DateTime<Utc>".to_owned(), layout: layout(16, 8) },
+        ];
+        let fields =
+            shapes.into_iter().enumerate().map(|(i, s)| field(&format!("f{i}"), 0, 0, 1, s));
+        let all = Definition {
+            name: "All".to_owned(),
+            layout: layout(64, 8),
+            body: Body::Struct(Fields { style: Style::Named, list: fields.collect() }),
+        };
+        Structure { encoding: Encoding::standard(), root: Shape::Named(0), types: vec![all] }
+    }
 
     #[test]
-    fn encoding_round_trips() {
-        for description in [hello_world(), everything(), structure("Unit", 0, vec![])] {
-            let bytes = description.encode();
-            assert_eq!(OwnedDescription::decode(&bytes), Ok(description));
+    fn structures_survive_encoding() {
+        for structure in [status(Shape::String), tree(), every_shape()] {
+            let encoded = structure.encode();
+            assert_eq!(Structure::decode(&encoded), Ok(structure.clone()));
+            // Bytes after the end are ignored: the state file pads with zeros.
+            let mut padded = encoded.clone();
+            padded.extend_from_slice(&[0; 64]);
+            assert_eq!(Structure::decode(&padded), Ok(structure));
         }
     }
 
     #[test]
-    fn decoding_ignores_bytes_after_the_encoding() {
-        let mut bytes = everything().encode();
-        bytes.extend_from_slice(&[0; 64]);
-        assert_eq!(OwnedDescription::decode(&bytes), Ok(everything()));
+    fn a_structure_of_another_encoding_version_is_refused_naming_it() {
+        let mut encoded = tree().encode();
+        encoded[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let error = Structure::decode(&encoded).unwrap_err();
+        assert!(error.contains("encoding version 1, this build reads version 2"), "{error}");
     }
 
     #[test]
-    fn every_truncation_is_an_error() {
-        let bytes = everything().encode();
-        for len in 0..bytes.len() {
-            let result = OwnedDescription::decode(&bytes[..len]);
-            assert!(result.is_err(), "decoding the first {len} of {} bytes succeeded", bytes.len());
+    fn an_archive_encoding_this_build_does_not_know_is_refused() {
+        for encoding in [
+            Encoding { rkyv: 9, ..Encoding::standard() },
+            Encoding { pointer_width: 24, ..Encoding::standard() },
+        ] {
+            let structure = Structure { encoding, ..tree() };
+            let error = Structure::decode(&structure.encode()).unwrap_err();
+            assert!(error.contains("does not know"), "{error}");
+        }
+        // Big-endian and unaligned archives are described; a reader of values refuses them.
+        let big =
+            Structure { encoding: Encoding { big_endian: true, ..Encoding::standard() }, ..tree() };
+        assert_eq!(Structure::decode(&big.encode()), Ok(big));
+    }
+
+    #[test]
+    fn impossible_structures_are_refused_naming_the_place() {
+        let mut out_of_range = tree();
+        out_of_range.root = Shape::Named(5);
+        let mut bad_align = status(Shape::String);
+        let Body::Struct(fields) = &mut bad_align.types[0].body else { unreachable!() };
+        fields.list[0].layout.align = 3;
+        let mut outside = status(Shape::String);
+        let Body::Enum(variants) = &mut outside.types[1].body else { unreachable!() };
+        variants[1].fields.list[0].offset = 8;
+        for (structure, words) in [
+            (out_of_range, "refers to type 5 of 1"),
+            (bad_align, "Status.version: alignment 3"),
+            (outside, "Mode::Failed.0: 8 bytes at offset 8"),
+        ] {
+            let error = Structure::decode(&structure.encode()).unwrap_err();
+            assert!(error.contains(words), "{error} (expected {words:?})");
         }
     }
 
     #[test]
-    fn a_body_shorter_than_its_header_announces_is_refused_even_if_it_parses() {
-        // Shortening the announced length cuts the body inside its last field.
-        let mut bytes = hello_world().encode();
-        let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) - 1;
-        bytes[12..16].copy_from_slice(&len.to_le_bytes());
-        assert!(OwnedDescription::decode(&bytes).is_err());
-        // A longer announced length leaves bytes over.
-        let mut bytes = hello_world().encode();
-        let len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) + 1;
-        bytes[12..16].copy_from_slice(&len.to_le_bytes());
-        bytes.push(0);
-        let error = OwnedDescription::decode(&bytes).unwrap_err();
-        assert!(error.contains("left over"), "{error}");
+    fn a_shape_nested_too_deeply_is_refused() {
+        let mut shape = Shape::Unit;
+        for _ in 0..=MAX_SHAPE_DEPTH + 1 {
+            shape = Shape::Option(Box::new(shape));
+        }
+        let structure = Structure { root: shape, ..tree() };
+        let error = Structure::decode(&structure.encode()).unwrap_err();
+        assert!(error.contains("nested more than 32 levels"), "{error}");
     }
 
-    #[test]
-    fn wrong_magic_other_versions_and_oversized_bodies_are_refused_by_name() {
-        let good = hello_world().encode();
-        let mut bad_magic = good.clone();
-        bad_magic[0] ^= 1;
-        assert!(OwnedDescription::decode(&bad_magic).unwrap_err().contains("magic"));
+    /// A small deterministic generator (xorshift), so a failure reproduces.
+    struct Rng(u64);
 
-        let mut newer = good.clone();
-        newer[8..12].copy_from_slice(&(ENCODING_VERSION + 1).to_le_bytes());
-        let error = OwnedDescription::decode(&newer).unwrap_err();
-        assert!(error.contains(&format!("version {}", ENCODING_VERSION + 1)), "{error}");
-
-        let mut huge = good;
-        huge[12..16].copy_from_slice(&u32::MAX.to_le_bytes());
-        let error = OwnedDescription::decode(&huge).unwrap_err();
-        assert!(error.contains("limit"), "{error}");
-    }
-
-    /// Small deterministic generator, so a failure reproduces.
-    struct XorShift(u64);
-
-    impl XorShift {
+    impl Rng {
         fn next(&mut self) -> u64 {
             self.0 ^= self.0 << 13;
             self.0 ^= self.0 >> 7;
@@ -354,73 +638,37 @@ mod tests {
     }
 
     #[test]
-    fn decoding_damaged_or_random_bytes_never_panics() {
-        let good = everything().encode();
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-        let mut refused = 0;
-        for round in 0..20_000 {
-            let mut bytes = if round % 2 == 0 {
-                // A valid encoding with a few bytes of its body changed.
-                let mut bytes = good.clone();
-                for _ in 0..1 + rng.next() % 4 {
-                    let at = HEADER_LEN + (rng.next() as usize) % (bytes.len() - HEADER_LEN);
+    fn damaged_encodings_are_errors_never_panics() {
+        let mut rng = Rng(0x5eed_cafe_f00d_0001);
+        for original in [status(Shape::String).encode(), every_shape().encode(), tree().encode()] {
+            // Every truncation.
+            for len in 0..original.len() {
+                assert!(Structure::decode(&original[..len]).is_err(), "truncated to {len}");
+            }
+            // Random byte flips, one to four at a time; whatever decodes must check.
+            for _ in 0..20_000 {
+                let mut bytes = original.clone();
+                for _ in 0..=rng.next() % 4 {
+                    let at = (rng.next() as usize) % bytes.len();
                     bytes[at] = rng.next() as u8;
                 }
-                bytes
-            } else {
-                // A valid header followed by random bytes.
-                let len = (rng.next() % 200) as usize;
-                let mut bytes = good[..HEADER_LEN].to_vec();
-                bytes[12..16].copy_from_slice(&(len as u32).to_le_bytes());
-                bytes.extend((0..len).map(|_| rng.next() as u8));
-                bytes
-            };
-            if rng.next().is_multiple_of(8) {
-                bytes.truncate((rng.next() as usize) % bytes.len());
-            }
-            if OwnedDescription::decode(&bytes).is_err() {
-                refused += 1;
+                if let Ok(structure) = Structure::decode(&bytes) {
+                    assert_eq!(structure.check(), Ok(()));
+                }
             }
         }
-        // Most damage must be noticed, not decoded into something else.
-        assert!(refused > 10_000, "only {refused} of 20000 damaged inputs were refused");
     }
 
     #[test]
-    fn huge_counts_are_refused_before_anything_is_allocated_for_them() {
-        // name "", size 0, align 1, struct, then a field count of 2^62.
-        let mut body = vec![0, 0, 1, KIND_STRUCT];
-        put_varint(1 << 62, &mut body);
+    fn a_count_beyond_the_input_is_refused_before_allocating() {
+        // A body that announces 2^40 types in a few bytes.
+        let mut body = vec![8, 0, 32];
+        put_varint(1 << 40, &mut body);
         let mut bytes = ENCODING_MAGIC.to_vec();
         bytes.extend_from_slice(&ENCODING_VERSION.to_le_bytes());
         bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
         bytes.extend_from_slice(&body);
-        let error = OwnedDescription::decode(&bytes).unwrap_err();
-        assert!(error.contains("count"), "{error}");
-    }
-
-    #[test]
-    fn nesting_up_to_the_limit_decodes_and_deeper_nesting_is_refused() {
-        let deepest = nested_chain(MAX_DEPTH);
-        assert_eq!(OwnedDescription::decode(&deepest.encode()), Ok(deepest));
-        let error = OwnedDescription::decode(&nested_chain(MAX_DEPTH + 1).encode()).unwrap_err();
-        assert!(error.contains("MAX_DEPTH"), "{error}");
-    }
-
-    #[test]
-    fn varints_that_overflow_64_bits_are_refused() {
-        let mut decoder = Decoder {
-            bytes: &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02],
-            pos: 0,
-        };
-        assert!(decoder.varint().is_err());
-        let mut decoder = Decoder {
-            bytes: &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
-            pos: 0,
-        };
-        assert_eq!(decoder.varint(), Ok(u64::MAX));
-        let mut encoded = Vec::new();
-        put_varint(u64::MAX, &mut encoded);
-        assert_eq!(encoded.len(), 10);
+        let error = Structure::decode(&bytes).unwrap_err();
+        assert!(error.contains("1099511627776 types announced"), "{error}");
     }
 }

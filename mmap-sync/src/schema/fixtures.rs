@@ -1,85 +1,65 @@
-//! Descriptions the tests of this module's parts build on.
+//! Structures the tests of this module's parts build on, made by hand.
 
-use super::{ArchivedLayout, Nested, OwnedDescription, OwnedField, OwnedShape, OwnedVariant};
+use super::shape::{ArchivedLayout, Int, Style};
+use super::structure::{Body, Definition, Encoding, Field, Fields, Shape, Structure, Variant};
 
 pub fn layout(size: u64, align: u64) -> ArchivedLayout {
     ArchivedLayout { size, align }
 }
 
-pub fn field(name: &str, ty: &str, offset: u64, size: u64) -> OwnedField {
-    OwnedField {
-        name: name.to_owned(),
-        ty: ty.to_owned(),
-        offset: Some(offset),
-        layout: layout(size, size.clamp(1, 8)),
-        nested: Vec::new(),
-    }
+pub fn field(name: &str, offset: u64, size: u64, align: u64, shape: Shape) -> Field {
+    Field { name: name.to_owned(), offset, layout: layout(size, align), shape }
 }
 
-pub fn structure(name: &str, size: u64, fields: Vec<OwnedField>) -> OwnedDescription {
-    OwnedDescription {
-        name: name.to_owned(),
-        layout: layout(size, 4),
-        shape: OwnedShape::Struct(fields),
-    }
+fn named(list: Vec<Field>) -> Fields {
+    Fields { style: Style::Named, list }
 }
 
-pub fn variant(name: &str, discriminant: u64, fields: Vec<OwnedField>) -> OwnedVariant {
-    OwnedVariant { name: name.to_owned(), discriminant, fields }
+fn unnamed(list: Vec<Field>) -> Fields {
+    Fields { style: Style::Unnamed, list }
 }
 
-pub fn enumeration(name: &str, variants: Vec<OwnedVariant>) -> OwnedDescription {
-    OwnedDescription {
-        name: name.to_owned(),
+/// `struct Status { version: u32, mode: Mode, log: Vec<String> }` with
+/// `enum Mode { Idle, Failed(<failed>) }`, `failed` being `String` or `Vec<u8>` (both 8 bytes,
+/// alignment 4: the change a layout cannot see).
+pub fn status(failed: Shape) -> Structure {
+    let status = Definition {
+        name: "Status".to_owned(),
+        layout: layout(24, 4),
+        body: Body::Struct(named(vec![
+            field("version", 0, 4, 4, Shape::Int(Int::U32)),
+            field("mode", 4, 12, 4, Shape::Named(1)),
+            field("log", 16, 8, 4, Shape::Vec(Box::new(Shape::String))),
+        ])),
+    };
+    let mode = Definition {
+        name: "Mode".to_owned(),
         layout: layout(12, 4),
-        shape: OwnedShape::Enum(variants),
-    }
+        body: Body::Enum(vec![
+            Variant {
+                name: "Idle".to_owned(),
+                tag: 0,
+                fields: Fields { style: Style::Unit, list: vec![] },
+            },
+            Variant {
+                name: "Failed".to_owned(),
+                tag: 1,
+                fields: unnamed(vec![field("0", 4, 8, 4, failed)]),
+            },
+        ]),
+    };
+    Structure { encoding: Encoding::standard(), root: Shape::Named(0), types: vec![status, mode] }
 }
 
-pub fn hello_world() -> OwnedDescription {
-    structure(
-        "HelloWorld",
-        12,
-        vec![field("version", "u32", 0, 4), field("messages", "Vec<String>", 4, 8)],
-    )
-}
-
-/// A description with every kind of part: nested struct, nested enum with unit, named and
-/// tuple variants, an unknown offset, a recursive and a too-deep nested type, and names
-/// that need escaping in JSON.
-pub fn everything() -> OwnedDescription {
-    let policy = enumeration(
-        "Policy",
-        vec![
-            variant("RoundRobin", 0, vec![]),
-            variant("HashHeader", 1, vec![field("header", "String", 4, 8)]),
-            variant("Weighted", 7, vec![field("0", "u8", 1, 1), field("1", "u64", 8, 8)]),
-        ],
-    );
-    let mut route = field("route", "Route", 16, 24);
-    route.nested.push(Nested::Described(structure(
-        "Route",
-        24,
-        vec![field("prefix", "String", 0, 8), {
-            let mut policy_field = field("policy", "Policy", 8, 12);
-            policy_field.nested.push(Nested::Described(policy));
-            policy_field
-        }],
-    )));
-    let mut tree = field("tree", "Box<Tree>", 40, 4);
-    tree.nested.push(Nested::Recursive { name: "Tree".to_owned() });
-    tree.nested.push(Nested::TooDeep { name: "Deep".to_owned() });
-    let mut quoted = field("odd \"name\"\\\n\u{1}", "Vec<u8> with \"x\"", 0, 8);
-    quoted.offset = None;
-    structure("Everything", 48, vec![field("version", "u64", 0, 8), route, tree, quoted])
-}
-
-pub fn nested_chain(depth: usize) -> OwnedDescription {
-    let mut description = structure("Leaf", 4, vec![field("x", "u32", 0, 4)]);
-    for level in 0..depth {
-        let mut holder = field("inner", "Inner", 0, 4);
-        holder.nested.push(Nested::Described(description));
-        description = structure(&format!("Level{level}"), 4, vec![holder]);
-    }
-    description
+/// `struct Tree { label: u32, children: Vec<Tree> }`: a type that refers to itself.
+pub fn tree() -> Structure {
+    let tree = Definition {
+        name: "Tree".to_owned(),
+        layout: layout(12, 4),
+        body: Body::Struct(named(vec![
+            field("label", 0, 4, 4, Shape::Int(Int::U32)),
+            field("children", 4, 8, 4, Shape::Vec(Box::new(Shape::Named(0)))),
+        ])),
+    };
+    Structure { encoding: Encoding::standard(), root: Shape::Named(0), types: vec![tree] }
 }

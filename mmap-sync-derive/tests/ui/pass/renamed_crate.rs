@@ -20,7 +20,7 @@ pub struct Inner {
 
 fn main() {
     let _: fn() -> mmap_sync::Result<mmap_sync::Writer<Renamed>> = Renamed::writer;
-    let description = <Renamed as mmap_sync::SharedState>::DESCRIPTION.unwrap();
-    let owned = description.to_owned_description();
-    assert!(owned.to_string().contains("Inner (struct"), "{owned}");
+    let shape = <Renamed as mmap_sync::SharedState>::SHAPE.unwrap();
+    let structure = mmap_sync::schema::Structure::of(&shape);
+    assert!(structure.to_string().contains("Inner (struct"), "{structure}");
 }

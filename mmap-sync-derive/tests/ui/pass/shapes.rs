@@ -70,9 +70,9 @@ const _: () = {
 
 fn main() {
     let _ = (Level::Low, Level::High, Level::Custom(0), r#type { r#match: 0, r#enum: r#Kind::r#Move(0) });
-    let level = Level::DESCRIPTION.to_owned_description();
-    let mmap_sync::schema::OwnedShape::Enum(variants) = &level.shape else { panic!("an enum") };
-    let discriminants: Vec<u64> = variants.iter().map(|variant| variant.discriminant).collect();
-    assert_eq!(discriminants, [2, 3, 8]);
+    let level = mmap_sync::schema::Structure::of(&Level::SHAPE);
+    let mmap_sync::schema::Body::Enum(variants) = &level.types[0].body else { panic!("an enum") };
+    let tags: Vec<u8> = variants.iter().map(|variant| variant.tag).collect();
+    assert_eq!(tags, [2, 3, 8]);
     assert_eq!(<r#type as SharedState>::TYPE_NAME, "type");
 }
