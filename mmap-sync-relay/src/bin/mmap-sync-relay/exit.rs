@@ -27,7 +27,7 @@ pub enum Exit {
     InvalidInput = 7,
     /// publish, demo: the server cannot be reached.
     Unreachable = 8,
-    /// status: behind, failing or silent.
+    /// status: behind, failing, silent, or unable to open the channel.
     Behind = 9,
     /// status: the relay is not running.
     NotRunning = 10,
@@ -77,7 +77,7 @@ impl Exit {
             }
             Exit::Unreachable => "publish, demo: the server cannot be reached",
             Exit::Behind => {
-                "status: the relay is behind the source, its last attempt failed, or it went silent"
+                "status: the relay is behind the source, its last attempt failed, it went silent, or it cannot open the channel"
             }
             Exit::NotRunning => "status: the relay is not running",
             Exit::NoStatus => "status: no readable status file at that path",
