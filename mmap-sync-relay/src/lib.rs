@@ -88,7 +88,7 @@ pub mod status;
 
 pub use connection::{Auth, Connection, Tls};
 pub use manifest::{Manifest, Version};
-pub use nats::{NatsChannel, NatsSource};
+pub use nats::{Mirror, MirrorError, NatsChannel, NatsSource};
 pub use publisher::{PublishError, Publisher, Receipt};
 pub use relay::{Observer, RefusalReason, Relay, RelayError, RelayOptions};
 pub use source::{Fetch, Source, SourceError};
