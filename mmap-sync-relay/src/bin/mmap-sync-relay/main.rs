@@ -1,7 +1,7 @@
 //! `mmap-sync-relay`: follow a NATS JetStream source into a local channel, publish versions,
-//! show a relay's status, mirror channels onto a regional server, or run a local demo fleet. One file per command; [`types`] is the
-//! one place that names the channel types the binary knows, [`exit`] the one list of exit
-//! codes.
+//! show a relay's status, mirror channels onto a regional server, or run a local demo fleet.
+//! One file per command; [`types`] is the one place that names the channel types the binary
+//! knows, [`exit`] the one list of exit codes.
 
 #![deny(missing_docs)]
 
@@ -33,7 +33,8 @@ use exit::Exit;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log level: error, warn, info, debug or trace [default: info; warn for publish, mirror, demo].
+    /// Log level: error, warn, info, debug or trace [default: info; warn for publish, mirror,
+    /// demo].
     #[arg(long, global = true)]
     log_level: Option<tracing::Level>,
 }
