@@ -20,9 +20,9 @@
 //! - [`Source`] is the small interface a relay follows; [`nats::NatsSource`] implements it.
 //!
 //! The `mmap-sync-relay` binary wraps both for the workspace's `mmap-sync-schemas` types
-//! (`follow`, `publish`, `status`, `demo`; `mmap-sync-relay --help` lists them with their exit
-//! codes), with credentials and TLS, many channels per process (`follow --config`) and
-//! Prometheus metrics. It is built by the default `cli` feature; the library needs none of its
+//! (`follow`, `publish`, `status`, `mirror`, `demo`; `mmap-sync-relay --help` lists them with
+//! their exit codes), with credentials and TLS, many channels per process (`follow --config`)
+//! and Prometheus metrics. It is built by the default `cli` feature; the library needs none of its
 //! dependencies (`default-features = false`), and no item of the library depends on a feature.
 //! For a type of your own, the same takes a few lines:
 //!
@@ -88,7 +88,7 @@ pub mod status;
 
 pub use connection::{Auth, Connection, Tls};
 pub use manifest::{Manifest, Version};
-pub use nats::{NatsChannel, NatsSource};
+pub use nats::{Mirror, MirrorError, NatsChannel, NatsSource};
 pub use publisher::{PublishError, Publisher, Receipt};
 pub use relay::{Observer, RefusalReason, Relay, RelayError, RelayOptions};
 pub use source::{Fetch, Source, SourceError};

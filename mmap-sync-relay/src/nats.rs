@@ -60,6 +60,56 @@ pub enum SwapError {
     Source(#[from] SourceError),
 }
 
+/// One of a channel's streams mirrored on a regional server, as
+/// [`NatsChannel::create_mirror`] left it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Mirror {
+    /// The stream's name (`KV_mmap-sync-NAME` or `OBJ_mmap-sync-NAME`).
+    pub stream: String,
+    /// Whether it was created now; `false`: the same mirror was there already.
+    pub created: bool,
+    /// Messages the mirror held when it was looked at.
+    pub messages: u64,
+    /// Messages it was behind its origin then, as far as the server knew.
+    pub lag: u64,
+    /// How long before then the mirror last heard from its origin; `None`: never yet (the
+    /// hub's domain not reachable from this server, or the mirror just created).
+    pub contact: Option<Duration>,
+}
+
+impl Mirror {
+    fn of(stream: String, created: bool, info: &jetstream::stream::Info) -> Self {
+        let (lag, contact) = info.mirror.as_ref().map_or((0, None), |m| (m.lag, m.active));
+        Mirror { stream, created, messages: info.state.messages, lag, contact }
+    }
+}
+
+/// Why [`NatsChannel::create_mirror`] did not leave both mirrors in place.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MirrorError {
+    /// A stream of the mirror's name exists and is not that mirror: typically a relay or a
+    /// publisher that used the channel on this server before the mirrors existed, creating
+    /// plain buckets. It is left as it is; delete it to create the mirror.
+    #[error(
+        "stream {stream} exists on this server as {found}, not as a mirror of {stream} in domain \
+         {upstream}: it is left as it is (a relay or publisher that used the channel here before \
+         the mirror existed creates plain buckets; delete the stream to mirror the channel)"
+    )]
+    Conflict {
+        /// The stream's name.
+        stream: String,
+        /// What it is.
+        found: String,
+        /// The domain the mirror was to come from.
+        upstream: String,
+    },
+    /// The server cannot be reached, refused the request, or failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
 impl NatsChannel {
     /// Opens channel `channel`'s buckets, creating them if they do not exist yet. Publishers
     /// and relays create them with the same settings, so either may start first.
@@ -120,30 +170,54 @@ impl NatsChannel {
     /// archive across once, and relays that follow this server read the local copies: their
     /// KV watch and object reads work on mirrors unchanged. Create the mirrors before any
     /// relay follows the channel here, since a relay creates a missing bucket as a plain one.
-    /// Mirrors that exist already are left as they are.
+    ///
+    /// Idempotent: a mirror of the same stream in the same domain that exists already is left
+    /// as it is. A stream of that name that is anything else (a plain bucket, a mirror of
+    /// another domain) is an error, [`MirrorError::Conflict`], and nothing is changed.
     pub async fn create_mirror(
         client: async_nats::Client,
         channel: &str,
         upstream: &str,
-    ) -> Result<(), SourceError> {
+    ) -> Result<Vec<Mirror>, MirrorError> {
         check_channel_name(channel).map_err(SourceError::Unavailable)?;
         let jetstream = jetstream::new(client);
         let bucket = bucket_name(channel);
+        // The upstream domain's API, as the server expects it (a `domain` field is only a
+        // client-side shorthand, which servers before 2.10 do not know).
+        let api_prefix = format!("$JS.{upstream}.API");
+        let mut mirrors = Vec::new();
         for (stream, per_subject) in
             [(format!("KV_{bucket}"), MANIFEST_HISTORY), (format!("OBJ_{bucket}"), -1)]
         {
-            if jetstream.get_stream(&stream).await.is_ok() {
+            if let Ok(existing) = jetstream.get_stream(&stream).await {
+                let info = existing.cached_info();
+                let mirror = info.config.mirror.as_ref();
+                let found = match mirror {
+                    None => Some("a stream that mirrors nothing".to_owned()),
+                    Some(source) => {
+                        let api = source.external.as_ref().map(|e| e.api_prefix.as_str());
+                        (source.name != stream || api != Some(api_prefix.as_str())).then(|| {
+                            format!(
+                                "a mirror of {} through {}",
+                                source.name,
+                                api.unwrap_or("this server's own JetStream")
+                            )
+                        })
+                    }
+                };
+                if let Some(found) = found {
+                    return Err(MirrorError::Conflict { stream, found, upstream: upstream.into() });
+                }
+                mirrors.push(Mirror::of(stream, false, info));
                 continue;
             }
             let config = jetstream::stream::Config {
                 name: stream.clone(),
                 description: Some(format!("mirror of {stream} in domain {upstream}")),
-                // The upstream domain's API, as the server expects it (a `domain` field is
-                // only a client-side shorthand, which servers before 2.10 do not know).
                 mirror: Some(jetstream::stream::Source {
                     name: stream.clone(),
                     external: Some(jetstream::stream::External {
-                        api_prefix: format!("$JS.{upstream}.API"),
+                        api_prefix: api_prefix.clone(),
                         delivery_prefix: None,
                     }),
                     ..Default::default()
@@ -156,12 +230,13 @@ impl NatsChannel {
                 mirror_direct: true,
                 ..Default::default()
             };
-            jetstream
+            let created = jetstream
                 .create_stream(config)
                 .await
                 .map_err(|err| unavailable(&format!("creating the mirror {stream}"), err))?;
+            mirrors.push(Mirror::of(stream, true, created.cached_info()));
         }
-        Ok(())
+        Ok(mirrors)
     }
 
     /// The channel's name.

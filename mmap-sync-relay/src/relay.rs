@@ -35,8 +35,8 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::manifest::{MANIFEST_FORMAT, Sha256, Version, unix_millis};
 use crate::source::{Source, SourceError, bounded};
 use crate::status::{
-    FileId, Problem, Progress, Record, Refusal, Resume, STATUS_FORMAT, State, Status, resume,
-    status_path,
+    FileId, Problem, Progress, Record, Refusal, Resume, STATUS_FORMAT, State, Status,
+    clear_cannot_open, resume, status_path,
 };
 
 /// Settings of a relay.
@@ -82,6 +82,11 @@ impl RelayOptions {
             progress_min_bytes: 16 << 20,
             progress_every: Duration::from_secs(2),
         }
+    }
+
+    /// The status file: `status_path`, or `{path}_relay.json`.
+    pub fn status_file(&self) -> PathBuf {
+        self.status_path.clone().unwrap_or_else(|| status_path(&self.path))
     }
 }
 
@@ -248,11 +253,34 @@ impl<T: SharedState, S: Source> fmt::Debug for Relay<T, S> {
 impl<T: SharedState, S: Source> Relay<T, S> {
     /// Opens the channel as its writer and works out from the status file which version it
     /// holds. Fails if the channel cannot be written (another writer, another type) or the
-    /// status file cannot be written.
+    /// status file cannot be written; the failure is then recorded beside the status file
+    /// ([`cannot_open_path`](crate::status::cannot_open_path)), and that record is removed
+    /// once an open succeeds.
     pub fn open(source: S, options: RelayOptions) -> Result<Self, RelayError> {
+        let status_file = options.status_file();
+        let (channel, described) = (options.path.clone(), source.describe());
+        let result = Self::open_channel(source, options, status_file.clone());
+        match &result {
+            Ok(_) => clear_cannot_open(&status_file),
+            Err(err) => {
+                let reason = err.to_string();
+                if let Err(io) =
+                    Status::store_cannot_open::<T>(&status_file, &channel, described, reason)
+                {
+                    warn!("recording why the channel cannot be opened: {io}");
+                }
+            }
+        }
+        result
+    }
+
+    fn open_channel(
+        source: S,
+        options: RelayOptions,
+        status_path: PathBuf,
+    ) -> Result<Self, RelayError> {
         let max_size = options.max_size.unwrap_or(T::MAX_SIZE);
         let writer = Writer::<T>::builder().max_size(max_size).open(&options.path)?;
-        let status_path = options.status_path.clone().unwrap_or_else(|| status_path(&options.path));
         let state_file = FileId::of(&writer.paths().state).map_err(|source| {
             RelayError::Channel(mmap_sync::Error::Io { path: writer.paths().state.clone(), source })
         })?;

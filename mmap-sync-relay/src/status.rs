@@ -14,6 +14,13 @@
 //!   revision and generation, how far behind the relay is, the last error and counters, so a
 //!   lagging or failing relay is visible without reading logs (`mmap-sync-relay status`).
 //!
+//! Only the relay that holds the channel (its writer lock) writes the status file. A relay that
+//! cannot open the channel — another writer holds it, it holds another type, its files are
+//! damaged or unreadable — must not write over the record of the one that holds it, so it
+//! says why in a record of the same shape beside it ([`cannot_open_path`]:
+//! `{path}_relay.cannot_open.json`), in state [`State::CannotOpen`]. Neither record touches
+//! the channel's own files.
+//!
 //! Writes go to a temporary file in the same directory, then `rename` over the old one, so a
 //! reader of the file (or a relay restarting after a crash) sees the old or the new record,
 //! never half of one.
@@ -32,6 +39,36 @@ pub fn status_path(channel: &Path) -> PathBuf {
     let mut name = channel.as_os_str().to_owned();
     name.push("_relay.json");
     PathBuf::from(name)
+}
+
+/// Where a relay that cannot open its channel says why, given the channel's status file:
+/// `NAME.json` becomes `NAME.cannot_open.json` (any other name gets `.cannot_open.json`
+/// added).
+pub fn cannot_open_path(status_file: &Path) -> PathBuf {
+    let name = status_file.as_os_str().to_string_lossy();
+    let stem = name.strip_suffix(".json").unwrap_or(&name);
+    PathBuf::from(format!("{stem}.cannot_open.json"))
+}
+
+/// Whether process `pid` exists (on Linux, where the runtime runs: `/proc/PID`).
+pub fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Removes the record at [`cannot_open_path`]`(status_file)` if this process wrote it or the
+/// process that did is gone: a relay that opened the channel, or stopped trying, has nothing
+/// more to say there, and another running relay's record stays.
+pub fn clear_cannot_open(status_file: &Path) {
+    let path = cannot_open_path(status_file);
+    match Status::load(&path) {
+        Ok(Some(record)) if record.pid == std::process::id() || !process_exists(record.pid) => {
+            let _ = std::fs::remove_file(&path);
+        }
+        Err(_) => {
+            let _ = std::fs::remove_file(&path);
+        }
+        _ => {}
+    }
 }
 
 /// The relay's status, as stored in its status file. Fields missing from a file take their
@@ -107,6 +144,11 @@ pub enum State {
     Retrying,
     /// Stopped on request.
     Stopped,
+    /// The channel could not be opened; the relay tries again after a backoff (or, on its
+    /// own, has exited with the error). Only in the record at [`cannot_open_path`], where
+    /// `last_error` says why, `started_at_ms` is when this process first failed to open the
+    /// channel and `counters.retries` how many attempts failed after that one.
+    CannotOpen,
 }
 
 /// One version in the channel (or about to be).
@@ -233,6 +275,44 @@ impl Status {
             let _ = std::fs::remove_file(&tmp);
         }
         result
+    }
+
+    /// Records at [`cannot_open_path`]`(status_file)` that this process could not open the
+    /// channel at `channel` as a `T` following `source`: `reason` is why. The attempts of one
+    /// process add up (`counters.retries`) since its first (`started_at_ms`).
+    pub(crate) fn store_cannot_open<T: mmap_sync::SharedState>(
+        status_file: &Path,
+        channel: &Path,
+        source: String,
+        reason: String,
+    ) -> std::io::Result<()> {
+        let path = cannot_open_path(status_file);
+        let now = crate::manifest::unix_millis();
+        let pid = std::process::id();
+        let earlier = Status::load(&path).ok().flatten().filter(|earlier| earlier.pid == pid);
+        let record = Status {
+            format: STATUS_FORMAT,
+            channel: channel.display().to_string(),
+            source,
+            type_name: T::TYPE_NAME.to_owned(),
+            fingerprint: T::FINGERPRINT,
+            pid,
+            started_at_ms: earlier.as_ref().map_or(now, |e| e.started_at_ms),
+            updated_at_ms: now,
+            state: State::CannotOpen,
+            last_error: Some(Problem {
+                revision: None,
+                kind: "cannot_open".into(),
+                message: reason,
+                at_ms: now,
+            }),
+            counters: Counters {
+                retries: earlier.map_or(0, |e| e.counters.retries + 1),
+                ..Counters::default()
+            },
+            ..Status::default()
+        };
+        record.store(&path)
     }
 
     /// Updates `behind` and `behind_since_ms` from the source and published revisions.
@@ -363,6 +443,34 @@ mod tests {
         s.published = Some(record(9, 4));
         s.update_lag(300);
         assert_eq!((s.behind, s.behind_since_ms), (0, None));
+    }
+
+    #[test]
+    fn a_failed_open_is_recorded_beside_the_status_file_and_counted() {
+        assert_eq!(
+            cannot_open_path(Path::new("/dev/shm/chan_relay.json")),
+            Path::new("/dev/shm/chan_relay.cannot_open.json")
+        );
+        assert_eq!(
+            cannot_open_path(Path::new("/var/run/relay-status")),
+            Path::new("/var/run/relay-status.cannot_open.json")
+        );
+        let dir = std::env::temp_dir().join(format!("relay-cannot-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (channel, status_file) = (dir.join("chan"), status_path(&dir.join("chan")));
+        type Hello = mmap_sync_schemas::HelloWorld;
+        for reason in ["first", "second"] {
+            Status::store_cannot_open::<Hello>(&status_file, &channel, "src".into(), reason.into())
+                .unwrap();
+        }
+        let record = Status::load(&cannot_open_path(&status_file)).unwrap().unwrap();
+        assert_eq!((record.state, record.pid), (State::CannotOpen, std::process::id()));
+        assert_eq!(record.last_error.unwrap().message, "second");
+        assert_eq!(record.counters.retries, 1, "the second attempt is the first retry");
+        assert!(!status_file.exists(), "the status file is the channel writer's alone");
+        clear_cannot_open(&status_file);
+        assert!(!cannot_open_path(&status_file).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -9,19 +9,23 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use mmap_sync::rkyv::{self, rancor};
-use mmap_sync_relay::status::{State, Status, status_path};
+use mmap_sync::{Reader, Writer};
+use mmap_sync_relay::status::{State, Status, cannot_open_path, status_path};
 use mmap_sync_relay::{Manifest, Publisher};
-use mmap_sync_schemas::HelloWorld;
+use mmap_sync_schemas::{HelloWorld, RoutingTable};
 use support::local_server::free_port;
 use support::{Host, ServerBinary, TestDir, run, runtime, sample, scrape, start_server, wait_for};
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
 fn main() -> ExitCode {
-    support::run_scenarios(&[(
-        "channels_of_one_process_are_independent_reloaded_and_measured",
-        channels_of_one_process_are_independent_reloaded_and_measured,
-    )])
+    support::run_scenarios(&[
+        (
+            "channels_of_one_process_are_independent_reloaded_and_measured",
+            channels_of_one_process_are_independent_reloaded_and_measured,
+        ),
+        ("status_says_why_a_channel_cannot_be_opened", status_says_why_a_channel_cannot_be_opened),
+    ])
 }
 
 fn status_of(path: &Path) -> Option<Status> {
@@ -217,5 +221,171 @@ fn channels_of_one_process_are_independent_reloaded_and_measured(server: &Server
     assert_eq!(relay.stop(), Some(0), "{}", relay.log());
     for name in ["alpha", "slow", "refused", "gamma"] {
         assert_eq!(status_of(&path(name)).unwrap().state, State::Stopped, "{name}");
+    }
+}
+
+/// A relay process of its own (no configuration) following hello-world channel `channel` into
+/// `path`.
+fn relay_of_its_own(dir: &Path, name: &str, url: &str, channel: &str, path: PathBuf) -> Host {
+    let local = path.display().to_string();
+    let args = [
+        "follow",
+        "--server",
+        url,
+        "--channel",
+        channel,
+        "--type",
+        "hello-world",
+        "--path",
+        &local,
+        "--recheck",
+        "1s",
+        "--retry-max",
+        "1s",
+        "--log-level",
+        "debug",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    Host::spawn_with(dir, name, path, args, &[])
+}
+
+/// The record beside `path`'s status file of a relay that cannot open the channel.
+fn cannot_open_of(path: &Path) -> Option<Status> {
+    Status::load(&cannot_open_path(&status_path(path))).ok().flatten()
+}
+
+/// Channels a `follow --config` process cannot open: one held by another program's writer
+/// (this test process), one held by another relay process, one that holds another type. Each
+/// says why in `status --config`, the channels' files are not touched, and a channel let go
+/// is taken over. A single relay that exits because another writer holds its channel leaves
+/// the reason for `status` too.
+fn status_says_why_a_channel_cannot_be_opened(server: &ServerBinary) {
+    let dir = TestDir::new("cannot-open");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let path = |name: &str| -> PathBuf { dir.path().join(format!("{name}_channel")) };
+    let config = dir.path().join("relay.toml");
+
+    // held: this process is its writer, with a value of its own in it.
+    let mut holder = Writer::<HelloWorld>::open(path("held")).unwrap();
+    let own = HelloWorld { version: 41, messages: vec!["the holder's".into()] };
+    assert_eq!(holder.write(&own).unwrap().generation, 1);
+    // other-type: a RoutingTable channel, its writer gone.
+    {
+        let mut writer = Writer::<RoutingTable>::open(path("other-type")).unwrap();
+        writer.write(&RoutingTable::example(1, 4)).unwrap();
+    }
+    // relayed: another relay process follows it on its own.
+    let other_relay = relay_of_its_own(dir.path(), "other-relay", &url, "relayed", path("relayed"));
+    let relayed_revision = publish_hello(&url, "relayed", 1);
+    other_relay.wait_published(relayed_revision, CONVERGE);
+
+    std::fs::write(
+        &config,
+        format!(
+            "[defaults]\nserver = \"{url}\"\nrecheck = \"1s\"\nretry_max = \"1s\"\n\n{}{}{}{}",
+            channel_entry("held", "hello-world", &path("held"), ""),
+            channel_entry("other-type", "hello-world", &path("other-type"), ""),
+            channel_entry("relayed", "hello-world", &path("relayed"), ""),
+            channel_entry("fine", "hello-world", &path("fine"), ""),
+        ),
+    )
+    .unwrap();
+    let args: Vec<String> =
+        ["follow", "--config", &config.display().to_string(), "--log-level", "debug"]
+            .map(str::to_owned)
+            .to_vec();
+    let mut relay = Host::spawn_with(dir.path(), "relay", path("fine"), args, &[]);
+    let pid = relay.pid().unwrap();
+    let fine_revision = publish_hello(&url, "fine", 1);
+    relay.wait_published(fine_revision, CONVERGE);
+    for (name, reason) in [
+        ("held", "another writer holds this channel"),
+        ("other-type", "schema mismatch"),
+        ("relayed", "another writer holds this channel"),
+    ] {
+        let record = wait_for(&format!("{name}: the reason it cannot be opened"), CONVERGE, || {
+            cannot_open_of(&path(name)).filter(|r| r.counters.retries >= 1)
+        });
+        assert_eq!((record.pid, record.state), (pid, State::CannotOpen), "{name}: {record:#?}");
+        let message = &record.last_error.as_ref().unwrap().message;
+        assert!(message.contains(reason), "{name}: {message}");
+    }
+
+    let (code, out) = run(&["status", "--config", &config.display().to_string()]);
+    println!("{out}");
+    assert_eq!(code, Some(9), "{out}");
+    let section = |name: &str| -> String {
+        let start = out.find(&format!("== {name} (")).unwrap_or_else(|| panic!("{name}: {out}"));
+        let rest = &out[start + 3..];
+        rest[..rest.find("\n== ").unwrap_or(rest.len())].to_owned()
+    };
+    let held = section("held");
+    assert!(held.contains(&format!("relay      pid {pid} running (CannotOpen)")), "{held}");
+    assert!(held.contains("CANNOT OPEN the channel"), "{held}");
+    assert!(held.contains("another writer holds this channel"), "{held}");
+    assert!(section("other-type").contains("schema mismatch"), "{out}");
+    // The other relay holds "relayed" and writes its status file; this one's failure shows
+    // beside it.
+    let relayed = section("relayed");
+    assert!(
+        relayed.contains(&format!(
+            "relay      pid {} running (Following)",
+            other_relay.pid().unwrap()
+        )),
+        "{relayed}"
+    );
+    assert!(
+        relayed.contains(&format!("also       relay pid {pid} running, cannot open")),
+        "{relayed}"
+    );
+    assert!(section("fine").contains("lag        up to date"), "{out}");
+    let (code, json) = run(&["status", "--config", &config.display().to_string(), "--json"]);
+    assert_eq!(code, Some(9), "{json}");
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let entry = |name: &str| json.as_array().unwrap().iter().find(|e| e["name"] == name).unwrap();
+    assert_eq!(entry("held")["status"]["state"], "cannot_open", "{json}");
+    assert_eq!(entry("relayed")["cannot_open"]["pid"], pid, "{json}");
+    assert_eq!(entry("fine")["exit_code"], 0, "{json}");
+
+    // Nothing of the held channel was touched: no status file of the relay's, the holder's
+    // value and generation as they were, and the holder still writes.
+    assert!(!status_path(&path("held")).exists(), "the relay wrote the holder's status file");
+    let reader = Reader::<HelloWorld>::open(path("held")).unwrap();
+    {
+        let guard = reader.read().unwrap();
+        assert_eq!((guard.generation(), guard.version.to_native()), (1, 41));
+    }
+    assert_eq!(holder.write(&own).unwrap().generation, 2);
+
+    // The holder lets go: the relay opens the channel, follows it, and its record of the
+    // failure goes.
+    drop(holder);
+    let held_revision = publish_hello(&url, "held", 7);
+    wait_channel("held taken over", &path("held"), |s| {
+        s.published.as_ref().is_some_and(|p| p.revision == held_revision)
+    });
+    assert!(cannot_open_of(&path("held")).is_none(), "the record stays after the open");
+    let (code, out) = run(&["status", "--path", &path("held").display().to_string()]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(reader.read().unwrap().version.to_native(), 7);
+
+    // A relay on its own exits when another writer holds its channel (exit code 3), and
+    // `status` then says why it is not running.
+    let lone_holder = Writer::<HelloWorld>::open(path("lone")).unwrap();
+    let mut lone = relay_of_its_own(dir.path(), "lone", &url, "lone", path("lone"));
+    wait_for("the relay on its own to exit", CONVERGE, || (!lone.running()).then_some(()));
+    assert_eq!(lone.stop(), Some(3), "{}", lone.log());
+    let (code, out) = run(&["status", "--path", &path("lone").display().to_string()]);
+    assert_eq!(code, Some(10), "{out}");
+    assert!(out.contains("NOT RUNNING (CannotOpen)"), "{out}");
+    assert!(out.contains("another writer holds this channel"), "{out}");
+    drop(lone_holder);
+
+    // SIGTERM: the relay stops trying, and its records of channels it could not open go.
+    assert_eq!(relay.stop(), Some(0), "{}", relay.log());
+    for name in ["other-type", "relayed"] {
+        assert!(cannot_open_of(&path(name)).is_none(), "{name}: the record stays after a stop");
     }
 }

@@ -9,7 +9,7 @@ use support::run;
 fn help_documents_every_exit_code() {
     let (code, out) = run(&["--help"]);
     assert_eq!(code, Some(0), "{out}");
-    for needle in ["follow", "publish", "status", "demo", "Exit codes"] {
+    for needle in ["follow", "publish", "status", "mirror", "demo", "Exit codes"] {
         assert!(out.contains(needle), "{needle:?} missing from:\n{out}");
     }
     for exit_code in 0..=11 {
@@ -37,6 +37,18 @@ fn help_documents_every_exit_code() {
     ] {
         assert!(out.contains(option), "{option} missing from:\n{out}");
     }
+    let (code, out) = run(&["mirror", "--help"]);
+    assert_eq!(code, Some(0), "{out}");
+    for option in ["--server", "--channel", "--hub-domain", "--wait", "--creds", "--tls-ca"] {
+        assert!(out.contains(option), "{option} missing from:\n{out}");
+    }
+}
+
+#[test]
+fn a_hub_domain_that_is_not_one_subject_token_is_a_usage_error() {
+    let (code, out) = run(&["mirror", "--channel", "routing", "--hub-domain", "hub.eu"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("not a JetStream domain"), "{out}");
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 use mmap_sync::Reader;
 use mmap_sync_schemas::HelloWorld;
 use support::local_server::ServerConfig;
+use support::operator::Operator;
 use support::{Host, ServerBinary, TestCa, TestDir, run, start_configured, version_at_least};
 
 const CONVERGE: Duration = Duration::from_secs(30);
@@ -23,6 +24,10 @@ fn main() -> ExitCode {
         ),
         ("a_token_admits_only_the_right_relay", a_token_admits_only_the_right_relay),
         ("an_nkey_admits_only_the_right_relay", an_nkey_admits_only_the_right_relay),
+        (
+            "credentials_in_operator_mode_admit_only_the_right_relay",
+            credentials_in_operator_mode_admit_only_the_right_relay,
+        ),
         ("mutual_tls_with_a_test_ca", mutual_tls_with_a_test_ca),
     ])
 }
@@ -159,6 +164,56 @@ fn an_nkey_admits_only_the_right_relay(server: &ServerBinary) {
     let revision = publish(&url, "nkey", 1, &["--nkey", &right_seed]);
     right.wait_published(revision, CONVERGE);
     keeps_retrying_without_publishing(&wrong, "authorization violation");
+}
+
+/// A server in operator mode: it trusts an operator, and knows one account (with JetStream)
+/// whose JWT its configuration preloads. A relay whose credentials file holds a user of that
+/// account follows; one whose user belongs to an account the server does not know, or whose
+/// file pairs the right user's JWT with another key's seed, is refused at every attempt.
+fn credentials_in_operator_mode_admit_only_the_right_relay(server: &ServerBinary) {
+    let dir = TestDir::new("creds");
+    let operator = Operator::new("test-operator");
+    let account = operator.account("relays");
+    let unknown_account = operator.account("not-on-this-server");
+    let config =
+        ServerConfig { extra: operator.server_config(&[&account]), ..ServerConfig::default() };
+    let nats = start_configured(server, &dir, "nats", config);
+    let url = nats.url();
+
+    let (user, other) = (account.user("relay"), account.user("someone-else"));
+    let creds = user.write_creds(dir.path(), "relay.creds").display().to_string();
+    let stranger = unknown_account.user("relay").write_creds(dir.path(), "stranger.creds");
+    let stolen = user.with_key_of(&other).write_creds(dir.path(), "stolen.creds");
+    let right =
+        Host::start(dir.path(), "right", &url, "creds", "hello-world", &["--creds", &creds]);
+    let stranger = Host::start(
+        dir.path(),
+        "stranger",
+        &url,
+        "creds",
+        "hello-world",
+        &["--creds", &stranger.display().to_string()],
+    );
+    let stolen = Host::start(
+        dir.path(),
+        "stolen",
+        &url,
+        "creds",
+        "hello-world",
+        &["--creds", &stolen.display().to_string()],
+    );
+    let revision = publish(&url, "creds", 1, &["--creds", &creds]);
+    right.wait_published(revision, CONVERGE);
+    keeps_retrying_without_publishing(&stranger, "authorization violation");
+    keeps_retrying_without_publishing(&stolen, "authorization violation");
+    // The seed never reaches the status file or the log.
+    let seed = std::fs::read_to_string(&creds).unwrap();
+    let seed = seed.lines().find(|line| line.starts_with("SU")).expect("a user seed");
+    for host in [&right, &stranger, &stolen] {
+        let status = std::fs::read_to_string(mmap_sync_relay::status::status_path(&host.path));
+        assert!(!status.unwrap().contains(seed), "{}: the seed is in the status", host.name);
+        assert!(!host.log().contains(seed), "{}: the seed is in the log", host.name);
+    }
 }
 
 /// A server that requires TLS with client certificates signed by the test's CA.

@@ -8,16 +8,18 @@ mod support;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use mmap_sync_relay::Publisher;
-use mmap_sync_relay::nats::{NatsChannel, bucket_name};
+use mmap_sync_relay::nats::bucket_name;
+use mmap_sync_relay::{Auth, Connection, Publisher};
 use mmap_sync_schemas::RoutingTable;
 use support::local_server::{ServerConfig, free_port};
-use support::{Host, ServerBinary, TestDir, runtime, start_configured};
+use support::{Host, ServerBinary, TestDir, run, runtime, start_configured};
 
 const CONVERGE: Duration = Duration::from_secs(60);
 const ROUTES: usize = 64;
 const HOSTS: usize = 3;
 const VERSIONS: u64 = 5;
+/// The regional server's password for its clients.
+const REGION_PASSWORD: &str = "region-pw";
 
 fn main() -> ExitCode {
     support::run_scenarios(&[(
@@ -38,6 +40,8 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
             extra: format!("server_name: hub\nleafnodes {{ listen: \"127.0.0.1:{leaf_port}\" }}"),
         },
     );
+    // The region's clients (relays, the mirror command) authenticate; its leaf node
+    // connection to the hub is the server's own.
     let region = start_configured(
         server,
         &dir,
@@ -45,30 +49,48 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
         ServerConfig {
             jetstream: "  domain: region".into(),
             extra: format!(
-                "server_name: region\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{leaf_port}\" }} ] }}"
+                "server_name: region\nleafnodes {{ remotes: [ {{ url: \"nats-leaf://127.0.0.1:{leaf_port}\" }} ] }}\n\
+                 authorization {{ users: [ {{ user: region, password: \"{REGION_PASSWORD}\" }} ] }}"
             ),
         },
     );
     let rt = runtime();
-    // The channel exists on the hub (its first version), then the region mirrors it.
+    // The channel exists on the hub (its first version), then the region mirrors it with the
+    // command; the leaf node connection may still be coming up, which --wait covers.
     let mut publisher =
         rt.block_on(Publisher::<RoutingTable>::connect(&hub.url(), "tiers")).unwrap();
     let first = rt.block_on(publisher.publish(&RoutingTable::example(1, ROUTES))).unwrap();
-    let regional = rt.block_on(async_nats::connect(region.url())).unwrap();
-    // The leaf connection may still be coming up: the mirror's creation is retried until it
-    // is there.
-    let deadline = Instant::now() + CONVERGE;
-    loop {
-        match rt.block_on(NatsChannel::create_mirror(regional.clone(), "tiers", "hub")) {
-            Ok(()) => break,
-            Err(err) if Instant::now() < deadline => {
-                eprintln!("creating the mirror: {err}; again");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(err) => panic!("creating the mirror: {err}"),
-        }
+    let region_url = region.url();
+    let mirror = |channel: &str, domain: &str, wait: &str| {
+        run(&[
+            "mirror",
+            "--server",
+            &region_url,
+            "--user",
+            "region",
+            "--password",
+            REGION_PASSWORD,
+            "--channel",
+            channel,
+            "--hub-domain",
+            domain,
+            "--wait",
+            wait,
+        ])
+    };
+    let (code, out) = mirror("tiers", "hub", "60s");
+    print!("{out}");
+    assert_eq!(code, Some(0), "{out}");
+    for stream in ["KV_mmap-sync-tiers", "OBJ_mmap-sync-tiers"] {
+        let line = out.lines().find(|l| l.contains(stream)).unwrap_or_else(|| panic!("{out}"));
+        assert!(line.contains("created, in contact with the hub"), "{out}");
     }
-    let hosts = Host::start_many(HOSTS, dir.path(), &region.url(), "tiers", "routing-table", &[]);
+    // Again: nothing to do.
+    let (code, out) = mirror("tiers", "hub", "60s");
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(out.matches("already there, in contact with the hub").count(), 2, "{out}");
+    let auth = ["--user", "region", "--password", REGION_PASSWORD];
+    let hosts = Host::start_many(HOSTS, dir.path(), &region_url, "tiers", "routing-table", &auth);
     for host in &hosts {
         host.wait_published(first.revision, CONVERGE);
     }
@@ -101,8 +123,15 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
         let hub_client = async_nats::connect(hub.url()).await.unwrap();
         let mut hub_stream =
             async_nats::jetstream::new(hub_client).get_stream(&stream).await.unwrap();
+        let regional = async_nats::ConnectOptions::with_user_and_password(
+            "region".into(),
+            REGION_PASSWORD.into(),
+        )
+        .connect(region.url())
+        .await
+        .unwrap();
         let mut region_stream =
-            async_nats::jetstream::new(regional.clone()).get_stream(&stream).await.unwrap();
+            async_nats::jetstream::new(regional).get_stream(&stream).await.unwrap();
         let hub = hub_stream.info().await.unwrap().state.clone();
         let region = region_stream.info().await.unwrap().state.clone();
         (hub, region)
@@ -117,4 +146,30 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
         assert_eq!(status.behind, 0, "{}: {status:#?}", host.name);
         assert!(status.source.contains(&region.url()), "{}: follows {}", host.name, status.source);
     }
+
+    // A channel used on the regional server before its mirrors existed has plain buckets
+    // there: the command leaves them as they are, says why, and exits 6.
+    let local = rt.block_on(Publisher::<RoutingTable>::connect_with(
+        &Connection {
+            auth: Auth::UserPassword { user: "region".into(), password: REGION_PASSWORD.into() },
+            ..Connection::new(region.url())
+        },
+        "local",
+    ));
+    drop(local.unwrap());
+    let (code, out) = mirror("local", "hub", "60s");
+    assert_eq!(code, Some(6), "{out}");
+    assert!(
+        out.contains(
+            "stream KV_mmap-sync-local exists on this server as a stream that mirrors nothing"
+        ),
+        "{out}"
+    );
+
+    // Mirrors of a domain nobody serves are created, never hear from it, and the command says
+    // so once its --wait is over (exit 8).
+    let (code, out) = mirror("elsewhere", "nowhere", "2s");
+    assert_eq!(code, Some(8), "{out}");
+    assert_eq!(out.matches("created, no contact with the hub yet").count(), 2, "{out}");
+    assert!(out.contains("had no contact with domain nowhere"), "{out}");
 }

@@ -24,6 +24,8 @@ use mmap_sync_relay::status::{Status, status_path};
 #[path = "../../src/bin/mmap-sync-relay/local_server.rs"]
 pub mod local_server;
 
+pub mod operator;
+
 use local_server::{LocalServer, ServerConfig, find_on_path, terminate};
 
 /// One scenario: runs against the given server binary, panics on failure.

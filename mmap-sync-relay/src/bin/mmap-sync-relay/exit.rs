@@ -9,7 +9,8 @@ use std::process::ExitCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Exit {
-    /// follow: stopped by a signal; publish: published; status: up to date and running.
+    /// follow: stopped by a signal; publish: published; status: up to date and running;
+    /// mirror: the mirrors are in place.
     Ok = 0,
     /// Anything not listed below (the message says what).
     Failure = 1,
@@ -21,13 +22,14 @@ pub enum Exit {
     WrongChannel = 4,
     /// follow: I/O error on the channel or the status file.
     ChannelIo = 5,
-    /// publish: another publisher moved the manifest first.
+    /// publish: another publisher moved the manifest first; mirror: a stream of a mirror's
+    /// name is something else.
     Conflict = 6,
     /// publish: the input is not a valid archive of the type, or exceeds its max_size.
     InvalidInput = 7,
-    /// publish, demo: the server cannot be reached.
+    /// publish, mirror, demo: the server cannot be reached.
     Unreachable = 8,
-    /// status: behind, failing or silent.
+    /// status: behind, failing, silent, or unable to open the channel.
     Behind = 9,
     /// status: the relay is not running.
     NotRunning = 10,
@@ -56,7 +58,7 @@ impl Exit {
     fn meaning(self) -> &'static str {
         match self {
             Exit::Ok => {
-                "follow: stopped by SIGTERM or SIGINT; publish: published; status: up to date and running"
+                "follow: stopped by SIGTERM or SIGINT; publish: published; status: up to date and running; mirror: the mirrors are in place"
             }
             Exit::Failure => "unexpected failure (see the message)",
             Exit::Usage => "usage error",
@@ -70,14 +72,16 @@ impl Exit {
                 "follow: I/O error on the channel or the status file (permissions, disk)"
             }
             Exit::Conflict => {
-                "publish: conflict, another publisher moved the manifest first (nothing was published)"
+                "publish: conflict, another publisher moved the manifest first (nothing was published); mirror: a stream of a mirror's name exists and is not that mirror (it was left as it is)"
             }
             Exit::InvalidInput => {
                 "publish: the input is not a valid archive of the type, or exceeds its max_size"
             }
-            Exit::Unreachable => "publish, demo: the server cannot be reached",
+            Exit::Unreachable => {
+                "publish, mirror, demo: the server cannot be reached (mirror: or it cannot reach the hub)"
+            }
             Exit::Behind => {
-                "status: the relay is behind the source, its last attempt failed, or it went silent"
+                "status: the relay is behind the source, its last attempt failed, it went silent, or it cannot open the channel"
             }
             Exit::NotRunning => "status: the relay is not running",
             Exit::NoStatus => "status: no readable status file at that path",

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use mmap_sync_relay::status::clear_cannot_open;
 use mmap_sync_relay::{NatsSource, Relay, RelayError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -312,7 +313,11 @@ async fn follow<T: Relayed>(task: ChannelTask) -> Result<(), RelayError> {
         error!("{err}; opening the channel again in {delay:?} (the other channels go on)");
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
-            () = until_stopped(stopped.clone()) => return Ok(()),
+            () = until_stopped(stopped.clone()) => {
+                // No longer trying: the record of why it could not open goes too.
+                clear_cannot_open(&config.options.relay_options().status_file());
+                return Ok(());
+            }
         }
         delay = (delay * 2).min(config.options.retry_max.max(Duration::from_millis(200)));
     }

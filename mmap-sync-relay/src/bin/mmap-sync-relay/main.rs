@@ -1,7 +1,7 @@
 //! `mmap-sync-relay`: follow a NATS JetStream source into a local channel, publish versions,
-//! show a relay's status, or run a local demo fleet. One file per command; [`types`] is the
-//! one place that names the channel types the binary knows, [`exit`] the one list of exit
-//! codes.
+//! show a relay's status, mirror channels onto a regional server, or run a local demo fleet.
+//! One file per command; [`types`] is the one place that names the channel types the binary
+//! knows, [`exit`] the one list of exit codes.
 
 #![deny(missing_docs)]
 
@@ -16,6 +16,7 @@ mod exit;
 mod follow;
 mod local_server;
 mod metrics;
+mod mirror;
 mod publish;
 mod status;
 mod types;
@@ -32,7 +33,8 @@ use exit::Exit;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Log level: error, warn, info, debug or trace [default: info; warn for publish, demo].
+    /// Log level: error, warn, info, debug or trace [default: info; warn for publish, mirror,
+    /// demo].
     #[arg(long, global = true)]
     log_level: Option<tracing::Level>,
 }
@@ -49,6 +51,11 @@ enum Command {
     /// Show a relay's status (lag, last error) from its status file.
     #[command(after_help = Exit::help())]
     Status(status::StatusArgs),
+    /// Make a regional server (--server) a copy of channels of a hub: create there, once, the
+    /// JetStream mirrors of each channel's buckets, fed from the hub's domain over the
+    /// server's leaf node connection. Relays of the region then follow the regional server.
+    #[command(after_help = Exit::help())]
+    Mirror(mirror::MirrorArgs),
     /// Run a local fleet: a nats-server, a publisher and relays for several hosts.
     Demo(demo::DemoArgs),
 }
@@ -57,7 +64,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo and a publish print their own story; their log only needs to carry problems.
     let default = match cli.command {
-        Command::Demo(_) | Command::Publish(_) => tracing::Level::WARN,
+        Command::Demo(_) | Command::Publish(_) | Command::Mirror(_) => tracing::Level::WARN,
         _ => tracing::Level::INFO,
     };
     init_logging(cli.log_level.unwrap_or(default));
@@ -65,6 +72,7 @@ fn main() -> ExitCode {
         Command::Follow(args) => follow::run(args),
         Command::Publish(args) => publish::run(args),
         Command::Status(args) => status::run(args),
+        Command::Mirror(args) => mirror::run(args),
         Command::Demo(args) => demo::run(args),
     }
 }

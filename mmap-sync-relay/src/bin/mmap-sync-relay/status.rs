@@ -1,4 +1,10 @@
 //! `mmap-sync-relay status`: what a relay's status file says, and whether it is healthy.
+//!
+//! Beside the status file (which only the relay holding the channel writes) there may be the
+//! record of a relay that cannot open the channel. It is shown instead of the status file when
+//! no running relay writes that file and the record is the newer, and besides it when both
+//! relays run (two relays configured for one channel); either way a running relay that cannot
+//! open its channel makes the verdict "failing" (exit code 9).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,7 +12,7 @@ use std::time::Duration;
 
 use clap::Args;
 use mmap_sync_relay::manifest::unix_millis;
-use mmap_sync_relay::status::{State, Status, status_path};
+use mmap_sync_relay::status::{State, Status, cannot_open_path, process_exists, status_path};
 
 use crate::args::parse_duration;
 use crate::exit::Exit;
@@ -22,7 +28,9 @@ pub struct StatusArgs {
     /// Status file, when not "{path}_relay.json".
     #[arg(long)]
     status_file: Option<PathBuf>,
-    /// Print the status file's JSON instead of a summary.
+    /// Print the status record's JSON instead of a summary (with --config, an array that also
+    /// holds, under "cannot_open", the record of another running relay that cannot open the
+    /// channel).
     #[arg(long)]
     json: bool,
     /// A running relay that has not written its status for this long counts as failing (it
@@ -39,14 +47,14 @@ pub fn run(args: StatusArgs) -> ExitCode {
         (None, None, None) => unreachable!("clap requires --path, --status-file or --config"),
     };
     if args.json {
-        let (exit, status) = evaluate(&path, &args);
-        match status {
+        let seen = evaluate(&path, &args);
+        match seen.status {
             Ok(status) => {
                 println!("{}", serde_json::to_string_pretty(&status).expect("status serializes"))
             }
             Err(err) => eprintln!("error: {err}"),
         }
-        exit.into()
+        seen.exit.into()
     } else {
         show(&path, &args).into()
     }
@@ -65,16 +73,17 @@ fn every_channel(config: &Path, args: &StatusArgs) -> Exit {
     let mut json = Vec::new();
     for (index, (name, path, status_file)) in channels.iter().enumerate() {
         let exit = if args.json {
-            let (exit, status) = evaluate(status_file, args);
+            let seen = evaluate(status_file, args);
             json.push(serde_json::json!({
                 "name": name,
                 "path": path,
                 "status_file": status_file,
-                "exit_code": exit as u8,
-                "status": status.as_ref().ok(),
-                "error": status.as_ref().err(),
+                "exit_code": seen.exit as u8,
+                "status": seen.status.as_ref().ok(),
+                "error": seen.status.as_ref().err(),
+                "cannot_open": seen.cannot_open,
             }));
-            exit
+            seen.exit
         } else {
             if index > 0 {
                 println!();
@@ -90,13 +99,14 @@ fn every_channel(config: &Path, args: &StatusArgs) -> Exit {
     worst
 }
 
-/// Prints the status file at `path` and returns its verdict.
+/// Prints what the status file at `path` (and the record of a relay that cannot open the
+/// channel, beside it) says, and returns the verdict.
 fn show(path: &Path, args: &StatusArgs) -> Exit {
-    let (exit, status) = evaluate(path, args);
-    match status {
+    let seen = evaluate(path, args);
+    match &seen.status {
         Ok(status) => {
-            let running = exit != Exit::NotRunning;
-            print_status(&status, running);
+            let running = running(status);
+            print_status(status, running);
             let silent_ms = unix_millis().saturating_sub(status.updated_at_ms);
             if running && u128::from(silent_ms) > args.stale_after.as_millis() {
                 println!(
@@ -107,31 +117,75 @@ fn show(path: &Path, args: &StatusArgs) -> Exit {
         }
         Err(err) => eprintln!("error: {err}"),
     }
-    exit
+    if let Some(other) = &seen.cannot_open {
+        println!("also       relay pid {} running, {}", other.pid, cannot_open_line(other));
+    }
+    seen.exit
 }
 
-/// The status file at `path` and what it means: up to date, behind (or failing, or silent),
-/// not running, or no readable file.
-fn evaluate(path: &Path, args: &StatusArgs) -> (Exit, Result<Status, String>) {
+/// What `status` makes of a channel's records.
+struct Seen {
+    exit: Exit,
+    /// The record shown: the status file, or the record of a relay that cannot open the
+    /// channel when no running relay writes the status file and that record is newer.
+    status: Result<Status, String>,
+    /// A running relay that cannot open the channel, when the record shown is another's (two
+    /// relays for one channel: the one holding it writes the status file).
+    cannot_open: Option<Status>,
+}
+
+/// Whether the relay that wrote `status` still runs (and did not stop following).
+fn running(status: &Status) -> bool {
+    status.state != State::Stopped && process_exists(status.pid)
+}
+
+/// The status file at `path`, the record beside it of a relay that cannot open the channel,
+/// and what they mean: up to date, behind (or failing, or silent, or unable to open the
+/// channel), not running, or no readable record.
+fn evaluate(path: &Path, args: &StatusArgs) -> Seen {
+    // A damaged record of a failed open is no worse than none: the status file still speaks.
+    let failed_open = Status::load(&cannot_open_path(path)).ok().flatten();
     let status = match Status::load(path) {
-        Ok(Some(status)) => status,
-        Ok(None) => {
-            return (Exit::NoStatus, Err(format!("no status file at {}", path.display())));
-        }
-        Err(err) => return (Exit::NoStatus, Err(err)),
+        Ok(Some(status)) => Ok(status),
+        Ok(None) => Err(format!("no status file at {}", path.display())),
+        Err(err) => Err(err),
     };
-    let running =
-        status.state != State::Stopped && PathBuf::from(format!("/proc/{}", status.pid)).exists();
-    let silent_ms = unix_millis().saturating_sub(status.updated_at_ms);
-    let stale = running && u128::from(silent_ms) > args.stale_after.as_millis();
-    let exit = if !running {
+    let (status, cannot_open) = match (status, failed_open) {
+        (Ok(status), Some(failed)) if running(&status) => {
+            let other = running(&failed).then_some(failed);
+            (Ok(status), other)
+        }
+        (Ok(status), Some(failed))
+            if running(&failed) || failed.updated_at_ms > status.updated_at_ms =>
+        {
+            (Ok(failed), None)
+        }
+        (Err(_), Some(failed)) => (Ok(failed), None),
+        (status, _) => (status, None),
+    };
+    let Ok(shown) = &status else {
+        return Seen { exit: Exit::NoStatus, status, cannot_open };
+    };
+    let silent_ms = unix_millis().saturating_sub(shown.updated_at_ms);
+    let stale = running(shown) && u128::from(silent_ms) > args.stale_after.as_millis();
+    let exit = if !running(shown) {
         Exit::NotRunning
-    } else if stale || status.behind > 0 || status.last_error.is_some() {
+    } else if stale || shown.behind > 0 || shown.last_error.is_some() || cannot_open.is_some() {
         Exit::Behind
     } else {
         Exit::Ok
     };
-    (exit, Ok(status))
+    Seen { exit, status, cannot_open }
+}
+
+/// "cannot open the channel (3 attempts since 12.0s ago): REASON".
+fn cannot_open_line(record: &Status) -> String {
+    let since = unix_millis().saturating_sub(record.started_at_ms) as f64 / 1000.0;
+    let reason = record.last_error.as_ref().map_or("(no reason recorded)", |e| &e.message);
+    format!(
+        "cannot open the channel ({} attempt(s) since {since:.1}s ago): {reason}",
+        record.counters.retries + 1
+    )
 }
 
 fn print_status(status: &Status, running: bool) {
@@ -146,6 +200,11 @@ fn print_status(status: &Status, running: bool) {
         status.state,
         ago(status.updated_at_ms)
     );
+    if status.state == State::CannotOpen {
+        // Nothing else is known: the relay never held the channel.
+        println!("CANNOT OPEN {}", cannot_open_line(status).trim_start_matches("cannot open "));
+        return;
+    }
     match &status.published {
         Some(p) => println!(
             "published  revision {} as generation {} ({} bytes, {})",
