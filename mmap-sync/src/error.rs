@@ -173,6 +173,22 @@ pub enum Error {
     },
 
     /// An operating-system error on the named file.
+    /// The channel's writer recorded no structure of its type (a hand-written `SharedState`
+    /// impl, or the upstream-style `Synchronizer` facade): the value can be read only by a
+    /// program that has the Rust type.
+    #[error(
+        "{}: the channel holds {}, whose writer recorded no structure (a hand-written SharedState \
+         or the Synchronizer facade); only a program built with that Rust type can read it",
+        path.display(),
+        crate::escape::printable(type_name)
+    )]
+    NoStructure {
+        /// The state file.
+        path: PathBuf,
+        /// The type name the channel records.
+        type_name: String,
+    },
+
     #[error("{}: {source}", path.display())]
     Io {
         /// The file the operation was on.
@@ -208,6 +224,7 @@ impl Error {
             Error::InvalidValue { .. } => "InvalidValue",
             Error::Superseded { .. } => "Superseded",
             Error::Forked { .. } => "Forked",
+            Error::NoStructure { .. } => "NoStructure",
             Error::Io { .. } => "Io",
         }
     }
@@ -226,6 +243,7 @@ impl Error {
             | Error::InvalidValue { path, .. }
             | Error::Superseded { path }
             | Error::Forked { path }
+            | Error::NoStructure { path, .. }
             | Error::Io { path, .. } => path,
         }
     }
@@ -269,6 +287,9 @@ impl Error {
             }
             Error::Superseded { path } => Error::Superseded { path: path.clone() },
             Error::Forked { path } => Error::Forked { path: path.clone() },
+            Error::NoStructure { path, type_name } => {
+                Error::NoStructure { path: path.clone(), type_name: type_name.clone() }
+            }
             Error::Io { path, source } => {
                 Error::io(path, io::Error::new(source.kind(), source.to_string()))
             }

@@ -2,6 +2,7 @@
 //! whether a channel's files hold that type ([`ValueType::accepts`]).
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rkyv::bytecheck::CheckBytes;
 use rkyv::{Archive, Portable, rancor};
@@ -40,8 +41,29 @@ pub(crate) struct ValueType {
     pub root_align: usize,
     /// Bytecheck of an archive of this type.
     pub check: ArchiveCheck,
-    /// The type's structure, if it has one (types with the derive).
-    pub structure: Option<fn() -> Structure>,
+    /// The type's structure, if it has one.
+    pub structure: Known,
+}
+
+/// Where a [`ValueType`]'s structure comes from.
+#[derive(Clone, Debug)]
+pub(crate) enum Known {
+    /// No structure: a hand-written `SharedState`, or the facade.
+    None,
+    /// A derived type's, made from its `const` shape when needed.
+    Static(fn() -> Structure),
+    /// As a channel recorded it (a program that knows the type only as its structure).
+    Recorded(Arc<Structure>),
+}
+
+impl Known {
+    fn get(&self) -> Option<Structure> {
+        match self {
+            Known::None => None,
+            Known::Static(make) => Some(make()),
+            Known::Recorded(structure) => Some(Structure::clone(structure)),
+        }
+    }
 }
 
 impl ValueType {
@@ -55,7 +77,10 @@ impl ValueType {
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
-            structure: T::SHAPE.map(|_| structure::<T> as fn() -> Structure),
+            structure: match T::SHAPE {
+                Some(_) => Known::Static(structure::<T>),
+                None => Known::None,
+            },
         }
     }
 
@@ -74,8 +99,44 @@ impl ValueType {
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
-            structure: None,
+            structure: Known::None,
         }
+    }
+
+    /// The type the channel whose state is `state` records: its name, fingerprints and
+    /// structure, for a program that knows the type only as that structure. Its archives are
+    /// not checked as a whole when a generation is validated (the checksum still is): the
+    /// dynamic view checks what it reads as it reads it.
+    ///
+    /// [`Error::NoStructure`] when the writer recorded none; [`Error::Corrupt`] when what it
+    /// recorded cannot be decoded.
+    pub fn recorded(state: &StateMap, path: &Path) -> Result<(ValueType, Arc<Structure>)> {
+        let schema = state.schema();
+        let description = state.description();
+        if description.is_empty() {
+            return Err(Error::NoStructure { path: path.to_owned(), type_name: schema.type_name });
+        }
+        let structure = Structure::decode(&description).map_err(|e| Error::corrupt(path, e))?;
+        let root = match &structure.root {
+            crate::schema::Shape::Named(index) => structure.definition(*index).map(|d| d.layout),
+            _ => None,
+        };
+        let Some(root) = root else {
+            return Err(Error::corrupt(path, "the recorded structure's root is not a struct or enum"));
+        };
+        let structure = Arc::new(structure);
+        let ty = ValueType {
+            type_name: schema.type_name,
+            fingerprint: schema.fingerprint,
+            derived: state.derived(),
+            layout_fingerprint: state.layout_fingerprint(),
+            // `decode` checked the layout: a power-of-two alignment, a size it divides.
+            root_size: root.size as usize,
+            root_align: root.align as usize,
+            check: |_| Ok(()),
+            structure: Known::Recorded(structure.clone()),
+        };
+        Ok((ty, structure))
     }
 
     /// Type name and fingerprint.
@@ -85,15 +146,15 @@ impl ValueType {
 
     /// The encoded structure (empty when the type has none, or it is too large to store).
     pub fn description(&self) -> Vec<u8> {
-        let encoded = self.structure.map_or_else(Vec::new, |f| f().encode());
+        let encoded = self.structure.get().map_or_else(Vec::new, |s| s.encode());
         if encoded.len() > crate::format::MAX_SCHEMA_LEN { Vec::new() } else { encoded }
     }
 
     /// The structure stored in `state`, when both it and this type have one.
     fn stored(&self, state: &StateMap) -> Option<(Structure, Structure)> {
-        let mine = self.structure?;
+        let mine = self.structure.get()?;
         let found = Structure::decode(&state.description()).ok()?;
-        Some((mine(), found))
+        Some((mine, found))
     }
 
     /// Which types, variants and fields differ between this type and the structure stored in

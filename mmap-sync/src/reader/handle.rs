@@ -10,6 +10,7 @@ use super::background;
 use super::shared::ReaderShared;
 use super::validated::Check;
 use crate::error::{Error, Result};
+use crate::format::StateMap;
 use crate::os;
 use crate::value_type::ValueType;
 
@@ -28,11 +29,11 @@ impl Handle {
     /// validation is recorded (and returned by reads) rather than failing the open.
     pub fn open(
         prefix: &Path,
-        ty: ValueType,
+        ty: impl FnOnce(&StateMap, &Path) -> Result<ValueType>,
         checksum: bool,
         background: bool,
     ) -> Result<(Arc<ReaderShared>, Arc<Handle>)> {
-        let shared = ReaderShared::open(prefix, ty, checksum, background)?;
+        let shared = ReaderShared::open_as(prefix, ty, checksum, background)?;
         let stop = Arc::new(AtomicBool::new(false));
         let handle = Arc::new(Handle { shared: shared.clone(), stop: stop.clone() });
         if background {

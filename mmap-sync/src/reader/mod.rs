@@ -17,7 +17,6 @@
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Result, Schema};
@@ -33,13 +32,15 @@ mod handle;
 mod pinned;
 mod shared;
 mod thread_slot;
+mod untyped;
 mod validated;
 mod wait;
 
 pub use guard::ReadGuard;
-use handle::{Handle, open_wait};
+use handle::open_wait;
 pub(crate) use pinned::PinnedCopy;
 pub(crate) use shared::ReaderShared;
+pub(crate) use untyped::{BytesGuard, ReaderCore};
 pub(crate) use validated::Check;
 pub use validated::{ReaderStats, ValidationFailure};
 pub use wait::SUPERSEDED_CHECK;
@@ -53,21 +54,19 @@ pub(crate) use wait::wait_for_change;
 /// last clone drops. Each published generation is validated once for the process (bytecheck,
 /// checksum, schema fingerprint); every other read of it is a pointer cast.
 pub struct Reader<T: SharedState> {
-    shared: Arc<ReaderShared>,
-    /// Dropped with the last clone: stops the background validator, if any.
-    _handle: Arc<Handle>,
+    core: ReaderCore,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T: SharedState> Clone for Reader<T> {
     fn clone(&self) -> Self {
-        Reader { shared: self.shared.clone(), _handle: self._handle.clone(), _type: PhantomData }
+        Reader { core: self.core.clone(), _type: PhantomData }
     }
 }
 
 impl<T: SharedState> fmt::Debug for Reader<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.shared, f)
+        fmt::Debug::fmt(&self.core.shared, f)
     }
 }
 
@@ -95,7 +94,7 @@ impl<T: SharedState> Reader<T> {
     /// generation.
     #[inline]
     pub fn read(&self) -> Result<ReadGuard<'_, T>> {
-        let pinned = self.shared.read(Check::Safe)?;
+        let pinned = self.core.read(Check::Safe)?;
         // SAFETY: the root is that of a generation validated as `T::Archived` for this process,
         // and the pin the guard holds keeps the writer away from it until the guard drops.
         Ok(unsafe { ReadGuard::new(pinned) })
@@ -109,7 +108,7 @@ impl<T: SharedState> Reader<T> {
     /// read this way is undefined behaviour.
     #[inline]
     pub unsafe fn read_unchecked(&self) -> Result<ReadGuard<'_, T>> {
-        let pinned = self.shared.read(Check::Unchecked)?;
+        let pinned = self.core.read(Check::Unchecked)?;
         // SAFETY: the caller vouches for the bytes; the pin keeps the copy stable.
         Ok(unsafe { ReadGuard::new(pinned) })
     }
@@ -119,25 +118,25 @@ impl<T: SharedState> Reader<T> {
     /// generation is being validated.
     #[inline]
     pub fn generation(&self) -> u64 {
-        self.shared.generation()
+        self.core.generation()
     }
 
     /// The newest generation validated by this process (0 if none): what a read serves when
     /// nothing newer is validated.
     pub fn validated_generation(&self) -> u64 {
-        self.shared.validated_generation()
+        self.core.validated_generation()
     }
 
     /// The newest generation that failed validation (it is never served), unless a newer
     /// generation has been validated since.
     pub fn last_failure(&self) -> Option<ValidationFailure> {
-        self.shared.validated.last_failure(&self.shared.files)
+        self.core.last_failure()
     }
 
     /// What this reader (all its clones, in this process) has done so far: validations, and
     /// reads that served an older validated generation or waited for one.
     pub fn stats(&self) -> ReaderStats {
-        self.shared.validated.stats()
+        self.core.stats()
     }
 
     /// Whether the files this reader maps are no longer the channel at its path: a writer
@@ -145,7 +144,7 @@ impl<T: SharedState> Reader<T> {
     /// path. The reader keeps its last value; open a new reader to follow the channel. Asks the
     /// filesystem (one `stat`) until the answer is yes.
     pub fn is_superseded(&self) -> bool {
-        self.shared.is_superseded()
+        self.core.is_superseded()
     }
 
     /// Blocks until a generation other than `since` (and not 0) is published and readable, or
@@ -167,7 +166,7 @@ impl<T: SharedState> Reader<T> {
     /// channel was created at the path, which a waiting reader learns within
     /// [`SUPERSEDED_CHECK`](crate::SUPERSEDED_CHECK).
     pub fn wait_for_change(&self, since: u64, timeout: Duration) -> Result<Option<u64>> {
-        wait::wait_for_change(&self.shared, since, timeout)
+        self.core.wait_for_change(since, timeout)
     }
 
     /// Blocks until a read serves a generation newer than `since`, or `timeout` passes.
@@ -175,22 +174,22 @@ impl<T: SharedState> Reader<T> {
     /// skipped (see [`last_failure`](Self::last_failure)). Like
     /// [`wait_for_change`](Self::wait_for_change), with "newer than" for "other than".
     pub fn wait_for_validated(&self, since: u64, timeout: Duration) -> Result<Option<u64>> {
-        wait::wait_for_validated(&self.shared, since, timeout)
+        self.core.wait_for_validated(since, timeout)
     }
 
     /// The channel's file paths.
     pub fn paths(&self) -> &ChannelPaths {
-        self.shared.paths()
+        self.core.paths()
     }
 
     /// The schema recorded by the writer.
     pub fn schema(&self) -> Schema {
-        self.shared.files.state.schema()
+        self.core.schema()
     }
 
     /// Index of the reader slot the calling thread holds through this reader, if any.
     pub fn slot(&self) -> Option<usize> {
-        thread_slot::index_of(self.shared.id())
+        self.core.slot()
     }
 }
 
@@ -231,9 +230,9 @@ impl<T: SharedState> ReaderBuilder<T> {
 
     /// Opens the channel at `path` (see [`Reader::open`]).
     pub fn open(&self, path: impl AsRef<Path>) -> Result<Reader<T>> {
-        let ty = ValueType::of::<T>();
-        let (shared, handle) = Handle::open(path.as_ref(), ty, self.checksum, self.background)?;
-        Ok(Reader { shared, _handle: handle, _type: PhantomData })
+        let ty = |_: &_, _: &_| Ok(ValueType::of::<T>());
+        let core = ReaderCore::open(path.as_ref(), ty, self.checksum, self.background)?;
+        Ok(Reader { core, _type: PhantomData })
     }
 
     /// Opens the channel at `path`, retrying while it is [`Error::NotPublished`](crate::Error::NotPublished) for at most

@@ -13,7 +13,7 @@ use super::pinned::{Pinned, PinnedCopy};
 use super::thread_slot::{self, NO_SLOT, SlotOwner, ThreadSlot};
 use super::validated::{Check, FastWord, Memo, NONE, Validated};
 use crate::error::{Error, Result};
-use crate::format::FileId;
+use crate::format::{FileId, StateMap};
 use crate::os;
 use crate::paths::ChannelPaths;
 use crate::protocol;
@@ -62,9 +62,21 @@ impl ReaderShared {
         checksum: bool,
         background: bool,
     ) -> Result<Arc<ReaderShared>> {
+        Self::open_as(prefix, |_, _| Ok(ty), checksum, background)
+    }
+
+    /// Opens the set of files at `prefix` for values of the type `ty` gives, once it sees the
+    /// state file (and its path): the type a program knows, or the one the channel records.
+    pub fn open_as(
+        prefix: &Path,
+        ty: impl FnOnce(&StateMap, &Path) -> Result<ValueType>,
+        checksum: bool,
+        background: bool,
+    ) -> Result<Arc<ReaderShared>> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let fast = FastWord::take();
         let mut files = set::open_for_reading(prefix, fast.words())?;
+        let ty = ty(&files.state, &files.paths.state)?;
         let fingerprint = ty.accepts(&files.state, &files.paths.state)?;
         let slots = files.readers.slot_count();
         os::on_fork_in_child(thread_slot::after_fork_in_child);
