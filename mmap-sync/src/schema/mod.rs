@@ -90,6 +90,6 @@ pub use encode::{ENCODING_MAGIC, ENCODING_VERSION, MAX_ENCODED_LEN, MAX_SHAPE_DE
 pub use render::NAME_WIDTH;
 pub use shape::{
     ArchivedLayout, Describe, Float, Int, StaticBody, StaticDefinition, StaticField, StaticShape,
-    StaticVariant, Style, definition_fingerprint, shape_fingerprint,
+    StaticVariant, Style, definition_fingerprint, has_deferred, shape_fingerprint,
 };
 pub use structure::{Body, Definition, Encoding, Field, Fields, Shape, Structure, Variant};
