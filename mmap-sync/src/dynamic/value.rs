@@ -257,10 +257,13 @@ impl<'a> Value<'a> {
         match value.shape {
             Shape::Named(index) => {
                 let definition = value.definition(*index)?;
-                let (owner, fields) = value.fields_of(definition)?;
+                let (variant, fields) = value.fields_of(definition)?;
                 match fields.list.iter().find(|field| field.name == name) {
                     Some(field) => Ok(value.field_value(field)),
-                    None => Err(not_found(&owner)),
+                    None => Err(not_found(&match variant {
+                        Some(variant) => format!("{}::{}", definition.name, variant.name),
+                        None => definition.name.clone(),
+                    })),
                 }
             }
             Shape::Tuple(elements) => match name.parse::<usize>() {
@@ -271,14 +274,16 @@ impl<'a> Value<'a> {
         }
     }
 
-    /// The fields of a struct or of the current variant of an enum, and how to name their owner
-    /// in a message (`Route`, `Mode::Failed`).
-    fn fields_of(&self, definition: &'a Definition) -> Result<(String, &'a FieldList), DynError> {
+    /// The fields of a struct or of the current variant of an enum (which it also gives).
+    fn fields_of(
+        &self,
+        definition: &'a Definition,
+    ) -> Result<(Option<&'a Variant>, &'a FieldList), DynError> {
         match &definition.body {
-            Body::Struct(fields) => Ok((definition.name.clone(), fields)),
+            Body::Struct(fields) => Ok((None, fields)),
             Body::Enum(variants) => {
                 let variant = self.variant_of(definition, variants)?;
-                Ok((format!("{}::{}", definition.name, variant.name), &variant.fields))
+                Ok((Some(variant), &variant.fields))
             }
         }
     }

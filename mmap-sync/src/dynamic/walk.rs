@@ -17,7 +17,7 @@ use super::float::{FloatValue, write_float};
 use super::hash::Table;
 use super::iter::{Elements, Entries};
 use super::key::quoted;
-use super::numeric::NumericKind;
+use super::numeric::{NumericKind, NumericSlice};
 use super::value::{Kind, Num, Value};
 use super::{MAX_DEPTH, work_budget};
 
@@ -208,10 +208,40 @@ impl<'s> Walk<'s> {
         result
     }
 
+    // Each kind of value is written by a function of its own, so that the frames on the
+    // recursive path hold only what their kind needs: a walk nests `MAX_DEPTH` values deep
+    // within a small stack, unoptimized builds included.
     fn value_here(&mut self, value: Value<'_>) -> Result<(), DynError> {
         let value = value.resolved()?;
         match value.shape() {
-            Shape::Unit => self.put("null"),
+            Shape::Unit
+            | Shape::Bool
+            | Shape::Char
+            | Shape::Int(_)
+            | Shape::Float(_)
+            | Shape::String
+            | Shape::BoxStr => self.scalar(value),
+            Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(value),
+            Shape::Tuple(_) => self.tuple(value),
+            Shape::Option(_) => match value.option()? {
+                Some(inner) => self.value(inner),
+                None => self.put("null"),
+            },
+            Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(value),
+            Shape::BTreeMap(..) | Shape::BTreeSet(_) => self.btree(value),
+            Shape::Named(_) => match value.kind() {
+                Kind::Enum => self.enumeration(value),
+                _ => self.structure(value),
+            },
+            Shape::Opaque { .. } => self.opaque(value),
+            // `resolved` followed every box.
+            Shape::Box(_) => Err(DynError::corrupt("a box that was not followed")),
+        }
+    }
+
+    #[inline(never)]
+    fn scalar(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        match value.shape() {
             Shape::Bool => {
                 let b = value.as_bool()?;
                 self.put(if b { "true" } else { "false" })
@@ -233,29 +263,36 @@ impl<'s> Walk<'s> {
                 self.charge(text.len() as u64 / 8)?;
                 self.string(text)
             }
-            Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(value),
-            Shape::Tuple(_) => self.sequence(value.elements()?),
-            Shape::Option(_) => match value.option()? {
-                Some(inner) => self.value(inner),
-                None => self.put("null"),
-            },
+            _ => self.put("null"),
+        }
+    }
+
+    #[inline(never)]
+    fn tuple(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        self.sequence(&mut value.elements()?)
+    }
+
+    #[inline(never)]
+    fn hash_table(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        match value.shape() {
             Shape::HashMap(k, v) => {
                 let table = self.table(value, k, Some(v))?;
-                self.map(Entries::table(table))
+                self.map(&mut Entries::table(table))
             }
             Shape::HashSet(k) => {
                 let table = self.table(value, k, None)?;
-                self.sequence(Elements::table(table))
+                self.sequence(&mut Elements::table(table))
             }
-            Shape::BTreeMap(k, v) => self.map(Entries::tree(Tree::open(value, k, Some(v))?)),
-            Shape::BTreeSet(k) => self.sequence(Elements::tree(Tree::open(value, k, None)?)),
-            Shape::Named(_) => match value.kind() {
-                Kind::Enum => self.enumeration(value),
-                _ => self.structure(value),
-            },
-            Shape::Opaque { .. } => self.opaque(value),
-            // `resolved` followed every box.
-            Shape::Box(_) => Err(DynError::corrupt("a box that was not followed")),
+            _ => Err(DynError::corrupt("not a hash table")),
+        }
+    }
+
+    #[inline(never)]
+    fn btree(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        match value.shape() {
+            Shape::BTreeMap(k, v) => self.map(&mut Entries::tree(Tree::open(value, k, Some(v))?)),
+            Shape::BTreeSet(k) => self.sequence(&mut Elements::tree(Tree::open(value, k, None)?)),
+            _ => Err(DynError::corrupt("not a B-tree")),
         }
     }
 
@@ -272,10 +309,17 @@ impl<'s> Walk<'s> {
         Ok(table)
     }
 
+    #[inline(never)]
     fn list(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let Some(numbers) = value.numeric()? else {
-            return self.sequence(value.elements()?);
-        };
+        match value.numeric()? {
+            Some(numbers) => self.numbers(numbers),
+            None => self.sequence(&mut value.elements()?),
+        }
+    }
+
+    /// A list of numbers, read straight from its bytes.
+    #[inline(never)]
+    fn numbers(&mut self, numbers: NumericSlice<'_>) -> Result<(), DynError> {
         self.charge(numbers.len() as u64)?;
         if !self.sink.active() {
             return Ok(());
@@ -310,7 +354,8 @@ impl<'s> Walk<'s> {
         self.put("]")
     }
 
-    fn sequence(&mut self, elements: Elements<'_>) -> Result<(), DynError> {
+    #[inline(never)]
+    fn sequence(&mut self, elements: &mut Elements<'_>) -> Result<(), DynError> {
         self.put("[")?;
         for (i, element) in elements.enumerate() {
             let element = element?;
@@ -322,7 +367,8 @@ impl<'s> Walk<'s> {
         self.put("]")
     }
 
-    fn map(&mut self, entries: Entries<'_>) -> Result<(), DynError> {
+    #[inline(never)]
+    fn map(&mut self, entries: &mut Entries<'_>) -> Result<(), DynError> {
         self.put("{")?;
         for (i, entry) in entries.enumerate() {
             let (key, value) = entry?;
@@ -340,6 +386,7 @@ impl<'s> Walk<'s> {
     /// `char` as a string of its JSON; `Some`, a newtype struct and a box as what they hold; a
     /// unit variant by its name. Keys serde_json refuses (tuples, structs, other variants,
     /// `None`, `()`) are written as a string of their JSON text.
+    #[inline(never)]
     fn key(&mut self, key: Value<'_>) -> Result<(), DynError> {
         if !self.sink.active() {
             return self.value(key);
@@ -406,6 +453,7 @@ impl<'s> Walk<'s> {
         self.string(&text)
     }
 
+    #[inline(never)]
     fn structure(&mut self, value: Value<'_>) -> Result<(), DynError> {
         let fields = value.fields()?;
         if newtype(&value)
@@ -420,6 +468,7 @@ impl<'s> Walk<'s> {
         }
     }
 
+    #[inline(never)]
     fn enumeration(&mut self, value: Value<'_>) -> Result<(), DynError> {
         let variant = value.variant()?;
         if variant.style() == Style::Unit {
@@ -466,6 +515,7 @@ impl<'s> Walk<'s> {
     }
 
     /// An opaque value: `{"$opaque": "<type as written>", "hex": "<its archived bytes>"}`.
+    #[inline(never)]
     fn opaque(&mut self, value: Value<'_>) -> Result<(), DynError> {
         let (name, bytes) = value.opaque()?;
         self.charge(bytes.len() as u64 / 8)?;
