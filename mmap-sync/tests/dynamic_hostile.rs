@@ -649,6 +649,21 @@ fn inconsistent_descriptions_are_refused_naming_the_field() {
     s.types.iter_mut().find(|d| d.name == "Everything").unwrap().layout.align = 6;
     refused(&s, &bytes);
 
+    // A named type of alignment 0 inside the shapes that lay out their parts.
+    let inner = sound.types.iter().position(|d| d.name == "Inner").unwrap();
+    for shape in [
+        Shape::Tuple(vec![Shape::Int(Int::U8), Shape::Named(inner)]),
+        Shape::Option(Box::new(Shape::Named(inner))),
+        Shape::HashMap(Box::new(Shape::Named(inner)), Box::new(Shape::Unit)),
+        Shape::BTreeSet(Box::new(Shape::Named(inner))),
+        Shape::Array(Box::new(Shape::Named(inner)), 3),
+    ] {
+        let mut s = sound.clone();
+        s.types[inner].layout.align = 0;
+        s.root = shape;
+        assert!(refused(&s, &bytes).contains("Inner: alignment 0"));
+    }
+
     // The root larger than the archive, or misaligned at its end.
     let error = DynArchive::new(&sound, &bytes[..100]).unwrap_err();
     assert_eq!(error.kind(), DynErrorKind::Corrupt);

@@ -59,8 +59,12 @@ pub(super) const fn int_layout(int: Int) -> ArchivedLayout {
     }
 }
 
-/// `value` rounded up to `align` (a power of two), or `None` on overflow.
+/// `value` rounded up to `align`, or `None` on overflow or an alignment that is not a power of
+/// two (a named type's recorded layout is checked after the shapes that use it).
 pub(super) fn align_up(value: u64, align: u64) -> Option<u64> {
+    if !align.is_power_of_two() {
+        return None;
+    }
     value.checked_add(align - 1).map(|v| v & !(align - 1))
 }
 
@@ -93,14 +97,14 @@ impl ReprC {
 
 /// The layout of `Option<T>` from `T`'s: the tag byte, `T` at its alignment.
 fn option_layout(inner: ArchivedLayout) -> Option<ArchivedLayout> {
-    let align = inner.align.max(1);
+    let align = inner.align;
     let end = align_up(1, align)?.checked_add(inner.size)?;
     Some(layout(align_up(end, align)?, align))
 }
 
 /// Offset of `T` inside an archived `Option<T>`.
 pub(super) fn option_offset(inner: ArchivedLayout) -> u64 {
-    inner.align.max(1)
+    inner.align
 }
 
 /// A hash table's or B-tree's entry, `repr(C) { key, value }`: its layout and the value's offset.
@@ -207,7 +211,10 @@ fn layout_at(types: &[Definition], shape: &Shape, depth: usize) -> Result<Archiv
         Shape::HashMap(..) | Shape::HashSet(_) => layout(12, 4),
         Shape::BTreeMap(..) | Shape::BTreeSet(_) => layout(8, 4),
         Shape::Named(index) => match types.get(*index) {
-            Some(definition) => definition.layout,
+            Some(definition) => {
+                check_layout(definition.layout).map_err(|m| format!("{}: {m}", definition.name))?;
+                definition.layout
+            }
             None => return Err(format!("refers to type {index} of {}", types.len())),
         },
         Shape::Opaque { layout, .. } => *layout,

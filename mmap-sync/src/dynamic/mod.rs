@@ -53,12 +53,13 @@
 //! Every shape a structure has: integers of every width (`usize`/`isize` as 32 bits), floats,
 //! `bool`, `char`, `()`, `String`, `Box<str>`, `Vec`, `Box<[T]>`, `Box`, `Option`, arrays,
 //! tuples, `HashMap`, `HashSet`, `BTreeMap`, `BTreeSet`, structs and enums (recursive ones
-//! too) in rkyv 0.8's layouts, which `layout.rs` describes. Only the
-//! [standard encoding](crate::schema::Encoding::standard) is read (rkyv 0.8, little-endian,
-//! 32-bit relative pointers, aligned); [`DynArchive::new`] refuses another, and a structure
-//! whose recorded layouts disagree with rkyv's, naming the field. Opaque values (types without
-//! a description, fields archived `with` a wrapper) are shown as their bytes. Lookups by key
-//! take string, integer, `char` and `bool` keys; maps with other keys are iterated.
+//! too) in rkyv 0.8's layouts. Only the [standard encoding](crate::schema::Encoding::standard)
+//! is read (rkyv 0.8, little-endian, 32-bit relative pointers, aligned); [`DynArchive::new`]
+//! refuses another, and a structure whose recorded layouts disagree with rkyv's, naming the
+//! field ([`DynArchive::check_structure`]). Opaque values (types without a description,
+//! fields archived `with` a wrapper, types archived `as` another) are shown as their bytes,
+//! unchecked. Lookups by key take string, integer, `char` and `bool` keys; maps with other
+//! keys (tuples, structs, enums, options) are iterated.
 //!
 //! # Checks and limits
 //!
@@ -76,6 +77,14 @@
 //!   items (a `Vec<()>` of four billion elements is refused, not walked);
 //! * B-trees are at most 16 levels deep, hash table probes end.
 //!
+//! A walk to [`MAX_DEPTH`] takes less than 1 MiB of stack in an unoptimized build (a thread's
+//! default is 2 MiB, a process's main thread 8 MiB), far less optimized. Navigation is not
+//! recursive: a path may go as deep as the value does.
+//!
+//! [`Value::check`] accepts every archive rkyv's validation (bytecheck) accepts, but for the
+//! work limit (rkyv reads a list of billions of zero-sized values), and reads the same values
+//! from it; it does not refuse, as rkyv does, parts that share bytes, which the budget makes
+//! harmless.//!
 //! # JSON
 //!
 //! [`Value::to_json`] writes what `serde_json::to_string` prints for the original Rust value
@@ -88,7 +97,8 @@
 //! reads back as the same value, `1.0`, `1e+16`, `1e-7`), `null` when not finite; strings
 //! escaped as serde_json escapes them. Map keys are written as serde_json writes them:
 //! strings as they are, integers, floats, `bool`s and `char`s as strings, `Some`, boxes and
-//! newtype structs as what they hold, unit variants by name.
+//! newtype structs as what they hold, unit variants by name. Names are the Rust names: serde
+//! attributes (`rename`, `tag`, `skip`) on the original type are not in the structure.
 //!
 //! Where serde_json has no answer this module chooses:
 //!
@@ -107,9 +117,9 @@
 mod archive;
 mod btree;
 mod error;
-mod float;
 mod hash;
 mod iter;
+mod json_text;
 mod key;
 mod layout;
 mod numeric;

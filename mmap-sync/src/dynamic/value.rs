@@ -11,9 +11,9 @@ use crate::schema::{
 use super::archive::DynArchive;
 use super::btree::Tree;
 use super::error::{DynError, DynErrorKind};
-use super::float::FloatValue;
 use super::hash::Table;
 use super::iter::{Elements, Entries, Fields};
+use super::json_text::FloatValue;
 use super::key::Key;
 use super::layout::{option_offset, tuple_offset};
 use super::numeric::{NumericKind, NumericSlice};

@@ -13,9 +13,9 @@ use crate::schema::{Body, Shape, Style};
 
 use super::btree::Tree;
 use super::error::{DynError, DynErrorKind};
-use super::float::{FloatValue, write_float};
 use super::hash::Table;
 use super::iter::{Elements, Entries};
+use super::json_text::{FloatValue, write_float, write_string};
 use super::key::quoted;
 use super::numeric::{NumericKind, NumericSlice};
 use super::value::{Kind, Num, Value};
@@ -532,37 +532,6 @@ impl<'s> Walk<'s> {
     }
 }
 
-/// Writes `text` as a JSON string exactly as serde_json does: `"` and `\` escaped, `\b`,
-/// `\f`, `\n`, `\r`, `\t` for those controls, `\u00XX` (lowercase hex) for the other
-/// characters below U+0020, everything else as it is.
-fn write_string(out: &mut dyn fmt::Write, text: &str) -> fmt::Result {
-    out.write_char('"')?;
-    let mut plain = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..0x20 => "",
-            _ => continue,
-        };
-        // Escaped bytes are ASCII: the text between them is whole characters.
-        out.write_str(&text[plain..i])?;
-        plain = i + 1;
-        if escape.is_empty() {
-            write!(out, "\\u{byte:04x}")?;
-        } else {
-            out.write_str(escape)?;
-        }
-    }
-    out.write_str(&text[plain..])?;
-    out.write_char('"')
-}
-
 /// How a struct's fields are named.
 fn style(value: &Value<'_>) -> Style {
     match value.shape() {
@@ -590,19 +559,4 @@ fn key_segment(key: Value<'_>, index: usize) -> String {
         _ => None,
     };
     text.unwrap_or_else(|| format!("#{index}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let every_low: String = (0u8..0x80).map(char::from).collect();
-        for text in [every_low.as_str(), "é \u{7f} \u{9b} \u{202e} 😀", "", "plain"] {
-            let mut ours = String::new();
-            write_string(&mut ours, text).unwrap();
-            assert_eq!(ours, serde_json::to_string(text).unwrap());
-        }
-    }
 }

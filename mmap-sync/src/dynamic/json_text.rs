@@ -1,7 +1,9 @@
-//! Floats written as serde_json writes them, byte for byte: the shortest decimal that reads
-//! back as the same value, a tie between two shortest decimals going to the even one; decimal
-//! notation for decimal exponents from -5 to 15 (`f32`: -6 to 12; integral values with `.0`),
-//! `1e+16` and `1.5e-7` outside. Written without allocating.
+//! Floats and strings as serde_json writes them, byte for byte, without allocating.
+//!
+//! Floats: the shortest decimal that reads back as the same value, a tie between two shortest
+//! decimals going to the even one; decimal notation for decimal exponents from -5 to 15
+//! (`f32`: -6 to 12; integral values with `.0`), `1e+16` and `1.5e-7` outside. Strings: see
+//! [`write_string`].
 //!
 //! Rust's `{:e}` gives the shortest digits but breaks a tie upwards (`-135379.125f32` as
 //! `…13`), where serde_json's writer takes the even digit (`…12`); both read back as the same
@@ -170,6 +172,37 @@ fn write_parts(
     }
 }
 
+/// Writes `text` as a JSON string exactly as serde_json does: `"` and `\` escaped, `\b`,
+/// `\f`, `\n`, `\r`, `\t` for those controls, `\u00XX` (lowercase hex) for the other
+/// characters below U+0020, everything else as it is.
+pub(super) fn write_string(out: &mut dyn fmt::Write, text: &str) -> fmt::Result {
+    out.write_char('"')?;
+    let mut plain = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..0x20 => "",
+            _ => continue,
+        };
+        // Escaped bytes are ASCII: the text between them is whole characters.
+        out.write_str(&text[plain..i])?;
+        plain = i + 1;
+        if escape.is_empty() {
+            write!(out, "\\u{byte:04x}")?;
+        } else {
+            out.write_str(escape)?;
+        }
+    }
+    out.write_str(&text[plain..])?;
+    out.write_char('"')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +270,16 @@ mod tests {
                     "case {i}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let every_low: String = (0u8..0x80).map(char::from).collect();
+        for text in [every_low.as_str(), "é \u{7f} \u{9b} \u{202e} 😀", "", "plain"] {
+            let mut ours = String::new();
+            write_string(&mut ours, text).unwrap();
+            assert_eq!(ours, serde_json::to_string(text).unwrap());
         }
     }
 }
