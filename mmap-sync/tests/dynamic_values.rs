@@ -34,6 +34,24 @@ fn json_of_every_shape_is_what_serde_json_prints() {
         dynamic_json(&structure, &bytes, EVERYTHING_SETS),
         expected_json(&value, EVERYTHING_SETS)
     );
+
+    // Streamed to an `io::Write`, the same text; a writer that fails is an `Output` error.
+    let root = root(&structure, &bytes);
+    let mut streamed = Vec::new();
+    root.write_json_io(&mut std::io::BufWriter::new(&mut streamed)).unwrap();
+    assert_eq!(String::from_utf8(streamed).unwrap(), root.to_json().unwrap());
+    struct Full;
+    impl std::io::Write for Full {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let error = root.write_json_io(&mut Full).unwrap_err();
+    assert_eq!(error.kind(), DynErrorKind::Output);
+    assert!(error.to_string().contains("disk full"), "{error}");
 }
 
 /// Where the texts can be compared whole: no floats, no hash maps, strings without the
