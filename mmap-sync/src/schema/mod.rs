@@ -17,7 +17,7 @@
 //!   (`Mode::Failed.0: Vec<u8> here, String in the channel`);
 //! * `Display`: an aligned table (each type once: field, type, offset, size, alignment);
 //! * [`Structure::to_json`]: the same in one stable JSON shape, for scripts;
-//! * `mmap_sync::dynamic` reads a value through it.
+//! * [`dynamic`](crate::dynamic) reads a value through it, without the Rust type.
 //!
 //! The type's fingerprint (`SharedState::FINGERPRINT`) is computed by the compiler over the
 //! whole tree, so a change inside a nested type changes it.
