@@ -96,47 +96,77 @@ fn an_integer_of_another_signedness_is_refused_naming_it() {
     assert!(message.contains("Status.code: i32 here, u32 in the channel"), "{message}");
 }
 
-/// Behind a field marked `#[rkyv(omit_bounds)]` the fingerprint sees the type as written and its
-/// layout only (a `const` tree cannot hold a cycle); the reader compares whole structures.
-macro_rules! forest {
-    ($module:ident, $label:ty) => {
-        #[allow(dead_code)]
-        mod $module {
-            #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
-            #[rkyv(serialize_bounds(
-                        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
-                        __S::Error: rkyv::rancor::Source,
-                    ))]
-            #[rkyv(bytecheck(bounds(
-                        __C: rkyv::validation::ArchiveContext,
-                        __C::Error: rkyv::rancor::Source,
-                    )))]
-            pub struct Tree {
-                pub label: $label,
-                #[rkyv(omit_bounds)]
-                pub children: Vec<Tree>,
-            }
+// Behind a field marked `#[rkyv(omit_bounds)]` the fingerprint sees the type as written and its
+// layout only (a `const` tree cannot hold a cycle); the reader compares whole structures. Two
+// definitions of one forest that differ only behind such a field:
 
-            #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
-            #[shared_state(path = "/dev/shm/nested_forest")]
-            #[rkyv(serialize_bounds(
-                        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
-                        __S::Error: rkyv::rancor::Source,
-                    ))]
-            #[rkyv(bytecheck(bounds(
-                        __C: rkyv::validation::ArchiveContext,
-                        __C::Error: rkyv::rancor::Source,
-                    )))]
-            pub struct Forest {
-                #[rkyv(omit_bounds)]
-                pub trees: Vec<Tree>,
-            }
-        }
-    };
+/// The types exist for their shapes.
+#[allow(dead_code)]
+mod forest_u32 {
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Tree {
+        pub label: u32,
+        #[rkyv(omit_bounds)]
+        pub children: Vec<Tree>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
+    #[shared_state(path = "/dev/shm/nested_forest")]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Forest {
+        #[rkyv(omit_bounds)]
+        pub trees: Vec<Tree>,
+    }
 }
 
-forest!(forest_u32, u32);
-forest!(forest_i32, i32);
+/// The types exist for their shapes.
+#[allow(dead_code)]
+mod forest_i32 {
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Tree {
+        pub label: i32,
+        #[rkyv(omit_bounds)]
+        pub children: Vec<Tree>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
+    #[shared_state(path = "/dev/shm/nested_forest")]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Forest {
+        #[rkyv(omit_bounds)]
+        pub trees: Vec<Tree>,
+    }
+}
 
 #[test]
 fn a_change_behind_a_recursive_field_is_refused_naming_it() {

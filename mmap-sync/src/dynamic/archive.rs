@@ -31,6 +31,15 @@ impl<'a> DynArchive<'a> {
     /// [`Value::check`] checks the whole value at once.
     pub fn new(structure: &'a Structure, bytes: &'a [u8]) -> Result<DynArchive<'a>, DynError> {
         check_structure(structure)?;
+        DynArchive::with_checked_structure(structure, bytes)
+    }
+
+    /// As [`new`](Self::new), for a structure [`check_structure`](Self::check_structure) has
+    /// accepted before (a reader checks its channel's structure once, when it opens).
+    pub(crate) fn with_checked_structure(
+        structure: &'a Structure,
+        bytes: &'a [u8],
+    ) -> Result<DynArchive<'a>, DynError> {
         let root = layout_of(&structure.types, &structure.root)
             .map_err(|m| DynError::structure("", format!("the root: {m}")))?;
         let size = usize::try_from(root.size).unwrap_or(usize::MAX);

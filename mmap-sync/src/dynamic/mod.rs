@@ -124,16 +124,19 @@ mod key;
 mod layout;
 mod numeric;
 mod path;
+mod reader;
 mod value;
 mod walk;
-// reader.rs (DynReader, DynGuard): the channel plumbing
+mod writer;
 
 pub use archive::DynArchive;
 pub use error::{DynError, DynErrorKind};
 pub use iter::{Elements, Entries, Fields};
 pub use key::Key;
 pub use numeric::{NumericKind, NumericSlice};
+pub use reader::{DynGuard, DynReader, DynReaderBuilder};
 pub use value::{EnumValue, Kind, Value};
+pub use writer::{ChannelType, DynStaged, DynWriter, DynWriterBuilder};
 
 /// How deep values may nest in a walk ([`Value::check`], JSON): a value inside more than 128
 /// others (counting structs, enums, options, lists, maps, boxes' targets) is refused with a
