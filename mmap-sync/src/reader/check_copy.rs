@@ -25,8 +25,8 @@ pub(crate) struct Rules<'a> {
 }
 
 /// Validates the copy `active` names, which the calling thread has pinned exactly: the
-/// descriptor, the file's length, fingerprint, checksum and bytecheck. Returns the address of
-/// the archived root. `state_path` names the state file in errors about descriptors.
+/// descriptor, the file's length, fingerprint, checksum and bytecheck. Returns where the archive
+/// and its root are. `state_path` names the state file in errors about descriptors.
 pub(crate) fn validate_copy(
     active: u64,
     descriptor: &CopyDescriptor,
@@ -35,7 +35,7 @@ pub(crate) fn validate_copy(
     state: &StateMap,
     state_path: &Path,
     on_fault: &'static crate::os::FaultWords,
-) -> Result<*const u8> {
+) -> Result<ValidCopy> {
     let generation = protocol::generation(active);
     // Acquire: pairs with the writer's release of the generation; the fields below were written
     // before it. A 0 is a writer's transient mark (see `protocol`), harmless while pinned.
@@ -113,5 +113,12 @@ pub(crate) fn validate_copy(
         })?;
     }
     // SAFETY: `root < len`, inside the mapping.
-    Ok(unsafe { base.add(root) })
+    Ok(ValidCopy { root: unsafe { base.add(root) }, start: base })
+}
+
+/// Where a validated copy's archive lies in the mapping: its start and its root (at its end,
+/// `root_size` bytes before it).
+pub(crate) struct ValidCopy {
+    pub root: *const u8,
+    pub start: *const u8,
 }

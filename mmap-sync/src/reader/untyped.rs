@@ -4,7 +4,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::handle::Handle;
@@ -49,31 +48,25 @@ impl ReaderCore {
     /// only known as a structure, which checks what it reads as it goes.
     pub fn read_bytes(&self) -> Result<BytesGuard<'_>> {
         let pinned = self.shared.read(Check::Safe)?;
-        let generation = pinned.generation();
-        let len = self
-            .shared
-            .files
-            .state
-            .descriptors()
-            .iter()
-            // Acquire: as every load of a descriptor's generation. The copy holding the pinned
-            // generation is not rewritten while the pin holds, so its length stays.
-            .find(|d| d.generation.load(Ordering::Acquire) == generation)
-            .map(|d| d.length.load(Ordering::Relaxed) as usize);
-        let root_size = self.shared.validated.ty().root_size;
-        let Some(len) = len.filter(|&len| len >= root_size) else {
-            // Validation found this generation in a copy of at least the root's length; a
-            // descriptor that says otherwise now was damaged since.
-            return Err(crate::error::Error::corrupt(
-                &self.shared.files.paths.state,
-                format!("generation {generation}, pinned, has no copy that holds it"),
-            ));
-        };
-        let start = pinned.root().wrapping_sub(len - root_size);
-        // SAFETY: validation checked that the copy holding this generation has `len` bytes
-        // mapped from its start, and placed the root `len - root_size` bytes after the start (the
-        // archive's root is at its end); the pin keeps the writer off the copy until the guard
-        // drops, and the mapping lives as long as the reader `'_` borrows.
+        // The copy served is the one whose validated root the pin carries (not the one whose
+        // descriptor holds the generation: the writer marks every copy but the active one while
+        // it chooses where to write, a pinned one included, and restores it after).
+        let validated = &self.shared.validated;
+        let copy = (0..self.shared.files.state.copies())
+            .find(|&copy| validated.root(copy) == pinned.root())
+            .ok_or_else(|| {
+                crate::error::Error::corrupt(
+                    &self.shared.files.paths.state,
+                    format!("generation {}, pinned, is in no validated copy", pinned.generation()),
+                )
+            })?;
+        let start = validated.start(copy);
+        let len = pinned.root() as usize + validated.ty().root_size - start as usize;
+        // SAFETY: validation mapped the copy's `len` bytes from `start`, checked them and
+        // recorded `start` with the root it found `len - root_size` bytes after it (roots and
+        // starts are stored together, under the validation lock); the pin keeps the writer off
+        // the copy until the guard drops, and the mapping lives as long as the reader `'_`
+        // borrows.
         let bytes = unsafe { std::slice::from_raw_parts(start, len) };
         Ok(BytesGuard { bytes, pinned })
     }

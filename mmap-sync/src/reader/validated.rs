@@ -109,6 +109,8 @@ pub(super) struct Validated {
     /// keeps them, with the fast word: each pairs a copy with the root validated in it, and a
     /// pinned copy keeps both.
     roots: [AtomicPtr<u8>; MAX_COPIES],
+    /// Per copy, the start of the archive whose root is in `roots` (stored and read with it).
+    starts: [AtomicPtr<u8>; MAX_COPIES],
     /// The `active` word of the newest generation validated with bytecheck (or [`NONE`]): the
     /// hot path serves a generation without further checks when `active` equals it. The fault
     /// guard stores [`NONE`] into it when a mapping of the channel faults. Last field: returned
@@ -138,6 +140,7 @@ impl Validated {
             local: PerProcess::with(local),
             counters: Counters::default(),
             roots: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            starts: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
             fast,
         }
     }
@@ -183,6 +186,13 @@ impl Validated {
     pub fn root(&self, copy: usize) -> *const u8 {
         // Relaxed: see the doc.
         self.roots[copy & (MAX_COPIES - 1)].load(Ordering::Relaxed)
+    }
+
+    /// The start of the archive whose root [`root`](Self::root) gives for copy `copy`.
+    /// Relaxed, as `root`: the caller holds a pin on the copy that it read `root` under.
+    pub fn start(&self, copy: usize) -> *const u8 {
+        // Relaxed: see the doc.
+        self.starts[copy & (MAX_COPIES - 1)].load(Ordering::Relaxed)
     }
 
     /// The newest generation this process validated (0 if none).
@@ -303,20 +313,22 @@ impl Validated {
             &files.paths.state,
             self.fast.0,
         );
-        let result = result.and_then(|root| {
+        let result = result.and_then(|copy| {
             // A fault while validating (the file was cut short under us) means the bytes seen
             // were not the file's.
-            self.account_faults(files, &mut memo).map(|()| root)
+            self.account_faults(files, &mut memo).map(|()| copy)
         });
         let local = self.local(files);
         match result {
-            Ok(root) => {
+            Ok(check_copy::ValidCopy { root, start }) => {
                 // The copy is now validated for `generation`; a previous validation of another
                 // generation in it is void.
                 memo.checked[c] = if check == Check::Safe { generation } else { 0 };
                 memo.unchecked[c] = generation;
                 // Relaxed: published by the Release store of `fast` below.
                 self.roots[c].store(root as *mut u8, Ordering::Relaxed);
+                // Relaxed: as the root.
+                self.starts[c].store(start as *mut u8, Ordering::Relaxed);
                 if check == Check::Safe {
                     let current = self.fast.word().load(Ordering::Relaxed);
                     if current == NONE || protocol::generation(current) <= generation {
