@@ -172,7 +172,6 @@ pub enum Error {
         path: PathBuf,
     },
 
-    /// An operating-system error on the named file.
     /// The channel's writer recorded no structure of its type (a hand-written `SharedState`
     /// impl, or the upstream-style `Synchronizer` facade): the value can be read only by a
     /// program that has the Rust type.
@@ -189,6 +188,7 @@ pub enum Error {
         type_name: String,
     },
 
+    /// An operating-system error on the named file.
     #[error("{}: {source}", path.display())]
     Io {
         /// The file the operation was on.
