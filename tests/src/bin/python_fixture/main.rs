@@ -175,7 +175,8 @@ fn hostile_archive(path: &str, case: &str) {
         ("pointer", _) => data[messages..messages + 4].copy_from_slice(&(1i32 << 30).to_le_bytes()),
         ("utf8", _) => {
             let at = data.windows(5).position(|w| w == b"Hello").expect("the string's bytes");
-            data[at..at + 5].copy_from_slice(&[0xff, 0xfe, 0xc0, 0x80, 0xed]);
+            // Inline (a first byte that is not 0b10xx_xxxx), no 0xff (which would end it), not UTF-8.
+            data[at..at + 5].copy_from_slice(&[0xc0, 0x41, 0xed, 0xa0, 0x80]);
         }
         ("flip", seed) => {
             let mut rng = Rng::new(seed.parse().expect("a seed"));
