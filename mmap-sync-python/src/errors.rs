@@ -4,8 +4,11 @@
 
 use std::path::Path;
 
+use mmap_sync::dynamic::{DynError, DynErrorKind};
 use pyo3::create_exception;
-use pyo3::exceptions::PyException;
+use pyo3::exceptions::{
+    PyException, PyIndexError, PyKeyError, PyOverflowError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -55,6 +58,7 @@ kinds! {
     NoStructure: "The channel's writer recorded no structure: only a program with the Rust type can read it.",
     Io: "An operating-system error on the named file.",
     Released: "A view was used after its `with` block (or after its read guard was closed).",
+    Limit: "A value too deep or too large to walk within the reader's limits.",
 }
 
 /// An exception of `kind` about `path`, with `message` as its text.
@@ -92,6 +96,28 @@ pub fn kind_of(error: &mmap_sync::Error) -> String {
         other => return format!("{other:?}").split(':').next().unwrap_or("Error").to_owned(),
     };
     known.to_owned()
+}
+
+/// The exception of an error reading a value through its structure, on the channel whose
+/// state file is `state`: `KeyError`, `IndexError`, `TypeError`, `OverflowError` or
+/// `ValueError` for what Python code asks wrongly (no such field or key, an index past the
+/// end, a field of a list, a path that does not parse), and `mmap_sync.Corrupt` (the archive
+/// or structure breaks its rules) or `mmap_sync.Limit` for what the channel holds. The last
+/// two carry `field`, the path of the value where the problem was found.
+pub fn from_dyn(py: Python<'_>, error: &DynError, state: &Path) -> PyErr {
+    let message = error.to_string();
+    let kind = match error.kind() {
+        DynErrorKind::NotFound => return PyKeyError::new_err(message),
+        DynErrorKind::OutOfRange => return PyIndexError::new_err(message),
+        DynErrorKind::WrongKind => return PyTypeError::new_err(message),
+        DynErrorKind::Range => return PyOverflowError::new_err(message),
+        DynErrorKind::Path => return PyValueError::new_err(message),
+        DynErrorKind::Limit => "Limit",
+        _ => "Corrupt",
+    };
+    let err = raise(py, kind, Some(state), format!("{}: {message}", state.display()));
+    let _ = err.value(py).setattr("field", error.path());
+    err
 }
 
 /// The Python exception of a runtime error.

@@ -98,7 +98,9 @@ class Writer:
 
     def stop(self):
         self.process.stdin.close()
-        out, err = self.process.communicate(timeout=60)
+        out = self.process.stdout.read()
+        err = self.process.stderr.read()
+        self.process.wait(timeout=60)
         assert self.process.returncode == 0, f"the writer failed:\n{out}{err}"
         lines = [parse_line(line) for line in out.splitlines() if line.strip()]
         return lines[-1] if lines else None
