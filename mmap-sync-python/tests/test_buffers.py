@@ -73,6 +73,17 @@ def test_a_view_used_after_its_block_raises(channels):
         assert isinstance(raised.value, mmap_sync.Error)
 
 
+def test_a_guard_closed_without_a_block_ends_the_read(channels):
+    path, generation = channels.publish("hello", "hello")
+    guard = mmap_sync.Reader(path).read()
+    view = guard.value
+    assert guard.generation == generation and view["version"] == 7
+    guard.close()
+    assert not guard.pinned
+    with pytest.raises(mmap_sync.Released):
+        view["messages"]
+
+
 def test_leaving_a_block_by_an_exception_releases_its_pin(channels):
     path, _ = channels.publish("hello", "hello")
     reader = mmap_sync.Reader(path)

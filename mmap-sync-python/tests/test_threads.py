@@ -1,6 +1,9 @@
 """One Reader shared by Python threads while a writer publishes without pause; waiting for a
 change without holding the GIL."""
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -113,3 +116,25 @@ def test_a_buffer_released_on_another_thread_gives_its_pin_back_to_its_thread(ch
     other.start()
     other.join()
     assert handed == [2**32 - 1]
+
+
+def test_ctrl_c_interrupts_a_wait_without_a_limit(channels):
+    path, generation = channels.publish("hello", "hello")
+    code = f"""
+import mmap_sync
+reader = mmap_sync.Reader({path!r})
+print("waiting", flush=True)
+try:
+    reader.wait_for_change({generation}, None)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "waiting"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=10)
+    finally:
+        child.kill()
+    assert out.strip() == "interrupted" and child.returncode == 0
