@@ -257,11 +257,7 @@ impl View {
     }
 
     /// `(key, value)` pairs of a mapping, values as `[]` gives them.
-    fn items_of(
-        &self,
-        py: Python<'_>,
-        value: Value<'_>,
-    ) -> Result<Vec<Pair>, Failure> {
+    fn items_of(&self, py: Python<'_>, value: Value<'_>) -> Result<Vec<Pair>, Failure> {
         let mut items = Vec::new();
         match self.face {
             Face::Fields => {
