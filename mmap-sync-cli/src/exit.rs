@@ -51,23 +51,25 @@ impl Exit {
     fn meaning(self) -> &'static str {
         match self {
             Exit::Ok => {
-                "done: the channel and its published value shown, watched for `--count` \
-                 publishes, or verified sound"
+                "done: the channel and its published value shown or dumped, watched for \
+                 `--count` publishes, or verified sound"
             }
             Exit::Damaged => {
                 "the channel is damaged: `verify` found a problem, or the header cannot be read"
             }
             Exit::Usage => {
-                "usage: unknown command or option, missing `PATH`, or `PATH` naming one of a \
-                 channel's files instead of its prefix (the message says which prefix)"
+                "usage: unknown command or option, missing `PATH`, `PATH` naming one of a \
+                 channel's files instead of its prefix (the message says which prefix), or \
+                 `dump --at` naming no part of the value"
             }
             Exit::NothingToRead => {
                 "nothing to read: no channel at `PATH`, nothing published yet (`inspect` and \
-                 `verify` still print what they found), a file that cannot be opened"
+                 `verify` still print what they found), a file that cannot be opened, a channel \
+                 whose writer recorded no structure (`dump`)"
             }
             Exit::FormatVersion => {
                 "the files are of a format version this build does not read (the message names \
-                 it)"
+                 it), or `dump` finds a structure it cannot read"
             }
         }
     }

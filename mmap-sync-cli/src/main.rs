@@ -4,6 +4,7 @@
 //! mmap-sync inspect PATH [--json]                 header, copies, writer, readers, schema
 //! mmap-sync watch PATH [--count N] [--json]       one line per publish, until interrupted
 //! mmap-sync verify PATH [--json]                  header, descriptors and every copy's checksum
+//! mmap-sync dump PATH [--json] [--at P] [--limit N] the value, read through its recorded structure
 //! ```
 //!
 //! `PATH` is the channel's prefix (`/dev/shm/routing_table` for the files
@@ -22,11 +23,11 @@
 //!
 //! | exit code | meaning |
 //! | --- | --- |
-//! | 0 | done: the channel and its published value shown, watched for `--count` publishes, or verified sound |
+//! | 0 | done: the channel and its published value shown or dumped, watched for `--count` publishes, or verified sound |
 //! | 1 | the channel is damaged: `verify` found a problem, or the header cannot be read |
-//! | 2 | usage: unknown command or option, missing `PATH`, or `PATH` naming one of a channel's files instead of its prefix (the message says which prefix) |
-//! | 3 | nothing to read: no channel at `PATH`, nothing published yet (`inspect` and `verify` still print what they found), a file that cannot be opened |
-//! | 4 | the files are of a format version this build does not read (the message names it) |
+//! | 2 | usage: unknown command or option, missing `PATH`, `PATH` naming one of a channel's files instead of its prefix (the message says which prefix), or `dump --at` naming no part of the value |
+//! | 3 | nothing to read: no channel at `PATH`, nothing published yet (`inspect` and `verify` still print what they found), a file that cannot be opened, a channel whose writer recorded no structure (`dump`) |
+//! | 4 | the files are of a format version this build does not read (the message names it), or `dump` finds a structure it cannot read |
 //!
 //! Errors are printed to standard error (with `--json`: as a JSON object on standard output)
 //! and always name the file they are about.

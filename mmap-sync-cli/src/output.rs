@@ -57,7 +57,7 @@ impl Output {
 }
 
 /// Writes `text` to standard output; a closed pipe ends the command quietly.
-fn say(text: &str) -> Result<(), Failure> {
+pub fn say(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
         Ok(()) => Ok(()),

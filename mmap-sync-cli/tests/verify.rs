@@ -8,7 +8,9 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use common::{ChannelDir, Run, cli_at, regex_escape};
+use common::{
+    ChannelDir, Run, cli_at, damage_behind_checksum, descriptor_offset, patch, regex_escape,
+};
 use mmap_sync::format::{CopyDescriptor, FORMAT_VERSION, StateHeader};
 use mmap_sync::{ChannelPaths, Writer};
 use mmap_sync_schemas::RoutingTable;
@@ -22,17 +24,8 @@ fn published(dir: &ChannelDir) -> ChannelPaths {
     writer.paths().clone()
 }
 
-fn patch(file: &Path, offset: u64, bytes: &[u8]) {
-    let f = OpenOptions::new().write(true).open(file).unwrap();
-    f.write_all_at(bytes, offset).unwrap();
-}
-
 fn truncate(file: &Path, len: u64) {
     OpenOptions::new().write(true).open(file).unwrap().set_len(len).unwrap();
-}
-
-fn descriptor_offset(copy: usize) -> u64 {
-    (size_of::<StateHeader>() + copy * size_of::<CopyDescriptor>()) as u64
 }
 
 /// Runs `verify`, human and JSON, and checks both report `reason` about the file ending in
@@ -213,16 +206,10 @@ fn a_damaged_archive_behind_a_matching_checksum_is_beyond_verify() {
     // corrupt-file suite shows it); this test pins down the documented limit.
     let dir = ChannelDir::new("verify-archive");
     let channel = published(&dir);
-    let data = channel.data(0);
-    let state = &channel.state;
-    let len_at = descriptor_offset(0) as usize + 8;
-    let len = u64::from_le_bytes(std::fs::read(state).unwrap()[len_at..][..8].try_into().unwrap())
-        as usize;
-    let mut bytes = std::fs::read(&data).unwrap();
-    bytes[len - 4..len].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
-    patch(&data, 0, &bytes[..len]);
-    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..len]);
-    patch(state, descriptor_offset(0) + 16, &checksum.to_le_bytes());
+    damage_behind_checksum(&channel, 0, |bytes| {
+        let len = bytes.len();
+        bytes[len - 4..len].copy_from_slice(&0x7fff_0000i32.to_le_bytes());
+    });
     let run = cli_at("verify", &channel.prefix, &[]);
     assert_eq!(run.code, 0, "{run:?}");
 }

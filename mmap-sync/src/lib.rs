@@ -118,6 +118,7 @@ compile_error!(
 pub mod changes;
 mod checksum;
 mod descriptor_check;
+pub mod dynamic;
 mod error;
 mod escape;
 mod files;

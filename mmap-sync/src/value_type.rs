@@ -50,8 +50,10 @@ pub(crate) struct ValueType {
 pub(crate) enum Known {
     /// No structure: a hand-written `SharedState`, or the facade.
     None,
-    /// A derived type's, made from its `const` shape when needed.
-    Static(fn() -> Structure),
+    /// A derived type's, made from its `const` shape when needed; `true` when its fingerprint
+    /// stops at a recursive field ([`has_deferred`](crate::schema::has_deferred)), so that a
+    /// reader compares whole structures as well.
+    Static(fn() -> Structure, bool),
     /// As a channel recorded it (a program that knows the type only as its structure).
     Recorded(Arc<Structure>),
 }
@@ -60,7 +62,7 @@ impl Known {
     fn get(&self) -> Option<Structure> {
         match self {
             Known::None => None,
-            Known::Static(make) => Some(make()),
+            Known::Static(make, _) => Some(make()),
             Known::Recorded(structure) => Some(Structure::clone(structure)),
         }
     }
@@ -78,7 +80,15 @@ impl ValueType {
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
             structure: match T::SHAPE {
-                Some(_) => Known::Static(structure::<T>),
+                Some(_) => {
+                    let deferred = const {
+                        match &T::SHAPE {
+                            Some(shape) => crate::schema::has_deferred(shape),
+                            None => false,
+                        }
+                    };
+                    Known::Static(structure::<T>, deferred)
+                }
                 None => Known::None,
             },
         }
@@ -122,7 +132,10 @@ impl ValueType {
             _ => None,
         };
         let Some(root) = root else {
-            return Err(Error::corrupt(path, "the recorded structure's root is not a struct or enum"));
+            return Err(Error::corrupt(
+                path,
+                "the recorded structure's root is not a struct or enum",
+            ));
         };
         let structure = Arc::new(structure);
         let ty = ValueType {
@@ -175,6 +188,11 @@ impl ValueType {
         } else {
             (self.layout_fingerprint, state.layout_fingerprint())
         };
+        // The fingerprint covers the whole structure unless it stops at a recursive field.
+        let whole = matches!(self.structure, Known::Static(_, false) | Known::None);
+        if mine == theirs && whole {
+            return Ok(channel.fingerprint);
+        }
         let differences = if mine == theirs {
             match self.stored(state) {
                 Some((mine, found)) if mine != found => crate::schema::diff(&mine, &found),

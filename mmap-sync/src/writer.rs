@@ -58,6 +58,9 @@ impl WriterOptions {
     }
 }
 
+/// A validation of an archive's bytes before they are published; `Err` carries the reason.
+pub(crate) type Check<'c> = &'c dyn Fn(&[u8]) -> std::result::Result<(), String>;
+
 /// The writer half of the protocol, independent of the value's type.
 pub(crate) struct RawWriter {
     paths: ChannelPaths,
@@ -118,8 +121,7 @@ impl<T: SharedState> Staged<'_, T> {
     /// published) if they are not a valid archive.
     pub fn publish(self) -> Result<Published> {
         let check = self.writer.ty.check;
-        let (copy, len) = (self.copy, self.len);
-        let published = self.writer.commit(copy, Filled::unhashed(len), Some(check))?;
+        let published = self.writer.publish_staged(self.copy, self.len, &check)?;
         Ok(Published { reclaimed: self.reclaimed, waited: self.waited, ..published })
     }
 }
@@ -216,6 +218,11 @@ impl RawWriter {
     /// Publishes bytes archived elsewhere, once they are validated as the writer's type.
     pub fn publish_bytes(&mut self, bytes: &[u8]) -> Result<Published> {
         let check = self.ty.check;
+        self.publish_bytes_checked(bytes, &check)
+    }
+
+    /// Publishes bytes archived elsewhere, once `check` has validated them in the copy.
+    pub fn publish_bytes_checked(&mut self, bytes: &[u8], check: Check<'_>) -> Result<Published> {
         let mut copy_in = |buf: &mut [u8]| {
             if buf.len() < bytes.len() {
                 return Ok(Filled::unhashed(bytes.len()));
@@ -232,7 +239,7 @@ impl RawWriter {
     pub fn publish(
         &mut self,
         fill: &mut dyn FnMut(&mut [u8]) -> Result<Filled, String>,
-        check: Option<crate::value_type::ArchiveCheck>,
+        check: Option<Check<'_>>,
     ) -> Result<Published> {
         let (copy, reclaimed, waited) = self.acquire()?;
         let max_size = self.options.set.max_size;
@@ -272,8 +279,19 @@ impl RawWriter {
         Ok((copy, reclaimed, waited))
     }
 
+    /// Publishes the `len` bytes written into copy `copy` (reserved by [`stage`](Self::stage)),
+    /// once `check` has validated them there.
+    pub fn publish_staged(
+        &mut self,
+        copy: usize,
+        len: usize,
+        check: Check<'_>,
+    ) -> Result<Published> {
+        self.commit(copy, Filled::unhashed(len), Some(check))
+    }
+
     /// The first `len` bytes of data copy `copy` (allocated, not pinned by any reader).
-    fn copy_bytes_mut(&mut self, copy: usize, len: usize) -> &mut [u8] {
+    pub fn copy_bytes_mut(&mut self, copy: usize, len: usize) -> &mut [u8] {
         let data = &mut self.files.data[copy];
         let len = len.min(data.allocated as usize).min(data.map.len());
         // SAFETY: `len` bytes of the file are allocated and mapped read-write; only this writer
@@ -421,7 +439,7 @@ impl RawWriter {
         &mut self,
         copy: usize,
         filled: Filled,
-        check: Option<crate::value_type::ArchiveCheck>,
+        check: Option<Check<'_>>,
     ) -> Result<Published> {
         let generation = self.generation + 1;
         let len = filled.len;
@@ -601,6 +619,67 @@ impl<T: SharedState> Writer<T> {
     }
 }
 
+/// The settings of a writer builder (one with an `options: WriterOptions` field): the same for
+/// [`WriterBuilder`] and the dynamic view's `DynWriterBuilder`.
+macro_rules! writer_settings {
+    () => {
+        /// Number of data copies (2..=16) for a channel this writer creates; an existing channel
+        /// must have the same number ([`Error::Incompatible`] otherwise).
+        pub fn copies(mut self, copies: usize) -> Self {
+            self.options.set.copies = copies;
+            self
+        }
+
+        /// Number of reader slots for a channel this writer creates; an existing channel must have
+        /// the same number ([`Error::Incompatible`] otherwise).
+        pub fn reader_slots(mut self, slots: usize) -> Self {
+            self.options.set.reader_slots = slots;
+            self
+        }
+
+        /// Largest archived value accepted; larger values fail with [`Error::TooLarge`]. An
+        /// existing channel keeps the size it was created with: asking for more is
+        /// [`Error::Incompatible`].
+        pub fn max_size(mut self, bytes: u64) -> Self {
+            self.options.set.max_size = bytes;
+            self
+        }
+
+        /// Permission bits of the state and data files the writer creates (default 0o640).
+        pub fn file_mode(mut self, mode: u32) -> Self {
+            self.options.set.file_mode = mode;
+            self
+        }
+
+        /// Permission bits of the readers file (default 0o660: readers must write their slot).
+        pub fn readers_mode(mut self, mode: u32) -> Self {
+            self.options.set.readers_mode = mode;
+            self
+        }
+
+        /// How long a write may wait for live readers to release a copy before it fails with
+        /// [`Error::WriterBlocked`] (default one second; any duration, `Duration::MAX` included).
+        pub fn max_wait(mut self, limit: Duration) -> Self {
+            self.options.max_wait = limit;
+            self
+        }
+
+        /// msync every copy and the state file before and after publishing (default off: on
+        /// `/dev/shm` there is nothing to sync to, and readers never need it).
+        pub fn durable(mut self, durable: bool) -> Self {
+            self.options.set.durable = durable;
+            self
+        }
+
+        /// Accept channel files owned by another user (default: refuse them as planted).
+        pub fn allow_foreign_owner(mut self, allow: bool) -> Self {
+            self.options.set.allow_foreign_owner = allow;
+            self
+        }
+    };
+}
+pub(crate) use writer_settings;
+
 /// Builds a [`Writer`] with settings other than the type's defaults.
 pub struct WriterBuilder<T: SharedState> {
     options: WriterOptions,
@@ -614,59 +693,7 @@ impl<T: SharedState> fmt::Debug for WriterBuilder<T> {
 }
 
 impl<T: SharedState> WriterBuilder<T> {
-    /// Number of data copies (2..=16) for a channel this writer creates; an existing channel
-    /// must have the same number ([`Error::Incompatible`] otherwise).
-    pub fn copies(mut self, copies: usize) -> Self {
-        self.options.set.copies = copies;
-        self
-    }
-
-    /// Number of reader slots for a channel this writer creates; an existing channel must have
-    /// the same number ([`Error::Incompatible`] otherwise).
-    pub fn reader_slots(mut self, slots: usize) -> Self {
-        self.options.set.reader_slots = slots;
-        self
-    }
-
-    /// Largest archived value accepted; larger values fail with [`Error::TooLarge`]. An
-    /// existing channel keeps the size it was created with: asking for more is
-    /// [`Error::Incompatible`].
-    pub fn max_size(mut self, bytes: u64) -> Self {
-        self.options.set.max_size = bytes;
-        self
-    }
-
-    /// Permission bits of the state and data files the writer creates (default 0o640).
-    pub fn file_mode(mut self, mode: u32) -> Self {
-        self.options.set.file_mode = mode;
-        self
-    }
-
-    /// Permission bits of the readers file (default 0o660: readers must write their slot).
-    pub fn readers_mode(mut self, mode: u32) -> Self {
-        self.options.set.readers_mode = mode;
-        self
-    }
-
-    /// How long a write may wait for live readers to release a copy before it fails with
-    /// [`Error::WriterBlocked`] (default one second; any duration, `Duration::MAX` included).
-    pub fn max_wait(mut self, limit: Duration) -> Self {
-        self.options.max_wait = limit;
-        self
-    }
-
-    /// msync every copy and the state file before and after publishing (default off: on
-    /// `/dev/shm` there is nothing to sync to, and readers never need it).
-    pub fn durable(mut self, durable: bool) -> Self {
-        self.options.set.durable = durable;
-        self
-    }
-
-    /// Accept channel files owned by another user (default: refuse them as planted).
-    pub fn allow_foreign_owner(mut self, allow: bool) -> Self {
-        self.options.set.allow_foreign_owner = allow;
-        self
-    }
+    writer_settings!();
 
     /// Opens the channel at `path`, creating its files if needed.
     pub fn open(self, path: impl AsRef<Path>) -> Result<Writer<T>> {

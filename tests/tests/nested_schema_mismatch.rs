@@ -95,3 +95,91 @@ fn an_integer_of_another_signedness_is_refused_naming_it() {
     let message = refusal(Reader::<signed::Status>::open(&prefix));
     assert!(message.contains("Status.code: i32 here, u32 in the channel"), "{message}");
 }
+
+// Behind a field marked `#[rkyv(omit_bounds)]` the fingerprint sees the type as written and its
+// layout only (a `const` tree cannot hold a cycle); the reader compares whole structures. Two
+// definitions of one forest that differ only behind such a field:
+
+/// The types exist for their shapes.
+#[allow(dead_code)]
+mod forest_u32 {
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Tree {
+        pub label: u32,
+        #[rkyv(omit_bounds)]
+        pub children: Vec<Tree>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
+    #[shared_state(path = "/dev/shm/nested_forest")]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Forest {
+        #[rkyv(omit_bounds)]
+        pub trees: Vec<Tree>,
+    }
+}
+
+/// The types exist for their shapes.
+#[allow(dead_code)]
+mod forest_i32 {
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::schema::Describe, Debug)]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Tree {
+        pub label: i32,
+        #[rkyv(omit_bounds)]
+        pub children: Vec<Tree>,
+    }
+
+    #[derive(rkyv::Archive, rkyv::Serialize, mmap_sync::SharedState, Debug)]
+    #[shared_state(path = "/dev/shm/nested_forest")]
+    #[rkyv(serialize_bounds(
+        __S: rkyv::ser::Writer + rkyv::ser::Allocator,
+        __S::Error: rkyv::rancor::Source,
+    ))]
+    #[rkyv(bytecheck(bounds(
+        __C: rkyv::validation::ArchiveContext,
+        __C::Error: rkyv::rancor::Source,
+    )))]
+    pub struct Forest {
+        #[rkyv(omit_bounds)]
+        pub trees: Vec<Tree>,
+    }
+}
+
+#[test]
+fn a_change_behind_a_recursive_field_is_refused_naming_it() {
+    // The fingerprint cannot tell the two apart...
+    assert_eq!(forest_u32::Forest::FINGERPRINT, forest_i32::Forest::FINGERPRINT);
+    let dir = ChannelDir::new("nested-forest");
+    let prefix = dir.prefix("forest");
+    let mut writer = Writer::<forest_u32::Forest>::open(&prefix).unwrap();
+    let leaf = forest_u32::Tree { label: 7, children: vec![] };
+    writer.write(&forest_u32::Forest { trees: vec![leaf] }).unwrap();
+    // ...the structures can.
+    let message = refusal(Reader::<forest_i32::Forest>::open(&prefix));
+    assert!(message.contains("Tree.label: i32 here, u32 in the channel"), "{message}");
+    let reader = Reader::<forest_u32::Forest>::open(&prefix).unwrap();
+    assert_eq!(reader.read().unwrap().trees[0].label, 7);
+}

@@ -7,6 +7,7 @@ use crate::exit::Exit;
 use crate::failure::Failure;
 use crate::output::Output;
 
+pub mod dump;
 pub mod inspect;
 pub mod verify;
 pub mod watch;
@@ -23,6 +24,9 @@ pub enum Command {
     /// Check the header, every descriptor and the checksum of every copy; exit 1 and say why
     /// when anything is wrong.
     Verify(verify::Args),
+    /// Print the channel's value, read through the structure its writer recorded: an indented
+    /// tree, or with --json the value as serde_json prints it; --at prints one part of it.
+    Dump(dump::Args),
 }
 
 impl Command {
@@ -32,6 +36,7 @@ impl Command {
             Command::Inspect(args) => inspect::run(args, out),
             Command::Watch(args) => watch::run(args, out),
             Command::Verify(args) => verify::run(args, out),
+            Command::Dump(args) => dump::run(args, out),
         }
     }
 }

@@ -40,6 +40,37 @@ pub fn regex_escape(text: &str) -> String {
         .collect()
 }
 
+/// Writes `bytes` into `file` at `offset`.
+pub fn patch(file: &Path, offset: u64, bytes: &[u8]) {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::OpenOptions::new().write(true).open(file).unwrap();
+    f.write_all_at(bytes, offset).unwrap();
+}
+
+/// The offset of copy `copy`'s descriptor in a state file.
+pub fn descriptor_offset(copy: usize) -> u64 {
+    use mmap_sync::format::{CopyDescriptor, StateHeader};
+    (size_of::<StateHeader>() + copy * size_of::<CopyDescriptor>()) as u64
+}
+
+/// Lets `damage` change the archive in copy `copy` of the channel at `paths` (its bytes up to
+/// the descriptor's length), then records the checksum of the changed bytes: damage that a
+/// checksum cannot see, as a writer that skipped validation would publish.
+pub fn damage_behind_checksum(
+    paths: &mmap_sync::ChannelPaths,
+    copy: usize,
+    damage: impl FnOnce(&mut [u8]),
+) {
+    let len_at = descriptor_offset(copy) as usize + 8;
+    let state = std::fs::read(&paths.state).unwrap();
+    let len = u64::from_le_bytes(state[len_at..][..8].try_into().unwrap()) as usize;
+    let mut bytes = std::fs::read(paths.data(copy)).unwrap();
+    damage(&mut bytes[..len]);
+    patch(&paths.data(copy), 0, &bytes[..len]);
+    let checksum = xxhash_rust::xxh3::xxh3_64(&bytes[..len]);
+    patch(&paths.state, descriptor_offset(copy) + 16, &checksum.to_le_bytes());
+}
+
 /// What a run of `mmap-sync` printed, and its exit code.
 #[derive(Debug)]
 pub struct Run {

@@ -287,6 +287,11 @@ impl Channel {
         &self.paths
     }
 
+    /// The mapped state file.
+    pub(crate) fn state(&self) -> &StateMap {
+        &self.state
+    }
+
     /// The header as it is now.
     pub fn header(&self) -> Header {
         let h = self.state.header();

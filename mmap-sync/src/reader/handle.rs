@@ -69,7 +69,7 @@ impl Drop for Handle {
 /// Calls `open` until it gives something other than [`Error::NotPublished`], for at most
 /// `timeout` (any duration, `Duration::MAX` included; polling every few milliseconds: no file
 /// exists yet to wait on).
-pub(super) fn open_wait<R>(open: impl Fn() -> Result<R>, timeout: Duration) -> Result<R> {
+pub(crate) fn open_wait<R>(open: impl Fn() -> Result<R>, timeout: Duration) -> Result<R> {
     let deadline = Instant::now().checked_add(timeout);
     loop {
         match open() {

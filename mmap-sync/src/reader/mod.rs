@@ -37,7 +37,7 @@ mod validated;
 mod wait;
 
 pub use guard::ReadGuard;
-use handle::open_wait;
+pub(crate) use handle::open_wait;
 pub(crate) use pinned::PinnedCopy;
 pub(crate) use shared::ReaderShared;
 pub(crate) use untyped::{BytesGuard, ReaderCore};

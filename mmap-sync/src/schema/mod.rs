@@ -17,7 +17,7 @@
 //!   (`Mode::Failed.0: Vec<u8> here, String in the channel`);
 //! * `Display`: an aligned table (each type once: field, type, offset, size, alignment);
 //! * [`Structure::to_json`]: the same in one stable JSON shape, for scripts;
-//! * `mmap_sync::dynamic` reads a value through it.
+//! * [`dynamic`](crate::dynamic) reads a value through it, without the Rust type.
 //!
 //! The type's fingerprint (`SharedState::FINGERPRINT`) is computed by the compiler over the
 //! whole tree, so a change inside a nested type changes it.
@@ -90,6 +90,6 @@ pub use encode::{ENCODING_MAGIC, ENCODING_VERSION, MAX_ENCODED_LEN, MAX_SHAPE_DE
 pub use render::NAME_WIDTH;
 pub use shape::{
     ArchivedLayout, Describe, Float, Int, StaticBody, StaticDefinition, StaticField, StaticShape,
-    StaticVariant, Style, definition_fingerprint, shape_fingerprint,
+    StaticVariant, Style, definition_fingerprint, has_deferred, shape_fingerprint,
 };
 pub use structure::{Body, Definition, Encoding, Field, Fields, Shape, Structure, Variant};

@@ -365,6 +365,70 @@ pub const fn shape_fingerprint(shape: &StaticShape) -> u64 {
     }
 }
 
+/// Whether the fingerprint of `shape` stops somewhere inside it at a [`StaticShape::Deferred`]
+/// field (a type that refers to itself), so that two types with one fingerprint may still differ
+/// behind it: a reader then compares whole structures as well. Walks at most 10,000 shapes
+/// and answers `true` beyond (comparing is always correct, only slower).
+pub const fn has_deferred(shape: &StaticShape) -> bool {
+    let mut budget = 10_000u32;
+    defers(shape, &mut budget)
+}
+
+const fn defers(shape: &StaticShape, budget: &mut u32) -> bool {
+    if *budget == 0 {
+        return true;
+    }
+    *budget -= 1;
+    match shape {
+        StaticShape::Deferred(..) => true,
+        StaticShape::Vec(s)
+        | StaticShape::BoxSlice(s)
+        | StaticShape::Box(s)
+        | StaticShape::Option(s)
+        | StaticShape::Array(s, _)
+        | StaticShape::HashSet(s)
+        | StaticShape::BTreeSet(s) => defers(s, budget),
+        StaticShape::HashMap(k, v) | StaticShape::BTreeMap(k, v) => {
+            defers(k, budget) || defers(v, budget)
+        }
+        StaticShape::Tuple(list) => {
+            let mut i = 0;
+            while i < list.len() {
+                if defers(&list[i], budget) {
+                    return true;
+                }
+                i += 1;
+            }
+            false
+        }
+        StaticShape::Named(definition) => match definition.body {
+            StaticBody::Struct(_, fields) => fields_defer(fields, budget),
+            StaticBody::Enum(variants) => {
+                let mut i = 0;
+                while i < variants.len() {
+                    if fields_defer(variants[i].fields, budget) {
+                        return true;
+                    }
+                    i += 1;
+                }
+                false
+            }
+        },
+        _ => false,
+    }
+}
+
+const fn fields_defer(fields: &[StaticField], budget: &mut u32) -> bool {
+    let mut i = 0;
+    while i < fields.len() {
+        if defers(&fields[i].shape, budget) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
 /// The fingerprint of a definition: its name, layout, kind, and every variant's name and tag
 /// and every field's name, offset, layout and [`shape_fingerprint`].
 pub const fn definition_fingerprint(name: &str, layout: ArchivedLayout, body: &StaticBody) -> u64 {

@@ -1,0 +1,562 @@
+//! The whole-value walks: [`Value::check`] and [`Value::to_json`] are one walk over every part
+//! of a value, the first writing nothing, so that what `check` accepts is exactly what JSON can
+//! be written for.
+//!
+//! A walk visits at most [`work_budget`] steps (a value, or eight bytes of a string, or a
+//! bucket of a hash table) and nests at most [`MAX_DEPTH`] values deep: relative pointers that
+//! share or loop cannot make it run long or write much.
+
+use std::fmt;
+use std::io;
+
+use crate::schema::{Body, Shape, Style};
+
+use super::btree::Tree;
+use super::error::{DynError, DynErrorKind};
+use super::hash::Table;
+use super::iter::{Elements, Entries};
+use super::json_text::{FloatValue, write_float, write_string};
+use super::key::quoted;
+use super::numeric::{NumericKind, NumericSlice};
+use super::value::{Kind, Num, Value};
+use super::{MAX_DEPTH, work_budget};
+
+/// Where a walk writes.
+trait Sink: fmt::Write {
+    /// Whether text is wanted at all (a check only reads).
+    fn active(&self) -> bool {
+        true
+    }
+
+    /// Why the last write failed, in words.
+    fn failure(&mut self) -> String {
+        "the output refused the text".to_owned()
+    }
+}
+
+/// A check's sink.
+struct Discard;
+
+impl fmt::Write for Discard {
+    fn write_str(&mut self, _: &str) -> fmt::Result {
+        Ok(())
+    }
+}
+
+impl Sink for Discard {
+    fn active(&self) -> bool {
+        false
+    }
+}
+
+struct FmtSink<'w, W: fmt::Write + ?Sized>(&'w mut W);
+
+impl<W: fmt::Write + ?Sized> fmt::Write for FmtSink<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.write_str(s)
+    }
+}
+
+impl<W: fmt::Write + ?Sized> Sink for FmtSink<'_, W> {}
+
+struct IoSink<'w, W: io::Write + ?Sized> {
+    out: &'w mut W,
+    error: Option<io::Error>,
+}
+
+impl<W: io::Write + ?Sized> fmt::Write for IoSink<'_, W> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.out.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            fmt::Error
+        })
+    }
+}
+
+impl<W: io::Write + ?Sized> Sink for IoSink<'_, W> {
+    fn failure(&mut self) -> String {
+        match self.error.take() {
+            Some(e) => format!("writing the JSON failed: {e}"),
+            None => "writing the JSON failed".to_owned(),
+        }
+    }
+}
+
+impl Value<'_> {
+    /// Checks the whole value as rkyv's validation (bytecheck) would check an archive of the
+    /// original type: every relative pointer in range and aligned, every length within the
+    /// archive, strings UTF-8 (and stored inline when short, as rkyv does), `bool`s 0 or 1,
+    /// `char`s Unicode scalar values, enum and option tags known, hash tables with `len`
+    /// full buckets below their capacity and wrapped control bytes, B-trees with `len`
+    /// entries in valid nodes.
+    ///
+    /// Unlike rkyv's validator, it does not refuse parts that share bytes: a walk is bounded by
+    /// [`work_budget`] and [`MAX_DEPTH`] instead, and every read is checked, so sharing cannot
+    /// make a reader misbehave. Opaque values are not looked into
+    /// ([`DynArchive::has_opaque`](super::DynArchive::has_opaque)).
+    pub fn check(&self) -> Result<(), DynError> {
+        Walk::new(&mut Discard, self.archive().bytes().len()).run(*self)
+    }
+
+    /// The value as JSON: what `serde_json::to_string` prints for the original Rust value with
+    /// serde's default (externally tagged) representation. See the
+    /// [module documentation](super#json) for the mapping.
+    pub fn to_json(&self) -> Result<String, DynError> {
+        let mut out = String::new();
+        self.write_json(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`to_json`](Self::to_json), written to `out` as it is made.
+    pub fn write_json<W: fmt::Write + ?Sized>(&self, out: &mut W) -> Result<(), DynError> {
+        Walk::new(&mut FmtSink(out), self.archive().bytes().len()).run(*self)
+    }
+
+    /// [`to_json`](Self::to_json), written to `out` as it is made (in many small writes: give
+    /// it a buffered writer).
+    pub fn write_json_io<W: io::Write + ?Sized>(&self, out: &mut W) -> Result<(), DynError> {
+        let mut sink = IoSink { out, error: None };
+        Walk::new(&mut sink, self.archive().bytes().len()).run(*self)
+    }
+}
+
+struct Walk<'s> {
+    sink: &'s mut dyn Sink,
+    /// Steps left.
+    budget: u64,
+    /// The archive's length, for messages.
+    len: usize,
+    depth: usize,
+}
+
+impl<'s> Walk<'s> {
+    fn new(sink: &'s mut dyn Sink, len: usize) -> Walk<'s> {
+        Walk { sink, budget: work_budget(len), len, depth: 0 }
+    }
+
+    fn run(mut self, value: Value<'_>) -> Result<(), DynError> {
+        self.value(value)
+    }
+
+    fn charge(&mut self, work: u64) -> Result<(), DynError> {
+        if work > self.budget {
+            self.budget = 0;
+            return Err(DynError::limit(format!(
+                "the value takes more than {} steps to read, the most for an archive of {} \
+                 bytes: relative pointers that share or loop?",
+                work_budget(self.len),
+                self.len
+            )));
+        }
+        self.budget -= work;
+        Ok(())
+    }
+
+    fn put(&mut self, text: &str) -> Result<(), DynError> {
+        if self.sink.write_str(text).is_err() {
+            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, text: &str) -> Result<(), DynError> {
+        if !self.sink.active() {
+            return Ok(());
+        }
+        if write_string(&mut self.sink, text).is_err() {
+            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        }
+        Ok(())
+    }
+
+    fn formatted(&mut self, args: fmt::Arguments<'_>) -> Result<(), DynError> {
+        if !self.sink.active() {
+            return Ok(());
+        }
+        if self.sink.write_fmt(args).is_err() {
+            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        }
+        Ok(())
+    }
+
+    fn number(&mut self, n: Num) -> Result<(), DynError> {
+        self.formatted(format_args!("{n}"))
+    }
+
+    /// A float as serde_json prints it ([`write_float`]), `null` when not finite.
+    fn float(&mut self, f: FloatValue) -> Result<(), DynError> {
+        if !f.is_finite() {
+            return self.put("null");
+        }
+        if !self.sink.active() {
+            return Ok(());
+        }
+        if write_float(&mut self.sink, f).is_err() {
+            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        }
+        Ok(())
+    }
+
+    fn value(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        self.charge(1)?;
+        if self.depth >= MAX_DEPTH {
+            return Err(DynError::limit(format!("values nested more than {MAX_DEPTH} deep")));
+        }
+        self.depth += 1;
+        let result = self.value_here(value);
+        self.depth -= 1;
+        result
+    }
+
+    // Each kind of value is written by a function of its own, so that the frames on the
+    // recursive path hold only what their kind needs: a walk nests `MAX_DEPTH` values deep
+    // within a small stack, unoptimized builds included.
+    fn value_here(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        let value = value.resolved()?;
+        match value.shape() {
+            Shape::Unit
+            | Shape::Bool
+            | Shape::Char
+            | Shape::Int(_)
+            | Shape::Float(_)
+            | Shape::String
+            | Shape::BoxStr => self.scalar(value),
+            Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(value),
+            Shape::Tuple(_) => self.tuple(value),
+            Shape::Option(_) => match value.option()? {
+                Some(inner) => self.value(inner),
+                None => self.put("null"),
+            },
+            Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(value),
+            Shape::BTreeMap(..) | Shape::BTreeSet(_) => self.btree(value),
+            Shape::Named(_) => match value.kind() {
+                Kind::Enum => self.enumeration(value),
+                _ => self.structure(value),
+            },
+            Shape::Opaque { .. } => self.opaque(value),
+            // `resolved` followed every box.
+            Shape::Box(_) => Err(DynError::corrupt("a box that was not followed")),
+        }
+    }
+
+    #[inline(never)]
+    fn scalar(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        match value.shape() {
+            Shape::Bool => {
+                let b = value.as_bool()?;
+                self.put(if b { "true" } else { "false" })
+            }
+            Shape::Char => {
+                let c = value.as_char()?;
+                self.string(c.encode_utf8(&mut [0; 4]))
+            }
+            Shape::Int(_) => {
+                let n = value.num()?;
+                self.number(n)
+            }
+            Shape::Float(_) => {
+                let f = value.float()?;
+                self.float(f)
+            }
+            Shape::String | Shape::BoxStr => {
+                let text = value.as_str()?;
+                self.charge(text.len() as u64 / 8)?;
+                self.string(text)
+            }
+            _ => self.put("null"),
+        }
+    }
+
+    #[inline(never)]
+    fn tuple(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        self.sequence(&mut value.elements()?)
+    }
+
+    #[inline(never)]
+    fn hash_table(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        match value.shape() {
+            Shape::HashMap(k, v) => {
+                let table = self.table(value, k, Some(v))?;
+                self.map(&mut Entries::table(table))
+            }
+            Shape::HashSet(k) => {
+                let table = self.table(value, k, None)?;
+                self.sequence(&mut Elements::table(table))
+            }
+            _ => Err(DynError::corrupt("not a hash table")),
+        }
+    }
+
+    #[inline(never)]
+    fn btree(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        match value.shape() {
+            Shape::BTreeMap(k, v) => self.map(&mut Entries::tree(Tree::open(value, k, Some(v))?)),
+            Shape::BTreeSet(k) => self.sequence(&mut Elements::tree(Tree::open(value, k, None)?)),
+            _ => Err(DynError::corrupt("not a B-tree")),
+        }
+    }
+
+    /// A hash table, checked whole before its entries are read.
+    fn table<'a>(
+        &mut self,
+        value: Value<'a>,
+        key: &'a Shape,
+        entry_value: Option<&'a Shape>,
+    ) -> Result<Table<'a>, DynError> {
+        let table = Table::open(value, key, entry_value)?;
+        self.charge(table.capacity() as u64)?;
+        table.check()?;
+        Ok(table)
+    }
+
+    #[inline(never)]
+    fn list(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        match value.numeric()? {
+            Some(numbers) => self.numbers(numbers),
+            None => self.sequence(&mut value.elements()?),
+        }
+    }
+
+    /// A list of numbers, read straight from its bytes.
+    #[inline(never)]
+    fn numbers(&mut self, numbers: NumericSlice<'_>) -> Result<(), DynError> {
+        self.charge(numbers.len() as u64)?;
+        if !self.sink.active() {
+            return Ok(());
+        }
+        self.put("[")?;
+        let size = numbers.kind().size();
+        for (i, bytes) in numbers.bytes().chunks_exact(size).enumerate() {
+            if i > 0 {
+                self.put(",")?;
+            }
+            let mut b = [0u8; 8];
+            b[..size].copy_from_slice(bytes);
+            match numbers.kind() {
+                NumericKind::U8 => self.number(Num::U(b[0].into()))?,
+                NumericKind::U16 => self.number(Num::U(u16::from_le_bytes([b[0], b[1]]).into()))?,
+                NumericKind::U32 => {
+                    self.number(Num::U(u32::from_le_bytes([b[0], b[1], b[2], b[3]]).into()))?;
+                }
+                NumericKind::U64 => self.number(Num::U(u64::from_le_bytes(b).into()))?,
+                NumericKind::I8 => self.number(Num::S((b[0] as i8).into()))?,
+                NumericKind::I16 => self.number(Num::S(i16::from_le_bytes([b[0], b[1]]).into()))?,
+                NumericKind::I32 => {
+                    self.number(Num::S(i32::from_le_bytes([b[0], b[1], b[2], b[3]]).into()))?;
+                }
+                NumericKind::I64 => self.number(Num::S(i64::from_le_bytes(b).into()))?,
+                NumericKind::F32 => {
+                    self.float(FloatValue::F32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))?;
+                }
+                NumericKind::F64 => self.float(FloatValue::F64(f64::from_le_bytes(b)))?,
+            }
+        }
+        self.put("]")
+    }
+
+    #[inline(never)]
+    fn sequence(&mut self, elements: &mut Elements<'_>) -> Result<(), DynError> {
+        self.put("[")?;
+        for (i, element) in elements.enumerate() {
+            let element = element?;
+            if i > 0 {
+                self.put(",")?;
+            }
+            self.value(element).map_err(|e| e.under_index(i))?;
+        }
+        self.put("]")
+    }
+
+    #[inline(never)]
+    fn map(&mut self, entries: &mut Entries<'_>) -> Result<(), DynError> {
+        self.put("{")?;
+        for (i, entry) in entries.enumerate() {
+            let (key, value) = entry?;
+            if i > 0 {
+                self.put(",")?;
+            }
+            self.key(key).map_err(|e| e.under_key(&format!("key #{i}")))?;
+            self.put(":")?;
+            self.value(value).map_err(|e| e.under_key(&key_segment(key, i)))?;
+        }
+        self.put("}")
+    }
+
+    /// A map key as serde_json writes one: a string as it is; an integer, float, `bool` or
+    /// `char` as a string of its JSON; `Some`, a newtype struct and a box as what they hold; a
+    /// unit variant by its name. Keys serde_json refuses (tuples, structs, other variants,
+    /// `None`, `()`) are written as a string of their JSON text.
+    #[inline(never)]
+    fn key(&mut self, key: Value<'_>) -> Result<(), DynError> {
+        if !self.sink.active() {
+            return self.value(key);
+        }
+        self.charge(1)?;
+        let mut inner = key.resolved()?;
+        for _ in 0..MAX_DEPTH {
+            let next = match inner.shape() {
+                Shape::Option(_) => inner.option()?,
+                Shape::Named(_) if inner.kind() == Kind::Struct => {
+                    let mut fields = inner.fields()?;
+                    match (newtype(&inner), fields.next()) {
+                        (true, Some((_, field))) => Some(field),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            match next {
+                Some(next) => inner = next.resolved()?,
+                None => break,
+            }
+        }
+        match inner.shape() {
+            Shape::String | Shape::BoxStr => {
+                let text = inner.as_str()?;
+                self.charge(text.len() as u64 / 8)?;
+                return self.string(text);
+            }
+            Shape::Char => return self.string(inner.as_char()?.encode_utf8(&mut [0; 4])),
+            Shape::Bool => {
+                return self.put(if inner.as_bool()? { "\"true\"" } else { "\"false\"" });
+            }
+            Shape::Int(_) => {
+                let n = inner.num()?;
+                self.put("\"")?;
+                self.number(n)?;
+                return self.put("\"");
+            }
+            Shape::Float(_) => {
+                let f = inner.float()?;
+                if f.is_finite() {
+                    self.put("\"")?;
+                    self.float(f)?;
+                    return self.put("\"");
+                }
+            }
+            Shape::Named(_) if inner.kind() == Kind::Enum => {
+                let variant = inner.variant()?;
+                if variant.style() == Style::Unit {
+                    return self.string(variant.name());
+                }
+            }
+            _ => {}
+        }
+        // No JSON key: the key's JSON text, as a string.
+        let mut text = String::new();
+        let mut sink = FmtSink(&mut text);
+        let mut walk =
+            Walk { sink: &mut sink, budget: self.budget, len: self.len, depth: self.depth };
+        walk.value(key)?;
+        self.budget = walk.budget;
+        self.charge(text.len() as u64 / 8)?;
+        self.string(&text)
+    }
+
+    #[inline(never)]
+    fn structure(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        let fields = value.fields()?;
+        if newtype(&value)
+            && let Some((name, field)) = value.fields()?.next()
+        {
+            return self.value(field).map_err(|e| e.under_field(name));
+        }
+        match style(&value) {
+            Style::Unit => self.put("null"),
+            Style::Unnamed => self.field_values(fields),
+            Style::Named => self.field_object(fields),
+        }
+    }
+
+    #[inline(never)]
+    fn enumeration(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        let variant = value.variant()?;
+        if variant.style() == Style::Unit {
+            return self.string(variant.name());
+        }
+        self.put("{")?;
+        self.string(variant.name())?;
+        self.put(":")?;
+        let mut fields = variant.fields();
+        match variant.style() {
+            Style::Unnamed if variant.len() == 1 => {
+                if let Some((name, field)) = fields.next() {
+                    self.value(field).map_err(|e| e.under_field(name))?;
+                }
+            }
+            Style::Named => self.field_object(fields)?,
+            _ => self.field_values(fields)?,
+        }
+        self.put("}")
+    }
+
+    fn field_values(&mut self, fields: super::Fields<'_>) -> Result<(), DynError> {
+        self.put("[")?;
+        for (i, (name, field)) in fields.enumerate() {
+            if i > 0 {
+                self.put(",")?;
+            }
+            self.value(field).map_err(|e| e.under_field(name))?;
+        }
+        self.put("]")
+    }
+
+    fn field_object(&mut self, fields: super::Fields<'_>) -> Result<(), DynError> {
+        self.put("{")?;
+        for (i, (name, field)) in fields.enumerate() {
+            if i > 0 {
+                self.put(",")?;
+            }
+            self.string(name)?;
+            self.put(":")?;
+            self.value(field).map_err(|e| e.under_field(name))?;
+        }
+        self.put("}")
+    }
+
+    /// An opaque value: `{"$opaque": "<type as written>", "hex": "<its archived bytes>"}`.
+    #[inline(never)]
+    fn opaque(&mut self, value: Value<'_>) -> Result<(), DynError> {
+        let (name, bytes) = value.opaque()?;
+        self.charge(bytes.len() as u64 / 8)?;
+        if !self.sink.active() {
+            return Ok(());
+        }
+        self.put("{\"$opaque\":")?;
+        self.string(name)?;
+        self.put(",\"hex\":\"")?;
+        for byte in bytes {
+            self.formatted(format_args!("{byte:02x}"))?;
+        }
+        self.put("\"}")
+    }
+}
+
+/// How a struct's fields are named.
+fn style(value: &Value<'_>) -> Style {
+    match value.shape() {
+        Shape::Named(index) => match value.archive().structure().types.get(*index).map(|d| &d.body)
+        {
+            Some(Body::Struct(fields)) => fields.style,
+            _ => Style::Named,
+        },
+        _ => Style::Named,
+    }
+}
+
+/// Whether a struct is a newtype (`struct A(T)`), which serde writes as its field.
+fn newtype(value: &Value<'_>) -> bool {
+    style(value) == Style::Unnamed && value.len().ok() == Some(1)
+}
+
+/// A map key as a path segment: `"a"` or `3`, or `#i` (the entry's place) for other keys.
+fn key_segment(key: Value<'_>, index: usize) -> String {
+    let text = match key.kind() {
+        Kind::String => key.as_str().ok().map(quoted),
+        Kind::Int(_) => key.num().ok().map(|n| n.to_string()),
+        Kind::Bool => key.as_bool().ok().map(|b| b.to_string()),
+        Kind::Char => key.as_char().ok().map(|c| quoted(c.encode_utf8(&mut [0; 4]))),
+        _ => None,
+    };
+    text.unwrap_or_else(|| format!("#{index}"))
+}
