@@ -152,6 +152,8 @@ fn python_package_passes_its_pytest_suite() {
         .arg(workspace.join("mmap-sync-python/tests"))
         .args(std::env::var("MMAP_SYNC_PYTEST_ARGS").unwrap_or_default().split_whitespace())
         .env("MMAP_SYNC_PYTHON_FIXTURE", FIXTURE)
+        // No __pycache__ in the source tree.
+        .env("PYTHONDONTWRITEBYTECODE", "1")
         .current_dir(&workspace);
     let started = Instant::now();
     let output = pytest.output().expect("run pytest");
