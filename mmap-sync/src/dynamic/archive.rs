@@ -6,7 +6,7 @@ use std::fmt;
 use crate::schema::{ArchivedLayout, Shape, Structure};
 
 use super::error::DynError;
-use super::layout::{check_structure, layout_of};
+use super::layout::{check_structure, direct_layout, layout_of};
 use super::value::Value;
 
 /// An rkyv archive read through its [`Structure`]: the pairing of a structure that agrees with
@@ -107,7 +107,16 @@ impl<'a> DynArchive<'a> {
     // -- checked reads ------------------------------------------------------------------------
 
     /// The archived layout of a shape of this (checked) structure.
+    #[inline]
     pub(super) fn layout(&self, shape: &Shape) -> Result<ArchivedLayout, DynError> {
+        match direct_layout(&self.structure.types, shape) {
+            Some(layout) => Ok(layout),
+            None => self.computed_layout(shape),
+        }
+    }
+
+    #[inline(never)]
+    fn computed_layout(&self, shape: &Shape) -> Result<ArchivedLayout, DynError> {
         layout_of(&self.structure.types, shape).map_err(|m| DynError::structure("", m))
     }
 

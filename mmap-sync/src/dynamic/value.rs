@@ -218,7 +218,16 @@ impl<'a> Value<'a> {
     }
 
     /// The value with every `Box` around it followed.
+    #[inline]
     pub(super) fn resolved(self) -> Result<Value<'a>, DynError> {
+        match self.shape {
+            Shape::Box(_) => self.follow_boxes(),
+            _ => Ok(self),
+        }
+    }
+
+    #[inline(never)]
+    fn follow_boxes(self) -> Result<Value<'a>, DynError> {
         let mut value = self;
         while let Shape::Box(inner) = value.shape {
             let layout = value.archive.layout(inner)?;
@@ -288,7 +297,9 @@ impl<'a> Value<'a> {
         }
     }
 
-    fn field_value(&self, field: &'a Field) -> Value<'a> {
+    /// The field `field` of this struct or variant (one of its definition's fields).
+    #[inline]
+    pub(super) fn field_value(&self, field: &'a Field) -> Value<'a> {
         // Inside the value: the structure check put every field inside its type.
         self.part(&field.shape, self.position + field.offset as usize)
     }
@@ -630,11 +641,18 @@ impl<'a> Value<'a> {
         else {
             return Ok(None);
         };
-        let Some(kind) = NumericKind::of(element) else {
+        if NumericKind::of(element).is_none() {
+            return Ok(None);
+        }
+        value.numeric_run(&value.run()?)
+    }
+
+    /// The elements of `run` (this list's) as numbers, if they are of one numeric type.
+    pub(super) fn numeric_run(&self, run: &Run<'a>) -> Result<Option<NumericSlice<'a>>, DynError> {
+        let Some(kind) = NumericKind::of(run.element) else {
             return Ok(None);
         };
-        let run = value.run()?;
-        let bytes = value.archive.span(run.start, run.len * run.stride)?;
+        let bytes = self.archive.span(run.start, run.len * run.stride)?;
         Ok(Some(NumericSlice::new(bytes, kind, run.len)))
     }
 
@@ -652,17 +670,19 @@ impl<'a> Value<'a> {
     /// The elements of a `Vec`, `Box<[T]>` or array, checked to lie inside the archive.
     pub(super) fn run(&self) -> Result<Run<'a>, DynError> {
         let archive = self.archive;
-        let (element, start, len) = match self.shape {
+        let (element, layout, start, len) = match self.shape {
             Shape::Vec(element) | Shape::BoxSlice(element) => {
                 let layout = archive.layout(element)?;
                 let len = archive.u32(self.position + 4)?;
-                (element, archive.follow_run(self.position, len.into(), layout)?, len as usize)
+                let start = archive.follow_run(self.position, len.into(), layout)?;
+                (element, layout, start, len as usize)
             }
-            Shape::Array(element, len) => (element, self.position, *len as usize),
+            Shape::Array(element, len) => {
+                (element, archive.layout(element)?, self.position, *len as usize)
+            }
             _ => return Err(self.wrong_kind("is not a list")),
         };
-        let stride = archive.layout(element)?.size as usize;
-        Ok(Run { element, start, len, stride })
+        Ok(Run { element, start, len, stride: layout.size as usize })
     }
 }
 
@@ -716,6 +736,11 @@ impl<'a> EnumValue<'a> {
     /// Whether the variant has no fields.
     pub fn is_empty(&self) -> bool {
         self.variant.fields.list.is_empty()
+    }
+
+    /// The variant's fields as the structure lists them.
+    pub(super) fn field_list(&self) -> &'a [Field] {
+        &self.variant.fields.list
     }
 
     /// The variant's fields, `(name, value)` in declaration order.

@@ -9,24 +9,23 @@
 use std::fmt;
 use std::io;
 
-use crate::schema::{Body, Shape, Style};
+use crate::schema::{Body, Field, Fields as FieldList, Shape, Style};
 
 use super::btree::Tree;
 use super::error::{DynError, DynErrorKind};
 use super::hash::Table;
 use super::iter::{Elements, Entries};
-use super::json_text::{FloatValue, write_float, write_string};
+use super::json_text::{FloatValue, write_float, write_i64, write_string, write_u64};
 use super::key::quoted;
 use super::numeric::{NumericKind, NumericSlice};
 use super::value::{Kind, Num, Value};
 use super::{MAX_DEPTH, work_budget};
 
-/// Where a walk writes.
+/// Where a walk writes. The walk is generic over it, so that writing to a `String` is a
+/// `push_str` and a check compiles its writes away.
 trait Sink: fmt::Write {
     /// Whether text is wanted at all (a check only reads).
-    fn active(&self) -> bool {
-        true
-    }
+    const ACTIVE: bool = true;
 
     /// Why the last write failed, in words.
     fn failure(&mut self) -> String {
@@ -44,16 +43,20 @@ impl fmt::Write for Discard {
 }
 
 impl Sink for Discard {
-    fn active(&self) -> bool {
-        false
-    }
+    const ACTIVE: bool = false;
 }
 
 struct FmtSink<'w, W: fmt::Write + ?Sized>(&'w mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for FmtSink<'_, W> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.write_str(s)
+    }
+
+    #[inline]
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        self.0.write_char(c)
     }
 }
 
@@ -120,8 +123,8 @@ impl Value<'_> {
     }
 }
 
-struct Walk<'s> {
-    sink: &'s mut dyn Sink,
+struct Walk<'s, S: Sink + ?Sized> {
+    sink: &'s mut S,
     /// Steps left.
     budget: u64,
     /// The archive's length, for messages.
@@ -129,8 +132,8 @@ struct Walk<'s> {
     depth: usize,
 }
 
-impl<'s> Walk<'s> {
-    fn new(sink: &'s mut dyn Sink, len: usize) -> Walk<'s> {
+impl<'s, S: Sink + ?Sized> Walk<'s, S> {
+    fn new(sink: &'s mut S, len: usize) -> Walk<'s, S> {
         Walk { sink, budget: work_budget(len), len, depth: 0 }
     }
 
@@ -138,61 +141,89 @@ impl<'s> Walk<'s> {
         self.value(value)
     }
 
+    #[inline]
     fn charge(&mut self, work: u64) -> Result<(), DynError> {
         if work > self.budget {
-            self.budget = 0;
-            return Err(DynError::limit(format!(
-                "the value takes more than {} steps to read, the most for an archive of {} \
-                 bytes: relative pointers that share or loop?",
-                work_budget(self.len),
-                self.len
-            )));
+            return Err(self.over_budget());
         }
         self.budget -= work;
         Ok(())
     }
 
+    #[cold]
+    fn over_budget(&mut self) -> DynError {
+        self.budget = 0;
+        DynError::limit(format!(
+            "the value takes more than {} steps to read, the most for an archive of {} bytes: \
+             relative pointers that share or loop?",
+            work_budget(self.len),
+            self.len
+        ))
+    }
+
+    #[cold]
+    fn refused(&mut self) -> DynError {
+        DynError::new(DynErrorKind::Output, self.sink.failure())
+    }
+
+    /// Writes `text` (nothing in a check).
+    #[inline]
     fn put(&mut self, text: &str) -> Result<(), DynError> {
-        if self.sink.write_str(text).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        if S::ACTIVE && self.sink.write_str(text).is_err() {
+            return Err(self.refused());
         }
         Ok(())
     }
 
+    /// Writes one ASCII character.
+    #[inline]
+    fn punct(&mut self, c: char) -> Result<(), DynError> {
+        if S::ACTIVE && self.sink.write_char(c).is_err() {
+            return Err(self.refused());
+        }
+        Ok(())
+    }
+
+    /// Writes `text` as a JSON string.
+    #[inline]
     fn string(&mut self, text: &str) -> Result<(), DynError> {
-        if !self.sink.active() {
-            return Ok(());
-        }
-        if write_string(&mut self.sink, text).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        if S::ACTIVE && write_string(self.sink, text).is_err() {
+            return Err(self.refused());
         }
         Ok(())
     }
 
-    fn formatted(&mut self, args: fmt::Arguments<'_>) -> Result<(), DynError> {
-        if !self.sink.active() {
-            return Ok(());
-        }
-        if self.sink.write_fmt(args).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
-        }
-        Ok(())
-    }
-
+    /// Writes an integer: 64-bit ones digit pairs at a time, wider ones through `Display`.
     fn number(&mut self, n: Num) -> Result<(), DynError> {
-        self.formatted(format_args!("{n}"))
+        if !S::ACTIVE {
+            return Ok(());
+        }
+        let written = match n {
+            Num::U(v) => match u64::try_from(v) {
+                Ok(v) => write_u64(self.sink, v),
+                Err(_) => write!(self.sink, "{v}"),
+            },
+            Num::S(v) => match i64::try_from(v) {
+                Ok(v) => write_i64(self.sink, v),
+                Err(_) => write!(self.sink, "{v}"),
+            },
+        };
+        if written.is_err() {
+            return Err(self.refused());
+        }
+        Ok(())
     }
 
     /// A float as serde_json prints it ([`write_float`]), `null` when not finite.
     fn float(&mut self, f: FloatValue) -> Result<(), DynError> {
+        if !S::ACTIVE {
+            return Ok(());
+        }
         if !f.is_finite() {
             return self.put("null");
         }
-        if !self.sink.active() {
-            return Ok(());
-        }
-        if write_float(&mut self.sink, f).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        if write_float(self.sink, f).is_err() {
+            return Err(self.refused());
         }
         Ok(())
     }
@@ -229,10 +260,13 @@ impl<'s> Walk<'s> {
             },
             Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(value),
             Shape::BTreeMap(..) | Shape::BTreeSet(_) => self.btree(value),
-            Shape::Named(_) => match value.kind() {
-                Kind::Enum => self.enumeration(value),
-                _ => self.structure(value),
-            },
+            Shape::Named(index) => {
+                match value.archive().structure().types.get(*index).map(|d| &d.body) {
+                    Some(Body::Struct(fields)) => self.structure(value, fields),
+                    Some(Body::Enum(_)) => self.enumeration(value),
+                    None => Err(DynError::structure("", format!("no type {index}"))),
+                }
+            }
             Shape::Opaque { .. } => self.opaque(value),
             // `resolved` followed every box.
             Shape::Box(_) => Err(DynError::corrupt("a box that was not followed")),
@@ -309,26 +343,39 @@ impl<'s> Walk<'s> {
         Ok(table)
     }
 
+    /// A `Vec`, `Box<[T]>` or array: numbers straight from their bytes, other elements one by
+    /// one (each charged as a value, which bounds the loop by the budget).
     #[inline(never)]
     fn list(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.numeric()? {
-            Some(numbers) => self.numbers(numbers),
-            None => self.sequence(&mut value.elements()?),
+        let run = value.run()?;
+        if let Some(numbers) = value.numeric_run(&run)? {
+            return self.numbers(numbers);
         }
+        self.punct('[')?;
+        let archive = value.archive();
+        for i in 0..run.len {
+            if i > 0 {
+                self.punct(',')?;
+            }
+            // Inside the run, which `run` checked.
+            let element = Value::new(archive, run.element, run.start + i * run.stride);
+            self.value(element).map_err(|e| e.under_index(i))?;
+        }
+        self.punct(']')
     }
 
     /// A list of numbers, read straight from its bytes.
     #[inline(never)]
     fn numbers(&mut self, numbers: NumericSlice<'_>) -> Result<(), DynError> {
         self.charge(numbers.len() as u64)?;
-        if !self.sink.active() {
+        if !S::ACTIVE {
             return Ok(());
         }
-        self.put("[")?;
+        self.punct('[')?;
         let size = numbers.kind().size();
         for (i, bytes) in numbers.bytes().chunks_exact(size).enumerate() {
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
             let mut b = [0u8; 8];
             b[..size].copy_from_slice(bytes);
@@ -351,35 +398,35 @@ impl<'s> Walk<'s> {
                 NumericKind::F64 => self.float(FloatValue::F64(f64::from_le_bytes(b)))?,
             }
         }
-        self.put("]")
+        self.punct(']')
     }
 
     #[inline(never)]
     fn sequence(&mut self, elements: &mut Elements<'_>) -> Result<(), DynError> {
-        self.put("[")?;
+        self.punct('[')?;
         for (i, element) in elements.enumerate() {
             let element = element?;
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
             self.value(element).map_err(|e| e.under_index(i))?;
         }
-        self.put("]")
+        self.punct(']')
     }
 
     #[inline(never)]
     fn map(&mut self, entries: &mut Entries<'_>) -> Result<(), DynError> {
-        self.put("{")?;
+        self.punct('{')?;
         for (i, entry) in entries.enumerate() {
             let (key, value) = entry?;
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
             self.key(key).map_err(|e| e.under_key(&format!("key #{i}")))?;
-            self.put(":")?;
+            self.punct(':')?;
             self.value(value).map_err(|e| e.under_key(&key_segment(key, i)))?;
         }
-        self.put("}")
+        self.punct('}')
     }
 
     /// A map key as serde_json writes one: a string as it is; an integer, float, `bool` or
@@ -388,7 +435,7 @@ impl<'s> Walk<'s> {
     /// `None`, `()`) are written as a string of their JSON text.
     #[inline(never)]
     fn key(&mut self, key: Value<'_>) -> Result<(), DynError> {
-        if !self.sink.active() {
+        if !S::ACTIVE {
             return self.value(key);
         }
         self.charge(1)?;
@@ -422,16 +469,16 @@ impl<'s> Walk<'s> {
             }
             Shape::Int(_) => {
                 let n = inner.num()?;
-                self.put("\"")?;
+                self.punct('"')?;
                 self.number(n)?;
-                return self.put("\"");
+                return self.punct('"');
             }
             Shape::Float(_) => {
                 let f = inner.float()?;
                 if f.is_finite() {
-                    self.put("\"")?;
+                    self.punct('"')?;
                     self.float(f)?;
-                    return self.put("\"");
+                    return self.punct('"');
                 }
             }
             Shape::Named(_) if inner.kind() == Kind::Enum => {
@@ -453,18 +500,19 @@ impl<'s> Walk<'s> {
         self.string(&text)
     }
 
+    /// A struct: its fields in declaration order, read where the structure puts them.
     #[inline(never)]
-    fn structure(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let fields = value.fields()?;
-        if newtype(&value)
-            && let Some((name, field)) = value.fields()?.next()
-        {
-            return self.value(field).map_err(|e| e.under_field(name));
-        }
-        match style(&value) {
+    fn structure(&mut self, value: Value<'_>, fields: &FieldList) -> Result<(), DynError> {
+        let list = fields.list.as_slice();
+        match fields.style {
+            // A newtype struct (`struct A(T)`), which serde writes as its field.
+            Style::Unnamed if list.len() == 1 => {
+                let field = &list[0];
+                self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))
+            }
             Style::Unit => self.put("null"),
-            Style::Unnamed => self.field_values(fields),
-            Style::Named => self.field_object(fields),
+            Style::Unnamed => self.field_values(value, list),
+            Style::Named => self.field_object(value, list),
         }
     }
 
@@ -474,44 +522,43 @@ impl<'s> Walk<'s> {
         if variant.style() == Style::Unit {
             return self.string(variant.name());
         }
-        self.put("{")?;
+        self.punct('{')?;
         self.string(variant.name())?;
-        self.put(":")?;
-        let mut fields = variant.fields();
+        self.punct(':')?;
+        let list = variant.field_list();
         match variant.style() {
-            Style::Unnamed if variant.len() == 1 => {
-                if let Some((name, field)) = fields.next() {
-                    self.value(field).map_err(|e| e.under_field(name))?;
-                }
+            Style::Unnamed if list.len() == 1 => {
+                let field = &list[0];
+                self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))?;
             }
-            Style::Named => self.field_object(fields)?,
-            _ => self.field_values(fields)?,
+            Style::Named => self.field_object(value, list)?,
+            _ => self.field_values(value, list)?,
         }
-        self.put("}")
+        self.punct('}')
     }
 
-    fn field_values(&mut self, fields: super::Fields<'_>) -> Result<(), DynError> {
-        self.put("[")?;
-        for (i, (name, field)) in fields.enumerate() {
+    fn field_values(&mut self, value: Value<'_>, list: &[Field]) -> Result<(), DynError> {
+        self.punct('[')?;
+        for (i, field) in list.iter().enumerate() {
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
-            self.value(field).map_err(|e| e.under_field(name))?;
+            self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))?;
         }
-        self.put("]")
+        self.punct(']')
     }
 
-    fn field_object(&mut self, fields: super::Fields<'_>) -> Result<(), DynError> {
-        self.put("{")?;
-        for (i, (name, field)) in fields.enumerate() {
+    fn field_object(&mut self, value: Value<'_>, list: &[Field]) -> Result<(), DynError> {
+        self.punct('{')?;
+        for (i, field) in list.iter().enumerate() {
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
-            self.string(name)?;
-            self.put(":")?;
-            self.value(field).map_err(|e| e.under_field(name))?;
+            self.string(&field.name)?;
+            self.punct(':')?;
+            self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))?;
         }
-        self.put("}")
+        self.punct('}')
     }
 
     /// An opaque value: `{"$opaque": "<type as written>", "hex": "<its archived bytes>"}`.
@@ -519,14 +566,16 @@ impl<'s> Walk<'s> {
     fn opaque(&mut self, value: Value<'_>) -> Result<(), DynError> {
         let (name, bytes) = value.opaque()?;
         self.charge(bytes.len() as u64 / 8)?;
-        if !self.sink.active() {
+        if !S::ACTIVE {
             return Ok(());
         }
         self.put("{\"$opaque\":")?;
         self.string(name)?;
         self.put(",\"hex\":\"")?;
         for byte in bytes {
-            self.formatted(format_args!("{byte:02x}"))?;
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            self.punct(char::from(HEX[usize::from(byte >> 4)]))?;
+            self.punct(char::from(HEX[usize::from(byte & 0xf)]))?;
         }
         self.put("\"}")
     }
