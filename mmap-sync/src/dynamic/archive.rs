@@ -121,29 +121,40 @@ impl<'a> DynArchive<'a> {
     }
 
     /// `len` bytes at `at`.
+    #[inline]
     pub(super) fn span(&self, at: usize, len: usize) -> Result<&'a [u8], DynError> {
-        at.checked_add(len).and_then(|end| self.bytes.get(at..end)).ok_or_else(|| {
-            DynError::corrupt(format!(
-                "{len} bytes at byte {at} lie past the end of the {}-byte archive",
-                self.bytes.len()
-            ))
-        })
+        match at.checked_add(len).and_then(|end| self.bytes.get(at..end)) {
+            Some(bytes) => Ok(bytes),
+            None => Err(self.past_the_end(at, len)),
+        }
     }
 
+    #[cold]
+    fn past_the_end(&self, at: usize, len: usize) -> DynError {
+        DynError::corrupt(format!(
+            "{len} bytes at byte {at} lie past the end of the {}-byte archive",
+            self.bytes.len()
+        ))
+    }
+
+    #[inline]
     pub(super) fn array<const N: usize>(&self, at: usize) -> Result<[u8; N], DynError> {
         let mut out = [0; N];
         out.copy_from_slice(self.span(at, N)?);
         Ok(out)
     }
 
+    #[inline]
     pub(super) fn u8(&self, at: usize) -> Result<u8, DynError> {
         Ok(self.array::<1>(at)?[0])
     }
 
+    #[inline]
     pub(super) fn u32(&self, at: usize) -> Result<u32, DynError> {
         Ok(u32::from_le_bytes(self.array(at)?))
     }
 
+    #[inline]
     pub(super) fn i32(&self, at: usize) -> Result<i32, DynError> {
         Ok(i32::from_le_bytes(self.array(at)?))
     }

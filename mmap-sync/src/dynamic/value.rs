@@ -102,6 +102,7 @@ impl fmt::Display for Num {
 }
 
 /// The integer of type `int` at `at`.
+#[inline]
 pub(super) fn read_int(archive: DynArchive<'_>, int: Int, at: usize) -> Result<Num, DynError> {
     Ok(match int {
         Int::U8 => Num::U(archive.u8(at)?.into()),
@@ -114,6 +115,74 @@ pub(super) fn read_int(archive: DynArchive<'_>, int: Int, at: usize) -> Result<N
         Int::I64 => Num::S(i64::from_le_bytes(archive.array(at)?).into()),
         Int::U128 => Num::U(u128::from_le_bytes(archive.array(at)?)),
         Int::I128 => Num::S(i128::from_le_bytes(archive.array(at)?)),
+    })
+}
+
+/// The `bool` at `at` (its byte must be 0 or 1).
+#[inline]
+pub(super) fn read_bool(archive: &DynArchive<'_>, at: usize) -> Result<bool, DynError> {
+    match archive.u8(at)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        byte => Err(DynError::corrupt(format!("a bool's byte is {byte}, not 0 or 1"))),
+    }
+}
+
+/// The `char` at `at` (it must be a Unicode scalar value).
+#[inline]
+pub(super) fn read_char(archive: &DynArchive<'_>, at: usize) -> Result<char, DynError> {
+    let code = archive.u32(at)?;
+    char::from_u32(code).ok_or_else(|| DynError::corrupt(format!("{code:#x} is not a char")))
+}
+
+/// The float of type `float` at `at`.
+#[inline]
+pub(super) fn read_float(
+    archive: &DynArchive<'_>,
+    float: Float,
+    at: usize,
+) -> Result<FloatValue, DynError> {
+    Ok(match float {
+        Float::F32 => FloatValue::F32(f32::from_le_bytes(archive.array(at)?)),
+        Float::F64 => FloatValue::F64(f64::from_le_bytes(archive.array(at)?)),
+    })
+}
+
+/// The bytes of the `String` at `at`, before the UTF-8 check.
+///
+/// rkyv's `ArchivedStringRepr`: inline when the first byte is not `0b10xx_xxxx` (the bytes up
+/// to the first 0xff, or all 8); otherwise a length whose low byte carries the flag bits, then
+/// an offset relative to the string itself.
+#[inline]
+pub(super) fn read_string<'a>(archive: &DynArchive<'a>, at: usize) -> Result<&'a [u8], DynError> {
+    let head = archive.span(at, 8)?;
+    if head[0] & 0xc0 != 0x80 {
+        let len = head.iter().position(|&b| b == 0xff).unwrap_or(8);
+        return Ok(&head[..len]);
+    }
+    let raw = archive.u32(at)?;
+    let len = (raw & 0x3f) | ((raw & !0xff) >> 2);
+    if len <= 8 {
+        return Err(DynError::corrupt(format!(
+            "a string of {len} bytes stored out of line (rkyv stores those inline)"
+        )));
+    }
+    let start = archive.target(at, archive.i32(at + 4)?, len.into(), 1)?;
+    archive.span(start, len as usize)
+}
+
+/// The bytes of the `Box<str>` at `at`, before the UTF-8 check.
+pub(super) fn read_box_str<'a>(archive: &DynArchive<'a>, at: usize) -> Result<&'a [u8], DynError> {
+    let len = archive.u32(at + 4)?;
+    let start = archive.follow(at, len.into(), 1)?;
+    archive.span(start, len as usize)
+}
+
+/// A string's bytes, checked to be UTF-8.
+#[inline]
+pub(super) fn utf8(bytes: &[u8]) -> Result<&str, DynError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        DynError::corrupt(format!("a string that is not UTF-8 (from byte {})", e.valid_up_to()))
     })
 }
 
@@ -484,11 +553,7 @@ impl<'a> Value<'a> {
     pub fn as_bool(&self) -> Result<bool, DynError> {
         let value = self.resolved()?;
         match value.shape {
-            Shape::Bool => match value.archive.u8(value.position)? {
-                0 => Ok(false),
-                1 => Ok(true),
-                byte => Err(DynError::corrupt(format!("a bool's byte is {byte}, not 0 or 1"))),
-            },
+            Shape::Bool => read_bool(&value.archive, value.position),
             _ => Err(value.wrong_kind("is not a bool")),
         }
     }
@@ -497,11 +562,7 @@ impl<'a> Value<'a> {
     pub fn as_char(&self) -> Result<char, DynError> {
         let value = self.resolved()?;
         match value.shape {
-            Shape::Char => {
-                let code = value.archive.u32(value.position)?;
-                char::from_u32(code)
-                    .ok_or_else(|| DynError::corrupt(format!("{code:#x} is not a char")))
-            }
+            Shape::Char => read_char(&value.archive, value.position),
             _ => Err(value.wrong_kind("is not a char")),
         }
     }
@@ -555,12 +616,7 @@ impl<'a> Value<'a> {
     pub(super) fn float(&self) -> Result<FloatValue, DynError> {
         let value = self.resolved()?;
         match value.shape {
-            Shape::Float(Float::F32) => {
-                Ok(FloatValue::F32(f32::from_le_bytes(value.archive.array(value.position)?)))
-            }
-            Shape::Float(Float::F64) => {
-                Ok(FloatValue::F64(f64::from_le_bytes(value.archive.array(value.position)?)))
-            }
+            Shape::Float(float) => read_float(&value.archive, *float, value.position),
             _ => Err(value.wrong_kind("is not a float")),
         }
     }
@@ -576,43 +632,16 @@ impl<'a> Value<'a> {
     /// The bytes of a `String` or `Box<str>`, before the UTF-8 check.
     pub(super) fn str_bytes(&self) -> Result<&'a [u8], DynError> {
         let value = self.resolved()?;
-        let archive = value.archive;
-        let at = value.position;
         match value.shape {
-            // rkyv's `ArchivedStringRepr`: inline when the first byte is not `0b10xx_xxxx`
-            // (the bytes up to the first 0xff, or all 8); otherwise a length whose low byte
-            // carries the flag bits, then an offset relative to the string itself.
-            Shape::String => {
-                let head = archive.span(at, 8)?;
-                if head[0] & 0xc0 != 0x80 {
-                    let len = head.iter().position(|&b| b == 0xff).unwrap_or(8);
-                    return Ok(&head[..len]);
-                }
-                let raw = archive.u32(at)?;
-                let len = (raw & 0x3f) | ((raw & !0xff) >> 2);
-                if len <= 8 {
-                    return Err(DynError::corrupt(format!(
-                        "a string of {len} bytes stored out of line (rkyv stores those inline)"
-                    )));
-                }
-                let start = archive.target(at, archive.i32(at + 4)?, len.into(), 1)?;
-                archive.span(start, len as usize)
-            }
-            Shape::BoxStr => {
-                let len = archive.u32(at + 4)?;
-                let start = archive.follow(at, len.into(), 1)?;
-                archive.span(start, len as usize)
-            }
+            Shape::String => read_string(&value.archive, value.position),
+            Shape::BoxStr => read_box_str(&value.archive, value.position),
             _ => Err(value.wrong_kind("is not a string")),
         }
     }
 
     /// A `String` or `Box<str>` (it must be UTF-8).
     pub fn as_str(&self) -> Result<&'a str, DynError> {
-        let bytes = self.str_bytes()?;
-        std::str::from_utf8(bytes).map_err(|e| {
-            DynError::corrupt(format!("a string that is not UTF-8 (from byte {})", e.valid_up_to()))
-        })
+        utf8(self.str_bytes()?)
     }
 
     /// The bytes of a `Vec<u8>`, `Box<[u8]>` or `[u8; N]`, or of an opaque value.

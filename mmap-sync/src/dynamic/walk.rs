@@ -9,8 +9,9 @@
 use std::fmt;
 use std::io;
 
-use crate::schema::{Body, Field, Fields as FieldList, Shape, Style};
+use crate::schema::{Body, Definition, Field, Fields as FieldList, Shape, Style};
 
+use super::archive::DynArchive;
 use super::btree::Tree;
 use super::error::{DynError, DynErrorKind};
 use super::hash::Table;
@@ -18,7 +19,9 @@ use super::iter::{Elements, Entries};
 use super::json_text::{FloatValue, write_float, write_i64, write_string, write_u64};
 use super::key::quoted;
 use super::numeric::{NumericKind, NumericSlice};
-use super::value::{Kind, Num, Value};
+use super::value::{
+    Kind, Num, Value, read_bool, read_box_str, read_char, read_float, read_int, read_string, utf8,
+};
 use super::{MAX_DEPTH, work_budget};
 
 /// Where a walk writes. The walk is generic over it, so that writing to a `String` is a
@@ -98,7 +101,7 @@ impl Value<'_> {
     /// make a reader misbehave. Opaque values are not looked into
     /// ([`DynArchive::has_opaque`](super::DynArchive::has_opaque)).
     pub fn check(&self) -> Result<(), DynError> {
-        Walk::new(&mut Discard, self.archive().bytes().len()).run(*self)
+        Walk::new(&mut Discard, self.archive()).run(*self)
     }
 
     /// The value as JSON: what `serde_json::to_string` prints for the original Rust value with
@@ -112,18 +115,21 @@ impl Value<'_> {
 
     /// [`to_json`](Self::to_json), written to `out` as it is made.
     pub fn write_json<W: fmt::Write + ?Sized>(&self, out: &mut W) -> Result<(), DynError> {
-        Walk::new(&mut FmtSink(out), self.archive().bytes().len()).run(*self)
+        Walk::new(&mut FmtSink(out), self.archive()).run(*self)
     }
 
     /// [`to_json`](Self::to_json), written to `out` as it is made (in many small writes: give
     /// it a buffered writer).
     pub fn write_json_io<W: io::Write + ?Sized>(&self, out: &mut W) -> Result<(), DynError> {
         let mut sink = IoSink { out, error: None };
-        Walk::new(&mut sink, self.archive().bytes().len()).run(*self)
+        Walk::new(&mut sink, self.archive()).run(*self)
     }
 }
 
-struct Walk<'s, S: Sink + ?Sized> {
+/// One walk over a value of `archive`. Values are passed as their shape and position (the
+/// archive is the walk's), so that each step moves two words, not a whole [`Value`].
+struct Walk<'a, 's, S: Sink + ?Sized> {
+    archive: DynArchive<'a>,
     sink: &'s mut S,
     /// Steps left.
     budget: u64,
@@ -132,13 +138,18 @@ struct Walk<'s, S: Sink + ?Sized> {
     depth: usize,
 }
 
-impl<'s, S: Sink + ?Sized> Walk<'s, S> {
-    fn new(sink: &'s mut S, len: usize) -> Walk<'s, S> {
-        Walk { sink, budget: work_budget(len), len, depth: 0 }
+impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
+    fn new(sink: &'s mut S, archive: DynArchive<'a>) -> Walk<'a, 's, S> {
+        let len = archive.bytes().len();
+        Walk { archive, sink, budget: work_budget(len), len, depth: 0 }
     }
 
-    fn run(mut self, value: Value<'_>) -> Result<(), DynError> {
-        self.value(value)
+    fn run(mut self, value: Value<'a>) -> Result<(), DynError> {
+        self.value(value.shape(), value.position())
+    }
+
+    fn at(&self, shape: &'a Shape, at: usize) -> Value<'a> {
+        Value::new(self.archive, shape, at)
     }
 
     #[inline]
@@ -193,6 +204,14 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
         Ok(())
     }
 
+    /// A string's bytes, checked to be UTF-8 and charged, written as a JSON string.
+    #[inline]
+    fn checked_string(&mut self, bytes: &[u8]) -> Result<(), DynError> {
+        let text = utf8(bytes)?;
+        self.charge(text.len() as u64 / 8)?;
+        self.string(text)
+    }
+
     /// Writes an integer: 64-bit ones digit pairs at a time, wider ones through `Display`.
     fn number(&mut self, n: Num) -> Result<(), DynError> {
         if !S::ACTIVE {
@@ -228,13 +247,14 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
         Ok(())
     }
 
-    fn value(&mut self, value: Value<'_>) -> Result<(), DynError> {
+    /// The value of `shape` at `at`: charged, its depth counted, written.
+    fn value(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
         self.charge(1)?;
         if self.depth >= MAX_DEPTH {
             return Err(DynError::limit(format!("values nested more than {MAX_DEPTH} deep")));
         }
         self.depth += 1;
-        let result = self.value_here(value);
+        let result = self.value_here(shape, at);
         self.depth -= 1;
         result
     }
@@ -242,76 +262,85 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
     // Each kind of value is written by a function of its own, so that the frames on the
     // recursive path hold only what their kind needs: a walk nests `MAX_DEPTH` values deep
     // within a small stack, unoptimized builds included.
-    fn value_here(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let value = value.resolved()?;
-        match value.shape() {
+    fn value_here(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let (shape, at) = match shape {
+            Shape::Box(_) => {
+                let value = self.at(shape, at).resolved()?;
+                (value.shape(), value.position())
+            }
+            _ => (shape, at),
+        };
+        match shape {
             Shape::Unit
             | Shape::Bool
             | Shape::Char
             | Shape::Int(_)
             | Shape::Float(_)
             | Shape::String
-            | Shape::BoxStr => self.scalar(value),
-            Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(value),
-            Shape::Tuple(_) => self.tuple(value),
-            Shape::Option(_) => match value.option()? {
-                Some(inner) => self.value(inner),
+            | Shape::BoxStr => self.scalar(shape, at),
+            Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(shape, at),
+            Shape::Tuple(_) => self.tuple(shape, at),
+            Shape::Option(_) => match self.at(shape, at).option()? {
+                Some(inner) => self.value(inner.shape(), inner.position()),
                 None => self.put("null"),
             },
-            Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(value),
-            Shape::BTreeMap(..) | Shape::BTreeSet(_) => self.btree(value),
-            Shape::Named(index) => {
-                match value.archive().structure().types.get(*index).map(|d| &d.body) {
-                    Some(Body::Struct(fields)) => self.structure(value, fields),
-                    Some(Body::Enum(_)) => self.enumeration(value),
-                    None => Err(DynError::structure("", format!("no type {index}"))),
-                }
-            }
-            Shape::Opaque { .. } => self.opaque(value),
-            // `resolved` followed every box.
+            Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(shape, at),
+            Shape::BTreeMap(..) | Shape::BTreeSet(_) => self.btree(shape, at),
+            Shape::Named(index) => match self.archive.structure().types.get(*index) {
+                Some(Definition { body: Body::Struct(fields), .. }) => self.structure(fields, at),
+                Some(Definition { body: Body::Enum(_), .. }) => self.enumeration(shape, at),
+                None => Err(DynError::structure("", format!("no type {index}"))),
+            },
+            Shape::Opaque { .. } => self.opaque(shape, at),
+            // Every box was followed above.
             Shape::Box(_) => Err(DynError::corrupt("a box that was not followed")),
         }
     }
 
     #[inline(never)]
-    fn scalar(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.shape() {
+    fn scalar(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let archive = &self.archive;
+        match shape {
             Shape::Bool => {
-                let b = value.as_bool()?;
+                let b = read_bool(archive, at)?;
                 self.put(if b { "true" } else { "false" })
             }
             Shape::Char => {
-                let c = value.as_char()?;
+                let c = read_char(archive, at)?;
                 self.string(c.encode_utf8(&mut [0; 4]))
             }
-            Shape::Int(_) => {
-                let n = value.num()?;
+            Shape::Int(int) => {
+                let n = read_int(*archive, *int, at)?;
                 self.number(n)
             }
-            Shape::Float(_) => {
-                let f = value.float()?;
+            Shape::Float(float) => {
+                let f = read_float(archive, *float, at)?;
                 self.float(f)
             }
-            Shape::String | Shape::BoxStr => {
-                let text = value.as_str()?;
-                self.charge(text.len() as u64 / 8)?;
-                self.string(text)
+            Shape::String => {
+                let bytes = read_string(archive, at)?;
+                self.checked_string(bytes)
+            }
+            Shape::BoxStr => {
+                let bytes = read_box_str(archive, at)?;
+                self.checked_string(bytes)
             }
             _ => self.put("null"),
         }
     }
 
     #[inline(never)]
-    fn tuple(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        self.sequence(&mut value.elements()?)
+    fn tuple(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        self.sequence(&mut self.at(shape, at).elements()?)
     }
 
     #[inline(never)]
-    fn hash_table(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.shape() {
+    fn hash_table(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let value = self.at(shape, at);
+        match shape {
             Shape::HashMap(k, v) => {
                 let table = self.table(value, k, Some(v))?;
-                self.map(&mut Entries::table(table))
+                self.table_entries(&table, k, v)
             }
             Shape::HashSet(k) => {
                 let table = self.table(value, k, None)?;
@@ -322,8 +351,9 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
     }
 
     #[inline(never)]
-    fn btree(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.shape() {
+    fn btree(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let value = self.at(shape, at);
+        match shape {
             Shape::BTreeMap(k, v) => self.map(&mut Entries::tree(Tree::open(value, k, Some(v))?)),
             Shape::BTreeSet(k) => self.sequence(&mut Elements::tree(Tree::open(value, k, None)?)),
             _ => Err(DynError::corrupt("not a B-tree")),
@@ -331,7 +361,7 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
     }
 
     /// A hash table, checked whole before its entries are read.
-    fn table<'a>(
+    fn table(
         &mut self,
         value: Value<'a>,
         key: &'a Shape,
@@ -346,20 +376,19 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
     /// A `Vec`, `Box<[T]>` or array: numbers straight from their bytes, other elements one by
     /// one (each charged as a value, which bounds the loop by the budget).
     #[inline(never)]
-    fn list(&mut self, value: Value<'_>) -> Result<(), DynError> {
+    fn list(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let value = self.at(shape, at);
         let run = value.run()?;
         if let Some(numbers) = value.numeric_run(&run)? {
             return self.numbers(numbers);
         }
         self.punct('[')?;
-        let archive = value.archive();
         for i in 0..run.len {
             if i > 0 {
                 self.punct(',')?;
             }
             // Inside the run, which `run` checked.
-            let element = Value::new(archive, run.element, run.start + i * run.stride);
-            self.value(element).map_err(|e| e.under_index(i))?;
+            self.value(run.element, run.start + i * run.stride).map_err(|e| e.under_index(i))?;
         }
         self.punct(']')
     }
@@ -402,31 +431,53 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
     }
 
     #[inline(never)]
-    fn sequence(&mut self, elements: &mut Elements<'_>) -> Result<(), DynError> {
+    fn sequence(&mut self, elements: &mut Elements<'a>) -> Result<(), DynError> {
         self.punct('[')?;
         for (i, element) in elements.enumerate() {
             let element = element?;
             if i > 0 {
                 self.punct(',')?;
             }
-            self.value(element).map_err(|e| e.under_index(i))?;
+            self.value(element.shape(), element.position()).map_err(|e| e.under_index(i))?;
         }
         self.punct(']')
     }
 
+    /// A B-tree map's entries.
     #[inline(never)]
-    fn map(&mut self, entries: &mut Entries<'_>) -> Result<(), DynError> {
+    fn map(&mut self, entries: &mut Entries<'a>) -> Result<(), DynError> {
         self.punct('{')?;
         for (i, entry) in entries.enumerate() {
             let (key, value) = entry?;
-            if i > 0 {
-                self.punct(',')?;
-            }
-            self.key(key).map_err(|e| e.under_key(&format!("key #{i}")))?;
-            self.punct(':')?;
-            self.value(value).map_err(|e| e.under_key(&key_segment(key, i)))?;
+            self.entry(i, key, value)?;
         }
         self.punct('}')
+    }
+
+    /// A hash map's entries, read from its full buckets in storage order: [`table`](Self::table)
+    /// checked that exactly `len` of its `cap` buckets are full.
+    #[inline(never)]
+    fn table_entries(
+        &mut self,
+        table: &Table<'a>,
+        key: &'a Shape,
+        value: &'a Shape,
+    ) -> Result<(), DynError> {
+        self.punct('{')?;
+        for (i, (k, v)) in table.full_buckets()?.enumerate() {
+            self.entry(i, self.at(key, k), self.at(value, v))?;
+        }
+        self.punct('}')
+    }
+
+    /// Entry `i` of a map.
+    fn entry(&mut self, i: usize, key: Value<'a>, value: Value<'a>) -> Result<(), DynError> {
+        if i > 0 {
+            self.punct(',')?;
+        }
+        self.key(key).map_err(|e| e.under_key(&format!("key #{i}")))?;
+        self.punct(':')?;
+        self.value(value.shape(), value.position()).map_err(|e| e.under_key(&key_segment(key, i)))
     }
 
     /// A map key as serde_json writes one: a string as it is; an integer, float, `bool` or
@@ -434,11 +485,15 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
     /// unit variant by its name. Keys serde_json refuses (tuples, structs, other variants,
     /// `None`, `()`) are written as a string of their JSON text.
     #[inline(never)]
-    fn key(&mut self, key: Value<'_>) -> Result<(), DynError> {
+    fn key(&mut self, key: Value<'a>) -> Result<(), DynError> {
         if !S::ACTIVE {
-            return self.value(key);
+            return self.value(key.shape(), key.position());
         }
         self.charge(1)?;
+        if let Shape::String = key.shape() {
+            let bytes = read_string(&self.archive, key.position())?;
+            return self.checked_string(bytes);
+        }
         let mut inner = key.resolved()?;
         for _ in 0..MAX_DEPTH {
             let next = match inner.shape() {
@@ -492,33 +547,35 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
         // No JSON key: the key's JSON text, as a string.
         let mut text = String::new();
         let mut sink = FmtSink(&mut text);
-        let mut walk =
-            Walk { sink: &mut sink, budget: self.budget, len: self.len, depth: self.depth };
-        walk.value(key)?;
+        let mut walk = Walk {
+            archive: self.archive,
+            sink: &mut sink,
+            budget: self.budget,
+            len: self.len,
+            depth: self.depth,
+        };
+        walk.value(key.shape(), key.position())?;
         self.budget = walk.budget;
         self.charge(text.len() as u64 / 8)?;
         self.string(&text)
     }
 
-    /// A struct: its fields in declaration order, read where the structure puts them.
+    /// A struct at `at`: its fields in declaration order, where the structure puts them.
     #[inline(never)]
-    fn structure(&mut self, value: Value<'_>, fields: &FieldList) -> Result<(), DynError> {
+    fn structure(&mut self, fields: &'a FieldList, at: usize) -> Result<(), DynError> {
         let list = fields.list.as_slice();
         match fields.style {
             // A newtype struct (`struct A(T)`), which serde writes as its field.
-            Style::Unnamed if list.len() == 1 => {
-                let field = &list[0];
-                self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))
-            }
+            Style::Unnamed if list.len() == 1 => self.field(&list[0], at),
             Style::Unit => self.put("null"),
-            Style::Unnamed => self.field_values(value, list),
-            Style::Named => self.field_object(value, list),
+            Style::Unnamed => self.field_values(list, at),
+            Style::Named => self.field_object(list, at),
         }
     }
 
     #[inline(never)]
-    fn enumeration(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let variant = value.variant()?;
+    fn enumeration(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let variant = self.at(shape, at).variant()?;
         if variant.style() == Style::Unit {
             return self.string(variant.name());
         }
@@ -527,28 +584,31 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
         self.punct(':')?;
         let list = variant.field_list();
         match variant.style() {
-            Style::Unnamed if list.len() == 1 => {
-                let field = &list[0];
-                self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))?;
-            }
-            Style::Named => self.field_object(value, list)?,
-            _ => self.field_values(value, list)?,
+            Style::Unnamed if list.len() == 1 => self.field(&list[0], at)?,
+            Style::Named => self.field_object(list, at)?,
+            _ => self.field_values(list, at)?,
         }
         self.punct('}')
     }
 
-    fn field_values(&mut self, value: Value<'_>, list: &[Field]) -> Result<(), DynError> {
+    /// The field `field` of the struct or variant at `at` (inside it: the structure check put
+    /// every field inside its type).
+    fn field(&mut self, field: &'a Field, at: usize) -> Result<(), DynError> {
+        self.value(&field.shape, at + field.offset as usize).map_err(|e| e.under_field(&field.name))
+    }
+
+    fn field_values(&mut self, list: &'a [Field], at: usize) -> Result<(), DynError> {
         self.punct('[')?;
         for (i, field) in list.iter().enumerate() {
             if i > 0 {
                 self.punct(',')?;
             }
-            self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))?;
+            self.field(field, at)?;
         }
         self.punct(']')
     }
 
-    fn field_object(&mut self, value: Value<'_>, list: &[Field]) -> Result<(), DynError> {
+    fn field_object(&mut self, list: &'a [Field], at: usize) -> Result<(), DynError> {
         self.punct('{')?;
         for (i, field) in list.iter().enumerate() {
             if i > 0 {
@@ -556,15 +616,15 @@ impl<'s, S: Sink + ?Sized> Walk<'s, S> {
             }
             self.string(&field.name)?;
             self.punct(':')?;
-            self.value(value.field_value(field)).map_err(|e| e.under_field(&field.name))?;
+            self.field(field, at)?;
         }
         self.punct('}')
     }
 
     /// An opaque value: `{"$opaque": "<type as written>", "hex": "<its archived bytes>"}`.
     #[inline(never)]
-    fn opaque(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let (name, bytes) = value.opaque()?;
+    fn opaque(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let (name, bytes) = self.at(shape, at).opaque()?;
         self.charge(bytes.len() as u64 / 8)?;
         if !S::ACTIVE {
             return Ok(());
