@@ -461,7 +461,7 @@ mod tests {
             (FloatValue::F64(-9.0 * 2f64.powi(-23)), "-1.0728836059570312e-6"),
             (FloatValue::F32(2f32.powi(-12)), "0.00024414062"),
             (FloatValue::F32(17.0 * 2f32.powi(-10)), "0.016601562"),
-            (FloatValue::F32(-135_379.125), "-135379.12"),
+            (FloatValue::F32(-135_379.12), "-135379.12"),
         ];
         for (value, expected) in ties {
             assert!(halfway(value, &parts(value)), "{value:?}");
