@@ -40,26 +40,32 @@ impl<'a> DynArchive<'a> {
         structure: &'a Structure,
         bytes: &'a [u8],
     ) -> Result<DynArchive<'a>, DynError> {
-        let root = layout_of(&structure.types, &structure.root)
-            .map_err(|m| DynError::structure("", format!("the root: {m}")))?;
-        let size = usize::try_from(root.size).unwrap_or(usize::MAX);
-        let Some(position) = bytes.len().checked_sub(size) else {
-            return Err(DynError::corrupt(format!(
-                "the root ({}) takes {size} bytes; the archive has {}",
-                structure.root_name(),
-                bytes.len()
-            )));
-        };
-        if !(position as u64).is_multiple_of(root.align) {
-            return Err(DynError::corrupt(format!(
-                "the root ({}) would start at byte {position}, not aligned to {}: an archive of \
-                 {} bytes is not one of this type",
-                structure.root_name(),
-                root.align,
-                bytes.len()
-            )));
+        let root = DynArchive::root_layout(structure)?;
+        DynArchive::with_root_layout(structure, bytes, root)
+    }
+
+    /// The archived layout of a (checked) structure's root, which
+    /// [`with_root_layout`](Self::with_root_layout) takes: a reader computes it once.
+    pub(crate) fn root_layout(structure: &Structure) -> Result<ArchivedLayout, DynError> {
+        layout_of(&structure.types, &structure.root)
+            .map_err(|m| DynError::structure("", format!("the root: {m}")))
+    }
+
+    /// As [`with_checked_structure`](Self::with_checked_structure), with the root's layout
+    /// given ([`root_layout`](Self::root_layout) of the same structure): O(1), whatever the
+    /// root's shape.
+    #[inline]
+    pub(crate) fn with_root_layout(
+        structure: &'a Structure,
+        bytes: &'a [u8],
+        root: ArchivedLayout,
+    ) -> Result<DynArchive<'a>, DynError> {
+        match bytes.len().checked_sub(usize::try_from(root.size).unwrap_or(usize::MAX)) {
+            Some(position) if (position as u64).is_multiple_of(root.align) => {
+                Ok(DynArchive { structure, bytes, root: position })
+            }
+            _ => Err(no_root(structure, bytes, root)),
         }
-        Ok(DynArchive { structure, bytes, root: position })
     }
 
     /// Checks a structure on its own, as [`new`](Self::new) does: the encoding must be
@@ -72,6 +78,7 @@ impl<'a> DynArchive<'a> {
     }
 
     /// The root value.
+    #[inline]
     pub fn root(&self) -> Value<'a> {
         Value::new(*self, &self.structure.root, self.root)
     }
@@ -209,6 +216,26 @@ impl<'a> DynArchive<'a> {
         })?;
         self.target(at, self.i32(at)?, size, element.align)
     }
+}
+
+/// Why `bytes` cannot hold the root of `structure`, whose layout is `root`.
+#[cold]
+fn no_root(structure: &Structure, bytes: &[u8], root: ArchivedLayout) -> DynError {
+    let size = usize::try_from(root.size).unwrap_or(usize::MAX);
+    let Some(position) = bytes.len().checked_sub(size) else {
+        return DynError::corrupt(format!(
+            "the root ({}) takes {size} bytes; the archive has {}",
+            structure.root_name(),
+            bytes.len()
+        ));
+    };
+    DynError::corrupt(format!(
+        "the root ({}) would start at byte {position}, not aligned to {}: an archive of {} bytes \
+         is not one of this type",
+        structure.root_name(),
+        root.align,
+        bytes.len()
+    ))
 }
 
 impl fmt::Debug for DynArchive<'_> {

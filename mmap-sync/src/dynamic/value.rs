@@ -307,7 +307,16 @@ impl<'a> Value<'a> {
     }
 
     /// The value with `Box`es followed and `Option`s opened, for navigation.
+    #[inline]
     pub(super) fn navigable(self) -> Result<Value<'a>, DynError> {
+        match self.shape {
+            Shape::Box(_) | Shape::Option(_) => self.open_options(),
+            _ => Ok(self),
+        }
+    }
+
+    #[inline(never)]
+    fn open_options(self) -> Result<Value<'a>, DynError> {
         let mut value = self.resolved()?;
         while let Shape::Option(_) = value.shape {
             value = match value.option()? {
@@ -568,6 +577,7 @@ impl<'a> Value<'a> {
     }
 
     /// An integer of any type, read.
+    #[inline]
     pub(super) fn num(&self) -> Result<Num, DynError> {
         let value = self.resolved()?;
         match value.shape {
@@ -594,6 +604,7 @@ impl<'a> Value<'a> {
     }
 
     /// An integer of any type as `i64`, if it fits.
+    #[inline]
     pub fn as_i64(&self) -> Result<i64, DynError> {
         let n = self.num()?;
         match n {
@@ -604,6 +615,7 @@ impl<'a> Value<'a> {
     }
 
     /// An integer of any type as `u64`, if it fits.
+    #[inline]
     pub fn as_u64(&self) -> Result<u64, DynError> {
         let n = self.num()?;
         match n {
@@ -640,6 +652,7 @@ impl<'a> Value<'a> {
     }
 
     /// A `String` or `Box<str>` (it must be UTF-8).
+    #[inline]
     pub fn as_str(&self) -> Result<&'a str, DynError> {
         utf8(self.str_bytes()?)
     }
