@@ -6,7 +6,7 @@ use std::fmt;
 use crate::schema::{ArchivedLayout, Shape, Structure};
 
 use super::error::DynError;
-use super::layout::{check_structure, direct_layout, layout_of};
+use super::layout::{check_structure, direct_layout, layout_of, quick_layout};
 use super::value::Value;
 
 /// An rkyv archive read through its [`Structure`]: the pairing of a structure that agrees with
@@ -122,9 +122,22 @@ impl<'a> DynArchive<'a> {
         }
     }
 
+    /// The layout of an `Option`, array, tuple or opaque shape, computed from its parts.
     #[inline(never)]
     fn computed_layout(&self, shape: &Shape) -> Result<ArchivedLayout, DynError> {
-        layout_of(&self.structure.types, shape).map_err(|m| DynError::structure("", m))
+        match quick_layout(&self.structure.types, shape, 0) {
+            Some(layout) => Ok(layout),
+            None => Err(self.refused_layout(shape)),
+        }
+    }
+
+    #[cold]
+    fn refused_layout(&self, shape: &Shape) -> DynError {
+        match layout_of(&self.structure.types, shape) {
+            Err(m) => DynError::structure("", m),
+            // Not reached: `quick_layout` fails only where `layout_of` does.
+            Ok(_) => DynError::structure("", "a shape whose layout cannot be computed"),
+        }
     }
 
     /// `len` bytes at `at`.

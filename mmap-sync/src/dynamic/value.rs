@@ -128,6 +128,21 @@ pub(super) fn read_bool(archive: &DynArchive<'_>, at: usize) -> Result<bool, Dyn
     }
 }
 
+/// Where the value of the `Option<inner>` at `at` is: `None` for `None` (its tag must be 0
+/// or 1).
+#[inline]
+pub(super) fn read_option(
+    archive: &DynArchive<'_>,
+    inner: &Shape,
+    at: usize,
+) -> Result<Option<usize>, DynError> {
+    match archive.u8(at)? {
+        0 => Ok(None),
+        1 => Ok(Some(at + option_offset(archive.layout(inner)?) as usize)),
+        tag => Err(DynError::corrupt(format!("an Option's tag is {tag}, not 0 or 1"))),
+    }
+}
+
 /// The `char` at `at` (it must be a Unicode scalar value).
 #[inline]
 pub(super) fn read_char(archive: &DynArchive<'_>, at: usize) -> Result<char, DynError> {
@@ -546,14 +561,8 @@ impl<'a> Value<'a> {
         let Shape::Option(inner) = value.shape else {
             return Err(value.wrong_kind("is not an Option"));
         };
-        match value.archive.u8(value.position)? {
-            0 => Ok(None),
-            1 => {
-                let offset = option_offset(value.archive.layout(inner)?);
-                Ok(Some(value.part(inner, value.position + offset as usize)))
-            }
-            tag => Err(DynError::corrupt(format!("an Option's tag is {tag}, not 0 or 1"))),
-        }
+        let some = read_option(&value.archive, inner, value.position)?;
+        Ok(some.map(|at| value.part(inner, at)))
     }
 
     // -- scalars ------------------------------------------------------------------------------

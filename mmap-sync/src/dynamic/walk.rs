@@ -18,9 +18,11 @@ use super::hash::Table;
 use super::iter::{Elements, Entries};
 use super::json_text::{FloatValue, write_float, write_i64, write_string, write_u64};
 use super::key::quoted;
+use super::layout::ReprC;
 use super::numeric::{NumericKind, NumericSlice};
 use super::value::{
-    Kind, Num, Value, read_bool, read_box_str, read_char, read_float, read_int, read_string, utf8,
+    Kind, Num, Value, read_bool, read_box_str, read_char, read_float, read_int, read_option,
+    read_string, utf8,
 };
 use super::{MAX_DEPTH, work_budget};
 
@@ -280,8 +282,8 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
             | Shape::BoxStr => self.scalar(shape, at),
             Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(shape, at),
             Shape::Tuple(_) => self.tuple(shape, at),
-            Shape::Option(_) => match self.at(shape, at).option()? {
-                Some(inner) => self.value(inner.shape(), inner.position()),
+            Shape::Option(inner) => match read_option(&self.archive, inner, at)? {
+                Some(at) => self.value(inner, at),
                 None => self.put("null"),
             },
             Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(shape, at),
@@ -329,9 +331,25 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
         }
     }
 
+    /// A tuple: its elements laid out as a `repr(C)` struct.
     #[inline(never)]
     fn tuple(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
-        self.sequence(&mut self.at(shape, at).elements()?)
+        let Shape::Tuple(elements) = shape else {
+            return Err(DynError::corrupt("not a tuple"));
+        };
+        self.punct('[')?;
+        let mut layout = ReprC::new();
+        for (i, element) in elements.iter().enumerate() {
+            if i > 0 {
+                self.punct(',')?;
+            }
+            let offset = layout
+                .place(self.archive.layout(element)?)
+                .ok_or_else(|| DynError::structure("", "a tuple too large"))?;
+            // Inside the tuple: its layout holds every element.
+            self.value(element, at + offset as usize).map_err(|e| e.under_index(i))?;
+        }
+        self.punct(']')
     }
 
     #[inline(never)]
