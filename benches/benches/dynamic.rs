@@ -7,7 +7,8 @@
 //!   `Reader::read` and field access, and a deep lookup (`rows[54321].name`) and a map lookup by
 //!   key against the typed ones.
 //!
-//! `cargo bench -p mmap-sync-benches --bench dynamic`
+//! `cargo bench -p mmap-sync-benches --bench dynamic [-- WORD]`: with a word, only the parts
+//! whose label holds it (`dump`, `field`, `rows`, `by_name`), so that a profile sees one part.
 
 // Shared with the other benches: this one uses only the scratch files.
 #[allow(dead_code)]
@@ -80,6 +81,12 @@ fn show(what: &str, dynamic: Duration, typed: Duration, target: Option<f64>) {
     );
 }
 
+/// Whether the part labelled `what` is wanted: every part, or those the arguments name.
+fn wanted(what: &str) -> bool {
+    let words: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    words.is_empty() || words.iter().any(|w| what.contains(w.as_str()))
+}
+
 fn main() {
     let scratch = Scratch::new("mmap_sync_dynamic_bench_");
     let path = scratch.path("table");
@@ -91,52 +98,64 @@ fn main() {
     println!("100,000 rows, {} archived bytes", dynamic.read().expect("read").bytes().len());
 
     // dump --json: the whole value as JSON.
-    let mut out = String::with_capacity(16 << 20);
-    let dump = median(7, 3, || {
-        out.clear();
-        let guard = dynamic.read().unwrap();
-        guard.value().unwrap().write_json(&mut out).unwrap();
-        black_box(out.len());
-    });
-    let serde = median(7, 3, || {
-        black_box(serde_json::to_string(&value).unwrap().len());
-    });
-    show("dump --json vs serde_json::to_string", dump, serde, Some(3.0));
+    let what = "dump --json vs serde_json::to_string";
+    if wanted(what) {
+        let mut out = String::with_capacity(16 << 20);
+        let dump = median(7, 3, || {
+            out.clear();
+            let guard = dynamic.read().unwrap();
+            guard.value().unwrap().write_json(&mut out).unwrap();
+            black_box(out.len());
+        });
+        let serde = median(7, 3, || {
+            black_box(serde_json::to_string(&value).unwrap().len());
+        });
+        show(what, dump, serde, Some(3.0));
+    }
 
     // One field of the root.
-    let dyn_field = median(15, 200_000, || {
-        let guard = dynamic.read().unwrap();
-        black_box(guard.value().unwrap().field("version").unwrap().as_u64().unwrap());
-    });
-    let typed_field = median(15, 200_000, || {
-        let guard = typed.read().unwrap();
-        black_box(guard.version.to_native());
-    });
-    show("read + field `version`", dyn_field, typed_field, None);
+    let what = "read + field `version`";
+    if wanted(what) {
+        let dynamic = median(15, 200_000, || {
+            let guard = dynamic.read().unwrap();
+            black_box(guard.value().unwrap().field("version").unwrap().as_u64().unwrap());
+        });
+        let typed = median(15, 200_000, || {
+            let guard = typed.read().unwrap();
+            black_box(guard.version.to_native());
+        });
+        show(what, dynamic, typed, None);
+    }
 
     // A deep path.
-    let dyn_deep = median(15, 100_000, || {
-        let guard = dynamic.read().unwrap();
-        black_box(guard.value().unwrap().at("rows[54321].name").unwrap().as_str().unwrap().len());
-    });
-    let typed_deep = median(15, 100_000, || {
-        let guard = typed.read().unwrap();
-        black_box(guard.rows[54321].name.len());
-    });
-    show("read + `rows[54321].name`", dyn_deep, typed_deep, None);
+    let what = "read + `rows[54321].name`";
+    if wanted(what) {
+        let dynamic = median(15, 100_000, || {
+            let guard = dynamic.read().unwrap();
+            let value = guard.value().unwrap();
+            black_box(value.at("rows[54321].name").unwrap().as_str().unwrap().len());
+        });
+        let typed = median(15, 100_000, || {
+            let guard = typed.read().unwrap();
+            black_box(guard.rows[54321].name.len());
+        });
+        show(what, dynamic, typed, None);
+    }
 
     // A map lookup by key, through the hash table.
-    let dyn_key = median(15, 100_000, || {
-        let guard = dynamic.read().unwrap();
-        let value = guard.value().unwrap();
-        black_box(
-            value.field("by_name").unwrap().get("row-054321").unwrap().unwrap().as_u64().unwrap(),
-        );
-    });
-    let typed_key = median(15, 100_000, || {
-        let guard = typed.read().unwrap();
-        black_box(guard.by_name.get("row-054321").unwrap().to_native());
-    });
-    show("read + `by_name[\"row-054321\"]`", dyn_key, typed_key, None);
+    let what = "read + `by_name[\"row-054321\"]`";
+    if wanted(what) {
+        let dynamic = median(15, 100_000, || {
+            let guard = dynamic.read().unwrap();
+            let value = guard.value().unwrap();
+            let by_name = value.field("by_name").unwrap();
+            black_box(by_name.get("row-054321").unwrap().unwrap().as_u64().unwrap());
+        });
+        let typed = median(15, 100_000, || {
+            let guard = typed.read().unwrap();
+            black_box(guard.by_name.get("row-054321").unwrap().to_native());
+        });
+        show(what, dynamic, typed, None);
+    }
     assert_eq!(<Table as SharedState>::TYPE_NAME, "Table");
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::schema::{ArchivedLayout, Shape, Structure};
 
 use super::error::DynError;
-use super::layout::{check_structure, layout_of};
+use super::layout::{check_structure, direct_layout, layout_of, quick_layout};
 use super::value::Value;
 
 /// An rkyv archive read through its [`Structure`]: the pairing of a structure that agrees with
@@ -40,26 +40,32 @@ impl<'a> DynArchive<'a> {
         structure: &'a Structure,
         bytes: &'a [u8],
     ) -> Result<DynArchive<'a>, DynError> {
-        let root = layout_of(&structure.types, &structure.root)
-            .map_err(|m| DynError::structure("", format!("the root: {m}")))?;
-        let size = usize::try_from(root.size).unwrap_or(usize::MAX);
-        let Some(position) = bytes.len().checked_sub(size) else {
-            return Err(DynError::corrupt(format!(
-                "the root ({}) takes {size} bytes; the archive has {}",
-                structure.root_name(),
-                bytes.len()
-            )));
-        };
-        if !(position as u64).is_multiple_of(root.align) {
-            return Err(DynError::corrupt(format!(
-                "the root ({}) would start at byte {position}, not aligned to {}: an archive of \
-                 {} bytes is not one of this type",
-                structure.root_name(),
-                root.align,
-                bytes.len()
-            )));
+        let root = DynArchive::root_layout(structure)?;
+        DynArchive::with_root_layout(structure, bytes, root)
+    }
+
+    /// The archived layout of a (checked) structure's root, which
+    /// [`with_root_layout`](Self::with_root_layout) takes: a reader computes it once.
+    pub(crate) fn root_layout(structure: &Structure) -> Result<ArchivedLayout, DynError> {
+        layout_of(&structure.types, &structure.root)
+            .map_err(|m| DynError::structure("", format!("the root: {m}")))
+    }
+
+    /// As [`with_checked_structure`](Self::with_checked_structure), with the root's layout
+    /// given ([`root_layout`](Self::root_layout) of the same structure): O(1), whatever the
+    /// root's shape.
+    #[inline]
+    pub(crate) fn with_root_layout(
+        structure: &'a Structure,
+        bytes: &'a [u8],
+        root: ArchivedLayout,
+    ) -> Result<DynArchive<'a>, DynError> {
+        match bytes.len().checked_sub(usize::try_from(root.size).unwrap_or(usize::MAX)) {
+            Some(position) if (position as u64).is_multiple_of(root.align) => {
+                Ok(DynArchive { structure, bytes, root: position })
+            }
+            _ => Err(no_root(structure, bytes, root)),
         }
-        Ok(DynArchive { structure, bytes, root: position })
     }
 
     /// Checks a structure on its own, as [`new`](Self::new) does: the encoding must be
@@ -72,6 +78,7 @@ impl<'a> DynArchive<'a> {
     }
 
     /// The root value.
+    #[inline]
     pub fn root(&self) -> Value<'a> {
         Value::new(*self, &self.structure.root, self.root)
     }
@@ -107,34 +114,67 @@ impl<'a> DynArchive<'a> {
     // -- checked reads ------------------------------------------------------------------------
 
     /// The archived layout of a shape of this (checked) structure.
+    #[inline]
     pub(super) fn layout(&self, shape: &Shape) -> Result<ArchivedLayout, DynError> {
-        layout_of(&self.structure.types, shape).map_err(|m| DynError::structure("", m))
+        match direct_layout(&self.structure.types, shape) {
+            Some(layout) => Ok(layout),
+            None => self.computed_layout(shape),
+        }
+    }
+
+    /// The layout of an `Option`, array, tuple or opaque shape, computed from its parts.
+    #[inline(never)]
+    fn computed_layout(&self, shape: &Shape) -> Result<ArchivedLayout, DynError> {
+        match quick_layout(&self.structure.types, shape, 0) {
+            Some(layout) => Ok(layout),
+            None => Err(self.refused_layout(shape)),
+        }
+    }
+
+    #[cold]
+    fn refused_layout(&self, shape: &Shape) -> DynError {
+        match layout_of(&self.structure.types, shape) {
+            Err(m) => DynError::structure("", m),
+            // Not reached: `quick_layout` fails only where `layout_of` does.
+            Ok(_) => DynError::structure("", "a shape whose layout cannot be computed"),
+        }
     }
 
     /// `len` bytes at `at`.
+    #[inline]
     pub(super) fn span(&self, at: usize, len: usize) -> Result<&'a [u8], DynError> {
-        at.checked_add(len).and_then(|end| self.bytes.get(at..end)).ok_or_else(|| {
-            DynError::corrupt(format!(
-                "{len} bytes at byte {at} lie past the end of the {}-byte archive",
-                self.bytes.len()
-            ))
-        })
+        match at.checked_add(len).and_then(|end| self.bytes.get(at..end)) {
+            Some(bytes) => Ok(bytes),
+            None => Err(self.past_the_end(at, len)),
+        }
     }
 
+    #[cold]
+    fn past_the_end(&self, at: usize, len: usize) -> DynError {
+        DynError::corrupt(format!(
+            "{len} bytes at byte {at} lie past the end of the {}-byte archive",
+            self.bytes.len()
+        ))
+    }
+
+    #[inline]
     pub(super) fn array<const N: usize>(&self, at: usize) -> Result<[u8; N], DynError> {
         let mut out = [0; N];
         out.copy_from_slice(self.span(at, N)?);
         Ok(out)
     }
 
+    #[inline]
     pub(super) fn u8(&self, at: usize) -> Result<u8, DynError> {
         Ok(self.array::<1>(at)?[0])
     }
 
+    #[inline]
     pub(super) fn u32(&self, at: usize) -> Result<u32, DynError> {
         Ok(u32::from_le_bytes(self.array(at)?))
     }
 
+    #[inline]
     pub(super) fn i32(&self, at: usize) -> Result<i32, DynError> {
         Ok(i32::from_le_bytes(self.array(at)?))
     }
@@ -189,6 +229,26 @@ impl<'a> DynArchive<'a> {
         })?;
         self.target(at, self.i32(at)?, size, element.align)
     }
+}
+
+/// Why `bytes` cannot hold the root of `structure`, whose layout is `root`.
+#[cold]
+fn no_root(structure: &Structure, bytes: &[u8], root: ArchivedLayout) -> DynError {
+    let size = usize::try_from(root.size).unwrap_or(usize::MAX);
+    let Some(position) = bytes.len().checked_sub(size) else {
+        return DynError::corrupt(format!(
+            "the root ({}) takes {size} bytes; the archive has {}",
+            structure.root_name(),
+            bytes.len()
+        ));
+    };
+    DynError::corrupt(format!(
+        "the root ({}) would start at byte {position}, not aligned to {}: an archive of {} bytes \
+         is not one of this type",
+        structure.root_name(),
+        root.align,
+        bytes.len()
+    ))
 }
 
 impl fmt::Debug for DynArchive<'_> {

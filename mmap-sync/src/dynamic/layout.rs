@@ -174,6 +174,63 @@ pub(super) fn node_layout(key: ArchivedLayout, value: ArchivedLayout) -> Option<
     })
 }
 
+/// The archived layout of `shape` when it takes no work: every shape but `Option`, arrays and
+/// tuples (which are computed from their elements) and opaque shapes. For a structure
+/// [`check_structure`] accepted, whose named types' recorded layouts are sound; `None` for a
+/// named type out of range.
+#[inline]
+pub(super) fn direct_layout(types: &[Definition], shape: &Shape) -> Option<ArchivedLayout> {
+    Some(match shape {
+        Shape::Unit => layout(0, 1),
+        Shape::Bool => layout(1, 1),
+        Shape::Char => layout(4, 4),
+        Shape::Int(int) => int_layout(*int),
+        Shape::Float(Float::F32) => layout(4, 4),
+        Shape::Float(Float::F64) => layout(8, 8),
+        Shape::String | Shape::BoxStr | Shape::Vec(_) | Shape::BoxSlice(_) => layout(8, 4),
+        Shape::Box(_) => layout(4, 4),
+        Shape::HashMap(..) | Shape::HashSet(_) => layout(12, 4),
+        Shape::BTreeMap(..) | Shape::BTreeSet(_) => layout(8, 4),
+        Shape::Named(index) => types.get(*index)?.layout,
+        Shape::Option(_) | Shape::Array(..) | Shape::Tuple(_) | Shape::Opaque { .. } => {
+            return None;
+        }
+    })
+}
+
+/// The archived layout of `shape` in a structure [`check_structure`] accepted, computed
+/// without allocating: what [`layout_of`] gives when it succeeds, `None` where it would fail
+/// (which [`layout_of`] then says in words).
+pub(super) fn quick_layout(
+    types: &[Definition],
+    shape: &Shape,
+    depth: usize,
+) -> Option<ArchivedLayout> {
+    if let Some(found) = direct_layout(types, shape) {
+        return Some(found);
+    }
+    if depth > MAX_SHAPE_NESTING {
+        return None;
+    }
+    let found = match shape {
+        Shape::Option(inner) => option_layout(quick_layout(types, inner, depth + 1)?)?,
+        Shape::Array(inner, count) => {
+            let element = quick_layout(types, inner, depth + 1)?;
+            layout(element.size.checked_mul(*count)?, element.align)
+        }
+        Shape::Tuple(elements) => {
+            let mut tuple = ReprC::new();
+            for element in elements {
+                tuple.place(quick_layout(types, element, depth + 1)?)?;
+            }
+            tuple.finish()?
+        }
+        Shape::Opaque { layout, .. } => *layout,
+        _ => return None,
+    };
+    (found.size <= MAX_SIZE).then_some(found)
+}
+
 /// The archived layout of `shape`, for a shape [`check_shape`] accepted. Named types give
 /// their recorded layout.
 pub(super) fn layout_of(types: &[Definition], shape: &Shape) -> Result<ArchivedLayout, String> {
@@ -529,6 +586,80 @@ mod tests {
             entry_layout(archived(Int::U128), layout(0, 1)).unwrap(),
             (entry::<rkyv::primitive::ArchivedU128, ()>(), 16)
         );
+    }
+
+    /// Every shape of a structure: the root's and its fields' (and variants'), and every
+    /// shape inside those.
+    fn every_shape(structure: &Structure) -> Vec<&Shape> {
+        let mut tops = vec![&structure.root];
+        for definition in &structure.types {
+            let lists: Vec<&Fields> = match &definition.body {
+                Body::Struct(fields) => vec![fields],
+                Body::Enum(variants) => variants.iter().map(|v| &v.fields).collect(),
+            };
+            tops.extend(lists.into_iter().flat_map(|f| &f.list).map(|f| &f.shape));
+        }
+        let mut all = Vec::new();
+        for top in tops {
+            all.extend(shapes_in(top));
+        }
+        all
+    }
+
+    fn shapes_in(shape: &Shape) -> Vec<&Shape> {
+        let mut inner: Vec<&Shape> = match shape {
+            Shape::Vec(s)
+            | Shape::BoxSlice(s)
+            | Shape::Box(s)
+            | Shape::Option(s)
+            | Shape::Array(s, _)
+            | Shape::HashSet(s)
+            | Shape::BTreeSet(s) => shapes_in(s),
+            Shape::HashMap(k, v) | Shape::BTreeMap(k, v) => {
+                shapes_in(k).into_iter().chain(shapes_in(v)).collect()
+            }
+            Shape::Tuple(list) => list.iter().flat_map(shapes_in).collect(),
+            _ => Vec::new(),
+        };
+        inner.push(shape);
+        inner
+    }
+
+    /// The layouts a reader takes without allocating are `layout_of`'s, shape by shape, and
+    /// fail where it fails.
+    #[test]
+    fn quick_and_direct_layouts_are_layout_ofs() {
+        type Nested = Option<(u8, Option<[u16; 3]>, (u128, [Option<u8>; 2]))>;
+        let structures = [
+            Structure::of(&<Vec<Option<(u32, Option<(u16, u8)>, [Option<u8>; 2])>>>::SHAPE),
+            Structure::of(&<Nested>::SHAPE),
+            Structure::of(&<HashMap<(u8, u64), Option<[(); 4]>>>::SHAPE),
+            Structure::of(&<BTreeMap<Option<char>, Box<[(bool, f32); 3]>>>::SHAPE),
+            Structure::of(&<[[Option<u64>; 2]; 3]>::SHAPE),
+            Structure::of(&<Box<Option<(String, Vec<(u8, u16)>, HashSet<i8>)>>>::SHAPE),
+        ];
+        let mut seen = 0;
+        for structure in &structures {
+            check_structure(structure).unwrap();
+            for shape in every_shape(structure) {
+                let expected = layout_of(&structure.types, shape).ok();
+                assert_eq!(quick_layout(&structure.types, shape, 0), expected, "{shape:?}");
+                if let Some(direct) = direct_layout(&structure.types, shape) {
+                    assert_eq!(Some(direct), expected, "{shape:?}");
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen > 40, "{seen} shapes");
+        // Where `layout_of` refuses, so does the quick path.
+        let types = &[];
+        let deep = (0..=MAX_SHAPE_NESTING + 1).fold(Shape::Bool, |s, _| Shape::Option(Box::new(s)));
+        let huge = Shape::Array(Box::new(Shape::Int(Int::U64)), 1 << 40);
+        let missing = Shape::Option(Box::new(Shape::Named(3)));
+        for shape in [deep, huge, missing] {
+            assert!(layout_of(types, &shape).is_err(), "{shape:?}");
+            assert_eq!(quick_layout(types, &shape, 0), None, "{shape:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::error::{Result, Schema};
 use crate::paths::ChannelPaths;
 use crate::reader::{BytesGuard, ReaderCore, ReaderStats, ValidationFailure};
-use crate::schema::Structure;
+use crate::schema::{ArchivedLayout, Structure};
 use crate::value_type::ValueType;
 
 use super::archive::DynArchive;
@@ -43,6 +43,9 @@ use super::value::Value;
 pub struct DynReader {
     core: ReaderCore,
     structure: Arc<Structure>,
+    /// The root's archived layout, computed once at open so that a read does not walk the
+    /// structure.
+    root: ArchivedLayout,
 }
 
 impl fmt::Debug for DynReader {
@@ -80,8 +83,9 @@ impl DynReader {
     /// Pins the newest checked generation, as [`Reader::read`](crate::Reader::read) does.
     /// Wait-free when the generation was checked before; the first read of a new generation
     /// checksums it.
+    #[inline]
     pub fn read(&self) -> Result<DynGuard<'_>> {
-        Ok(DynGuard { bytes: self.core.read_bytes()?, structure: &self.structure })
+        Ok(DynGuard { bytes: self.core.read_bytes()?, structure: &self.structure, root: self.root })
     }
 
     /// The published generation (0 before the first publish): one atomic load.
@@ -181,7 +185,12 @@ impl DynReaderBuilder {
             self.background,
         )?;
         let structure = recorded.expect("the type was recorded before the reader opened");
-        Ok(DynReader { core, structure })
+        // The structure check computed the root's layout already: this cannot fail.
+        let root = DynArchive::root_layout(&structure).map_err(|e| crate::Error::Incompatible {
+            path: path.as_ref().to_owned(),
+            reason: format!("the recorded structure cannot be read: {e}"),
+        })?;
+        Ok(DynReader { core, structure, root })
     }
 
     /// Opens the channel at `path`, retrying while nothing is published, for at most
@@ -196,18 +205,21 @@ impl DynReaderBuilder {
 pub struct DynGuard<'r> {
     bytes: BytesGuard<'r>,
     structure: &'r Structure,
+    root: ArchivedLayout,
 }
 
 impl DynGuard<'_> {
     /// The value: its root, from which every part is read and checked. Fails when the
     /// generation's bytes cannot hold the root.
+    #[inline]
     pub fn value(&self) -> std::result::Result<Value<'_>, DynError> {
         Ok(self.archive()?.root())
     }
 
     /// The structure and the generation's bytes, paired.
+    #[inline]
     pub fn archive(&self) -> std::result::Result<DynArchive<'_>, DynError> {
-        DynArchive::with_checked_structure(self.structure, self.bytes.bytes())
+        DynArchive::with_root_layout(self.structure, self.bytes.bytes(), self.root)
     }
 
     /// The generation's whole archive (its root at the end).

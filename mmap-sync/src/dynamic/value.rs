@@ -102,6 +102,7 @@ impl fmt::Display for Num {
 }
 
 /// The integer of type `int` at `at`.
+#[inline]
 pub(super) fn read_int(archive: DynArchive<'_>, int: Int, at: usize) -> Result<Num, DynError> {
     Ok(match int {
         Int::U8 => Num::U(archive.u8(at)?.into()),
@@ -114,6 +115,89 @@ pub(super) fn read_int(archive: DynArchive<'_>, int: Int, at: usize) -> Result<N
         Int::I64 => Num::S(i64::from_le_bytes(archive.array(at)?).into()),
         Int::U128 => Num::U(u128::from_le_bytes(archive.array(at)?)),
         Int::I128 => Num::S(i128::from_le_bytes(archive.array(at)?)),
+    })
+}
+
+/// The `bool` at `at` (its byte must be 0 or 1).
+#[inline]
+pub(super) fn read_bool(archive: &DynArchive<'_>, at: usize) -> Result<bool, DynError> {
+    match archive.u8(at)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        byte => Err(DynError::corrupt(format!("a bool's byte is {byte}, not 0 or 1"))),
+    }
+}
+
+/// Where the value of the `Option<inner>` at `at` is: `None` for `None` (its tag must be 0
+/// or 1).
+#[inline]
+pub(super) fn read_option(
+    archive: &DynArchive<'_>,
+    inner: &Shape,
+    at: usize,
+) -> Result<Option<usize>, DynError> {
+    match archive.u8(at)? {
+        0 => Ok(None),
+        1 => Ok(Some(at + option_offset(archive.layout(inner)?) as usize)),
+        tag => Err(DynError::corrupt(format!("an Option's tag is {tag}, not 0 or 1"))),
+    }
+}
+
+/// The `char` at `at` (it must be a Unicode scalar value).
+#[inline]
+pub(super) fn read_char(archive: &DynArchive<'_>, at: usize) -> Result<char, DynError> {
+    let code = archive.u32(at)?;
+    char::from_u32(code).ok_or_else(|| DynError::corrupt(format!("{code:#x} is not a char")))
+}
+
+/// The float of type `float` at `at`.
+#[inline]
+pub(super) fn read_float(
+    archive: &DynArchive<'_>,
+    float: Float,
+    at: usize,
+) -> Result<FloatValue, DynError> {
+    Ok(match float {
+        Float::F32 => FloatValue::F32(f32::from_le_bytes(archive.array(at)?)),
+        Float::F64 => FloatValue::F64(f64::from_le_bytes(archive.array(at)?)),
+    })
+}
+
+/// The bytes of the `String` at `at`, before the UTF-8 check.
+///
+/// rkyv's `ArchivedStringRepr`: inline when the first byte is not `0b10xx_xxxx` (the bytes up
+/// to the first 0xff, or all 8); otherwise a length whose low byte carries the flag bits, then
+/// an offset relative to the string itself.
+#[inline]
+pub(super) fn read_string<'a>(archive: &DynArchive<'a>, at: usize) -> Result<&'a [u8], DynError> {
+    let head = archive.span(at, 8)?;
+    if head[0] & 0xc0 != 0x80 {
+        let len = head.iter().position(|&b| b == 0xff).unwrap_or(8);
+        return Ok(&head[..len]);
+    }
+    let raw = archive.u32(at)?;
+    let len = (raw & 0x3f) | ((raw & !0xff) >> 2);
+    if len <= 8 {
+        return Err(DynError::corrupt(format!(
+            "a string of {len} bytes stored out of line (rkyv stores those inline)"
+        )));
+    }
+    let start = archive.target(at, archive.i32(at + 4)?, len.into(), 1)?;
+    archive.span(start, len as usize)
+}
+
+/// The bytes of the `Box<str>` at `at`, before the UTF-8 check.
+pub(super) fn read_box_str<'a>(archive: &DynArchive<'a>, at: usize) -> Result<&'a [u8], DynError> {
+    let len = archive.u32(at + 4)?;
+    let start = archive.follow(at, len.into(), 1)?;
+    archive.span(start, len as usize)
+}
+
+/// A string's bytes, checked to be UTF-8.
+#[inline]
+pub(super) fn utf8(bytes: &[u8]) -> Result<&str, DynError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        DynError::corrupt(format!("a string that is not UTF-8 (from byte {})", e.valid_up_to()))
     })
 }
 
@@ -218,7 +302,16 @@ impl<'a> Value<'a> {
     }
 
     /// The value with every `Box` around it followed.
+    #[inline]
     pub(super) fn resolved(self) -> Result<Value<'a>, DynError> {
+        match self.shape {
+            Shape::Box(_) => self.follow_boxes(),
+            _ => Ok(self),
+        }
+    }
+
+    #[inline(never)]
+    fn follow_boxes(self) -> Result<Value<'a>, DynError> {
         let mut value = self;
         while let Shape::Box(inner) = value.shape {
             let layout = value.archive.layout(inner)?;
@@ -229,7 +322,16 @@ impl<'a> Value<'a> {
     }
 
     /// The value with `Box`es followed and `Option`s opened, for navigation.
+    #[inline]
     pub(super) fn navigable(self) -> Result<Value<'a>, DynError> {
+        match self.shape {
+            Shape::Box(_) | Shape::Option(_) => self.open_options(),
+            _ => Ok(self),
+        }
+    }
+
+    #[inline(never)]
+    fn open_options(self) -> Result<Value<'a>, DynError> {
         let mut value = self.resolved()?;
         while let Shape::Option(_) = value.shape {
             value = match value.option()? {
@@ -288,7 +390,9 @@ impl<'a> Value<'a> {
         }
     }
 
-    fn field_value(&self, field: &'a Field) -> Value<'a> {
+    /// The field `field` of this struct or variant (one of its definition's fields).
+    #[inline]
+    pub(super) fn field_value(&self, field: &'a Field) -> Value<'a> {
         // Inside the value: the structure check put every field inside its type.
         self.part(&field.shape, self.position + field.offset as usize)
     }
@@ -457,14 +561,8 @@ impl<'a> Value<'a> {
         let Shape::Option(inner) = value.shape else {
             return Err(value.wrong_kind("is not an Option"));
         };
-        match value.archive.u8(value.position)? {
-            0 => Ok(None),
-            1 => {
-                let offset = option_offset(value.archive.layout(inner)?);
-                Ok(Some(value.part(inner, value.position + offset as usize)))
-            }
-            tag => Err(DynError::corrupt(format!("an Option's tag is {tag}, not 0 or 1"))),
-        }
+        let some = read_option(&value.archive, inner, value.position)?;
+        Ok(some.map(|at| value.part(inner, at)))
     }
 
     // -- scalars ------------------------------------------------------------------------------
@@ -473,11 +571,7 @@ impl<'a> Value<'a> {
     pub fn as_bool(&self) -> Result<bool, DynError> {
         let value = self.resolved()?;
         match value.shape {
-            Shape::Bool => match value.archive.u8(value.position)? {
-                0 => Ok(false),
-                1 => Ok(true),
-                byte => Err(DynError::corrupt(format!("a bool's byte is {byte}, not 0 or 1"))),
-            },
+            Shape::Bool => read_bool(&value.archive, value.position),
             _ => Err(value.wrong_kind("is not a bool")),
         }
     }
@@ -486,16 +580,13 @@ impl<'a> Value<'a> {
     pub fn as_char(&self) -> Result<char, DynError> {
         let value = self.resolved()?;
         match value.shape {
-            Shape::Char => {
-                let code = value.archive.u32(value.position)?;
-                char::from_u32(code)
-                    .ok_or_else(|| DynError::corrupt(format!("{code:#x} is not a char")))
-            }
+            Shape::Char => read_char(&value.archive, value.position),
             _ => Err(value.wrong_kind("is not a char")),
         }
     }
 
     /// An integer of any type, read.
+    #[inline]
     pub(super) fn num(&self) -> Result<Num, DynError> {
         let value = self.resolved()?;
         match value.shape {
@@ -522,6 +613,7 @@ impl<'a> Value<'a> {
     }
 
     /// An integer of any type as `i64`, if it fits.
+    #[inline]
     pub fn as_i64(&self) -> Result<i64, DynError> {
         let n = self.num()?;
         match n {
@@ -532,6 +624,7 @@ impl<'a> Value<'a> {
     }
 
     /// An integer of any type as `u64`, if it fits.
+    #[inline]
     pub fn as_u64(&self) -> Result<u64, DynError> {
         let n = self.num()?;
         match n {
@@ -544,12 +637,7 @@ impl<'a> Value<'a> {
     pub(super) fn float(&self) -> Result<FloatValue, DynError> {
         let value = self.resolved()?;
         match value.shape {
-            Shape::Float(Float::F32) => {
-                Ok(FloatValue::F32(f32::from_le_bytes(value.archive.array(value.position)?)))
-            }
-            Shape::Float(Float::F64) => {
-                Ok(FloatValue::F64(f64::from_le_bytes(value.archive.array(value.position)?)))
-            }
+            Shape::Float(float) => read_float(&value.archive, *float, value.position),
             _ => Err(value.wrong_kind("is not a float")),
         }
     }
@@ -565,43 +653,17 @@ impl<'a> Value<'a> {
     /// The bytes of a `String` or `Box<str>`, before the UTF-8 check.
     pub(super) fn str_bytes(&self) -> Result<&'a [u8], DynError> {
         let value = self.resolved()?;
-        let archive = value.archive;
-        let at = value.position;
         match value.shape {
-            // rkyv's `ArchivedStringRepr`: inline when the first byte is not `0b10xx_xxxx`
-            // (the bytes up to the first 0xff, or all 8); otherwise a length whose low byte
-            // carries the flag bits, then an offset relative to the string itself.
-            Shape::String => {
-                let head = archive.span(at, 8)?;
-                if head[0] & 0xc0 != 0x80 {
-                    let len = head.iter().position(|&b| b == 0xff).unwrap_or(8);
-                    return Ok(&head[..len]);
-                }
-                let raw = archive.u32(at)?;
-                let len = (raw & 0x3f) | ((raw & !0xff) >> 2);
-                if len <= 8 {
-                    return Err(DynError::corrupt(format!(
-                        "a string of {len} bytes stored out of line (rkyv stores those inline)"
-                    )));
-                }
-                let start = archive.target(at, archive.i32(at + 4)?, len.into(), 1)?;
-                archive.span(start, len as usize)
-            }
-            Shape::BoxStr => {
-                let len = archive.u32(at + 4)?;
-                let start = archive.follow(at, len.into(), 1)?;
-                archive.span(start, len as usize)
-            }
+            Shape::String => read_string(&value.archive, value.position),
+            Shape::BoxStr => read_box_str(&value.archive, value.position),
             _ => Err(value.wrong_kind("is not a string")),
         }
     }
 
     /// A `String` or `Box<str>` (it must be UTF-8).
+    #[inline]
     pub fn as_str(&self) -> Result<&'a str, DynError> {
-        let bytes = self.str_bytes()?;
-        std::str::from_utf8(bytes).map_err(|e| {
-            DynError::corrupt(format!("a string that is not UTF-8 (from byte {})", e.valid_up_to()))
-        })
+        utf8(self.str_bytes()?)
     }
 
     /// The bytes of a `Vec<u8>`, `Box<[u8]>` or `[u8; N]`, or of an opaque value.
@@ -630,11 +692,18 @@ impl<'a> Value<'a> {
         else {
             return Ok(None);
         };
-        let Some(kind) = NumericKind::of(element) else {
+        if NumericKind::of(element).is_none() {
+            return Ok(None);
+        }
+        value.numeric_run(&value.run()?)
+    }
+
+    /// The elements of `run` (this list's) as numbers, if they are of one numeric type.
+    pub(super) fn numeric_run(&self, run: &Run<'a>) -> Result<Option<NumericSlice<'a>>, DynError> {
+        let Some(kind) = NumericKind::of(run.element) else {
             return Ok(None);
         };
-        let run = value.run()?;
-        let bytes = value.archive.span(run.start, run.len * run.stride)?;
+        let bytes = self.archive.span(run.start, run.len * run.stride)?;
         Ok(Some(NumericSlice::new(bytes, kind, run.len)))
     }
 
@@ -652,17 +721,19 @@ impl<'a> Value<'a> {
     /// The elements of a `Vec`, `Box<[T]>` or array, checked to lie inside the archive.
     pub(super) fn run(&self) -> Result<Run<'a>, DynError> {
         let archive = self.archive;
-        let (element, start, len) = match self.shape {
+        let (element, layout, start, len) = match self.shape {
             Shape::Vec(element) | Shape::BoxSlice(element) => {
                 let layout = archive.layout(element)?;
                 let len = archive.u32(self.position + 4)?;
-                (element, archive.follow_run(self.position, len.into(), layout)?, len as usize)
+                let start = archive.follow_run(self.position, len.into(), layout)?;
+                (element, layout, start, len as usize)
             }
-            Shape::Array(element, len) => (element, self.position, *len as usize),
+            Shape::Array(element, len) => {
+                (element, archive.layout(element)?, self.position, *len as usize)
+            }
             _ => return Err(self.wrong_kind("is not a list")),
         };
-        let stride = archive.layout(element)?.size as usize;
-        Ok(Run { element, start, len, stride })
+        Ok(Run { element, start, len, stride: layout.size as usize })
     }
 }
 
@@ -716,6 +787,11 @@ impl<'a> EnumValue<'a> {
     /// Whether the variant has no fields.
     pub fn is_empty(&self) -> bool {
         self.variant.fields.list.is_empty()
+    }
+
+    /// The variant's fields as the structure lists them.
+    pub(super) fn field_list(&self) -> &'a [Field] {
+        &self.variant.fields.list
     }
 
     /// The variant's fields, `(name, value)` in declaration order.

@@ -9,24 +9,28 @@
 use std::fmt;
 use std::io;
 
-use crate::schema::{Body, Shape, Style};
+use crate::schema::{Body, Definition, Field, Fields as FieldList, Shape, Style};
 
+use super::archive::DynArchive;
 use super::btree::Tree;
 use super::error::{DynError, DynErrorKind};
 use super::hash::Table;
 use super::iter::{Elements, Entries};
-use super::json_text::{FloatValue, write_float, write_string};
+use super::json_text::{FloatValue, write_float, write_i64, write_string, write_u64};
 use super::key::quoted;
+use super::layout::ReprC;
 use super::numeric::{NumericKind, NumericSlice};
-use super::value::{Kind, Num, Value};
+use super::value::{
+    Kind, Num, Value, read_bool, read_box_str, read_char, read_float, read_int, read_option,
+    read_string, utf8,
+};
 use super::{MAX_DEPTH, work_budget};
 
-/// Where a walk writes.
+/// Where a walk writes. The walk is generic over it, so that writing to a `String` is a
+/// `push_str` and a check compiles its writes away.
 trait Sink: fmt::Write {
     /// Whether text is wanted at all (a check only reads).
-    fn active(&self) -> bool {
-        true
-    }
+    const ACTIVE: bool = true;
 
     /// Why the last write failed, in words.
     fn failure(&mut self) -> String {
@@ -44,16 +48,20 @@ impl fmt::Write for Discard {
 }
 
 impl Sink for Discard {
-    fn active(&self) -> bool {
-        false
-    }
+    const ACTIVE: bool = false;
 }
 
 struct FmtSink<'w, W: fmt::Write + ?Sized>(&'w mut W);
 
 impl<W: fmt::Write + ?Sized> fmt::Write for FmtSink<'_, W> {
+    #[inline]
     fn write_str(&mut self, s: &str) -> fmt::Result {
         self.0.write_str(s)
+    }
+
+    #[inline]
+    fn write_char(&mut self, c: char) -> fmt::Result {
+        self.0.write_char(c)
     }
 }
 
@@ -95,7 +103,7 @@ impl Value<'_> {
     /// make a reader misbehave. Opaque values are not looked into
     /// ([`DynArchive::has_opaque`](super::DynArchive::has_opaque)).
     pub fn check(&self) -> Result<(), DynError> {
-        Walk::new(&mut Discard, self.archive().bytes().len()).run(*self)
+        Walk::new(&mut Discard, self.archive()).run(*self)
     }
 
     /// The value as JSON: what `serde_json::to_string` prints for the original Rust value with
@@ -109,19 +117,22 @@ impl Value<'_> {
 
     /// [`to_json`](Self::to_json), written to `out` as it is made.
     pub fn write_json<W: fmt::Write + ?Sized>(&self, out: &mut W) -> Result<(), DynError> {
-        Walk::new(&mut FmtSink(out), self.archive().bytes().len()).run(*self)
+        Walk::new(&mut FmtSink(out), self.archive()).run(*self)
     }
 
     /// [`to_json`](Self::to_json), written to `out` as it is made (in many small writes: give
     /// it a buffered writer).
     pub fn write_json_io<W: io::Write + ?Sized>(&self, out: &mut W) -> Result<(), DynError> {
         let mut sink = IoSink { out, error: None };
-        Walk::new(&mut sink, self.archive().bytes().len()).run(*self)
+        Walk::new(&mut sink, self.archive()).run(*self)
     }
 }
 
-struct Walk<'s> {
-    sink: &'s mut dyn Sink,
+/// One walk over a value of `archive`. Values are passed as their shape and position (the
+/// archive is the walk's), so that each step moves two words, not a whole [`Value`].
+struct Walk<'a, 's, S: Sink + ?Sized> {
+    archive: DynArchive<'a>,
+    sink: &'s mut S,
     /// Steps left.
     budget: u64,
     /// The archive's length, for messages.
@@ -129,81 +140,123 @@ struct Walk<'s> {
     depth: usize,
 }
 
-impl<'s> Walk<'s> {
-    fn new(sink: &'s mut dyn Sink, len: usize) -> Walk<'s> {
-        Walk { sink, budget: work_budget(len), len, depth: 0 }
+impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
+    fn new(sink: &'s mut S, archive: DynArchive<'a>) -> Walk<'a, 's, S> {
+        let len = archive.bytes().len();
+        Walk { archive, sink, budget: work_budget(len), len, depth: 0 }
     }
 
-    fn run(mut self, value: Value<'_>) -> Result<(), DynError> {
-        self.value(value)
+    fn run(mut self, value: Value<'a>) -> Result<(), DynError> {
+        self.value(value.shape(), value.position())
     }
 
+    fn at(&self, shape: &'a Shape, at: usize) -> Value<'a> {
+        Value::new(self.archive, shape, at)
+    }
+
+    #[inline]
     fn charge(&mut self, work: u64) -> Result<(), DynError> {
         if work > self.budget {
-            self.budget = 0;
-            return Err(DynError::limit(format!(
-                "the value takes more than {} steps to read, the most for an archive of {} \
-                 bytes: relative pointers that share or loop?",
-                work_budget(self.len),
-                self.len
-            )));
+            return Err(self.over_budget());
         }
         self.budget -= work;
         Ok(())
     }
 
+    #[cold]
+    fn over_budget(&mut self) -> DynError {
+        self.budget = 0;
+        DynError::limit(format!(
+            "the value takes more than {} steps to read, the most for an archive of {} bytes: \
+             relative pointers that share or loop?",
+            work_budget(self.len),
+            self.len
+        ))
+    }
+
+    #[cold]
+    fn refused(&mut self) -> DynError {
+        DynError::new(DynErrorKind::Output, self.sink.failure())
+    }
+
+    /// Writes `text` (nothing in a check).
+    #[inline]
     fn put(&mut self, text: &str) -> Result<(), DynError> {
-        if self.sink.write_str(text).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        if S::ACTIVE && self.sink.write_str(text).is_err() {
+            return Err(self.refused());
         }
         Ok(())
     }
 
+    /// Writes one ASCII character.
+    #[inline]
+    fn punct(&mut self, c: char) -> Result<(), DynError> {
+        if S::ACTIVE && self.sink.write_char(c).is_err() {
+            return Err(self.refused());
+        }
+        Ok(())
+    }
+
+    /// Writes `text` as a JSON string.
+    #[inline]
     fn string(&mut self, text: &str) -> Result<(), DynError> {
-        if !self.sink.active() {
-            return Ok(());
-        }
-        if write_string(&mut self.sink, text).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        if S::ACTIVE && write_string(self.sink, text).is_err() {
+            return Err(self.refused());
         }
         Ok(())
     }
 
-    fn formatted(&mut self, args: fmt::Arguments<'_>) -> Result<(), DynError> {
-        if !self.sink.active() {
-            return Ok(());
-        }
-        if self.sink.write_fmt(args).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
-        }
-        Ok(())
+    /// A string's bytes, checked to be UTF-8 and charged, written as a JSON string.
+    #[inline]
+    fn checked_string(&mut self, bytes: &[u8]) -> Result<(), DynError> {
+        let text = utf8(bytes)?;
+        self.charge(text.len() as u64 / 8)?;
+        self.string(text)
     }
 
+    /// Writes an integer: 64-bit ones digit pairs at a time, wider ones through `Display`.
     fn number(&mut self, n: Num) -> Result<(), DynError> {
-        self.formatted(format_args!("{n}"))
+        if !S::ACTIVE {
+            return Ok(());
+        }
+        let written = match n {
+            Num::U(v) => match u64::try_from(v) {
+                Ok(v) => write_u64(self.sink, v),
+                Err(_) => write!(self.sink, "{v}"),
+            },
+            Num::S(v) => match i64::try_from(v) {
+                Ok(v) => write_i64(self.sink, v),
+                Err(_) => write!(self.sink, "{v}"),
+            },
+        };
+        if written.is_err() {
+            return Err(self.refused());
+        }
+        Ok(())
     }
 
     /// A float as serde_json prints it ([`write_float`]), `null` when not finite.
     fn float(&mut self, f: FloatValue) -> Result<(), DynError> {
+        if !S::ACTIVE {
+            return Ok(());
+        }
         if !f.is_finite() {
             return self.put("null");
         }
-        if !self.sink.active() {
-            return Ok(());
-        }
-        if write_float(&mut self.sink, f).is_err() {
-            return Err(DynError::new(DynErrorKind::Output, self.sink.failure()));
+        if write_float(self.sink, f).is_err() {
+            return Err(self.refused());
         }
         Ok(())
     }
 
-    fn value(&mut self, value: Value<'_>) -> Result<(), DynError> {
+    /// The value of `shape` at `at`: charged, its depth counted, written.
+    fn value(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
         self.charge(1)?;
         if self.depth >= MAX_DEPTH {
             return Err(DynError::limit(format!("values nested more than {MAX_DEPTH} deep")));
         }
         self.depth += 1;
-        let result = self.value_here(value);
+        let result = self.value_here(shape, at);
         self.depth -= 1;
         result
     }
@@ -211,73 +264,101 @@ impl<'s> Walk<'s> {
     // Each kind of value is written by a function of its own, so that the frames on the
     // recursive path hold only what their kind needs: a walk nests `MAX_DEPTH` values deep
     // within a small stack, unoptimized builds included.
-    fn value_here(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let value = value.resolved()?;
-        match value.shape() {
+    fn value_here(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let (shape, at) = match shape {
+            Shape::Box(_) => {
+                let value = self.at(shape, at).resolved()?;
+                (value.shape(), value.position())
+            }
+            _ => (shape, at),
+        };
+        match shape {
             Shape::Unit
             | Shape::Bool
             | Shape::Char
             | Shape::Int(_)
             | Shape::Float(_)
             | Shape::String
-            | Shape::BoxStr => self.scalar(value),
-            Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(value),
-            Shape::Tuple(_) => self.tuple(value),
-            Shape::Option(_) => match value.option()? {
-                Some(inner) => self.value(inner),
+            | Shape::BoxStr => self.scalar(shape, at),
+            Shape::Vec(_) | Shape::BoxSlice(_) | Shape::Array(..) => self.list(shape, at),
+            Shape::Tuple(_) => self.tuple(shape, at),
+            Shape::Option(inner) => match read_option(&self.archive, inner, at)? {
+                Some(at) => self.value(inner, at),
                 None => self.put("null"),
             },
-            Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(value),
-            Shape::BTreeMap(..) | Shape::BTreeSet(_) => self.btree(value),
-            Shape::Named(_) => match value.kind() {
-                Kind::Enum => self.enumeration(value),
-                _ => self.structure(value),
+            Shape::HashMap(..) | Shape::HashSet(_) => self.hash_table(shape, at),
+            Shape::BTreeMap(..) | Shape::BTreeSet(_) => self.btree(shape, at),
+            Shape::Named(index) => match self.archive.structure().types.get(*index) {
+                Some(Definition { body: Body::Struct(fields), .. }) => self.structure(fields, at),
+                Some(Definition { body: Body::Enum(_), .. }) => self.enumeration(shape, at),
+                None => Err(DynError::structure("", format!("no type {index}"))),
             },
-            Shape::Opaque { .. } => self.opaque(value),
-            // `resolved` followed every box.
+            Shape::Opaque { .. } => self.opaque(shape, at),
+            // Every box was followed above.
             Shape::Box(_) => Err(DynError::corrupt("a box that was not followed")),
         }
     }
 
     #[inline(never)]
-    fn scalar(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.shape() {
+    fn scalar(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let archive = &self.archive;
+        match shape {
             Shape::Bool => {
-                let b = value.as_bool()?;
+                let b = read_bool(archive, at)?;
                 self.put(if b { "true" } else { "false" })
             }
             Shape::Char => {
-                let c = value.as_char()?;
+                let c = read_char(archive, at)?;
                 self.string(c.encode_utf8(&mut [0; 4]))
             }
-            Shape::Int(_) => {
-                let n = value.num()?;
+            Shape::Int(int) => {
+                let n = read_int(*archive, *int, at)?;
                 self.number(n)
             }
-            Shape::Float(_) => {
-                let f = value.float()?;
+            Shape::Float(float) => {
+                let f = read_float(archive, *float, at)?;
                 self.float(f)
             }
-            Shape::String | Shape::BoxStr => {
-                let text = value.as_str()?;
-                self.charge(text.len() as u64 / 8)?;
-                self.string(text)
+            Shape::String => {
+                let bytes = read_string(archive, at)?;
+                self.checked_string(bytes)
+            }
+            Shape::BoxStr => {
+                let bytes = read_box_str(archive, at)?;
+                self.checked_string(bytes)
             }
             _ => self.put("null"),
         }
     }
 
+    /// A tuple: its elements laid out as a `repr(C)` struct.
     #[inline(never)]
-    fn tuple(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        self.sequence(&mut value.elements()?)
+    fn tuple(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let Shape::Tuple(elements) = shape else {
+            return Err(DynError::corrupt("not a tuple"));
+        };
+        self.punct('[')?;
+        let mut layout = ReprC::new();
+        for (i, element) in elements.iter().enumerate() {
+            if i > 0 {
+                self.punct(',')?;
+            }
+            let offset = layout
+                .place(self.archive.layout(element)?)
+                .ok_or_else(|| DynError::structure("", "a tuple too large"))?;
+            // Inside the tuple: its layout holds every element.
+            self.value(element, at + offset as usize).map_err(|e| e.under_index(i))?;
+        }
+        self.punct(']')
     }
 
     #[inline(never)]
-    fn hash_table(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.shape() {
+    fn hash_table(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let value = self.at(shape, at);
+        match shape {
             Shape::HashMap(k, v) => {
                 let table = self.table(value, k, Some(v))?;
-                self.map(&mut Entries::table(table))
+                self.table_entries(&table, k, v)
             }
             Shape::HashSet(k) => {
                 let table = self.table(value, k, None)?;
@@ -288,8 +369,9 @@ impl<'s> Walk<'s> {
     }
 
     #[inline(never)]
-    fn btree(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.shape() {
+    fn btree(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let value = self.at(shape, at);
+        match shape {
             Shape::BTreeMap(k, v) => self.map(&mut Entries::tree(Tree::open(value, k, Some(v))?)),
             Shape::BTreeSet(k) => self.sequence(&mut Elements::tree(Tree::open(value, k, None)?)),
             _ => Err(DynError::corrupt("not a B-tree")),
@@ -297,7 +379,7 @@ impl<'s> Walk<'s> {
     }
 
     /// A hash table, checked whole before its entries are read.
-    fn table<'a>(
+    fn table(
         &mut self,
         value: Value<'a>,
         key: &'a Shape,
@@ -309,26 +391,38 @@ impl<'s> Walk<'s> {
         Ok(table)
     }
 
+    /// A `Vec`, `Box<[T]>` or array: numbers straight from their bytes, other elements one by
+    /// one (each charged as a value, which bounds the loop by the budget).
     #[inline(never)]
-    fn list(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        match value.numeric()? {
-            Some(numbers) => self.numbers(numbers),
-            None => self.sequence(&mut value.elements()?),
+    fn list(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let value = self.at(shape, at);
+        let run = value.run()?;
+        if let Some(numbers) = value.numeric_run(&run)? {
+            return self.numbers(numbers);
         }
+        self.punct('[')?;
+        for i in 0..run.len {
+            if i > 0 {
+                self.punct(',')?;
+            }
+            // Inside the run, which `run` checked.
+            self.value(run.element, run.start + i * run.stride).map_err(|e| e.under_index(i))?;
+        }
+        self.punct(']')
     }
 
     /// A list of numbers, read straight from its bytes.
     #[inline(never)]
     fn numbers(&mut self, numbers: NumericSlice<'_>) -> Result<(), DynError> {
         self.charge(numbers.len() as u64)?;
-        if !self.sink.active() {
+        if !S::ACTIVE {
             return Ok(());
         }
-        self.put("[")?;
+        self.punct('[')?;
         let size = numbers.kind().size();
         for (i, bytes) in numbers.bytes().chunks_exact(size).enumerate() {
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
             let mut b = [0u8; 8];
             b[..size].copy_from_slice(bytes);
@@ -351,35 +445,57 @@ impl<'s> Walk<'s> {
                 NumericKind::F64 => self.float(FloatValue::F64(f64::from_le_bytes(b)))?,
             }
         }
-        self.put("]")
+        self.punct(']')
     }
 
     #[inline(never)]
-    fn sequence(&mut self, elements: &mut Elements<'_>) -> Result<(), DynError> {
-        self.put("[")?;
+    fn sequence(&mut self, elements: &mut Elements<'a>) -> Result<(), DynError> {
+        self.punct('[')?;
         for (i, element) in elements.enumerate() {
             let element = element?;
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
-            self.value(element).map_err(|e| e.under_index(i))?;
+            self.value(element.shape(), element.position()).map_err(|e| e.under_index(i))?;
         }
-        self.put("]")
+        self.punct(']')
     }
 
+    /// A B-tree map's entries.
     #[inline(never)]
-    fn map(&mut self, entries: &mut Entries<'_>) -> Result<(), DynError> {
-        self.put("{")?;
+    fn map(&mut self, entries: &mut Entries<'a>) -> Result<(), DynError> {
+        self.punct('{')?;
         for (i, entry) in entries.enumerate() {
             let (key, value) = entry?;
-            if i > 0 {
-                self.put(",")?;
-            }
-            self.key(key).map_err(|e| e.under_key(&format!("key #{i}")))?;
-            self.put(":")?;
-            self.value(value).map_err(|e| e.under_key(&key_segment(key, i)))?;
+            self.entry(i, key, value)?;
         }
-        self.put("}")
+        self.punct('}')
+    }
+
+    /// A hash map's entries, read from its full buckets in storage order: [`table`](Self::table)
+    /// checked that exactly `len` of its `cap` buckets are full.
+    #[inline(never)]
+    fn table_entries(
+        &mut self,
+        table: &Table<'a>,
+        key: &'a Shape,
+        value: &'a Shape,
+    ) -> Result<(), DynError> {
+        self.punct('{')?;
+        for (i, (k, v)) in table.full_buckets()?.enumerate() {
+            self.entry(i, self.at(key, k), self.at(value, v))?;
+        }
+        self.punct('}')
+    }
+
+    /// Entry `i` of a map.
+    fn entry(&mut self, i: usize, key: Value<'a>, value: Value<'a>) -> Result<(), DynError> {
+        if i > 0 {
+            self.punct(',')?;
+        }
+        self.key(key).map_err(|e| e.under_key(&format!("key #{i}")))?;
+        self.punct(':')?;
+        self.value(value.shape(), value.position()).map_err(|e| e.under_key(&key_segment(key, i)))
     }
 
     /// A map key as serde_json writes one: a string as it is; an integer, float, `bool` or
@@ -387,11 +503,15 @@ impl<'s> Walk<'s> {
     /// unit variant by its name. Keys serde_json refuses (tuples, structs, other variants,
     /// `None`, `()`) are written as a string of their JSON text.
     #[inline(never)]
-    fn key(&mut self, key: Value<'_>) -> Result<(), DynError> {
-        if !self.sink.active() {
-            return self.value(key);
+    fn key(&mut self, key: Value<'a>) -> Result<(), DynError> {
+        if !S::ACTIVE {
+            return self.value(key.shape(), key.position());
         }
         self.charge(1)?;
+        if let Shape::String = key.shape() {
+            let bytes = read_string(&self.archive, key.position())?;
+            return self.checked_string(bytes);
+        }
         let mut inner = key.resolved()?;
         for _ in 0..MAX_DEPTH {
             let next = match inner.shape() {
@@ -422,16 +542,16 @@ impl<'s> Walk<'s> {
             }
             Shape::Int(_) => {
                 let n = inner.num()?;
-                self.put("\"")?;
+                self.punct('"')?;
                 self.number(n)?;
-                return self.put("\"");
+                return self.punct('"');
             }
             Shape::Float(_) => {
                 let f = inner.float()?;
                 if f.is_finite() {
-                    self.put("\"")?;
+                    self.punct('"')?;
                     self.float(f)?;
-                    return self.put("\"");
+                    return self.punct('"');
                 }
             }
             Shape::Named(_) if inner.kind() == Kind::Enum => {
@@ -445,88 +565,95 @@ impl<'s> Walk<'s> {
         // No JSON key: the key's JSON text, as a string.
         let mut text = String::new();
         let mut sink = FmtSink(&mut text);
-        let mut walk =
-            Walk { sink: &mut sink, budget: self.budget, len: self.len, depth: self.depth };
-        walk.value(key)?;
+        let mut walk = Walk {
+            archive: self.archive,
+            sink: &mut sink,
+            budget: self.budget,
+            len: self.len,
+            depth: self.depth,
+        };
+        walk.value(key.shape(), key.position())?;
         self.budget = walk.budget;
         self.charge(text.len() as u64 / 8)?;
         self.string(&text)
     }
 
+    /// A struct at `at`: its fields in declaration order, where the structure puts them.
     #[inline(never)]
-    fn structure(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let fields = value.fields()?;
-        if newtype(&value)
-            && let Some((name, field)) = value.fields()?.next()
-        {
-            return self.value(field).map_err(|e| e.under_field(name));
-        }
-        match style(&value) {
+    fn structure(&mut self, fields: &'a FieldList, at: usize) -> Result<(), DynError> {
+        let list = fields.list.as_slice();
+        match fields.style {
+            // A newtype struct (`struct A(T)`), which serde writes as its field.
+            Style::Unnamed if list.len() == 1 => self.field(&list[0], at),
             Style::Unit => self.put("null"),
-            Style::Unnamed => self.field_values(fields),
-            Style::Named => self.field_object(fields),
+            Style::Unnamed => self.field_values(list, at),
+            Style::Named => self.field_object(list, at),
         }
     }
 
     #[inline(never)]
-    fn enumeration(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let variant = value.variant()?;
+    fn enumeration(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let variant = self.at(shape, at).variant()?;
         if variant.style() == Style::Unit {
             return self.string(variant.name());
         }
-        self.put("{")?;
+        self.punct('{')?;
         self.string(variant.name())?;
-        self.put(":")?;
-        let mut fields = variant.fields();
+        self.punct(':')?;
+        let list = variant.field_list();
         match variant.style() {
-            Style::Unnamed if variant.len() == 1 => {
-                if let Some((name, field)) = fields.next() {
-                    self.value(field).map_err(|e| e.under_field(name))?;
-                }
-            }
-            Style::Named => self.field_object(fields)?,
-            _ => self.field_values(fields)?,
+            Style::Unnamed if list.len() == 1 => self.field(&list[0], at)?,
+            Style::Named => self.field_object(list, at)?,
+            _ => self.field_values(list, at)?,
         }
-        self.put("}")
+        self.punct('}')
     }
 
-    fn field_values(&mut self, fields: super::Fields<'_>) -> Result<(), DynError> {
-        self.put("[")?;
-        for (i, (name, field)) in fields.enumerate() {
-            if i > 0 {
-                self.put(",")?;
-            }
-            self.value(field).map_err(|e| e.under_field(name))?;
-        }
-        self.put("]")
+    /// The field `field` of the struct or variant at `at` (inside it: the structure check put
+    /// every field inside its type).
+    fn field(&mut self, field: &'a Field, at: usize) -> Result<(), DynError> {
+        self.value(&field.shape, at + field.offset as usize).map_err(|e| e.under_field(&field.name))
     }
 
-    fn field_object(&mut self, fields: super::Fields<'_>) -> Result<(), DynError> {
-        self.put("{")?;
-        for (i, (name, field)) in fields.enumerate() {
+    fn field_values(&mut self, list: &'a [Field], at: usize) -> Result<(), DynError> {
+        self.punct('[')?;
+        for (i, field) in list.iter().enumerate() {
             if i > 0 {
-                self.put(",")?;
+                self.punct(',')?;
             }
-            self.string(name)?;
-            self.put(":")?;
-            self.value(field).map_err(|e| e.under_field(name))?;
+            self.field(field, at)?;
         }
-        self.put("}")
+        self.punct(']')
+    }
+
+    fn field_object(&mut self, list: &'a [Field], at: usize) -> Result<(), DynError> {
+        self.punct('{')?;
+        for (i, field) in list.iter().enumerate() {
+            if i > 0 {
+                self.punct(',')?;
+            }
+            self.string(&field.name)?;
+            self.punct(':')?;
+            self.field(field, at)?;
+        }
+        self.punct('}')
     }
 
     /// An opaque value: `{"$opaque": "<type as written>", "hex": "<its archived bytes>"}`.
     #[inline(never)]
-    fn opaque(&mut self, value: Value<'_>) -> Result<(), DynError> {
-        let (name, bytes) = value.opaque()?;
+    fn opaque(&mut self, shape: &'a Shape, at: usize) -> Result<(), DynError> {
+        let (name, bytes) = self.at(shape, at).opaque()?;
         self.charge(bytes.len() as u64 / 8)?;
-        if !self.sink.active() {
+        if !S::ACTIVE {
             return Ok(());
         }
         self.put("{\"$opaque\":")?;
         self.string(name)?;
         self.put(",\"hex\":\"")?;
         for byte in bytes {
-            self.formatted(format_args!("{byte:02x}"))?;
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            self.punct(char::from(HEX[usize::from(byte >> 4)]))?;
+            self.punct(char::from(HEX[usize::from(byte & 0xf)]))?;
         }
         self.put("\"}")
     }
