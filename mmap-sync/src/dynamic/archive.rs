@@ -7,19 +7,19 @@ use crate::schema::{ArchivedLayout, Shape, Structure};
 
 use super::error::DynError;
 use super::layout::{check_structure, direct_layout, layout_of, quick_layout};
-use super::value::Value;
 
 /// An rkyv archive read through its [`Structure`]: the pairing of a structure that agrees with
 /// rkyv 0.8's layouts and the bytes of a whole archive (the root at the end, as
 /// `rkyv::to_bytes` writes it and a channel's copy holds it). Made by [`DynArchive::new`],
 /// which checks both; [`root`](DynArchive::root) is where reading starts.
 ///
-/// `Copy` and two references wide: a [`Value`] carries it.
+/// `Copy` and two references wide: a [`Value`](super::Value) carries it.
 #[derive(Clone, Copy)]
 pub struct DynArchive<'a> {
     structure: &'a Structure,
     bytes: &'a [u8],
-    root: usize,
+    /// Where the root is.
+    pub(super) root: usize,
 }
 
 impl<'a> DynArchive<'a> {
@@ -28,7 +28,7 @@ impl<'a> DynArchive<'a> {
     /// rkyv's archives and a channel's copies keep aligned to 16 bytes in memory).
     ///
     /// Nothing else of the bytes is read: each value is checked as it is read, and
-    /// [`Value::check`] checks the whole value at once.
+    /// [`Value::check`](super::Value::check) checks the whole value at once.
     pub fn new(structure: &'a Structure, bytes: &'a [u8]) -> Result<DynArchive<'a>, DynError> {
         check_structure(structure)?;
         DynArchive::with_checked_structure(structure, bytes)
@@ -77,12 +77,6 @@ impl<'a> DynArchive<'a> {
         check_structure(structure)
     }
 
-    /// The root value.
-    #[inline]
-    pub fn root(&self) -> Value<'a> {
-        Value::new(*self, &self.structure.root, self.root)
-    }
-
     /// The structure.
     pub fn structure(&self) -> &'a Structure {
         self.structure
@@ -94,7 +88,7 @@ impl<'a> DynArchive<'a> {
     }
 
     /// Whether the structure has opaque shapes anywhere: their bytes are shown, not checked, so
-    /// [`Value::check`] cannot vouch for what they hold.
+    /// [`Value::check`](super::Value::check) cannot vouch for what they hold.
     pub fn has_opaque(&self) -> bool {
         let mut found = false;
         let mut look = |shape: &Shape| found |= matches!(shape, Shape::Opaque { .. });

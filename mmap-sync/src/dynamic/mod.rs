@@ -116,6 +116,7 @@
 
 mod archive;
 mod btree;
+mod collection;
 mod error;
 mod hash;
 mod iter;
