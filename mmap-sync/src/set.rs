@@ -76,6 +76,8 @@ impl ReaderData {
 pub(crate) struct ReaderFiles {
     pub paths: ChannelPaths,
     pub state_file: File,
+    /// The state file's identity, as opened (one `fstat` fewer for the reader).
+    pub state_id: FileId,
     pub state: StateMap,
     pub readers_file: File,
     pub readers: ReadersMap,
@@ -129,7 +131,7 @@ fn try_open_for_reading(
     paths: &ChannelPaths,
     on_fault: &'static crate::os::FaultWords,
 ) -> std::result::Result<ReaderFiles, Attempt> {
-    let (state_file, state) = map_state(paths, Some(on_fault))?;
+    let (state_file, state, state_id) = map_state(paths, Some(on_fault))?;
 
     let (readers_file, readers) =
         match map_readers(paths, &state, Access::ReadWrite, Some(on_fault)) {
@@ -153,7 +155,15 @@ fn try_open_for_reading(
         let file = std::sync::Arc::new(file);
         data.push(ReaderData { path, file, maps: Vec::new(), known_len: meta.len() });
     }
-    Ok(ReaderFiles { paths: paths.clone(), state_file, state, readers_file, readers, data })
+    Ok(ReaderFiles {
+        paths: paths.clone(),
+        state_file,
+        state_id,
+        state,
+        readers_file,
+        readers,
+        data,
+    })
 }
 
 /// Why [`map_readers`] did not return the set's readers file.
@@ -196,7 +206,7 @@ pub(crate) fn map_readers(
 /// claimed, no data file is opened): for looking at the header.
 pub(crate) fn open_state(paths: &ChannelPaths) -> Result<(File, StateMap)> {
     paths.check_name_length()?;
-    map_state(paths, None)
+    map_state(paths, None).map(|(file, state, _)| (file, state))
 }
 
 /// Opens the state file read-only and maps and parses it whole. `NotPublished` when it does not
@@ -204,7 +214,7 @@ pub(crate) fn open_state(paths: &ChannelPaths) -> Result<(File, StateMap)> {
 fn map_state(
     paths: &ChannelPaths,
     on_fault: Option<&'static crate::os::FaultWords>,
-) -> Result<(File, StateMap)> {
+) -> Result<(File, StateMap, FileId)> {
     let not_published = || Error::NotPublished { path: paths.state.clone() };
     let (file, meta) = files::open_existing_with_metadata(&paths.state, Access::ReadOnly)?
         .ok_or_else(not_published)?;
@@ -213,7 +223,7 @@ fn map_state(
     let map = Mapping::map_populated(&file, (len as usize).max(1), false, on_fault)
         .map_err(|e| Error::io(&paths.state, e))?;
     let state = StateMap::parse(map, len, &paths.state)?.ok_or_else(not_published)?;
-    Ok((file, state))
+    Ok((file, state, FileId::from(&meta)))
 }
 
 // ---------------------------------------------------------------------------------------------

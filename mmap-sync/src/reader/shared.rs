@@ -80,8 +80,7 @@ impl ReaderShared {
         let fingerprint = ty.accepts(&files.state, &files.paths.state)?;
         let slots = files.readers.slot_count();
         os::on_fork_in_child(thread_slot::after_fork_in_child);
-        let state_id =
-            FileId::of(&files.state_file).map_err(|e| Error::io(&files.paths.state, e))?;
+        let state_id = files.state_id;
         let active_word = ActiveWord(std::ptr::NonNull::from(&files.state.header().active));
         let validated = Validated::new(ty, fingerprint, checksum, fast, &mut files);
         Ok(Arc::new(ReaderShared {
