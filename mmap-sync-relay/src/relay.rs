@@ -507,16 +507,18 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             source: &mut self.source,
             recheck: self.options.recheck.max(Duration::from_millis(10)),
         };
-        let published = publish_archive(&mut self.writer, len, async move |buf: &mut [u8]| {
-            download.run(reader, buf).await
-        })
-        .await?;
+        let (published, publish_time) =
+            publish_archive(&mut self.writer, len, async move |buf: &mut [u8]| {
+                download.run(reader, buf).await
+            })
+            .await?;
 
         let now = unix_millis();
         let visible_after = now.saturating_sub(manifest.published_at_ms);
         info!(
             generation = published.generation,
             download_ms = started.elapsed().as_millis() as u64,
+            publish_us = publish_time.as_micros() as u64,
             publish_to_visible_ms = visible_after,
             "published"
         );
@@ -667,12 +669,13 @@ fn short(digest: &str) -> &str {
 /// `T` and publishes them as the next generation. If `fill` fails, nothing is published.
 ///
 /// The buffer is a free data copy of the channel itself (`Writer::stage`): the download lands
-/// where readers will read it, and a large value is never copied a second time.
+/// where readers will read it, and a large value is never copied a second time. Returns the
+/// publish and how long its last step (validation, checksum, publish) took.
 async fn publish_archive<T: SharedState>(
     writer: &mut Writer<T>,
     len: usize,
     fill: impl AsyncFnOnce(&mut [u8]) -> Result<(), Failure>,
-) -> Result<Published, Failure> {
+) -> Result<(Published, Duration), Failure> {
     let channel_error = |err| match err {
         mmap_sync::Error::InvalidValue { reason, .. } => Failure::Refused(
             RefusalReason::Archive,
@@ -690,7 +693,9 @@ async fn publish_archive<T: SharedState>(
     // download publishes nothing.
     let mut staged = writer.stage(len).map_err(channel_error)?;
     fill(staged.bytes_mut()).await?;
-    cpu_bound(|| staged.publish()).map_err(channel_error)
+    let started = Instant::now();
+    let published = cpu_bound(|| staged.publish()).map_err(channel_error)?;
+    Ok((published, started.elapsed()))
 }
 
 /// Runs `work`, which may keep a core busy for a while (validating a large archive), without

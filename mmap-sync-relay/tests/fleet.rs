@@ -44,6 +44,10 @@ fn main() -> ExitCode {
         ),
         ("racing_publishers_one_wins_per_revision", racing_publishers_one_wins_per_revision),
         ("command_line_publish_status_and_exit_codes", command_line_publish_status_and_exit_codes),
+        (
+            "publish_to_visible_of_1_mib_and_64_mib_values",
+            publish_to_visible_of_1_mib_and_64_mib_values,
+        ),
     ])
 }
 
@@ -651,4 +655,143 @@ fn command_line_publish_status_and_exit_codes(server: &ServerBinary) {
     let missing: PathBuf = dir.path().join("nowhere");
     let (code, _) = run(&["status", "--path", missing.to_str().unwrap()]);
     assert_eq!(code, Some(11));
+}
+
+/// Publish-to-visible of values of about 1 MiB and 64 MiB, of two kinds: a feature table
+/// (numbers in bulk, which a check reads as one slice) and a routing table (strings, nested
+/// structs, enums and maps, which a check walks value by value). Each version is timed from the
+/// start of its publish (checks, digest, upload, manifest) to a reader on the host holding it;
+/// the relay's log gives how long its publish into the channel took (the archive check, the
+/// checksum and the publish itself). Prints the medians of [`ROUNDS`] versions of each, after one
+/// untimed version; asserts only that every version arrived.
+fn publish_to_visible_of_1_mib_and_64_mib_values(server: &ServerBinary) {
+    const MIB: usize = 1 << 20;
+    let dir = TestDir::new("latency");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let extra = ["--max-size", "1 GiB"];
+    let features =
+        Host::start(dir.path(), "features", &url, "lat-features", "feature-table", &extra);
+    let routing = Host::start(dir.path(), "routing", &url, "lat-routing", "routing-table", &extra);
+    // Routes per byte of a routing table, from a sample.
+    let sample = to_bytes(&RoutingTable::example(0, 1000)).len();
+    for (size_name, size) in [("1 MiB", MIB), ("64 MiB", 63 * MIB)] {
+        let dimension = 16384;
+        let entities = (size / 4 / dimension) as u64;
+        let figures = time_versions::<FeatureTable>(
+            &features,
+            &url,
+            |version| to_bytes(&FeatureTable::synthetic(version, entities, dimension as u32)),
+            |table| table.version.to_native(),
+        );
+        figures.print(server, "feature table", size_name);
+        // Longer strings for larger indexes: scale once more from a first guess.
+        let guess = size * 1000 / sample;
+        let routes = guess * size / to_bytes(&RoutingTable::example(0, guess)).len();
+        let figures = time_versions::<RoutingTable>(
+            &routing,
+            &url,
+            |version| to_bytes(&RoutingTable::example(version, routes)),
+            |table| table.version.to_native(),
+        );
+        figures.print(server, "routing table", size_name);
+    }
+}
+
+fn to_bytes<T>(value: &T) -> mmap_sync::rkyv::util::AlignedVec
+where
+    T: for<'a> mmap_sync::rkyv::Serialize<
+            mmap_sync::rkyv::api::high::HighSerializer<
+                mmap_sync::rkyv::util::AlignedVec,
+                mmap_sync::rkyv::ser::allocator::ArenaHandle<'a>,
+                mmap_sync::rkyv::rancor::Error,
+            >,
+        >,
+{
+    mmap_sync::rkyv::to_bytes::<mmap_sync::rkyv::rancor::Error>(value).unwrap()
+}
+
+/// Medians of [`time_versions`]' rounds.
+struct Figures {
+    bytes: usize,
+    visible: Duration,
+    publish: Duration,
+    relay_publish: Duration,
+}
+
+impl Figures {
+    fn print(&self, server: &ServerBinary, kind: &str, size: &str) {
+        println!(
+            "nats-server {}: {kind} of {size} ({:.2} MiB): publish-to-visible {:.1} ms (median \
+             of {ROUNDS}; the publish {:.1} ms of it); the relay's publish into the channel \
+             (archive check, checksum, publish) {:.2} ms",
+            server.version,
+            self.bytes as f64 / 1048576.0,
+            self.visible.as_secs_f64() * 1000.0,
+            self.publish.as_secs_f64() * 1000.0,
+            self.relay_publish.as_secs_f64() * 1000.0,
+        );
+    }
+}
+
+/// Timed versions of each kind and size: five where the figures mean something (an optimized
+/// build), one in a debug build, where the scenario only proves that the versions arrive.
+const ROUNDS: usize = if cfg!(debug_assertions) { 1 } else { 5 };
+
+/// Publishes an untimed version, then [`ROUNDS`] timed ones, of `T` on `host`'s channel (named
+/// as the host's `--channel`), each made by `archive(version)`; a reader in this process times
+/// when each becomes visible.
+fn time_versions<T: SharedState>(
+    host: &Host,
+    url: &str,
+    archive: impl Fn(u64) -> mmap_sync::rkyv::util::AlignedVec,
+    version_of: impl Fn(&T::Archived) -> u64,
+) -> Figures {
+    let median = |mut v: Vec<Duration>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let channel = host.channel_name();
+    let rt = runtime();
+    let mut publisher = rt.block_on(Publisher::<T>::connect(url, &channel)).unwrap();
+    let base = rt.block_on(publisher.rebase()).unwrap().map_or(0, |v| v.revision);
+    let first = 1000 * (base + 1);
+    let receipt = rt.block_on(publisher.publish_archive(&archive(first))).unwrap();
+    host.wait_published(receipt.revision, CONVERGE);
+    let reader = Reader::<T>::open(&host.path).unwrap();
+    let (mut visible, mut publish, mut bytes) = (Vec::new(), Vec::new(), 0);
+    for version in first + 1..=first + ROUNDS as u64 {
+        let archive = archive(version);
+        bytes = archive.len();
+        let started = Instant::now();
+        let receipt = rt.block_on(publisher.publish_archive(&archive)).unwrap();
+        publish.push(started.elapsed());
+        let deadline = Instant::now() + CONVERGE;
+        loop {
+            let guard = reader.read().unwrap();
+            if version_of(&guard) == version {
+                visible.push(started.elapsed());
+                break;
+            }
+            let generation = guard.generation();
+            drop(guard);
+            assert!(Instant::now() < deadline, "{}: version {version} never visible", host.name);
+            reader.wait_for_change(generation, Duration::from_millis(5)).unwrap();
+        }
+        host.wait_published(receipt.revision, CONVERGE);
+    }
+    // The relay's own time for its publish into the channel, from its log.
+    let log = host.log();
+    let mut relay_publish: Vec<Duration> = log
+        .lines()
+        .filter_map(|l| l.split("publish_us=").nth(1)?.split(' ').next()?.parse().ok())
+        .map(Duration::from_micros)
+        .collect();
+    let relay_publish = relay_publish.split_off(relay_publish.len() - ROUNDS);
+    Figures {
+        bytes,
+        visible: median(visible),
+        publish: median(publish),
+        relay_publish: median(relay_publish),
+    }
 }

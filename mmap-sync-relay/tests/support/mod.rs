@@ -352,6 +352,12 @@ impl Host {
         std::fs::read_to_string(self.log_path(self.starts)).unwrap_or_default()
     }
 
+    /// The channel name this host's relay follows (its `--channel`).
+    pub fn channel_name(&self) -> String {
+        let at = self.args.iter().position(|a| a == "--channel").expect("a --channel argument");
+        self.args[at + 1].clone()
+    }
+
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
     }
