@@ -11,7 +11,7 @@ use std::path::Path;
 use common::{
     ChannelDir, Run, cli_at, damage_behind_checksum, descriptor_offset, patch, regex_escape,
 };
-use mmap_sync::format::{CopyDescriptor, FORMAT_VERSION, StateHeader};
+use mmap_sync::format::{FORMAT_VERSION, StateHeader};
 use mmap_sync::{ChannelPaths, Writer};
 use mmap_sync_schemas::RoutingTable;
 use serde_json::Value;
