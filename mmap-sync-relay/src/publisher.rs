@@ -39,6 +39,7 @@ pub struct Publisher {
     keep: usize,
     grace: Duration,
     orphan_min_age: Duration,
+    check_archives: bool,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -186,6 +187,7 @@ impl Publisher {
             keep: DEFAULT_KEEP,
             grace: DEFAULT_GRACE,
             orphan_min_age: crate::nats::ORPHAN_MIN_AGE,
+            check_archives: true,
         })
     }
 
@@ -202,6 +204,17 @@ impl Publisher {
     /// Lower it only where no other publisher may be uploading at the same time.
     pub fn orphan_min_age(mut self, age: Duration) -> Self {
         self.orphan_min_age = age;
+        self
+    }
+
+    /// Whether [`publish_archive`](Self::publish_archive) checks each archive whole through
+    /// the structure before uploading it (default `true`). Turn it off for archives checked
+    /// already — a local channel's values, which the channel's writer checked when it
+    /// published them — to save a pass over each value. The followers check every archive
+    /// whatever this says: a bad one is then refused by each of them, after the download,
+    /// rather than here.
+    pub fn check_archives(mut self, check: bool) -> Self {
+        self.check_archives = check;
         self
     }
 
@@ -268,10 +281,13 @@ impl Publisher {
     /// Publishes bytes archived elsewhere (a whole archive, as `rkyv::to_bytes` writes it and
     /// a channel's copy holds it: `DynGuard::bytes`), after checking them whole through the
     /// type's structure, as every follower will ([`PublishError::InvalidArchive`] names the
-    /// field otherwise).
+    /// field otherwise), unless [`check_archives`](Self::check_archives) is off.
     pub async fn publish_archive(&mut self, archive: &[u8]) -> Result<Receipt, PublishError> {
-        let checked =
-            DynArchive::new(&self.ty.structure, archive).and_then(|archive| archive.root().check());
+        let checked = match self.check_archives {
+            true => DynArchive::new(&self.ty.structure, archive)
+                .and_then(|archive| archive.root().check()),
+            false => Ok(()),
+        };
         if let Err(err) = checked {
             return Err(PublishError::InvalidArchive {
                 type_name: self.ty.type_name.clone(),

@@ -905,6 +905,7 @@ fn publish_to_visible_of_1_mib_and_64_mib_values(server: &ServerBinary) {
         let figures = time_versions::<FeatureTable>(
             &features,
             &url,
+            true,
             |version| to_bytes(&FeatureTable::synthetic(version, entities, dimension as u32)),
             |table| table.version.to_native(),
         );
@@ -912,13 +913,20 @@ fn publish_to_visible_of_1_mib_and_64_mib_values(server: &ServerBinary) {
         // Longer strings for larger indexes: scale once more from a first guess.
         let guess = size * 1000 / sample;
         let routes = guess * size / to_bytes(&RoutingTable::example(0, guess)).len();
-        let figures = time_versions::<RoutingTable>(
-            &routing,
-            &url,
-            |version| to_bytes(&RoutingTable::example(version, routes)),
-            |table| table.version.to_native(),
-        );
-        figures.print(server, "routing table", size_name);
+        // Checked by the publisher too (the library's default), and not (as `publish --path`
+        // does: the local channel's writer checked it); a debug build, whose figures mean
+        // nothing, only the first.
+        let checks: &[bool] = if cfg!(debug_assertions) { &[true] } else { &[true, false] };
+        for &check in checks {
+            let figures = time_versions::<RoutingTable>(
+                &routing,
+                &url,
+                check,
+                |version| to_bytes(&RoutingTable::example(version, routes)),
+                |table| table.version.to_native(),
+            );
+            figures.print(server, "routing table", size_name);
+        }
     }
 }
 
@@ -937,6 +945,8 @@ where
 
 /// Medians of [`time_versions`]' rounds.
 struct Figures {
+    /// Whether the publisher checked each archive before uploading it.
+    checked: bool,
     bytes: usize,
     visible: Duration,
     publish: Duration,
@@ -946,11 +956,12 @@ struct Figures {
 impl Figures {
     fn print(&self, server: &ServerBinary, kind: &str, size: &str) {
         println!(
-            "nats-server {}: {kind} of {size} ({:.2} MiB): publish-to-visible {:.1} ms (median \
-             of {ROUNDS}; the publish {:.1} ms of it); the relay's publish into the channel \
-             (archive check, checksum, publish) {:.2} ms",
+            "nats-server {}: {kind} of {size} ({:.2} MiB), {}: publish-to-visible {:.1} ms \
+             (median of {ROUNDS}; the publish {:.1} ms of it); the relay's publish into the \
+             channel (archive check, checksum, publish) {:.2} ms",
             server.version,
             self.bytes as f64 / 1048576.0,
+            if self.checked { "publisher checks" } else { "publisher does not check" },
             self.visible.as_secs_f64() * 1000.0,
             self.publish.as_secs_f64() * 1000.0,
             self.relay_publish.as_secs_f64() * 1000.0,
@@ -963,11 +974,12 @@ impl Figures {
 const ROUNDS: usize = if cfg!(debug_assertions) { 1 } else { 5 };
 
 /// Publishes an untimed version, then [`ROUNDS`] timed ones, of `T` on `host`'s channel (named
-/// as the host's `--channel`), each made by `archive(version)`; a reader in this process times
-/// when each becomes visible.
+/// as the host's `--channel`), each made by `archive(version)` and checked by the publisher
+/// first if `check`; a reader in this process times when each becomes visible.
 fn time_versions<T: SharedState>(
     host: &Host,
     url: &str,
+    check: bool,
     archive: impl Fn(u64) -> mmap_sync::rkyv::util::AlignedVec,
     version_of: impl Fn(&T::Archived) -> u64,
 ) -> Figures {
@@ -977,8 +989,8 @@ fn time_versions<T: SharedState>(
     };
     let channel = host.channel_name();
     let rt = runtime();
-    let mut publisher =
-        rt.block_on(Publisher::connect(url, &channel, channel_type::<T>())).unwrap();
+    let publisher = rt.block_on(Publisher::connect(url, &channel, channel_type::<T>())).unwrap();
+    let mut publisher = publisher.check_archives(check);
     let base = rt.block_on(publisher.rebase()).unwrap().map_or(0, |v| v.revision);
     let first = 1000 * (base + 1);
     let receipt = rt.block_on(publisher.publish_archive(&archive(first))).unwrap();
@@ -1014,6 +1026,7 @@ fn time_versions<T: SharedState>(
         .collect();
     let relay_publish = relay_publish.split_off(relay_publish.len() - ROUNDS);
     Figures {
+        checked: check,
         bytes,
         visible: median(visible),
         publish: median(publish),

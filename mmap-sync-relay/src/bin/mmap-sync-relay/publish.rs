@@ -4,10 +4,11 @@
 //! The type is the one the local channel records (its structure): the binary knows none, and
 //! the followers take it from the manifest. The value is copied out of the channel before it
 //! is uploaded, so a publish never pins one of the channel's copies for the length of an
-//! upload (its writer, with two copies, would wait for it). `--file` publishes the bytes of a
-//! file instead (a whole archive, as `rkyv::to_bytes` writes it), of the type the channel at
-//! `--path` records. Either way the archive is checked whole through the structure before it
-//! is uploaded.
+//! upload (its writer, with two copies, would wait for it); it is not checked again, since the
+//! channel's writer checked it when it published it (the followers check every archive).
+//! `--file` publishes the bytes of a file instead (a whole archive, as `rkyv::to_bytes` writes
+//! it), of the type the channel at `--path` records, checked whole through the structure before
+//! it is uploaded.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use clap::Args;
 use mmap_sync::dynamic::{ChannelType, DynReader};
-use mmap_sync_relay::manifest::digest_of;
+use mmap_sync_relay::manifest::checksum_of;
 use mmap_sync_relay::{PublishError, Publisher, Receipt};
 use tracing::{info, warn};
 
@@ -69,7 +70,10 @@ pub fn run(args: PublishArgs) -> ExitCode {
         let ty = ChannelType::recorded(&args.path).map_err(local_channel(&args.path))?;
         let mut publisher =
             match Publisher::connect_with(&connection, &args.source.channel, ty).await {
-                Ok(publisher) => publisher.retention(args.keep, args.grace),
+                // A channel's values were checked by its writer; a file's were not.
+                Ok(publisher) => {
+                    publisher.retention(args.keep, args.grace).check_archives(args.file.is_some())
+                }
                 Err(err) => return Err(Failed(publish_exit(&err), err.to_string())),
             };
         if args.watch {
@@ -116,7 +120,7 @@ async fn watch(args: &PublishArgs, publisher: &mut Publisher) -> Result<(), Fail
     // What the server holds: a restarted publisher does not publish the same value again.
     let head =
         publisher.rebase().await.map_err(|err| Failed(publish_exit(&err), err.to_string()))?;
-    let mut held = head.map(|version| version.manifest.digest);
+    let mut on_server = head.map(|version| (version.manifest.size, version.manifest.checksum));
     let mut published = 0; // the last generation published (or found on the server)
     let mut delay = Duration::from_millis(200);
     let shutdown = crate::follow::signals(None);
@@ -129,8 +133,9 @@ async fn watch(args: &PublishArgs, publisher: &mut Publisher) -> Result<(), Fail
             }
         }
         let (archive, generation) = current_value(&reader, &args.path)?;
-        let digest = digest_of(&archive);
-        if held.as_deref() == Some(digest.as_str()) {
+        if let Some((size, checksum)) = on_server.take()
+            && (size, checksum) == (archive.len() as u64, checksum_of(&archive))
+        {
             info!(generation, "the channel on the server holds this value already");
             published = generation;
             continue;
@@ -143,7 +148,7 @@ async fn watch(args: &PublishArgs, publisher: &mut Publisher) -> Result<(), Fail
             Ok(receipt) => {
                 let from = format!("generation {generation} of {}", args.path.display());
                 print_receipt(&args.source.channel, &receipt, &from);
-                (published, held, delay) = (generation, Some(digest), Duration::from_millis(200));
+                (published, delay) = (generation, Duration::from_millis(200));
             }
             Err(PublishError::Source(err)) => {
                 warn!("{err}; publishing again in {delay:?}");
