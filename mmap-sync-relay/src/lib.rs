@@ -8,25 +8,32 @@
 //!                archives
 //! ```
 //!
-//! - A [`Publisher`] archives a value, uploads the archive to the channel's Object Store bucket
-//!   under a name used once, then moves the channel's [`Manifest`] in the KV bucket with
-//!   compare-and-set: two publishers cannot silently overwrite each other.
-//! - A [`Relay`] per host is the channel's only writer there. It follows the manifest, always
-//!   converging on the newest version; checks type, fingerprint and size before downloading;
-//!   downloads with an inactivity timeout; verifies digest, checksum and (through the runtime)
-//!   the archive itself before publishing; keeps the current value live on any failure; and
-//!   records what it published in a status file next to the channel, so a restarted relay does
-//!   not download again a version the channel already holds.
+//! - A [`Publisher`] checks an archive through its type's structure, uploads it to the
+//!   channel's Object Store bucket under a name used once, then moves the channel's
+//!   [`Manifest`] in the KV bucket with compare-and-set: two publishers cannot silently
+//!   overwrite each other. The manifest carries the value's type whole — name, fingerprints
+//!   and structure, a [`ChannelType`] — so nothing downstream needs the Rust type.
+//! - A [`Relay`] per host is the channel's only writer there, and knows no Rust type: it
+//!   writes the channel through the runtime's `DynWriter`, with the type the versions carry.
+//!   It follows the manifest, always converging on the newest version; checks type,
+//!   fingerprints, structure and size before downloading; downloads with an inactivity
+//!   timeout; verifies digest and checksum, and (through the runtime) checks the archive whole
+//!   through the structure before publishing; keeps the current value live on any failure;
+//!   and records what it published in a status file next to the channel, so a restarted relay
+//!   does not download again a version the channel already holds.
 //! - [`Source`] is the small interface a relay follows; [`nats::NatsSource`] implements it.
 //!
-//! The `mmap-sync-relay` binary wraps both for the workspace's `mmap-sync-schemas` types
-//! (`follow`, `publish`, `status`, `mirror`, `demo`; `mmap-sync-relay --help` lists them with
-//! their exit codes), with credentials and TLS, many channels per process (`follow --config`)
-//! and Prometheus metrics. It is built by the default `cli` feature; the library needs none of its
-//! dependencies (`default-features = false`), and no item of the library depends on a feature.
-//! For a type of your own, the same takes a few lines:
+//! The `mmap-sync-relay` binary wraps both for channels of any type that records a structure
+//! (every `#[derive(SharedState)]` type): `follow` writes a channel on each host, `publish`
+//! sends a local channel's value (or each new one, `--watch`), and `status`, `mirror` and
+//! `demo` (`mmap-sync-relay --help` lists them with their exit codes), with credentials and
+//! TLS, many channels per process (`follow --config`) and Prometheus metrics. It is built by
+//! the default `cli` feature; the library needs none of its dependencies
+//! (`default-features = false`), and no item of the library depends on a feature. In a
+//! program of your own:
 //!
 //! ```no_run
+//! use mmap_sync::dynamic::ChannelType;
 //! use mmap_sync::{SharedState, rkyv};
 //! use mmap_sync_relay::{NatsSource, Publisher, Relay, RelayOptions};
 //!
@@ -40,25 +47,26 @@
 //!
 //! # async fn publisher() -> Result<(), Box<dyn std::error::Error>> {
 //! // Wherever the value is produced:
-//! let mut publisher = Publisher::<Routes>::connect("nats://nats:4222", "routing").await?;
+//! let routes = ChannelType::of::<Routes>().expect("a derived SharedState type has a structure");
+//! let mut publisher = Publisher::connect("nats://nats:4222", "routing", routes).await?;
 //! let receipt = publisher.publish(&Routes { version: 1, backends: vec!["a:80".into()] }).await?;
 //! println!("revision {}", receipt.revision);
 //! # Ok(()) }
 //! # async fn relay() -> Result<(), Box<dyn std::error::Error>> {
-//! // On every host, as the channel's only writer:
+//! // On every host, as the channel's only writer (no Rust type needed):
 //! let source = NatsSource::connect("nats://nats:4222", "routing").await?;
-//! let relay = Relay::<Routes, _>::open(source, RelayOptions::new(Routes::PATH))?;
+//! let relay = Relay::open(source, RelayOptions::new("/dev/shm/routing"))?;
 //! relay.run(async { tokio::signal::ctrl_c().await.unwrap_or(()) }).await?;
 //! # Ok(()) }
 //! ```
 //!
 //! Readers on each host do not change: they open the channel with `mmap_sync::Reader` as
-//! always.
+//! always (or `mmap_sync::dynamic::DynReader`, without the type).
 //!
 //! # Where to read next
 //!
-//! - [`relay`]: the steps a relay takes for each version, what it refuses and what it retries;
-//!   [`RelayOptions`] for its timeouts and backoff.
+//! - [`relay`]: the steps a relay takes for each version, what it refuses and what it retries,
+//!   and where the channel's type comes from; [`RelayOptions`] for its timeouts and backoff.
 //! - [`status`]: the status file next to the channel, how a restarted relay resumes without
 //!   downloading again, and what operators read in it.
 //! - [`publisher`] and [`manifest`]: compare-and-set publishing, retention of old archives,
@@ -78,6 +86,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod base64;
 pub mod connection;
 pub mod manifest;
 pub mod nats;
@@ -88,6 +97,7 @@ pub mod status;
 
 pub use connection::{Auth, Connection, Tls};
 pub use manifest::{Manifest, Version};
+pub use mmap_sync::dynamic::ChannelType;
 pub use nats::{Mirror, MirrorError, NatsChannel, NatsSource};
 pub use publisher::{PublishError, Publisher, Receipt};
 pub use relay::{Observer, RefusalReason, Relay, RelayError, RelayOptions};

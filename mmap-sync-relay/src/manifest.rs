@@ -1,32 +1,46 @@
-//! The manifest: the small record that says which archive is a channel's current version.
+//! The manifest: the small record that says which archive is a channel's current version, and
+//! what type it is.
 //!
 //! A publisher uploads the archive first, under a name used for nothing else, and only then
 //! moves the manifest to point at it. A follower therefore never sees a manifest whose object
 //! is still being written, and everything it must check before downloading (type, fingerprint,
-//! size) is in the manifest itself.
+//! size) is in the manifest itself. So is everything it needs to write the value without
+//! knowing its Rust type: the type's name, fingerprints and structure (a
+//! [`ChannelType`]), which a follower records in the channel it creates and checks every
+//! archive through.
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use mmap_sync::SharedState;
+use mmap_sync::dynamic::ChannelType;
+use mmap_sync::schema::Structure;
 use serde::{Deserialize, Serialize};
 
 /// Version of the manifest's JSON shape. A follower refuses a manifest of another format.
 pub const MANIFEST_FORMAT: u32 = 1;
+
+/// The largest manifest a channel's KV bucket stores (its `max_message_size`), in bytes of
+/// JSON. A publisher of a type whose structure does not fit is refused when it opens.
+pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
 
 /// What a publisher writes to the source for each version (JSON).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
     /// [`MANIFEST_FORMAT`] of the publisher that wrote it.
     pub format: u32,
-    /// `SharedState::TYPE_NAME` of the archived value.
+    /// Name of the archived value's type (`SharedState::TYPE_NAME`).
     pub type_name: String,
-    /// `SharedState::FINGERPRINT` of the archived value; a follower of another type refuses it.
+    /// Schema fingerprint of the archived value's type (`SharedState::FINGERPRINT`); a
+    /// follower whose channel holds another type refuses the version.
     pub fingerprint: u64,
+    /// Layout fingerprint of the type, recorded beside the schema fingerprint in every channel
+    /// (see [`ChannelType::layout_fingerprint`]).
+    pub layout_fingerprint: u64,
     /// Length of the archive in bytes.
     pub size: u64,
-    /// xxh3-64 of the archive, as `xxh3-64:<16 hex digits>` (the hash the runtime keeps per
-    /// copy; cheap to recompute when comparing a local copy with the manifest).
+    /// xxh3-64 of the archive, as `xxh3-64:<16 hex digits>`: the runtime's per-copy hash,
+    /// which a follower checks the downloaded bytes against, so the hash the source channel's
+    /// copy had is the one the follower's channel gets.
     pub checksum: String,
     /// SHA-256 of the archive, as `sha-256:<64 hex digits>`.
     pub digest: String,
@@ -39,22 +53,52 @@ pub struct Manifest {
     /// When the publisher finished uploading, in milliseconds since the Unix epoch (publisher's
     /// clock): lets a follower report how long a version took to become visible.
     pub published_at_ms: u64,
+    /// The type's structure ([`Structure::encode`]), in URL-safe base64 with padding: what a
+    /// follower creates its channel with and checks every archive through.
+    pub structure: String,
 }
 
 impl Manifest {
-    /// A manifest describing `archive` as a value of `T`, stored under `object`.
-    pub fn describe<T: SharedState>(archive: &[u8], object: String, replaces: Option<u64>) -> Self {
+    /// A manifest describing `archive` as a value of type `ty`, stored under `object`.
+    pub fn describe(
+        ty: &ChannelType,
+        archive: &[u8],
+        object: String,
+        replaces: Option<u64>,
+    ) -> Self {
         Manifest {
             format: MANIFEST_FORMAT,
-            type_name: T::TYPE_NAME.to_owned(),
-            fingerprint: T::FINGERPRINT,
+            type_name: ty.type_name.clone(),
+            fingerprint: ty.fingerprint,
+            layout_fingerprint: ty.layout_fingerprint,
             size: archive.len() as u64,
             checksum: checksum_of(archive),
             digest: digest_of(archive),
             object,
             replaces,
             published_at_ms: unix_millis(),
+            structure: crate::base64::encode(&ty.structure.encode()),
         }
+    }
+
+    /// The type of the version: its name and fingerprints, and its structure decoded (which
+    /// refuses, with the reason, a structure that is not one: the text is not base64, the
+    /// bytes are not an encoded structure, or the structure is inconsistent).
+    pub fn channel_type(&self) -> Result<ChannelType, String> {
+        let bytes = crate::base64::decode(&self.structure)
+            .ok_or("the structure is not URL-safe base64 text")?;
+        let structure = Structure::decode(&bytes).map_err(|err| format!("the structure: {err}"))?;
+        Ok(ChannelType {
+            type_name: self.type_name.clone(),
+            fingerprint: self.fingerprint,
+            layout_fingerprint: self.layout_fingerprint,
+            structure,
+        })
+    }
+
+    /// The type name and fingerprint, as errors show a schema.
+    pub fn schema(&self) -> mmap_sync::Schema {
+        mmap_sync::Schema { type_name: self.type_name.clone(), fingerprint: self.fingerprint }
     }
 
     /// The manifest as stored: compact JSON.
@@ -102,7 +146,7 @@ pub fn checksum_of(bytes: &[u8]) -> String {
     format_checksum(xxhash_rust::xxh3::xxh3_64(bytes))
 }
 
-fn format_checksum(hash: u64) -> String {
+pub(crate) fn format_checksum(hash: u64) -> String {
     format!("xxh3-64:{hash:016x}")
 }
 
@@ -170,12 +214,47 @@ mod tests {
         assert_eq!(checksum_of(b""), "xxh3-64:2d06800538d394c2");
     }
 
+    fn routing_table() -> ChannelType {
+        ChannelType::of::<mmap_sync_schemas::RoutingTable>().expect("a derived type")
+    }
+
     #[test]
     fn manifest_survives_its_json_form() {
-        let manifest =
-            Manifest::describe::<mmap_sync_schemas::HelloWorld>(b"bytes", "v1-ab".into(), Some(3));
+        let manifest = Manifest::describe(&routing_table(), b"bytes", "v1-ab".into(), Some(3));
         assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
         assert!(Manifest::from_json(b"{\"format\":1}").unwrap_err().contains("not a manifest"));
+    }
+
+    #[test]
+    fn a_manifest_carries_its_type_whole() {
+        let ty = routing_table();
+        let manifest = Manifest::describe(&ty, b"bytes", "v1-ab".into(), None);
+        assert_eq!(manifest.channel_type().unwrap(), ty);
+        assert!(manifest.to_json().len() < MAX_MANIFEST_BYTES / 8, "{}", manifest.to_json().len());
+        // A channel's recorded type is the same value as the one the type gives.
+        let dir = std::env::temp_dir().join(format!("relay-manifest-type-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut writer =
+            mmap_sync::Writer::<mmap_sync_schemas::RoutingTable>::open(dir.join("c")).unwrap();
+        writer.write(&mmap_sync_schemas::RoutingTable::example(1, 2)).unwrap();
+        assert_eq!(ChannelType::recorded(dir.join("c")).unwrap(), ty);
+        drop(writer);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_structure_that_is_not_one_is_refused_with_the_reason() {
+        let mut manifest = Manifest::describe(&routing_table(), b"bytes", "v1".into(), None);
+        manifest.structure = "not base64!".into();
+        assert!(manifest.channel_type().unwrap_err().contains("not URL-safe base64"));
+        manifest.structure = crate::base64::encode(b"\x01\x02garbage");
+        assert!(manifest.channel_type().unwrap_err().starts_with("the structure: "));
+        // Cut short: every prefix of a real encoding is refused, none panics.
+        let encoded = routing_table().structure.encode();
+        for len in 0..encoded.len() {
+            manifest.structure = crate::base64::encode(&encoded[..len]);
+            assert!(manifest.channel_type().is_err(), "{len} bytes of {}", encoded.len());
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use async_nats::jetstream::{self, kv, object_store};
 use futures_util::StreamExt;
 
 use crate::connection::{Connection, without_credentials};
-use crate::manifest::{Manifest, Version, check_channel_name, unix_millis};
+use crate::manifest::{MAX_MANIFEST_BYTES, Manifest, Version, check_channel_name, unix_millis};
 use crate::source::{Fetch, Source, SourceError, bounded};
 
 /// The KV key that holds a channel's manifest.
@@ -131,7 +131,7 @@ impl NatsChannel {
                         description: Some(format!("mmap-sync manifests of channel {channel}")),
                         subjects: vec![format!("$KV.{bucket}.>")],
                         max_messages_per_subject: MANIFEST_HISTORY,
-                        max_message_size: 64 * 1024,
+                        max_message_size: MAX_MANIFEST_BYTES as i32,
                         allow_rollup: true,
                         deny_delete: true,
                         allow_direct: true,
@@ -334,7 +334,7 @@ impl NatsChannel {
         let bucket = bucket_name(&self.channel);
         self.object_stream
             .purge()
-            .filter(format!("$O.{bucket}.M.{}", base64_url(name.as_bytes())))
+            .filter(format!("$O.{bucket}.M.{}", crate::base64::encode(name.as_bytes())))
             .await
             .map(|_| ())
             .map_err(|err| unavailable(&format!("purging the marker of object {name}"), err))
@@ -356,7 +356,10 @@ impl NatsChannel {
         let mut names = Vec::new();
         while let Some(subject) = subjects.next().await {
             let (subject, _) = subject.map_err(|err| unavailable("listing objects", err))?;
-            if let Some(name) = subject.strip_prefix(&prefix).and_then(base64_url_decode) {
+            if let Some(name) = subject
+                .strip_prefix(&prefix)
+                .and_then(|text| String::from_utf8(crate::base64::decode(text)?).ok())
+            {
                 names.push(name);
             }
         }
@@ -501,51 +504,6 @@ fn parse(entry: &kv::Entry) -> Result<Version, SourceError> {
 
 fn unavailable(what: &str, err: impl std::fmt::Display) -> SourceError {
     SourceError::Unavailable(format!("{what}: {err}"))
-}
-
-/// URL-safe base64 with padding, as the Object Store encodes object names in subjects.
-fn base64_url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// The inverse of [`base64_url`]; `None` for anything that is not its output for UTF-8 text.
-fn base64_url_decode(text: &str) -> Option<String> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'-' => Some(62),
-        b'_' => Some(63),
-        _ => None,
-    };
-    if !text.len().is_multiple_of(4) {
-        return None;
-    }
-    let mut bytes = Vec::with_capacity(text.len() / 4 * 3);
-    for quad in text.as_bytes().chunks(4) {
-        let padding = quad.iter().rev().take_while(|c| **c == b'=').count();
-        if padding > 2 {
-            return None;
-        }
-        let mut n = 0u32;
-        for (i, c) in quad[..4 - padding].iter().enumerate() {
-            n |= u32::from(value(*c)?) << (18 - 6 * i);
-        }
-        bytes.extend_from_slice(&n.to_be_bytes()[1..4 - padding]);
-    }
-    String::from_utf8(bytes).ok()
 }
 
 /// Follows one channel on a NATS server: [`Source`] over [`NatsChannel`].
@@ -714,29 +672,6 @@ impl Source for NatsSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_url_matches_rfc4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ];
-        for (plain, encoded) in cases {
-            assert_eq!(base64_url(plain.as_bytes()), encoded, "{plain:?}");
-        }
-        // The URL-safe alphabet: 0xfb 0xff -> "-_8=" rather than "+/8=".
-        assert_eq!(base64_url(&[0xfb, 0xff]), "-_8=");
-        for (plain, encoded) in cases {
-            assert_eq!(base64_url_decode(encoded).as_deref(), Some(plain), "{encoded:?}");
-        }
-        assert_eq!(base64_url_decode("Zm9v!A=="), None);
-        assert_eq!(base64_url_decode("Zm9"), None);
-    }
 
     #[test]
     fn bucket_names_carry_the_channel() {

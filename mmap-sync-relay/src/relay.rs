@@ -1,17 +1,28 @@
 //! The relay: the single writer of one local channel, following a [`Source`].
 //!
+//! A relay knows no Rust type. Each version's manifest carries its type — name, fingerprints
+//! and structure, a [`ChannelType`] — and the relay writes the channel through the runtime's
+//! [`DynWriter`], which checks every archive whole through the structure before publishing it
+//! (what bytecheck does for a typed writer). The channel's type is the one it records when the
+//! relay opens it; a channel that does not exist yet is created, with the type of the first
+//! version the relay takes. [`RelayOptions::channel_type`] fixes the type in advance (the
+//! relay then creates the channel at once) and [`RelayOptions::expect_type`] checks its name.
+//!
 //! Each turn of the loop asks the source for its current version and, when it is not the one
 //! the channel holds, applies it:
 //!
-//! 1. **check the manifest** — format, type name and fingerprint, size against the channel's
-//!    `max_size` — before a byte is downloaded;
+//! 1. **check the manifest** — format; type name, fingerprints and structure against the
+//!    channel's (and the expected name); size against the channel's `max_size` — before a byte
+//!    is downloaded;
 //! 2. **download** into the buffer of the next copy, with an inactivity timeout (a stalled
-//!    transfer fails, a slow one does not), computing the SHA-256 digest on the way;
-//! 3. **verify** the size and the digest against the manifest (the digest is the integrity
-//!    check; the manifest's xxh3 checksum, the runtime's own per-copy hash, is carried for
-//!    cheap comparisons with a local copy and not recomputed here);
-//! 4. **publish** through the runtime, which validates the archive as `T` (bytecheck) and only
-//!    then makes it the next generation.
+//!    transfer fails, a slow one does not), computing the SHA-256 digest and the xxh3
+//!    checksum on the way;
+//! 3. **verify** the size, the digest and the checksum against the manifest. The checksum is
+//!    the runtime's per-copy hash: the publisher took it of the copy its own channel held, and
+//!    the copy the relay publishes gets it again, so a value is checksummed end to end, from
+//!    the channel it left to the channel it reaches;
+//! 4. **publish** through the runtime, which checks the archive whole through the structure
+//!    and only then makes it the next generation.
 //!
 //! A version that fails 1, 3 or 4 is *refused*: it is recorded, reported, and not downloaded
 //! again; the relay waits for a newer revision. Anything else (source unreachable, timeouts, a
@@ -22,30 +33,54 @@
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mmap_sync::{Published, Schema, SharedState, Writer};
+use mmap_sync::dynamic::{ChannelType, DynArchive, DynWriter};
+use mmap_sync::{Published, Schema};
 use tokio::io::AsyncReadExt;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::manifest::{MANIFEST_FORMAT, Sha256, Version, unix_millis};
+use crate::manifest::{MANIFEST_FORMAT, Sha256, Version, format_checksum, unix_millis};
 use crate::source::{Source, SourceError, bounded};
 use crate::status::{
     FileId, Problem, Progress, Record, Refusal, Resume, STATUS_FORMAT, State, Status,
     clear_cannot_open, resume, status_path,
 };
 
+/// The largest archive a relay accepts unless told otherwise ([`RelayOptions::max_size`]):
+/// the runtime's `DynWriter` default. A type's own `max_size` does not travel with its
+/// versions.
+pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
+
+/// Copies of a channel the relay creates, unless told otherwise: one for readers, one being
+/// written, and one a slow reader may pin without holding the relay up.
+pub const DEFAULT_COPIES: usize = 3;
+
 /// Settings of a relay.
 #[derive(Clone, Debug)]
 pub struct RelayOptions {
     /// Path prefix of the channel the relay writes.
     pub path: PathBuf,
-    /// Largest archive accepted; `None`: the type's `max_size`.
+    /// The channel's type, when it is known in advance (`ChannelType::of::<T>()` for a Rust
+    /// type): the relay then opens the channel with it at once, creating it if needed, and
+    /// refuses versions of any other type. `None`: the type the channel records, or for a
+    /// channel that does not exist yet, the type of the first version the relay takes.
+    pub channel_type: Option<ChannelType>,
+    /// A type name (`SharedState::TYPE_NAME`) every version must have: versions of another
+    /// type are refused, and a channel that holds another is not opened. `None`: any.
+    pub expect_type: Option<String>,
+    /// Largest archive accepted; `None`: an existing channel's own `max_size`, and
+    /// [`DEFAULT_MAX_SIZE`] for a channel the relay creates.
     pub max_size: Option<u64>,
+    /// Copies of a channel the relay creates; `None`: [`DEFAULT_COPIES`]. An existing channel
+    /// keeps its own.
+    pub copies: Option<usize>,
+    /// Reader slots of a channel the relay creates; `None`: the runtime's default (128). An
+    /// existing channel keeps its own.
+    pub reader_slots: Option<usize>,
     /// A download that receives nothing for this long fails (and is retried).
     pub inactivity_timeout: Duration,
     /// How often the source is asked again when it sends no notification (at least 10 ms).
@@ -67,13 +102,17 @@ pub struct RelayOptions {
 }
 
 impl RelayOptions {
-    /// Defaults for the channel at `path`: type's `max_size`, 30 s inactivity timeout, recheck
-    /// every 5 s, retries from 200 ms to 30 s, progress lines every 2 s for downloads of
-    /// 16 MiB or more.
+    /// Defaults for the channel at `path`: any type, the channel's `max_size` (or
+    /// [`DEFAULT_MAX_SIZE`]), 30 s inactivity timeout, recheck every 5 s, retries from 200 ms
+    /// to 30 s, progress lines every 2 s for downloads of 16 MiB or more.
     pub fn new(path: impl Into<PathBuf>) -> Self {
         RelayOptions {
             path: path.into(),
+            channel_type: None,
+            expect_type: None,
             max_size: None,
+            copies: None,
+            reader_slots: None,
             inactivity_timeout: Duration::from_secs(30),
             recheck: Duration::from_secs(5),
             retry_min: Duration::from_millis(200),
@@ -88,6 +127,11 @@ impl RelayOptions {
     pub fn status_file(&self) -> PathBuf {
         self.status_path.clone().unwrap_or_else(|| status_path(&self.path))
     }
+
+    /// The type name the relay expects, if any: `channel_type`'s, else `expect_type`.
+    fn expected_name(&self) -> Option<&str> {
+        self.channel_type.as_ref().map(|t| t.type_name.as_str()).or(self.expect_type.as_deref())
+    }
 }
 
 /// Why a relay stopped (or could not start). Each variant maps to an exit code of the binary.
@@ -95,9 +139,24 @@ impl RelayOptions {
 #[non_exhaustive]
 pub enum RelayError {
     /// The channel cannot be opened or written for a reason a retry will not fix: another
-    /// writer holds it, it holds another type or layout, its files are damaged.
+    /// writer holds it, it holds another type or layout, it records no structure (a
+    /// hand-written `SharedState`), its files are damaged.
     #[error("channel: {0}")]
     Channel(#[from] mmap_sync::Error),
+
+    /// The channel holds a type of another name than [`RelayOptions::expect_type`].
+    #[error(
+        "channel: {}: holds {found}, and this relay expects {expected}: it is left as it is",
+        path.display()
+    )]
+    UnexpectedType {
+        /// The channel's state file.
+        path: PathBuf,
+        /// The type name the relay expects.
+        expected: String,
+        /// What the channel holds.
+        found: Schema,
+    },
 
     /// The status file cannot be written when the relay starts or before a download (the
     /// record that lets a restarted relay know what its channel holds). Later failures to
@@ -115,17 +174,20 @@ pub enum RelayError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RefusalReason {
-    /// The manifest cannot be read, or is of another format.
+    /// The manifest cannot be read, is of another format, or carries a structure that
+    /// cannot be decoded.
     Manifest,
-    /// The version is of another type or layout (type name or fingerprint).
+    /// The version is of another type than the channel's or the expected one (name,
+    /// fingerprints or structure), or of a type whose archives this build cannot check.
     Type,
     /// Larger than the channel's `max_size`, or empty.
     Size,
     /// The object's bytes do not match the manifest's size, or the source rejected them.
     Object,
-    /// The bytes do not hash to the manifest's digest.
+    /// The bytes do not hash to the manifest's digest or checksum.
     Digest,
-    /// The bytes are not a valid archive of the channel's type.
+    /// The bytes are not a valid archive of the channel's type (the check through its
+    /// structure).
     Archive,
 }
 
@@ -226,9 +288,11 @@ impl Backoff {
 }
 
 /// The single writer of one channel, following a source. See the module docs.
-pub struct Relay<T: SharedState, S: Source> {
+pub struct Relay<S: Source> {
     source: S,
-    writer: Writer<T>,
+    /// The channel, once open: from the start when it exists (or its type is given), else
+    /// from the first version the relay takes.
+    channel: Option<Channel>,
     options: RelayOptions,
     status_path: PathBuf,
     /// What the relay last wrote to its status file; `status.published` is the version the
@@ -236,13 +300,56 @@ pub struct Relay<T: SharedState, S: Source> {
     status: Status,
     backoff: Backoff,
     observer: Option<Arc<dyn Observer>>,
-    _type: PhantomData<fn(&T)>,
 }
 
-impl<T: SharedState, S: Source> fmt::Debug for Relay<T, S> {
+/// The channel a relay writes, with its type.
+struct Channel {
+    writer: DynWriter,
+    ty: ChannelType,
+    state_file: FileId,
+}
+
+impl Channel {
+    /// Opens the channel at `path` as its writer for values of `ty`, creating it if there is
+    /// none. An existing channel keeps its copies, reader slots and (unless `options` says
+    /// otherwise) `max_size`.
+    fn open(options: &RelayOptions, ty: ChannelType) -> Result<Channel, mmap_sync::Error> {
+        let path = &options.path;
+        let mut builder = DynWriter::builder();
+        match mmap_sync::inspect::Channel::open(path) {
+            Ok(existing) => {
+                let header = existing.header();
+                builder = builder
+                    .copies(header.copies)
+                    .reader_slots(header.reader_slots)
+                    .max_size(options.max_size.unwrap_or(header.max_size));
+            }
+            Err(mmap_sync::Error::NotPublished { .. }) => {
+                builder = builder
+                    .copies(options.copies.unwrap_or(DEFAULT_COPIES))
+                    .max_size(options.max_size.unwrap_or(DEFAULT_MAX_SIZE));
+                if let Some(slots) = options.reader_slots {
+                    builder = builder.reader_slots(slots);
+                }
+            }
+            Err(err) => return Err(err),
+        }
+        let writer = builder.open(path, &ty)?;
+        let state = writer.paths().state.clone();
+        let state_file =
+            FileId::of(&state).map_err(|source| mmap_sync::Error::Io { path: state, source })?;
+        Ok(Channel { writer, ty, state_file })
+    }
+
+    fn schema(&self) -> Schema {
+        Schema { type_name: self.ty.type_name.clone(), fingerprint: self.ty.fingerprint }
+    }
+}
+
+impl<S: Source> fmt::Debug for Relay<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Relay")
-            .field("type", &T::TYPE_NAME)
+            .field("type", &self.channel.as_ref().map(|c| &c.ty.type_name))
             .field("source", &self.source.describe())
             .field("path", &self.options.path)
             .field("current", &self.status.published)
@@ -250,26 +357,21 @@ impl<T: SharedState, S: Source> fmt::Debug for Relay<T, S> {
     }
 }
 
-impl<T: SharedState, S: Source> Relay<T, S> {
-    /// Opens the channel as its writer and works out from the status file which version it
-    /// holds. Fails if the channel cannot be written (another writer, another type) or the
-    /// status file cannot be written; the failure is then recorded beside the status file
+impl<S: Source> Relay<S> {
+    /// Opens the channel as its writer, if it exists or its type is given, and works out from
+    /// the status file which version it holds. Fails if the channel cannot be written
+    /// (another writer, another type, no structure recorded) or the status file cannot be
+    /// written; the failure is then recorded beside the status file
     /// ([`cannot_open_path`](crate::status::cannot_open_path)), and that record is removed
     /// once an open succeeds.
     pub fn open(source: S, options: RelayOptions) -> Result<Self, RelayError> {
         let status_file = options.status_file();
-        let (channel, described) = (options.path.clone(), source.describe());
+        let (path, described) = (options.path.clone(), source.describe());
+        let expected = options.expected_name().unwrap_or_default().to_owned();
         let result = Self::open_channel(source, options, status_file.clone());
         match &result {
             Ok(_) => clear_cannot_open(&status_file),
-            Err(err) => {
-                let reason = err.to_string();
-                if let Err(io) =
-                    Status::store_cannot_open::<T>(&status_file, &channel, described, reason)
-                {
-                    warn!("recording why the channel cannot be opened: {io}");
-                }
-            }
+            Err(err) => record_cannot_open(&status_file, &path, described, expected, err),
         }
         result
     }
@@ -279,11 +381,26 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         options: RelayOptions,
         status_path: PathBuf,
     ) -> Result<Self, RelayError> {
-        let max_size = options.max_size.unwrap_or(T::MAX_SIZE);
-        let writer = Writer::<T>::builder().max_size(max_size).open(&options.path)?;
-        let state_file = FileId::of(&writer.paths().state).map_err(|source| {
-            RelayError::Channel(mmap_sync::Error::Io { path: writer.paths().state.clone(), source })
-        })?;
+        let ty = match &options.channel_type {
+            Some(ty) => Some(ty.clone()),
+            None => match ChannelType::recorded(&options.path) {
+                Ok(ty) => Some(ty),
+                // No channel yet: the first version the relay takes creates it.
+                Err(mmap_sync::Error::NotPublished { .. }) => None,
+                Err(err) => return Err(err.into()),
+            },
+        };
+        // Checked before the writer opens, so that a channel of another type is not touched.
+        if let (Some(ty), Some(expected)) = (&ty, &options.expect_type)
+            && ty.type_name != *expected
+        {
+            return Err(RelayError::UnexpectedType {
+                path: mmap_sync::ChannelPaths::new(&options.path).state,
+                expected: expected.clone(),
+                found: Schema { type_name: ty.type_name.clone(), fingerprint: ty.fingerprint },
+            });
+        }
+        let channel = ty.map(|ty| Channel::open(&options, ty)).transpose()?;
         let previous = match Status::load(&status_path) {
             Ok(previous) => previous,
             Err(err) => {
@@ -291,56 +408,58 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 None
             }
         };
-        let generation = writer.generation();
-        let published = match resume(previous.as_ref(), generation, state_file) {
-            Resume::Holds(record) => {
-                info!(
-                    revision = record.revision,
-                    generation,
-                    digest = %record.digest,
-                    "resumed: the channel holds this revision; it is not downloaded again"
-                );
-                Some(record)
-            }
-            Resume::Empty => {
-                info!("nothing published in the channel yet");
+        let state_file = channel.as_ref().map(|c| c.state_file);
+        let published = match &channel {
+            None => {
+                info!("no channel yet: the first version taken creates it, of that version's type");
                 None
             }
-            Resume::Unknown { reason } => {
-                warn!(
-                    generation,
-                    "the channel's current version is unknown ({reason}); the source's current version will be applied"
-                );
-                None
+            Some(channel) => {
+                let generation = channel.writer.generation();
+                match resume(previous.as_ref(), generation, channel.state_file) {
+                    Resume::Holds(record) => {
+                        info!(
+                            revision = record.revision,
+                            generation,
+                            digest = %record.digest,
+                            "resumed: the channel holds this revision; it is not downloaded again"
+                        );
+                        Some(record)
+                    }
+                    Resume::Empty => {
+                        info!("nothing published in the channel yet");
+                        None
+                    }
+                    Resume::Unknown { reason } => {
+                        warn!(
+                            generation,
+                            "the channel's current version is unknown ({reason}); the source's current version will be applied"
+                        );
+                        None
+                    }
+                }
             }
         };
-        // A refusal stays valid across restarts as long as the channel is the same one.
-        let refused = previous.filter(|p| p.state_file == Some(state_file)).and_then(|p| p.refused);
+        // A refusal stays valid across restarts as long as the channel is the same one (or
+        // there still is none).
+        let refused = previous.filter(|p| p.state_file == state_file).and_then(|p| p.refused);
         let status = Status {
             format: STATUS_FORMAT,
             channel: options.path.display().to_string(),
             source: source.describe(),
-            type_name: T::TYPE_NAME.to_owned(),
-            fingerprint: T::FINGERPRINT,
+            type_name: channel.as_ref().map(|c| c.ty.type_name.clone()).unwrap_or_default(),
+            fingerprint: channel.as_ref().map_or(0, |c| c.ty.fingerprint),
             pid: std::process::id(),
             started_at_ms: unix_millis(),
             state: State::Starting,
-            state_file: Some(state_file),
+            state_file,
             published,
             refused,
             ..Status::default()
         };
         let backoff = Backoff::new(options.retry_min, options.retry_max);
-        let mut relay = Relay {
-            source,
-            writer,
-            status_path,
-            status,
-            backoff,
-            options,
-            observer: None,
-            _type: PhantomData,
-        };
+        let mut relay =
+            Relay { source, channel, status_path, status, backoff, options, observer: None };
         relay
             .save()
             .map_err(|source| RelayError::Status { path: relay.status_path.clone(), source })?;
@@ -375,6 +494,14 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 result = self.step() => if let Err(err) = result { break Err(err) },
             }
         };
+        if let (None, Err(err @ RelayError::Channel(_))) = (&self.channel, &result) {
+            // The relay never held the channel: it failed to create it, typically because
+            // another relay did first. The status file is that relay's now; say why here.
+            let expected = self.options.expected_name().unwrap_or_default().to_owned();
+            let source = self.source.describe();
+            record_cannot_open(&self.status_path, &self.options.path, source, expected, err);
+            return result;
+        }
         self.status.state = State::Stopped;
         self.status.download = None;
         self.save_or_warn();
@@ -455,10 +582,14 @@ impl<T: SharedState, S: Source> Relay<T, S> {
     /// Downloads, verifies and publishes `version`.
     async fn apply(&mut self, version: &Version) -> Result<(), Failure> {
         let manifest = &version.manifest;
-        self.check_manifest(version).map_err(|(why, reason)| Failure::Refused(why, reason))?;
+        let ty =
+            self.check_manifest(version).map_err(|(why, reason)| Failure::Refused(why, reason))?;
         let len = manifest.size as usize;
         info!(type_name = %manifest.type_name, object = %manifest.object, "applying");
         self.set_state(State::Applying);
+        if self.channel.is_none() {
+            self.create_channel(ty)?;
+        }
 
         let fetch = self.source.fetch(version).await?;
         if let Some(size) = fetch.size.filter(|s| *s != manifest.size) {
@@ -473,7 +604,7 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         // Recorded before the channel can change: if the process dies after the publish but
         // before the record below, the restarted relay finds the channel at this generation
         // and knows which version it holds.
-        let generation = self.writer.generation() + 1;
+        let generation = self.channel.as_ref().map_or(0, |c| c.writer.generation()) + 1;
         let record = Record {
             revision: version.revision,
             generation,
@@ -495,9 +626,11 @@ impl<T: SharedState, S: Source> Relay<T, S> {
 
         let started = Instant::now();
         let reader = fetch.reader;
+        let channel = self.channel.as_mut().expect("opened or created above");
         let download = Download {
             revision: version.revision,
             expected_digest: &manifest.digest,
+            expected_checksum: &manifest.checksum,
             inactivity: bounded(self.options.inactivity_timeout),
             progress_min_bytes: self.options.progress_min_bytes,
             progress_every: self.options.progress_every,
@@ -507,16 +640,19 @@ impl<T: SharedState, S: Source> Relay<T, S> {
             source: &mut self.source,
             recheck: self.options.recheck.max(Duration::from_millis(10)),
         };
-        let published = publish_archive(&mut self.writer, len, async move |buf: &mut [u8]| {
-            download.run(reader, buf).await
-        })
+        let (published, publish_time) = publish_archive(
+            &mut channel.writer,
+            &channel.ty,
+            len,
+            async move |buf: &mut [u8]| download.run(reader, buf).await,
+        )
         .await?;
-
         let now = unix_millis();
         let visible_after = now.saturating_sub(manifest.published_at_ms);
         info!(
             generation = published.generation,
             download_ms = started.elapsed().as_millis() as u64,
+            publish_us = publish_time.as_micros() as u64,
             publish_to_visible_ms = visible_after,
             "published"
         );
@@ -540,8 +676,8 @@ impl<T: SharedState, S: Source> Relay<T, S> {
         Ok(())
     }
 
-    /// The checks that need only the manifest.
-    fn check_manifest(&self, version: &Version) -> Result<(), (RefusalReason, String)> {
+    /// The checks that need only the manifest. Returns the version's type.
+    fn check_manifest(&self, version: &Version) -> Result<ChannelType, (RefusalReason, String)> {
         let manifest = &version.manifest;
         if manifest.format != MANIFEST_FORMAT {
             return Err((
@@ -552,16 +688,61 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 ),
             ));
         }
-        let found =
-            Schema { type_name: manifest.type_name.clone(), fingerprint: manifest.fingerprint };
-        let expected = Schema { type_name: T::TYPE_NAME.to_owned(), fingerprint: T::FINGERPRINT };
-        if found != expected {
+        if let Some(expected) = self.options.expected_name()
+            && manifest.type_name != expected
+        {
             return Err((
                 RefusalReason::Type,
-                format!("type mismatch: the version is a {found}, this channel holds {expected}"),
+                format!(
+                    "type mismatch: the version is a {}, this relay expects {expected}",
+                    manifest.schema()
+                ),
             ));
         }
-        let max_size = self.writer.max_size();
+        if let Some(channel) = &self.channel {
+            let found = (&manifest.type_name, manifest.fingerprint, manifest.layout_fingerprint);
+            let held =
+                (&channel.ty.type_name, channel.ty.fingerprint, channel.ty.layout_fingerprint);
+            if found != held {
+                return Err((
+                    RefusalReason::Type,
+                    format!(
+                        "type mismatch: the version is a {}, this channel holds {}",
+                        manifest.schema(),
+                        channel.schema()
+                    ),
+                ));
+            }
+        }
+        let ty = manifest.channel_type().map_err(|reason| {
+            (RefusalReason::Manifest, format!("the manifest's type cannot be read: {reason}"))
+        })?;
+        match &self.channel {
+            Some(channel) if channel.ty.structure != ty.structure => {
+                return Err((
+                    RefusalReason::Type,
+                    format!(
+                        "type mismatch: the version's structure of {} differs from the \
+                         channel's, under the same name and fingerprints",
+                        manifest.schema()
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => DynArchive::check_structure(&ty.structure).map_err(|err| {
+                (
+                    RefusalReason::Type,
+                    format!(
+                        "values of {} cannot be checked by this relay: {err}",
+                        manifest.schema()
+                    ),
+                )
+            })?,
+        }
+        let max_size = match &self.channel {
+            Some(channel) => channel.writer.max_size(),
+            None => self.options.max_size.unwrap_or(DEFAULT_MAX_SIZE),
+        };
         if manifest.size > max_size || usize::try_from(manifest.size).is_err() {
             return Err((
                 RefusalReason::Size,
@@ -577,6 +758,36 @@ impl<T: SharedState, S: Source> Relay<T, S> {
                 "empty archive: no value of any type archives to 0 bytes".into(),
             ));
         }
+        Ok(ty)
+    }
+
+    /// Creates the channel, which did not exist when the relay opened, for the first version
+    /// it takes: `ty` is that version's type.
+    fn create_channel(&mut self, ty: ChannelType) -> Result<(), Failure> {
+        let channel = match Channel::open(&self.options, ty) {
+            Ok(channel) => channel,
+            // Someone else made the channel meanwhile, of another type, or the structure is
+            // one the runtime cannot write: this version cannot go in.
+            Err(
+                err @ (mmap_sync::Error::SchemaMismatch { .. }
+                | mmap_sync::Error::Incompatible { .. }),
+            ) => {
+                return Err(Failure::Refused(
+                    RefusalReason::Type,
+                    format!("the channel cannot be created for this version: {err}"),
+                ));
+            }
+            Err(err) => return Err(Failure::Fatal(RelayError::Channel(err))),
+        };
+        info!(
+            type_name = %channel.ty.type_name,
+            state = %channel.writer.paths().state.display(),
+            "created the channel, of the first version's type"
+        );
+        self.status.type_name = channel.ty.type_name.clone();
+        self.status.fingerprint = channel.ty.fingerprint;
+        self.status.state_file = Some(channel.state_file);
+        self.channel = Some(channel);
         Ok(())
     }
 
@@ -663,20 +874,23 @@ fn short(digest: &str) -> &str {
 }
 
 /// The one place where a downloaded archive enters the channel: `fill` writes exactly `len`
-/// bytes into the buffer it is given and verifies them; then the runtime validates them as
-/// `T` and publishes them as the next generation. If `fill` fails, nothing is published.
+/// bytes into the buffer it is given and verifies them; then the runtime checks them whole
+/// through the structure of `ty` and publishes them as the next generation. If `fill` fails,
+/// nothing is published.
 ///
-/// The buffer is a free data copy of the channel itself (`Writer::stage`): the download lands
-/// where readers will read it, and a large value is never copied a second time.
-async fn publish_archive<T: SharedState>(
-    writer: &mut Writer<T>,
+/// The buffer is a free data copy of the channel itself (`DynWriter::stage`): the download
+/// lands where readers will read it, and a large value is never copied a second time. Returns
+/// the publish and how long its last step (the check, the checksum, the publish) took.
+async fn publish_archive(
+    writer: &mut DynWriter,
+    ty: &ChannelType,
     len: usize,
     fill: impl AsyncFnOnce(&mut [u8]) -> Result<(), Failure>,
-) -> Result<Published, Failure> {
+) -> Result<(Published, Duration), Failure> {
     let channel_error = |err| match err {
         mmap_sync::Error::InvalidValue { reason, .. } => Failure::Refused(
             RefusalReason::Archive,
-            format!("archive failed validation as {}: {reason}", T::TYPE_NAME),
+            format!("archive failed validation as {}: {reason}", ty.type_name),
         ),
         err @ mmap_sync::Error::TooLarge { .. } => {
             Failure::Refused(RefusalReason::Size, err.to_string())
@@ -690,7 +904,9 @@ async fn publish_archive<T: SharedState>(
     // download publishes nothing.
     let mut staged = writer.stage(len).map_err(channel_error)?;
     fill(staged.bytes_mut()).await?;
-    cpu_bound(|| staged.publish()).map_err(channel_error)
+    let started = Instant::now();
+    let published = cpu_bound(|| staged.publish()).map_err(channel_error)?;
+    Ok((published, started.elapsed()))
 }
 
 /// Runs `work`, which may keep a core busy for a while (validating a large archive), without
@@ -710,6 +926,7 @@ fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
 struct Download<'a, S> {
     revision: u64,
     expected_digest: &'a str,
+    expected_checksum: &'a str,
     inactivity: Duration,
     progress_min_bytes: u64,
     progress_every: Duration,
@@ -731,6 +948,7 @@ impl<S: Source> Download<'_, S> {
         let started = Instant::now();
         let mut last_report = started;
         let mut sha256 = Sha256::new();
+        let mut xxh3 = xxhash_rust::xxh3::Xxh3Default::new();
         let mut done = 0usize;
         let (revision, inactivity, recheck) = (self.revision, self.inactivity, self.recheck);
         // Resolves to a revision newer than this one's, once the source has one.
@@ -776,6 +994,7 @@ impl<S: Source> Download<'_, S> {
                 ));
             }
             sha256.update(&buf[done..done + n]);
+            xxh3.update(&buf[done..done + n]);
             done += n;
             self.status.counters.downloaded_bytes += n as u64;
             if let Some(observer) = self.observer {
@@ -819,7 +1038,18 @@ impl<S: Source> Download<'_, S> {
                 ),
             ));
         }
-        info!("verified: {total} bytes, digest matches the manifest");
+        let checksum = format_checksum(xxh3.digest());
+        if checksum != self.expected_checksum {
+            return Err(Failure::Refused(
+                RefusalReason::Digest,
+                format!(
+                    "checksum mismatch: the manifest says {}, the object's bytes hash to \
+                     {checksum}",
+                    self.expected_checksum
+                ),
+            ));
+        }
+        info!("verified: {total} bytes, digest and checksum match the manifest");
         Ok(())
     }
 }
@@ -862,6 +1092,21 @@ where
     }
 }
 
+/// Records at [`cannot_open_path`](crate::status::cannot_open_path) why the relay could not open
+/// (or create) its channel, logging a failure to do so.
+fn record_cannot_open(
+    status_file: &Path,
+    channel: &Path,
+    source: String,
+    type_name: String,
+    err: &RelayError,
+) {
+    let reason = err.to_string();
+    if let Err(io) = Status::store_cannot_open(status_file, channel, source, type_name, reason) {
+        warn!("recording why the channel cannot be opened: {io}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -890,9 +1135,7 @@ mod tests {
 
     /// Compiles only if a NATS relay's future can move between threads (`tokio::spawn`).
     #[allow(dead_code)]
-    fn a_relay_can_run_on_any_runtime_thread(
-        relay: Relay<mmap_sync_schemas::HelloWorld, crate::NatsSource>,
-    ) {
+    fn a_relay_can_run_on_any_runtime_thread(relay: Relay<crate::NatsSource>) {
         fn send<F: Send>(_: F) {}
         send(relay.run(std::future::pending()));
     }

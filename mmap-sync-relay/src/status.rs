@@ -82,10 +82,13 @@ pub struct Status {
     pub channel: String,
     /// The source followed (e.g. `nats://host:4222 channel routing`).
     pub source: String,
-    /// `SharedState::TYPE_NAME` of the channel's value type.
+    /// Name of the channel's type (`SharedState::TYPE_NAME`), as the channel records it;
+    /// empty while there is no channel yet (the first version taken creates it). In a record
+    /// of a relay that cannot open its channel: the type it expects, if any.
     pub type_name: String,
-    /// `SharedState::FINGERPRINT` of the channel's value type: the only fingerprint a
-    /// manifest may carry to be accepted.
+    /// Schema fingerprint of the channel's type (`SharedState::FINGERPRINT`): with the type
+    /// name, layout fingerprint and structure, what a version must carry to be accepted; 0
+    /// while there is no channel yet.
     pub fingerprint: u64,
     /// Process id of the relay that wrote this record. The record says nothing about whether
     /// that process still runs: check the pid (`mmap-sync-relay status` does).
@@ -278,12 +281,14 @@ impl Status {
     }
 
     /// Records at [`cannot_open_path`]`(status_file)` that this process could not open the
-    /// channel at `channel` as a `T` following `source`: `reason` is why. The attempts of one
-    /// process add up (`counters.retries`) since its first (`started_at_ms`).
-    pub(crate) fn store_cannot_open<T: mmap_sync::SharedState>(
+    /// channel at `channel`, following `source` and expecting values of `type_name` (empty:
+    /// any): `reason` is why. The attempts of one process add up (`counters.retries`) since
+    /// its first (`started_at_ms`).
+    pub(crate) fn store_cannot_open(
         status_file: &Path,
         channel: &Path,
         source: String,
+        type_name: String,
         reason: String,
     ) -> std::io::Result<()> {
         let path = cannot_open_path(status_file);
@@ -294,8 +299,7 @@ impl Status {
             format: STATUS_FORMAT,
             channel: channel.display().to_string(),
             source,
-            type_name: T::TYPE_NAME.to_owned(),
-            fingerprint: T::FINGERPRINT,
+            type_name,
             pid,
             started_at_ms: earlier.as_ref().map_or(now, |e| e.started_at_ms),
             updated_at_ms: now,
@@ -458,9 +462,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("relay-cannot-open-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let (channel, status_file) = (dir.join("chan"), status_path(&dir.join("chan")));
-        type Hello = mmap_sync_schemas::HelloWorld;
         for reason in ["first", "second"] {
-            Status::store_cannot_open::<Hello>(&status_file, &channel, "src".into(), reason.into())
+            let (source, type_name) = ("src".to_owned(), "HelloWorld".to_owned());
+            Status::store_cannot_open(&status_file, &channel, source, type_name, reason.into())
                 .unwrap();
         }
         let record = Status::load(&cannot_open_path(&status_file)).unwrap().unwrap();

@@ -14,7 +14,9 @@ use mmap_sync_relay::status::{State, Status, cannot_open_path, status_path};
 use mmap_sync_relay::{Manifest, Publisher};
 use mmap_sync_schemas::{HelloWorld, RoutingTable};
 use support::local_server::free_port;
-use support::{Host, ServerBinary, TestDir, run, runtime, sample, scrape, start_server, wait_for};
+use support::{
+    Host, ServerBinary, TestDir, channel_type, run, runtime, sample, scrape, start_server, wait_for,
+};
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -25,6 +27,10 @@ fn main() -> ExitCode {
             channels_of_one_process_are_independent_reloaded_and_measured,
         ),
         ("status_says_why_a_channel_cannot_be_opened", status_says_why_a_channel_cannot_be_opened),
+        (
+            "of_two_relays_for_one_new_channel_one_creates_it_and_the_other_says_why_not",
+            of_two_relays_for_one_new_channel_one_creates_it_and_the_other_says_why_not,
+        ),
     ])
 }
 
@@ -36,11 +42,8 @@ fn wait_channel(what: &str, path: &Path, ready: impl Fn(&Status) -> bool) -> Sta
     wait_for(what, CONVERGE, || status_of(path).filter(|s| ready(s)))
 }
 
-fn channel_entry(name: &str, ty: &str, path: &Path, extra: &str) -> String {
-    format!(
-        "[[channel]]\nname = \"{name}\"\ntype = \"{ty}\"\npath = \"{}\"\n{extra}\n",
-        path.display()
-    )
+fn channel_entry(name: &str, path: &Path, extra: &str) -> String {
+    format!("[[channel]]\nname = \"{name}\"\npath = \"{}\"\n{extra}\n", path.display())
 }
 
 /// Uploads version `version` of a hello-world channel, purges its chunks behind the Object
@@ -48,7 +51,8 @@ fn channel_entry(name: &str, ty: &str, path: &Path, extra: &str) -> String {
 /// never come. Returns the revision.
 fn publish_stalled(url: &str, channel: &str, version: u64) -> u64 {
     runtime().block_on(async {
-        let mut publisher = Publisher::<HelloWorld>::connect(url, channel).await.unwrap();
+        let hello = channel_type::<HelloWorld>();
+        let mut publisher = Publisher::connect(url, channel, hello.clone()).await.unwrap();
         let value = HelloWorld { version: version as u32, messages: vec!["stalled".into()] };
         let archive = rkyv::to_bytes::<rancor::Error>(&value).unwrap();
         let channel_buckets = publisher.channel().clone();
@@ -61,14 +65,15 @@ fn publish_stalled(url: &str, channel: &str, version: u64) -> u64 {
         let stream = jetstream.get_stream(format!("OBJ_{bucket}")).await.unwrap();
         stream.purge().filter(format!("$O.{bucket}.C.{}", info.nuid)).await.unwrap();
         let base = publisher.rebase().await.unwrap().map(|v| v.revision);
-        let manifest = Manifest::describe::<HelloWorld>(&archive, object, base);
+        let manifest = Manifest::describe(&hello, &archive, object, base);
         channel_buckets.swap(base, &manifest).await.unwrap()
     })
 }
 
 fn publish_hello(url: &str, channel: &str, version: u64) -> u64 {
     runtime().block_on(async {
-        let mut publisher = Publisher::<HelloWorld>::connect(url, channel).await.unwrap();
+        let hello = channel_type::<HelloWorld>();
+        let mut publisher = Publisher::connect(url, channel, hello).await.unwrap();
         let value = HelloWorld { version: version as u32, messages: vec![format!("v{version}")] };
         publisher.publish(&value).await.unwrap().revision
     })
@@ -84,13 +89,13 @@ fn channels_of_one_process_are_independent_reloaded_and_measured(server: &Server
     let metrics_port = free_port().unwrap();
 
     // alpha: healthy. down: its server does not exist. slow: its download stalls for ten
-    // minutes. refused: a version of another type arrives.
+    // minutes. refused: a version of another type than it expects arrives.
     let first = format!(
         "[defaults]\nserver = \"{url}\"\nrecheck = \"1s\"\nretry_max = \"1s\"\n\n{}{}{}{}",
-        channel_entry("alpha", "hello-world", &path("alpha"), ""),
-        channel_entry("down", "hello-world", &path("down"), &format!("server = \"{nowhere}\"")),
-        channel_entry("slow", "hello-world", &path("slow"), "inactivity_timeout = \"10m\""),
-        channel_entry("refused", "routing-table", &path("refused"), ""),
+        channel_entry("alpha", &path("alpha"), ""),
+        channel_entry("down", &path("down"), &format!("server = \"{nowhere}\"")),
+        channel_entry("slow", &path("slow"), "inactivity_timeout = \"10m\""),
+        channel_entry("refused", &path("refused"), "expect_type = \"RoutingTable\""),
     );
     std::fs::write(&config, &first).unwrap();
     let args: Vec<String> = [
@@ -179,10 +184,14 @@ fn channels_of_one_process_are_independent_reloaded_and_measured(server: &Server
     let before_refused = status_of(&path("refused")).unwrap();
     let second = format!(
         "[defaults]\nserver = \"{url}\"\nrecheck = \"1s\"\nretry_max = \"1s\"\n\n{}{}{}{}",
-        channel_entry("alpha", "hello-world", &path("alpha"), ""),
-        channel_entry("slow", "hello-world", &path("slow"), "inactivity_timeout = \"10m\""),
-        channel_entry("refused", "routing-table", &path("refused"), "recheck = \"2s\""),
-        channel_entry("gamma", "hello-world", &path("gamma"), ""),
+        channel_entry("alpha", &path("alpha"), ""),
+        channel_entry("slow", &path("slow"), "inactivity_timeout = \"10m\""),
+        channel_entry(
+            "refused",
+            &path("refused"),
+            "expect_type = \"RoutingTable\"\nrecheck = \"2s\""
+        ),
+        channel_entry("gamma", &path("gamma"), ""),
     );
     std::fs::write(&config, &second).unwrap();
     relay.signal("HUP");
@@ -224,8 +233,7 @@ fn channels_of_one_process_are_independent_reloaded_and_measured(server: &Server
     }
 }
 
-/// A relay process of its own (no configuration) following hello-world channel `channel` into
-/// `path`.
+/// A relay process of its own (no configuration) following channel `channel` into `path`.
 fn relay_of_its_own(dir: &Path, name: &str, url: &str, channel: &str, path: PathBuf) -> Host {
     let local = path.display().to_string();
     let args = [
@@ -234,8 +242,6 @@ fn relay_of_its_own(dir: &Path, name: &str, url: &str, channel: &str, path: Path
         url,
         "--channel",
         channel,
-        "--type",
-        "hello-world",
         "--path",
         &local,
         "--recheck",
@@ -256,7 +262,8 @@ fn cannot_open_of(path: &Path) -> Option<Status> {
 }
 
 /// Channels a `follow --config` process cannot open: one held by another program's writer
-/// (this test process), one held by another relay process, one that holds another type. Each
+/// (this test process), one held by another relay process, one that holds another type than
+/// the configuration expects. Each
 /// says why in `status --config`, the channels' files are not touched, and a channel let go
 /// is taken over. A single relay that exits because another writer holds its channel leaves
 /// the reason for `status` too.
@@ -285,10 +292,10 @@ fn status_says_why_a_channel_cannot_be_opened(server: &ServerBinary) {
         &config,
         format!(
             "[defaults]\nserver = \"{url}\"\nrecheck = \"1s\"\nretry_max = \"1s\"\n\n{}{}{}{}",
-            channel_entry("held", "hello-world", &path("held"), ""),
-            channel_entry("other-type", "hello-world", &path("other-type"), ""),
-            channel_entry("relayed", "hello-world", &path("relayed"), ""),
-            channel_entry("fine", "hello-world", &path("fine"), ""),
+            channel_entry("held", &path("held"), ""),
+            channel_entry("other-type", &path("other-type"), "expect_type = \"HelloWorld\""),
+            channel_entry("relayed", &path("relayed"), ""),
+            channel_entry("fine", &path("fine"), ""),
         ),
     )
     .unwrap();
@@ -302,7 +309,7 @@ fn status_says_why_a_channel_cannot_be_opened(server: &ServerBinary) {
     relay.wait_published(fine_revision, CONVERGE);
     for (name, reason) in [
         ("held", "another writer holds this channel"),
-        ("other-type", "schema mismatch"),
+        ("other-type", "holds RoutingTable"),
         ("relayed", "another writer holds this channel"),
     ] {
         let record = wait_for(&format!("{name}: the reason it cannot be opened"), CONVERGE, || {
@@ -325,7 +332,7 @@ fn status_says_why_a_channel_cannot_be_opened(server: &ServerBinary) {
     assert!(held.contains(&format!("relay      pid {pid} running (CannotOpen)")), "{held}");
     assert!(held.contains("CANNOT OPEN the channel"), "{held}");
     assert!(held.contains("another writer holds this channel"), "{held}");
-    assert!(section("other-type").contains("schema mismatch"), "{out}");
+    assert!(section("other-type").contains("expects HelloWorld"), "{out}");
     // The other relay holds "relayed" and writes its status file; this one's failure shows
     // beside it.
     let relayed = section("relayed");
@@ -388,4 +395,45 @@ fn status_says_why_a_channel_cannot_be_opened(server: &ServerBinary) {
     for name in ["other-type", "relayed"] {
         assert!(cannot_open_of(&path(name)).is_none(), "{name}: the record stays after a stop");
     }
+}
+
+/// Two relays on their own are started for one channel path where there is no channel yet, so
+/// neither holds its writer lock until a version arrives. Then both try to create it: one
+/// does and publishes; the other exits with code 3, says why in the record beside the status
+/// file, and leaves the status file, which is the winner's, alone.
+fn of_two_relays_for_one_new_channel_one_creates_it_and_the_other_says_why_not(
+    server: &ServerBinary,
+) {
+    let dir = TestDir::new("two-new");
+    let nats = start_server(server, &dir);
+    let url = nats.url();
+    let path = dir.path().join("shared_channel");
+    let mut first = relay_of_its_own(dir.path(), "first", &url, "shared", path.clone());
+    let mut second = relay_of_its_own(dir.path(), "second", &url, "shared", path.clone());
+    for relay in [&first, &second] {
+        wait_for("both relays following", CONVERGE, || {
+            relay.log().contains("following shared").then_some(())
+        });
+    }
+    let revision = publish_hello(&url, "shared", 1);
+    let first_lost =
+        wait_for("one relay to give up", CONVERGE, || match (first.running(), second.running()) {
+            (true, true) => None,
+            (first_runs, _) => Some(!first_runs),
+        });
+    let (winner, loser) =
+        if first_lost { (&mut second, &mut first) } else { (&mut first, &mut second) };
+    assert_eq!(loser.stop(), Some(3), "{}", loser.log());
+    let status = winner.wait_status("the winner following", CONVERGE, |s| {
+        s.pid == winner.pid().unwrap() && s.state == State::Following
+    });
+    assert_eq!(status.published.as_ref().map(|p| p.revision), Some(revision), "{status:#?}");
+    assert_eq!(status.type_name, "HelloWorld");
+    let record = cannot_open_of(&path).expect("the loser's record");
+    assert_eq!(record.state, State::CannotOpen, "{record:#?}");
+    let message = &record.last_error.as_ref().unwrap().message;
+    assert!(message.contains("another writer holds this channel"), "{message}");
+    let (code, out) = run(&["status", "--path", &path.display().to_string()]);
+    assert_eq!(code, Some(0), "the winner runs and is up to date: {out}");
+    assert_eq!(Reader::<HelloWorld>::open(&path).unwrap().read().unwrap().version.to_native(), 1);
 }

@@ -34,7 +34,13 @@ fn help_documents_every_exit_code() {
         "--tls-key",
         "--tls-first",
         "NATS_PASSWORD",
+        "--expect-type",
     ] {
+        assert!(out.contains(option), "{option} missing from:\n{out}");
+    }
+    let (code, out) = run(&["publish", "--help"]);
+    assert_eq!(code, Some(0), "{out}");
+    for option in ["--path", "--file", "--watch", "--expect-revision", "--keep", "--grace"] {
         assert!(out.contains(option), "{option} missing from:\n{out}");
     }
     let (code, out) = run(&["mirror", "--help"]);
@@ -53,25 +59,15 @@ fn a_hub_domain_that_is_not_one_subject_token_is_a_usage_error() {
 
 #[test]
 fn a_channel_name_buckets_cannot_hold_is_a_usage_error() {
-    let (code, out) =
-        run(&["follow", "--channel", "a.b", "--type", "hello-world", "--path", "/dev/shm/never"]);
+    let (code, out) = run(&["follow", "--channel", "a.b", "--path", "/dev/shm/never"]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("channel name \"a.b\""), "{out}");
 }
 
 #[test]
 fn a_duration_without_a_known_unit_is_a_usage_error() {
-    let (code, out) = run(&[
-        "follow",
-        "--channel",
-        "c",
-        "--type",
-        "hello-world",
-        "--path",
-        "/dev/shm/never",
-        "--recheck",
-        "5 fortnights",
-    ]);
+    let (code, out) =
+        run(&["follow", "--channel", "c", "--path", "/dev/shm/never", "--recheck", "5 fortnights"]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("unknown unit"), "{out}");
 }
@@ -85,8 +81,6 @@ fn a_channel_path_that_cannot_be_created_exits_5() {
         "nats://127.0.0.1:9",
         "--channel",
         "c",
-        "--type",
-        "hello-world",
         "--path",
         "/nonexistent-directory/for/a/channel",
     ]);
@@ -111,9 +105,23 @@ fn a_configuration_that_does_not_load_is_a_usage_error_naming_the_file() {
     let config_arg = config.display().to_string();
     let (code, out) = run(&["follow", "--config", &config_arg]);
     assert_eq!(code, Some(2), "{out}");
-    assert!(out.contains(&format!("{config_arg}: channel 1 (\"a\"): type: unknown type")), "{out}");
+    assert!(
+        out.contains(&format!("{config_arg}: channel 1 (\"a\"): `type` is no setting any more")),
+        "{out}"
+    );
     let (code, out) = run(&["status", "--config", "/nonexistent/relay.toml"]);
     assert_eq!(code, Some(2), "{out}");
     assert!(out.contains("/nonexistent/relay.toml"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_binary_knows_no_channel_type() {
+    // No --type to pick one: a relay takes the type each version carries.
+    let (code, out) = run(&["follow", "--channel", "c", "--type", "routing-table", "--path", "/x"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("unexpected argument '--type'"), "{out}");
+    let (code, out) = run(&["publish", "--channel", "c", "--example", "1", "--path", "/x"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("unexpected argument '--example'"), "{out}");
 }

@@ -16,7 +16,8 @@ use mmap_sync_relay::nats::bucket_name;
 use mmap_sync_schemas::FeatureTable;
 use support::local_server::free_port;
 use support::{
-    Host, RELAY, ServerBinary, SlowLink, TestDir, runtime, sample, scrape, start_server, wait_for,
+    Host, RELAY, ServerBinary, SlowLink, TestDir, channel_type, runtime, sample, scrape,
+    start_server, wait_for, write_local,
 };
 
 const CONVERGE: Duration = Duration::from_secs(60);
@@ -61,17 +62,22 @@ fn chunks_of_a_killed_upload_are_collected_after_the_grace_period(server: &Serve
     let nats = start_server(server, &dir);
     let url = nats.url();
     let rt = runtime();
-    let mut publisher = rt.block_on(Publisher::<FeatureTable>::connect(&url, "orphans")).unwrap();
+    let ty = channel_type::<FeatureTable>();
+    let mut publisher = rt.block_on(Publisher::connect(&url, "orphans", ty)).unwrap();
     rt.block_on(publisher.publish(&FeatureTable::synthetic(1, 4, 4))).unwrap();
 
     // A publisher process uploading a 128 MiB archive is killed once its first chunks are in.
+    // It publishes a file, of the type a local feature table channel records.
+    let local = dir.path().join("local_features");
+    write_local(&local, &FeatureTable::synthetic(1, 4, 4));
     let archive =
         rkyv::to_bytes::<rancor::Error>(&FeatureTable::synthetic(2, 1024, 32768)).unwrap();
     let file = dir.path().join("large.rkyv");
     std::fs::write(&file, &archive).unwrap();
     drop(archive);
     let mut child = Command::new(RELAY)
-        .args(["publish", "--server", &url, "--channel", "orphans", "--type", "feature-table"])
+        .args(["publish", "--server", &url, "--channel", "orphans", "--path"])
+        .arg(&local)
         .arg("--file")
         .arg(&file)
         .stdout(Stdio::null())
@@ -122,8 +128,7 @@ fn a_newer_version_abandons_a_256_mib_download_less_than_half_done(server: &Serv
         "host-1",
         &link.url(),
         "abandon",
-        "feature-table",
-        &["--metrics", &metrics],
+        &["--metrics", &metrics, "--max-size", "1 GiB"],
     );
     let path = host.path.display().to_string();
     let downloaded = || {
@@ -132,7 +137,8 @@ fn a_newer_version_abandons_a_256_mib_download_less_than_half_done(server: &Serv
             .unwrap_or(0.0)
     };
     let rt = runtime();
-    let mut publisher = rt.block_on(Publisher::<FeatureTable>::connect(&url, "abandon")).unwrap();
+    let ty = channel_type::<FeatureTable>();
+    let mut publisher = rt.block_on(Publisher::connect(&url, "abandon", ty)).unwrap();
     let archive =
         rkyv::to_bytes::<rancor::Error>(&FeatureTable::synthetic(1, 1024, 65536)).unwrap();
     let total = archive.len() as f64;

@@ -8,11 +8,16 @@ mod support;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::path::{Path, PathBuf};
+
 use mmap_sync::Reader;
 use mmap_sync_schemas::HelloWorld;
 use support::local_server::ServerConfig;
 use support::operator::Operator;
-use support::{Host, ServerBinary, TestCa, TestDir, run, start_configured, version_at_least};
+use support::{
+    Host, ServerBinary, TestCa, TestDir, publish_local, revision_of, run, start_configured,
+    version_at_least, write_local,
+};
 
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -32,14 +37,20 @@ fn main() -> ExitCode {
     ])
 }
 
-/// Publishes HelloWorld version `version` with the binary and `auth` arguments; returns the
-/// revision.
-fn publish(url: &str, channel: &str, version: u64, auth: &[&str]) -> u64 {
-    let args = ["publish", "--server", url, "--channel", channel, "--type", "hello-world"];
-    let version = version.to_string();
-    let (code, out) = run(&[&args[..], &["--example", &version], auth].concat());
+/// The local channel in `dir` the publisher side of channel `channel` writes its values into.
+fn source(dir: &Path, channel: &str) -> PathBuf {
+    dir.join(format!("source-{channel}"))
+}
+
+/// Writes HelloWorld version `version` into the local channel of `channel` in `dir`, then
+/// publishes it with the binary and `auth` arguments; returns the revision.
+fn publish(dir: &Path, url: &str, channel: &str, version: u64, auth: &[&str]) -> u64 {
+    let path = source(dir, channel);
+    let value = HelloWorld { version: version as u32, messages: vec![format!("v{version}")] };
+    write_local(&path, &value);
+    let (code, out) = publish_local(url, channel, &path, auth);
     assert_eq!(code, Some(0), "{out}");
-    out.split("revision ").nth(1).and_then(|s| s.split(' ').next()).unwrap().parse().unwrap()
+    revision_of(&out)
 }
 
 /// Waits until `host` has failed at least three times with a message containing `reason`, then
@@ -82,7 +93,6 @@ fn user_and_password_admit_only_the_right_relay(server: &ServerBinary) {
         "right",
         &url,
         "auth",
-        "hello-world",
         &[],
         &[("NATS_USER", "relay"), ("NATS_PASSWORD", "s3cret-pw")],
     );
@@ -91,20 +101,19 @@ fn user_and_password_admit_only_the_right_relay(server: &ServerBinary) {
         "wrong",
         &url,
         "auth",
-        "hello-world",
         &["--user", "relay", "--password", "not-it"],
     );
-    let missing = Host::start(dir.path(), "missing", &url, "auth", "hello-world", &[]);
+    let missing = Host::start(dir.path(), "missing", &url, "auth", &[]);
 
-    let revision = publish(&url, "auth", 1, &["--user", "relay", "--password", "s3cret-pw"]);
+    let revision =
+        publish(dir.path(), &url, "auth", 1, &["--user", "relay", "--password", "s3cret-pw"]);
     right.wait_published(revision, CONVERGE);
     keeps_retrying_without_publishing(&wrong, "authorization violation");
     keeps_retrying_without_publishing(&missing, "authorization violation");
 
     // A publisher with the wrong password is told why, and publishes nothing.
-    let args = ["publish", "--server", &url, "--channel", "auth", "--type", "hello-world"];
-    let (code, out) =
-        run(&[&args[..], &["--example", "2", "--user", "relay", "--password", "nope"]].concat());
+    let wrong = ["--user", "relay", "--password", "nope"];
+    let (code, out) = publish_local(&url, "auth", &source(dir.path(), "auth"), &wrong);
     assert_eq!(code, Some(8), "{out}");
     assert!(out.contains("authorization violation"), "{out}");
     let status = right.status().unwrap();
@@ -124,13 +133,11 @@ fn a_token_admits_only_the_right_relay(server: &ServerBinary) {
         "right",
         &url,
         "token",
-        "hello-world",
         &[],
         &[("NATS_TOKEN", "t0ken-for-relays")],
     );
-    let wrong =
-        Host::start(dir.path(), "wrong", &url, "token", "hello-world", &["--token", "guess"]);
-    let revision = publish(&url, "token", 1, &["--token", "t0ken-for-relays"]);
+    let wrong = Host::start(dir.path(), "wrong", &url, "token", &["--token", "guess"]);
+    let revision = publish(dir.path(), &url, "token", 1, &["--token", "t0ken-for-relays"]);
     right.wait_published(revision, CONVERGE);
     keeps_retrying_without_publishing(&wrong, "authorization violation");
     // The token never reaches the status file or the log.
@@ -157,11 +164,9 @@ fn an_nkey_admits_only_the_right_relay(server: &ServerBinary) {
     };
     let (right_seed, wrong_seed) =
         (seed_file("user.nk", &user), seed_file("stranger.nk", &stranger));
-    let right =
-        Host::start(dir.path(), "right", &url, "nkey", "hello-world", &["--nkey", &right_seed]);
-    let wrong =
-        Host::start(dir.path(), "wrong", &url, "nkey", "hello-world", &["--nkey", &wrong_seed]);
-    let revision = publish(&url, "nkey", 1, &["--nkey", &right_seed]);
+    let right = Host::start(dir.path(), "right", &url, "nkey", &["--nkey", &right_seed]);
+    let wrong = Host::start(dir.path(), "wrong", &url, "nkey", &["--nkey", &wrong_seed]);
+    let revision = publish(dir.path(), &url, "nkey", 1, &["--nkey", &right_seed]);
     right.wait_published(revision, CONVERGE);
     keeps_retrying_without_publishing(&wrong, "authorization violation");
 }
@@ -184,14 +189,12 @@ fn credentials_in_operator_mode_admit_only_the_right_relay(server: &ServerBinary
     let creds = user.write_creds(dir.path(), "relay.creds").display().to_string();
     let stranger = unknown_account.user("relay").write_creds(dir.path(), "stranger.creds");
     let stolen = user.with_key_of(&other).write_creds(dir.path(), "stolen.creds");
-    let right =
-        Host::start(dir.path(), "right", &url, "creds", "hello-world", &["--creds", &creds]);
+    let right = Host::start(dir.path(), "right", &url, "creds", &["--creds", &creds]);
     let stranger = Host::start(
         dir.path(),
         "stranger",
         &url,
         "creds",
-        "hello-world",
         &["--creds", &stranger.display().to_string()],
     );
     let stolen = Host::start(
@@ -199,10 +202,9 @@ fn credentials_in_operator_mode_admit_only_the_right_relay(server: &ServerBinary
         "stolen",
         &url,
         "creds",
-        "hello-world",
         &["--creds", &stolen.display().to_string()],
     );
-    let revision = publish(&url, "creds", 1, &["--creds", &creds]);
+    let revision = publish(dir.path(), &url, "creds", 1, &["--creds", &creds]);
     right.wait_published(revision, CONVERGE);
     keeps_retrying_without_publishing(&stranger, "authorization violation");
     keeps_retrying_without_publishing(&stolen, "authorization violation");
@@ -239,20 +241,18 @@ fn mutual_tls_with_a_test_ca(server: &ServerBinary) {
         ca.client_key.display().to_string(),
     );
     let tls = ["--tls-ca", &ca_file, "--tls-cert", &cert, "--tls-key", &key];
-    let right = Host::start(dir.path(), "right", &url, "tls", "hello-world", &tls);
+    let right = Host::start(dir.path(), "right", &url, "tls", &tls);
     // Trusts the CA but shows no certificate of its own: the server refuses it.
-    let anonymous =
-        Host::start(dir.path(), "anonymous", &url, "tls", "hello-world", &["--tls-ca", &ca_file]);
+    let anonymous = Host::start(dir.path(), "anonymous", &url, "tls", &["--tls-ca", &ca_file]);
     // Shows a certificate but does not trust the server's CA.
     let untrusting = Host::start(
         dir.path(),
         "untrusting",
         &url,
         "tls",
-        "hello-world",
         &["--tls-cert", &cert, "--tls-key", &key],
     );
-    let revision = publish(&url, "tls", 1, &tls);
+    let revision = publish(dir.path(), &url, "tls", 1, &tls);
     right.wait_published(revision, CONVERGE);
     keeps_retrying_without_publishing(&anonymous, "Certificate");
     keeps_retrying_without_publishing(&untrusting, "UnknownIssuer");
@@ -264,8 +264,6 @@ fn mutual_tls_with_a_test_ca(server: &ServerBinary) {
         &url,
         "--channel",
         "tls",
-        "--type",
-        "hello-world",
         "--path",
         &dir.path().join("never").display().to_string(),
         "--tls-ca",
@@ -281,12 +279,12 @@ fn mutual_tls_with_a_test_ca(server: &ServerBinary) {
         let config = ServerConfig { extra: tls_block(true), ..ServerConfig::default() };
         let nats_first = start_configured(server, &dir, "nats-first", config);
         let url = nats_first.url();
-        let host = Host::start(dir.path(), "first", &url, "tls", "hello-world", &first);
-        let revision = publish(&url, "tls", 1, &first);
+        let host = Host::start(dir.path(), "first", &url, "tls", &first);
+        let revision = publish(dir.path(), &url, "tls", 1, &first);
         host.wait_published(revision, CONVERGE);
         println!("nats-server {}: --tls-first follows a handshake_first server", server.version);
     } else {
-        let host = Host::start(dir.path(), "first", &url, "tls", "hello-world", &first);
+        let host = Host::start(dir.path(), "first", &url, "tls", &first);
         keeps_retrying_without_publishing(&host, "cannot connect");
         println!("nats-server {}: no handshake_first; --tls-first is refused", server.version);
     }

@@ -12,7 +12,7 @@ use mmap_sync_relay::nats::bucket_name;
 use mmap_sync_relay::{Auth, Connection, Publisher};
 use mmap_sync_schemas::RoutingTable;
 use support::local_server::{ServerConfig, free_port};
-use support::{Host, ServerBinary, TestDir, run, runtime, start_configured};
+use support::{Host, ServerBinary, TestDir, channel_type, run, runtime, start_configured};
 
 const CONVERGE: Duration = Duration::from_secs(60);
 const ROUTES: usize = 64;
@@ -57,8 +57,9 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
     let rt = runtime();
     // The channel exists on the hub (its first version), then the region mirrors it with the
     // command; the leaf node connection may still be coming up, which --wait covers.
+    let routing = channel_type::<RoutingTable>();
     let mut publisher =
-        rt.block_on(Publisher::<RoutingTable>::connect(&hub.url(), "tiers")).unwrap();
+        rt.block_on(Publisher::connect(&hub.url(), "tiers", routing.clone())).unwrap();
     let first = rt.block_on(publisher.publish(&RoutingTable::example(1, ROUTES))).unwrap();
     let region_url = region.url();
     let mirror = |channel: &str, domain: &str, wait: &str| {
@@ -90,7 +91,7 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
     assert_eq!(code, Some(0), "{out}");
     assert_eq!(out.matches("already there, in contact with the hub").count(), 2, "{out}");
     let auth = ["--user", "region", "--password", REGION_PASSWORD];
-    let hosts = Host::start_many(HOSTS, dir.path(), &region_url, "tiers", "routing-table", &auth);
+    let hosts = Host::start_many(HOSTS, dir.path(), &region_url, "tiers", &auth);
     for host in &hosts {
         host.wait_published(first.revision, CONVERGE);
     }
@@ -149,12 +150,13 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
 
     // A channel used on the regional server before its mirrors existed has plain buckets
     // there: the command leaves them as they are, says why, and exits 6.
-    let local = rt.block_on(Publisher::<RoutingTable>::connect_with(
+    let local = rt.block_on(Publisher::connect_with(
         &Connection {
             auth: Auth::UserPassword { user: "region".into(), password: REGION_PASSWORD.into() },
             ..Connection::new(region.url())
         },
         "local",
+        routing,
     ));
     drop(local.unwrap());
     let (code, out) = mirror("local", "hub", "60s");

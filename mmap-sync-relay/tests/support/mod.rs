@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Trial};
 
+use mmap_sync::SharedState;
+use mmap_sync::dynamic::ChannelType;
 use mmap_sync_relay::status::{Status, status_path};
 
 /// The binary's server runner (its `demo` command starts servers too): one copy of the code,
@@ -260,16 +262,10 @@ pub struct Host {
 
 impl Host {
     /// Starts `mmap-sync-relay follow` for channel `channel` on `server`, writing a channel in
-    /// `dir/name/`, with `extra` arguments (e.g. `--max-size`).
-    pub fn start(
-        dir: &Path,
-        name: &str,
-        server: &str,
-        channel: &str,
-        ty: &str,
-        extra: &[&str],
-    ) -> Self {
-        Host::start_env(dir, name, server, channel, ty, extra, &[])
+    /// `dir/name/`, with `extra` arguments (e.g. `--max-size`). The relay is given no type: it
+    /// takes the one the versions carry.
+    pub fn start(dir: &Path, name: &str, server: &str, channel: &str, extra: &[&str]) -> Self {
+        Host::start_env(dir, name, server, channel, extra, &[])
     }
 
     /// Like [`Host::start`], with environment variables for the relay.
@@ -278,16 +274,14 @@ impl Host {
         name: &str,
         server: &str,
         channel: &str,
-        ty: &str,
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Self {
         let path = dir.join(name).join("channel");
-        let mut args: Vec<String> =
-            ["follow", "--server", server, "--channel", channel, "--type", ty]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+        let mut args: Vec<String> = ["follow", "--server", server, "--channel", channel]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         args.extend(["--path".to_owned(), path.display().to_string()]);
         args.extend(
             ["--recheck", "1s", "--retry-max", "1s", "--log-level", "debug"].map(str::to_owned),
@@ -320,11 +314,10 @@ impl Host {
         dir: &Path,
         server: &str,
         channel: &str,
-        ty: &str,
         extra: &[&str],
     ) -> Vec<Self> {
         (1..=count)
-            .map(|i| Host::start(dir, &format!("host-{i}"), server, channel, ty, extra))
+            .map(|i| Host::start(dir, &format!("host-{i}"), server, channel, extra))
             .collect()
     }
 
@@ -350,6 +343,12 @@ impl Host {
     /// The log of the current (or last) run.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path(self.starts)).unwrap_or_default()
+    }
+
+    /// The channel name this host's relay follows (its `--channel`).
+    pub fn channel_name(&self) -> String {
+        let at = self.args.iter().position(|a| a == "--channel").expect("a --channel argument");
+        self.args[at + 1].clone()
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -461,6 +460,50 @@ pub fn wait_for<R>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The type of channels of `T`, as publishers and manifests carry it.
+pub fn channel_type<T: SharedState>() -> ChannelType {
+    ChannelType::of::<T>().expect("the test types derive SharedState")
+}
+
+/// Publishes `value` as the next generation of the local channel at `path` (creating it), the
+/// way a program that produces a value does before `publish` sends it; returns the generation.
+pub fn write_local<T>(path: &Path, value: &T) -> u64
+where
+    T: SharedState
+        + for<'a> mmap_sync::rkyv::Serialize<
+            mmap_sync::rkyv::api::high::HighSerializer<
+                mmap_sync::rkyv::util::AlignedVec,
+                mmap_sync::rkyv::ser::allocator::ArenaHandle<'a>,
+                mmap_sync::rkyv::rancor::Error,
+            >,
+        >,
+{
+    let mut writer = mmap_sync::Writer::<T>::open(path).expect("open the local channel");
+    writer.write(value).expect("write the local channel").generation
+}
+
+/// Runs `mmap-sync-relay publish` of the local channel at `path` to channel `channel` on
+/// `server`, with `extra` arguments: its exit code and output, as [`run`] gives them.
+pub fn publish_local(
+    server: &str,
+    channel: &str,
+    path: &Path,
+    extra: &[&str],
+) -> (Option<i32>, String) {
+    let path = path.display().to_string();
+    let args = ["publish", "--server", server, "--channel", channel, "--path", &path];
+    run(&[&args[..], extra].concat())
+}
+
+/// The revision a successful `publish` printed (`published NAME revision N (..`).
+pub fn revision_of(out: &str) -> u64 {
+    out.split("revision ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("no revision in {out:?}"))
 }
 
 /// A single-threaded async runtime for the publisher side of a test.

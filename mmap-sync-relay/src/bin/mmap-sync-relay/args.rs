@@ -7,9 +7,7 @@ use clap::Args;
 use mmap_sync_relay::manifest::check_channel_name;
 use mmap_sync_relay::{Auth, Connection, Tls};
 
-use crate::types::TypeArg;
-
-/// Where a channel's versions are: the server, the channel's name there, and its type.
+/// Where a channel's versions are: the server and the channel's name there.
 #[derive(Args, Debug)]
 pub struct SourceArgs {
     #[command(flatten)]
@@ -17,9 +15,6 @@ pub struct SourceArgs {
     /// Channel name on the server (letters, digits, '-', '_').
     #[arg(long, value_parser = parse_channel)]
     pub channel: String,
-    /// Type of the channel's value.
-    #[arg(long = "type", value_enum)]
-    pub type_: TypeArg,
 }
 
 /// The server and how to authenticate to it.

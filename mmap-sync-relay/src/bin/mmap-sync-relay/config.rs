@@ -10,40 +10,36 @@
 //!
 //! [[channel]]
 //! name = "routing"                  # the channel on the server
-//! type = "routing-table"
 //! path = "/dev/shm/routing_table"   # the local channel
 //!
 //! [[channel]]
 //! name = "features"
-//! type = "feature-table"
 //! path = "/dev/shm/features"
+//! expect_type = "FeatureTable"      # refuse versions (and a channel) of any other type
 //! max_size = "512 MiB"
 //! inactivity_timeout = "2m"
 //! ```
 //!
 //! A channel's settings come from its own table, then `[defaults]`, then the command line
 //! (`--server`, the authentication and TLS options, `--recheck` and the other timings). Local
-//! paths must differ. Every mistake is reported with the file, the channel and the key.
+//! paths must differ. Every mistake is reported with the file, the channel and the key. A
+//! channel has no `type`: its versions carry it (the key is refused, saying so).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::ValueEnum;
 use mmap_sync_relay::manifest::check_channel_name;
 use mmap_sync_relay::status::status_path;
 use mmap_sync_relay::{Auth, Connection, RelayOptions, Tls};
 use serde::Deserialize;
 
 use crate::args::{ConnectionArgs, parse_duration, parse_size};
-use crate::types::TypeArg;
 
 /// One channel, with every setting resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelConfig {
     /// The channel's name on the server.
     pub name: String,
-    /// Its type.
-    pub ty: TypeArg,
     /// The server and how to authenticate.
     pub connection: Connection,
     /// The relay's settings: the local path, its status file, limits and timings.
@@ -54,6 +50,7 @@ pub struct ChannelConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     pub path: PathBuf,
+    pub expect_type: Option<String>,
     pub status_file: Option<PathBuf>,
     pub max_size: Option<u64>,
     pub inactivity_timeout: Duration,
@@ -64,6 +61,7 @@ pub struct Options {
 impl Options {
     pub fn relay_options(&self) -> RelayOptions {
         let mut options = RelayOptions::new(&self.path);
+        options.expect_type = self.expect_type.clone();
         options.status_path = self.status_file.clone();
         options.max_size = self.max_size;
         options.inactivity_timeout = self.inactivity_timeout;
@@ -86,8 +84,10 @@ pub struct Timings {
 #[serde(deny_unknown_fields)]
 struct Table {
     name: Option<String>,
+    /// Gone (a channel's versions carry their type): read only to say so.
     #[serde(rename = "type")]
-    ty: Option<String>,
+    ty: Option<toml::Value>,
+    expect_type: Option<String>,
     path: Option<PathBuf>,
     status_file: Option<PathBuf>,
     max_size: Option<String>,
@@ -151,7 +151,7 @@ fn parse(text: &str, cli: &ConnectionArgs, timings: Timings) -> Result<Vec<Chann
     let file: File = toml::from_str(text).map_err(|err| err.to_string().trim_end().to_owned())?;
     for (key, set) in [
         ("name", file.defaults.name.is_some()),
-        ("type", file.defaults.ty.is_some()),
+        ("expect_type", file.defaults.expect_type.is_some()),
         ("path", file.defaults.path.is_some()),
         ("status_file", file.defaults.status_file.is_some()),
     ] {
@@ -187,14 +187,12 @@ fn resolve(
 ) -> Result<ChannelConfig, String> {
     let name = table.name.clone().ok_or("`name` is missing (the channel's name on the server)")?;
     check_channel_name(&name).map_err(|err| format!("name: {err}"))?;
-    let ty = table.ty.as_deref().ok_or("`type` is missing")?;
-    let ty = TypeArg::from_str(ty, false).map_err(|_| {
-        let known: Vec<String> = TypeArg::value_variants()
-            .iter()
-            .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_owned()))
-            .collect();
-        format!("type: unknown type {ty:?}; this binary knows {}", known.join(", "))
-    })?;
+    if table.ty.is_some() || defaults.ty.is_some() {
+        return Err("`type` is no setting any more: a relay takes the type each version \
+                    carries; to accept only one, set `expect_type = \"TypeName\"` (its Rust \
+                    name, e.g. \"RoutingTable\")"
+            .into());
+    }
     let path = table.path.clone().ok_or("`path` is missing (the local channel's path prefix)")?;
     if !path.is_absolute() {
         return Err(format!("path: {} is not an absolute path", path.display()));
@@ -212,6 +210,7 @@ fn resolve(
         .transpose()?;
     let options = Options {
         path,
+        expect_type: table.expect_type.clone(),
         status_file: table.status_file.clone(),
         max_size,
         inactivity_timeout: duration(
@@ -225,7 +224,7 @@ fn resolve(
     };
     let connection = connection(table, defaults, cli)?;
     connection.check_files()?;
-    Ok(ChannelConfig { name, ty, connection, options })
+    Ok(ChannelConfig { name, connection, options })
 }
 
 /// The connection of a channel: its own table's settings, else `[defaults]`', else the
@@ -306,12 +305,11 @@ mod tests {
 
             [[channel]]
             name = "a"
-            type = "routing-table"
             path = "/dev/shm/a"
 
             [[channel]]
             name = "b"
-            type = "hello-world"
+            expect_type = "HelloWorld"
             path = "/dev/shm/b"
             server = "nats://other:4222"
             user = "u"
@@ -333,40 +331,38 @@ mod tests {
         );
         assert_eq!(b.options.recheck, Duration::from_millis(250));
         assert_eq!(b.options.max_size, Some(1 << 20));
-        assert_eq!(b.ty, TypeArg::HelloWorld);
+        assert_eq!(a.options.expect_type, None);
+        assert_eq!(b.options.expect_type.as_deref(), Some("HelloWorld"));
     }
 
     #[test]
     fn mistakes_name_the_channel_and_the_key() {
         let channel = |body: &str| format!("[[channel]]\nname = \"a\"\n{body}");
         let cases = [
-            (channel("type = \"routing-table\""), "channel 1 (\"a\"): `path` is missing"),
+            (channel("expect_type = \"X\""), "channel 1 (\"a\"): `path` is missing"),
             (
-                channel("type = \"graph\"\npath = \"/dev/shm/a\""),
-                "unknown type \"graph\"; this binary knows hello-world",
+                channel("type = \"routing-table\"\npath = \"/dev/shm/a\""),
+                "channel 1 (\"a\"): `type` is no setting any more: a relay takes the type each \
+                 version carries; to accept only one, set `expect_type",
             ),
+            ("[defaults]\nexpect_type = \"X\"".into(), "`expect_type` belongs in a [[channel]]"),
             (
-                channel("type = \"hello-world\"\npath = \"/dev/shm/a\"\nrecheck = \"soon\""),
+                channel("path = \"/dev/shm/a\"\nrecheck = \"soon\""),
                 "channel 1 (\"a\"): recheck: \"soon\" is not a duration",
             ),
+            (channel("path = \"/dev/shm/a\"\nuser = \"u\""), "`user` is set without `password`"),
             (
-                channel("type = \"hello-world\"\npath = \"/dev/shm/a\"\nuser = \"u\""),
-                "`user` is set without `password`",
-            ),
-            (
-                channel(
-                    "type = \"hello-world\"\npath = \"/dev/shm/a\"\ncreds = \"/nonexistent/x\"",
-                ),
+                channel("path = \"/dev/shm/a\"\ncreds = \"/nonexistent/x\""),
                 "credentials file /nonexistent/x",
             ),
-            (channel("type = \"hello-world\"\npath = \"relative\""), "is not an absolute path"),
-            (channel("tyep = \"hello-world\""), "unknown field `tyep`"),
+            (channel("path = \"relative\""), "is not an absolute path"),
+            (channel("expect_tyep = \"HelloWorld\""), "unknown field `expect_tyep`"),
             ("[defaults]\npath = \"/dev/shm/a\"".into(), "`path` belongs in a [[channel]]"),
             (
                 format!(
                     "{}\n{}",
-                    channel("type = \"hello-world\"\npath = \"/dev/shm/a\""),
-                    channel("type = \"hello-world\"\npath = \"/dev/shm/a\"")
+                    channel("path = \"/dev/shm/a\""),
+                    channel("path = \"/dev/shm/a\"")
                 ),
                 "channel 2 (\"a\"): path /dev/shm/a is already channel 1's",
             ),

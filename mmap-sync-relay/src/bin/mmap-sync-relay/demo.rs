@@ -1,6 +1,7 @@
 //! `mmap-sync-relay demo`: a fleet on one machine. A local nats-server, one relay process per
 //! "host" (each with its own channel path), a publisher, and a reader per host that reports
-//! when each version becomes visible there.
+//! when each version becomes visible there. The value is a small type of the demo's own: the
+//! relays know no type, and take it from the versions.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -9,10 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use mmap_sync::Reader;
+use mmap_sync::dynamic::ChannelType;
+use mmap_sync::{Reader, SharedState, rkyv};
 use mmap_sync_relay::Publisher;
 use mmap_sync_relay::status::{Status, status_path};
-use mmap_sync_schemas::RoutingTable;
 
 use crate::args::parse_duration;
 use crate::exit::Exit;
@@ -29,12 +30,33 @@ pub struct DemoArgs {
     /// Pause between two versions.
     #[arg(long, default_value = "300ms", value_parser = parse_duration)]
     interval: Duration,
-    /// Routes per routing table (a larger value makes larger archives).
+    /// Routes per table (a larger value makes larger archives).
     #[arg(long, default_value_t = 64)]
     routes: usize,
     /// The nats-server binary; default: `nats-server` on the PATH.
     #[arg(long)]
     nats_server: Option<PathBuf>,
+}
+
+/// The demo's value: a routing table of its own, which the relays have never heard of.
+#[derive(rkyv::Archive, rkyv::Serialize, SharedState)]
+#[rkyv(crate = mmap_sync::rkyv)]
+#[shared_state(path = "/dev/shm/mmap_sync_relay_demo", copies = 3)]
+struct DemoRoutes {
+    version: u64,
+    /// Path prefixes, and the backend each goes to.
+    prefixes: Vec<String>,
+    backends: Vec<String>,
+}
+
+impl DemoRoutes {
+    fn example(version: u64, routes: usize) -> Self {
+        DemoRoutes {
+            version,
+            prefixes: (0..routes).map(|i| format!("/service/{i}")).collect(),
+            backends: (0..routes).map(|i| format!("backend-{i}-v{version}.internal:80")).collect(),
+        }
+    }
 }
 
 /// When each host first saw each version, relative to when it was published.
@@ -79,11 +101,11 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
     for host in 1..=args.hosts {
         let host_dir = dir.join(format!("host-{host}"));
         std::fs::create_dir_all(&host_dir).map_err(|e| e.to_string())?;
-        let path = host_dir.join("routing_table");
+        let path = host_dir.join("routes");
         let log = std::fs::File::create(host_dir.join("relay.log")).map_err(|e| e.to_string())?;
         let child = Command::new(&exe)
             .args(["follow", "--server", &server.url(), "--channel", "demo"])
-            .args(["--type", "routing-table", "--recheck", "1s", "--log-level", "info"])
+            .args(["--recheck", "1s", "--log-level", "info"])
             .arg("--path")
             .arg(&path)
             .stdin(Stdio::null())
@@ -101,11 +123,14 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut watchers = Vec::new();
     for (host, path) in paths.iter().enumerate() {
-        let reader = Reader::<RoutingTable>::builder()
-            .open_wait(path, Duration::from_secs(10))
-            .map_err(|e| format!("host-{}: {e}", host + 1))?;
-        let (sightings, stop) = (sightings.clone(), stop.clone());
+        let (sightings, stop, path) = (sightings.clone(), stop.clone(), path.clone());
         watchers.push(std::thread::spawn(move || {
+            // The relay creates the channel when the first version arrives, with its type.
+            let reader =
+                match Reader::<DemoRoutes>::builder().open_wait(&path, Duration::from_secs(15)) {
+                    Ok(reader) => reader,
+                    Err(err) => return eprintln!("host-{}: {err}", host + 1),
+                };
             let mut seen = 0;
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(guard) = reader.read() {
@@ -127,13 +152,13 @@ fn fleet(args: &DemoArgs, binary: &Path, dir: &Path) -> Result<(), String> {
 
     let runtime = crate::runtime();
     let result = runtime.block_on(async {
-        let mut publisher = Publisher::<RoutingTable>::connect(&server.url(), "demo")
-            .await
-            .map_err(|e| e.to_string())?;
+        let ty = ChannelType::of::<DemoRoutes>().expect("a derived type has a structure");
+        let mut publisher =
+            Publisher::connect(&server.url(), "demo", ty).await.map_err(|e| e.to_string())?;
         for version in 1..=args.versions {
             let started = Instant::now();
             let receipt = publisher
-                .publish(&RoutingTable::example(version, args.routes))
+                .publish(&DemoRoutes::example(version, args.routes))
                 .await
                 .map_err(|e| e.to_string())?;
             println!(

@@ -18,14 +18,16 @@ pub enum Exit {
     Usage = 2,
     /// follow: another writer holds the channel.
     WriterExists = 3,
-    /// follow: the channel holds another type or layout, or its files are damaged.
+    /// follow: the channel holds another type or layout (or not --expect-type), records no
+    /// structure, or its files are damaged.
     WrongChannel = 4,
     /// follow: I/O error on the channel or the status file.
     ChannelIo = 5,
     /// publish: another publisher moved the manifest first; mirror: a stream of a mirror's
     /// name is something else.
     Conflict = 6,
-    /// publish: the input is not a valid archive of the type, or exceeds its max_size.
+    /// publish: the local channel holds nothing, records no structure or cannot be read, or the
+    /// input is not a valid archive of its type.
     InvalidInput = 7,
     /// publish, mirror, demo: the server cannot be reached.
     Unreachable = 8,
@@ -66,7 +68,7 @@ impl Exit {
                 "follow: another writer holds the channel (do not restart in a loop: find the other writer)"
             }
             Exit::WrongChannel => {
-                "follow: the channel holds another type or layout, or its files are damaged"
+                "follow: the channel holds another type or layout (or not --expect-type), records no structure, or its files are damaged"
             }
             Exit::ChannelIo => {
                 "follow: I/O error on the channel or the status file (permissions, disk)"
@@ -75,7 +77,7 @@ impl Exit {
                 "publish: conflict, another publisher moved the manifest first (nothing was published); mirror: a stream of a mirror's name exists and is not that mirror (it was left as it is)"
             }
             Exit::InvalidInput => {
-                "publish: the input is not a valid archive of the type, or exceeds its max_size"
+                "publish: the local channel holds nothing, records no structure or cannot be read, or the input is not a valid archive of its type"
             }
             Exit::Unreachable => {
                 "publish, mirror, demo: the server cannot be reached (mirror: or it cannot reach the hub)"

@@ -10,6 +10,11 @@
 //! errors (another writer, another type, an unwritable status file) end the process with their
 //! exit code, as before; with it, they are logged and the channel is opened again after a
 //! backoff, since the other channels must go on.
+//!
+//! No channel type is compiled in: each version carries its type, and a channel that does not
+//! exist yet is created with the type of the first version taken. `--expect-type` (the
+//! configuration's `expect_type`) makes the relay refuse versions, and channels, of any other
+//! type name.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -31,7 +36,6 @@ use crate::args::{ConnectionArgs, parse_channel, parse_duration, parse_size};
 use crate::config::{self, ChannelConfig, Options, Timings};
 use crate::exit::Exit;
 use crate::metrics::{ChannelLabels, Metrics};
-use crate::types::{ForType, Relayed, TypeArg, dispatch};
 
 #[derive(Args, Debug)]
 pub struct FollowArgs {
@@ -40,21 +44,23 @@ pub struct FollowArgs {
     /// Channel name on the server (letters, digits, '-', '_').
     #[arg(long, value_parser = parse_channel, required_unless_present = "config")]
     channel: Option<String>,
-    /// Type of the channel's value.
-    #[arg(long = "type", value_enum, required_unless_present = "config")]
-    type_: Option<TypeArg>,
+    /// Refuse versions of any type but this one (its Rust name, e.g. RoutingTable), and do not
+    /// open a channel that holds another. Default: take the type each version carries.
+    #[arg(long, value_name = "TYPE_NAME")]
+    expect_type: Option<String>,
     /// Path prefix of the local channel (e.g. /dev/shm/routing_table).
     #[arg(long, required_unless_present = "config")]
     path: Option<PathBuf>,
     /// Follow every channel this TOML file lists (SIGHUP reads it again); the command line's
     /// server, authentication, TLS and timings are then defaults beneath the file's.
     #[arg(long, value_name = "FILE")]
-    #[arg(conflicts_with_all = ["channel", "type_", "path", "max_size", "status_file"])]
+    #[arg(conflicts_with_all = ["channel", "expect_type", "path", "max_size", "status_file"])]
     config: Option<PathBuf>,
     /// Serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9464).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
-    /// Largest archive accepted (e.g. "64 MiB"); default: the type's max_size.
+    /// Largest archive accepted (e.g. "512 MiB"); default: an existing channel's max_size, and
+    /// 64 MiB for a channel the relay creates.
     #[arg(long, value_parser = parse_size)]
     max_size: Option<u64>,
     /// A download that receives nothing for this long fails and is retried.
@@ -82,15 +88,15 @@ impl FollowArgs {
 
     /// The one channel the command line describes (without `--config`).
     fn channel(&self) -> Result<ChannelConfig, String> {
-        let (Some(name), Some(ty), Some(path)) = (&self.channel, self.type_, &self.path) else {
-            unreachable!("clap requires --channel, --type and --path without --config")
+        let (Some(name), Some(path)) = (&self.channel, &self.path) else {
+            unreachable!("clap requires --channel and --path without --config")
         };
         Ok(ChannelConfig {
             name: name.clone(),
-            ty,
             connection: self.connection.connection()?,
             options: Options {
                 path: path.clone(),
+                expect_type: self.expect_type.clone(),
                 status_file: self.status_file.clone(),
                 max_size: self.max_size,
                 inactivity_timeout: self.inactivity_timeout,
@@ -152,7 +158,7 @@ pub fn run(args: FollowArgs) -> ExitCode {
                 let channel = channels.into_iter().next().expect("one channel");
                 let (stop, stopped) = watch::channel(false);
                 let task = ChannelTask { config: channel, stopped, metrics, keep_going: false };
-                let relay = dispatch(task.config.ty, task);
+                let relay = task.run();
                 tokio::pin!(relay);
                 let result = tokio::select! {
                     result = &mut relay => result,
@@ -240,7 +246,7 @@ async fn apply(
     }
     wanted.retain(|path, _| !running.contains_key(path));
     for (path, config) in wanted {
-        info!(channel = %config.name, path = %path.display(), type_name = ?config.ty, "starting");
+        info!(channel = %config.name, path = %path.display(), "starting");
         let (stop, stopped) = watch::channel(false);
         let task = ChannelTask {
             config: config.clone(),
@@ -248,7 +254,7 @@ async fn apply(
             metrics: metrics.clone(),
             keep_going: true,
         };
-        let task = tokio::spawn(dispatch(config.ty, task));
+        let task = tokio::spawn(task.run());
         running.insert(path, Running { config, stop, task });
     }
     info!(channels = running.len(), "following");
@@ -269,33 +275,32 @@ struct ChannelTask {
 
 type RelayFuture = Pin<Box<dyn Future<Output = Result<(), RelayError>> + Send>>;
 
-impl ForType for ChannelTask {
-    type Output = RelayFuture;
-
-    fn run<T: Relayed>(self) -> RelayFuture {
+impl ChannelTask {
+    fn run(self) -> RelayFuture {
         let span = info_span!("channel", path = %self.config.options.path.display());
-        Box::pin(follow::<T>(self).instrument(span))
+        Box::pin(follow(self).instrument(span))
     }
 }
 
-async fn follow<T: Relayed>(task: ChannelTask) -> Result<(), RelayError> {
+async fn follow(task: ChannelTask) -> Result<(), RelayError> {
     let ChannelTask { config, stopped, metrics, keep_going } = task;
     let mut delay = Duration::from_millis(200);
     loop {
         let source = NatsSource::new(config.connection.clone(), &config.name)
             .expect("configurations hold checked channel names");
-        let result = match Relay::<T, _>::open(source, config.options.relay_options()) {
+        let result = match Relay::open(source, config.options.relay_options()) {
             Ok(relay) => {
                 let relay = match &metrics {
                     Some(metrics) => relay.observe(metrics.channel(labels(&config))),
                     None => relay,
                 };
+                let held = &relay.status().type_name;
                 info!(
                     status = %relay.status_path().display(),
-                    "following {} on {} as {}",
+                    "following {} on {} into a channel of {}",
                     config.name,
                     config.connection.describe(),
-                    T::TYPE_NAME
+                    if held.is_empty() { "the first version's type" } else { held }
                 );
                 delay = Duration::from_millis(200);
                 relay.run(until_stopped(stopped.clone())).await
@@ -330,7 +335,7 @@ async fn until_stopped(mut stopped: watch::Receiver<bool>) {
 
 /// Completes on SIGTERM or SIGINT. SIGHUP is sent to `reload` when given, and otherwise
 /// logged (nothing to reload): it never ends the process.
-async fn signals(reload: Option<tokio::sync::mpsc::Sender<()>>) {
+pub async fn signals(reload: Option<tokio::sync::mpsc::Sender<()>>) {
     use tokio::signal::unix::{SignalKind, signal};
     let (mut terminate, mut hangup) =
         match (signal(SignalKind::terminate()), signal(SignalKind::hangup())) {
@@ -364,8 +369,10 @@ fn relay_exit(err: &RelayError) -> ExitCode {
         RelayError::Channel(
             mmap_sync::Error::SchemaMismatch { .. }
             | mmap_sync::Error::Incompatible { .. }
-            | mmap_sync::Error::Corrupt { .. },
-        ) => Exit::WrongChannel,
+            | mmap_sync::Error::Corrupt { .. }
+            | mmap_sync::Error::NoStructure { .. },
+        )
+        | RelayError::UnexpectedType { .. } => Exit::WrongChannel,
         RelayError::Channel(mmap_sync::Error::Io { .. }) | RelayError::Status { .. } => {
             Exit::ChannelIo
         }

@@ -1,7 +1,7 @@
 //! `mmap-sync-relay`: follow a NATS JetStream source into a local channel, publish versions,
 //! show a relay's status, mirror channels onto a regional server, or run a local demo fleet.
-//! One file per command; [`types`] is the one place that names the channel types the binary
-//! knows, [`exit`] the one list of exit codes.
+//! One file per command; [`exit`] is the one list of exit codes. The binary knows no channel
+//! type: a channel's versions carry their type, and `publish` reads it from the local channel.
 
 #![deny(missing_docs)]
 
@@ -19,7 +19,6 @@ mod metrics;
 mod mirror;
 mod publish;
 mod status;
-mod types;
 
 use exit::Exit;
 
@@ -45,7 +44,8 @@ enum Command {
     /// publish every new version.
     #[command(after_help = Exit::help())]
     Follow(follow::FollowArgs),
-    /// Publish a new version of a channel (archive, upload, compare-and-set the manifest).
+    /// Publish the value of a local channel (or each new one, with --watch) as the next version
+    /// of a channel on the server: check, upload, compare-and-set the manifest.
     #[command(after_help = Exit::help())]
     Publish(publish::PublishArgs),
     /// Show a relay's status (lag, last error) from its status file.

@@ -191,7 +191,12 @@ fn cannot_open_line(record: &Status) -> String {
 fn print_status(status: &Status, running: bool) {
     let now = unix_millis();
     let ago = |ms: u64| format!("{:.1}s ago", now.saturating_sub(ms) as f64 / 1000.0);
-    println!("channel    {} ({})", status.channel, status.type_name);
+    match (status.type_name.as_str(), status.state) {
+        // A relay that cannot open its channel and expects no type in particular.
+        ("", State::CannotOpen) => println!("channel    {}", status.channel),
+        ("", _) => println!("channel    {} (none yet: the first version makes it)", status.channel),
+        (type_name, _) => println!("channel    {} ({type_name})", status.channel),
+    }
     println!("source     {}", status.source);
     println!(
         "relay      pid {} {} ({:?}), status written {}",
