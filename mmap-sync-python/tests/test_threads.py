@@ -120,7 +120,12 @@ def test_a_buffer_released_on_another_thread_gives_its_pin_back_to_its_thread(ch
 
 def test_ctrl_c_interrupts_a_wait_without_a_limit(channels):
     path, generation = channels.publish("hello", "hello")
+    # Python installs its Ctrl-C handler only where SIGINT is not ignored at startup, and a
+    # process started in the background by a shell inherits it ignored: install it, as an
+    # interactive program has it.
     code = f"""
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import mmap_sync
 reader = mmap_sync.Reader({path!r})
 print("waiting", flush=True)
