@@ -14,9 +14,6 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 
-use crate::guard::ReadGuard;
-use crate::view::{Mode, View};
-
 /// What a value is to Python, after looking through `Option`s, boxes and newtype structs.
 pub enum Settled<'a> {
     /// `None`, `()`, a unit struct.
@@ -111,7 +108,7 @@ pub fn scalar(py: Python<'_>, value: Value<'_>) -> Result<Py<PyAny>, Failure> {
 }
 
 /// An opaque value, as the JSON mapping writes it: `{"$opaque": type, "hex": bytes}`.
-fn opaque(py: Python<'_>, value: Value<'_>) -> Result<Py<PyAny>, Failure> {
+pub fn opaque(py: Python<'_>, value: Value<'_>) -> Result<Py<PyAny>, Failure> {
     let (name, bytes) = value.opaque()?;
     let dict = PyDict::new(py);
     dict.set_item("$opaque", name)?;
@@ -146,18 +143,12 @@ impl From<PyErr> for Failure {
     }
 }
 
-/// A part of a view's value as a view's `[]` gives it: scalars and strings as Python values,
-/// nested parts as views of `guard`.
-pub fn item(py: Python<'_>, guard: &Py<ReadGuard>, value: Value<'_>) -> Result<Py<PyAny>, Failure> {
-    Ok(match settle(value)? {
-        Settled::None => py.None(),
-        Settled::Scalar(value) => scalar(py, value)?,
-        Settled::Variant(name) => name.into_pyobject(py)?.into_any().unbind(),
-        Settled::Opaque(value) => opaque(py, value)?,
-        Settled::Nested(value) => {
-            View::new(py, guard.clone_ref(py), value, Mode::Whole)?.into_any()
-        }
-    })
+/// Whether a view shows a value whole or, for an enum, the payload of its variant (what
+/// `view["Variant"]` gives).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Whole,
+    Payload,
 }
 
 /// The whole value as Python objects (the JSON mapping), checked first.

@@ -17,22 +17,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use mmap_sync::dynamic::Value;
 use pyo3::prelude::*;
-use pyo3::types::PyType;
 
+use crate::channel::Channel;
 use crate::errors;
 use crate::pin::Pin;
-use crate::reader::Channel;
-use crate::view::View;
 
 /// The state of one read.
-struct State {
-    pin: Option<Pin>,
+pub(crate) struct State {
+    pub(crate) pin: Option<Pin>,
     /// The `with` block (or the guard, before `close()`) has not ended.
-    open: bool,
+    pub(crate) open: bool,
     /// View operations in progress.
     users: usize,
     /// Buffers exported and not yet released.
-    exports: usize,
+    pub(crate) exports: usize,
 }
 
 impl State {
@@ -49,7 +47,7 @@ impl State {
 pub struct ReadGuard {
     state: Mutex<State>,
     generation: u64,
-    root: Stored,
+    pub(crate) root: Stored,
     pub(crate) channel: Arc<Channel>,
 }
 
@@ -108,7 +106,7 @@ impl ReadGuard {
         self.generation
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while locked leaves counts that are still right: nothing panics in between.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -148,7 +146,7 @@ impl ReadGuard {
     }
 
     /// Ends the block: the pin goes now, or with the last exported buffer.
-    fn end(&self) {
+    pub(crate) fn end(&self) {
         let released = {
             let mut state = self.lock();
             state.open = false;
@@ -161,73 +159,5 @@ impl ReadGuard {
         };
         drop(released);
         crate::pin::drop_parked();
-    }
-}
-
-#[pymethods]
-impl ReadGuard {
-    /// The view of the whole value.
-    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Py<View>> {
-        let py = slf.py();
-        let guard = slf.get();
-        let access = guard.access(py)?;
-        let root = guard.root.get(&access);
-        View::root(py, slf.clone().unbind(), root)
-    }
-
-    fn __exit__(
-        &self,
-        _kind: Option<&Bound<'_, PyType>>,
-        _value: Option<&Bound<'_, PyAny>>,
-        _traceback: Option<&Bound<'_, PyAny>>,
-    ) -> bool {
-        self.end();
-        false
-    }
-
-    /// Ends the read without a `with` block: views raise afterwards; the generation stays
-    /// pinned while buffers exported from it live.
-    fn close(&self) {
-        self.end();
-    }
-
-    /// The view of the whole value, as `__enter__` gives it (for use without `with`).
-    #[getter]
-    fn value(slf: Bound<'_, Self>) -> PyResult<Py<View>> {
-        Self::__enter__(slf)
-    }
-
-    /// The generation this read serves.
-    #[getter]
-    fn generation(&self) -> u64 {
-        self.generation
-    }
-
-    /// Whether the pin is still held (the block open, or buffers alive).
-    #[getter]
-    fn pinned(&self) -> bool {
-        self.lock().pin.is_some()
-    }
-
-    /// Buffers exported from this read's views and not yet released.
-    #[getter]
-    fn exports(&self) -> usize {
-        self.lock().exports
-    }
-
-    fn __repr__(&self) -> String {
-        let state = self.lock();
-        let what = if state.open {
-            "open"
-        } else if state.pin.is_some() {
-            "ended, pinned by buffers"
-        } else {
-            "ended"
-        };
-        format!(
-            "<mmap_sync.ReadGuard {} generation {} ({what})>",
-            self.channel.display_path(),
-            self.generation
-        )
     }
 }

@@ -10,25 +10,13 @@ use mmap_sync::dynamic::DynReader;
 use pyo3::exceptions::{PyBufferError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::PyType;
 
+use crate::channel::Channel;
 use crate::errors;
 use crate::guard::ReadGuard;
 use crate::pin::{self, Lane, Pin, ReadError, ThreadExit};
-
-/// What every object of one reader knows about its channel.
-#[derive(Debug)]
-pub struct Channel {
-    /// The prefix the reader was opened with.
-    pub prefix: PathBuf,
-    /// Its state file, which errors name.
-    pub state_path: PathBuf,
-}
-
-impl Channel {
-    pub fn display_path(&self) -> String {
-        self.prefix.display().to_string()
-    }
-}
+use crate::view::View;
 
 /// Most `DynReader`s ("lanes") one `Reader` opens: one, plus one for each generation that
 /// buffers keep pinned past their `with` block on a thread that reads again.
@@ -211,5 +199,74 @@ impl Reader {
 
     fn __repr__(&self) -> String {
         format!("<mmap_sync.Reader {}>", self.channel.display_path())
+    }
+}
+
+/// The `with` block as Python sees it: its state and rules are in [`crate::guard`].
+#[pymethods]
+impl ReadGuard {
+    /// The view of the whole value.
+    fn __enter__(slf: Bound<'_, Self>) -> PyResult<Py<View>> {
+        let py = slf.py();
+        let guard = slf.get();
+        let access = guard.access(py)?;
+        let root = guard.root.get(&access);
+        View::root(py, slf.clone().unbind(), root)
+    }
+
+    fn __exit__(
+        &self,
+        _kind: Option<&Bound<'_, PyType>>,
+        _value: Option<&Bound<'_, PyAny>>,
+        _traceback: Option<&Bound<'_, PyAny>>,
+    ) -> bool {
+        self.end();
+        false
+    }
+
+    /// Ends the read without a `with` block: views raise afterwards; the generation stays
+    /// pinned while buffers exported from it live.
+    fn close(&self) {
+        self.end();
+    }
+
+    /// The view of the whole value, as `__enter__` gives it (for use without `with`).
+    #[getter]
+    fn value(slf: Bound<'_, Self>) -> PyResult<Py<View>> {
+        Self::__enter__(slf)
+    }
+
+    /// The generation this read serves.
+    #[getter]
+    fn generation(&self) -> u64 {
+        self.generation_number()
+    }
+
+    /// Whether the pin is still held (the block open, or buffers alive).
+    #[getter]
+    fn pinned(&self) -> bool {
+        self.lock().pin.is_some()
+    }
+
+    /// Buffers exported from this read's views and not yet released.
+    #[getter]
+    fn exports(&self) -> usize {
+        self.lock().exports
+    }
+
+    fn __repr__(&self) -> String {
+        let state = self.lock();
+        let what = if state.open {
+            "open"
+        } else if state.pin.is_some() {
+            "ended, pinned by buffers"
+        } else {
+            "ended"
+        };
+        format!(
+            "<mmap_sync.ReadGuard {} generation {} ({what})>",
+            self.channel.display_path(),
+            self.generation_number()
+        )
     }
 }

@@ -14,20 +14,12 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyInt, PyList, PySlice, PyString, PyTuple};
 
-use crate::convert::{self, Failure, Settled};
+use crate::convert::{self, Failure, Mode, Settled};
 use crate::errors;
 use crate::guard::{Access, ReadGuard, Stored};
 
 /// A key and its value.
 type Pair = (Py<PyAny>, Py<PyAny>);
-
-/// Whether a view shows a value whole or, for an enum, the payload of its variant (what
-/// `view["Variant"]` gives).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Whole,
-    Payload,
-}
 
 /// How a view behaves, decided once when it is made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,8 +126,18 @@ impl View {
         f(&access, value).map_err(|e| failure(py, self.guard(), e))
     }
 
+    /// A part of this view's value as `[]` gives it: scalars and strings as Python values,
+    /// nested parts as views of the same guard.
     fn item(&self, py: Python<'_>, value: Value<'_>) -> Result<Py<PyAny>, Failure> {
-        convert::item(py, &self.guard, value)
+        Ok(match convert::settle(value)? {
+            Settled::None => py.None(),
+            Settled::Scalar(value) => convert::scalar(py, value)?,
+            Settled::Variant(name) => name.into_pyobject(py)?.into_any().unbind(),
+            Settled::Opaque(value) => convert::opaque(py, value)?,
+            Settled::Nested(value) => {
+                View::new(py, self.guard.clone_ref(py), value, Mode::Whole)?.into_any()
+            }
+        })
     }
 
     /// The payload of an enum's variant, as `view["Variant"]` gives it.
