@@ -128,7 +128,7 @@ impl Reader {
     }
 
     /// Blocks until a generation newer than `since` is published, or `timeout_seconds` pass
-    /// (`None`: no limit). Returns the new generation, or `None` on timeout. Other Python
+    /// (`None` or `math.inf`: no limit). Returns the new generation, or `None` on timeout. Other Python
     /// threads run meanwhile (the GIL is released), and Ctrl-C interrupts it.
     #[pyo3(signature = (since, timeout_seconds=None))]
     fn wait_for_change(
@@ -139,6 +139,7 @@ impl Reader {
     ) -> PyResult<Option<u64>> {
         let deadline = match timeout_seconds {
             None => None,
+            Some(s) if s == f64::INFINITY => None,
             Some(s) if s.is_finite() && s >= 0.0 => {
                 Some(Instant::now() + Duration::from_secs_f64(s.min(1e9)))
             }

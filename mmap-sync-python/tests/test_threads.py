@@ -1,6 +1,7 @@
 """One Reader shared by Python threads while a writer publishes without pause; waiting for a
 change without holding the GIL."""
 
+import math
 import signal
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 import mmap_sync
 
@@ -67,9 +69,15 @@ def test_wait_for_change_returns_the_new_generation_and_lets_other_threads_run(c
         reader = mmap_sync.Reader(path)
         assert reader.wait_for_change(1, 0.05) is None, "nothing new: a timeout"
         assert reader.wait_for_change(0, 5) == 1, "already newer: at once"
+        assert reader.wait_for_change(0, math.inf) == 1, "no limit is a timeout too"
+        for bad in (-1.0, math.nan, -math.inf):
+            with pytest.raises(ValueError, match="timeout_seconds"):
+                reader.wait_for_change(1, bad)
 
         woke = []
-        waiter = threading.Thread(target=lambda: woke.append(reader.wait_for_change(1, 30)))
+        waiter = threading.Thread(
+            target=lambda: woke.append(reader.wait_for_change(1, math.inf)), daemon=True
+        )
         waiter.start()
         # While the waiter waits, this thread runs Python code: the wait released the GIL.
         spins = 0
