@@ -174,4 +174,26 @@ fn relays_on_a_regional_leaf_node_converge(server: &ServerBinary) {
     assert_eq!(code, Some(8), "{out}");
     assert_eq!(out.matches("created, no contact with the hub yet").count(), 2, "{out}");
     assert!(out.contains("had no contact with domain nowhere"), "{out}");
+
+    // Any wait is valid input: one longer than the clock can count (10^19 s) waits on, without
+    // a limit, instead of failing on the deadline's arithmetic.
+    let mut forever = std::process::Command::new(support::RELAY)
+        .args(["mirror", "--server", &region_url, "--user", "region", "--password"])
+        .args([REGION_PASSWORD, "--channel", "forever", "--hub-domain", "nowhere"])
+        .args(["--wait", "10000000000000000000s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the relay binary");
+    std::thread::sleep(Duration::from_secs(3));
+    let still_waiting = forever.try_wait().expect("the mirror command's status").is_none();
+    let _ = forever.kill();
+    let output = forever.wait_with_output().expect("the mirror command's output");
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(still_waiting, "a --wait of 10^19 s ended within 3 s: {out}");
+    assert!(!out.contains("panicked"), "{out}");
 }

@@ -60,7 +60,8 @@ pub fn run(args: MirrorArgs) -> ExitCode {
     let server = connection.describe();
     let domain = &args.hub_domain;
     crate::runtime().block_on(async move {
-        let deadline = Instant::now() + args.wait;
+        // Any wait is valid: one beyond what the clock can count waits without limit.
+        let deadline = Instant::now().checked_add(args.wait);
         let mut client = None;
         let mut exit = Exit::Ok;
         for channel in &args.channels {
@@ -74,7 +75,7 @@ pub fn run(args: MirrorArgs) -> ExitCode {
                     };
                     NatsChannel::create_mirror(client.clone(), channel, domain).await
                 };
-                let time_left = Instant::now() + delay < deadline;
+                let time_left = deadline.is_none_or(|d| Instant::now() + delay < d);
                 match attempt.await {
                     Ok(mirrors) => {
                         created
