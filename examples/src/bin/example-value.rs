@@ -59,17 +59,7 @@ fn parse_args() -> Result<Options, String> {
 }
 
 /// Publishes `value` as the next generation of the channel at `path`.
-fn write<T>(path: &PathBuf, value: &T) -> Result<u64, String>
-where
-    T: SharedState
-        + for<'a> mmap_sync::rkyv::Serialize<
-            mmap_sync::rkyv::api::high::HighSerializer<
-                mmap_sync::rkyv::util::AlignedVec,
-                mmap_sync::rkyv::ser::allocator::ArenaHandle<'a>,
-                mmap_sync::rkyv::rancor::Error,
-            >,
-        >,
-{
+fn write<T: SharedState>(path: &PathBuf, value: &T) -> Result<u64, String> {
     let mut writer = Writer::<T>::open(path).map_err(|e| e.to_string())?;
     writer.write(value).map(|published| published.generation).map_err(|e| e.to_string())
 }

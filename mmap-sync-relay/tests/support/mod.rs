@@ -469,17 +469,7 @@ pub fn channel_type<T: SharedState>() -> ChannelType {
 
 /// Publishes `value` as the next generation of the local channel at `path` (creating it), the
 /// way a program that produces a value does before `publish` sends it; returns the generation.
-pub fn write_local<T>(path: &Path, value: &T) -> u64
-where
-    T: SharedState
-        + for<'a> mmap_sync::rkyv::Serialize<
-            mmap_sync::rkyv::api::high::HighSerializer<
-                mmap_sync::rkyv::util::AlignedVec,
-                mmap_sync::rkyv::ser::allocator::ArenaHandle<'a>,
-                mmap_sync::rkyv::rancor::Error,
-            >,
-        >,
-{
+pub fn write_local<T: SharedState>(path: &Path, value: &T) -> u64 {
     let mut writer = mmap_sync::Writer::<T>::open(path).expect("open the local channel");
     writer.write(value).expect("write the local channel").generation
 }
