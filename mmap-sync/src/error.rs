@@ -210,8 +210,9 @@ impl fmt::Debug for Error {
 }
 
 impl Error {
-    /// The variant's name, as `Debug` shows it.
-    fn kind_name(&self) -> &'static str {
+    /// The variant's name, as `Debug` shows it (`"Corrupt"`, `"SchemaMismatch"`, ...): for
+    /// bindings and logs that report the kind of an error by name.
+    pub fn kind_name(&self) -> &'static str {
         match self {
             Error::NotPublished { .. } => "NotPublished",
             Error::WriterExists { .. } => "WriterExists",

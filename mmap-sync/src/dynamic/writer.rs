@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[allow(unused_imports)] // named by the settings' documentation
 use crate::error::Error;
-use crate::error::Result;
+use crate::error::{Result, Schema};
 use crate::paths::ChannelPaths;
 use crate::schema::Structure;
 use crate::shared_state::SharedState;
@@ -35,6 +35,11 @@ pub struct ChannelType {
 }
 
 impl ChannelType {
+    /// The type's name and fingerprint, as errors and the state file show them.
+    pub fn schema(&self) -> Schema {
+        Schema { type_name: self.type_name.clone(), fingerprint: self.fingerprint }
+    }
+
     /// The type of channels of `T`, when `T` has a structure (it derives `SharedState`).
     pub fn of<T: SharedState>() -> Option<ChannelType> {
         let ty = ValueType::of::<T>();
