@@ -86,7 +86,6 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-mod base64;
 pub mod connection;
 pub mod manifest;
 pub mod nats;

@@ -12,6 +12,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE;
 use mmap_sync::dynamic::ChannelType;
 use mmap_sync::schema::Structure;
 use serde::{Deserialize, Serialize};
@@ -77,7 +79,7 @@ impl Manifest {
             object,
             replaces,
             published_at_ms: unix_millis(),
-            structure: crate::base64::encode(&ty.structure.encode()),
+            structure: URL_SAFE.encode(ty.structure.encode()),
         }
     }
 
@@ -85,8 +87,9 @@ impl Manifest {
     /// refuses, with the reason, a structure that is not one: the text is not base64, the
     /// bytes are not an encoded structure, or the structure is inconsistent).
     pub fn channel_type(&self) -> Result<ChannelType, String> {
-        let bytes = crate::base64::decode(&self.structure)
-            .ok_or("the structure is not URL-safe base64 text")?;
+        let bytes = URL_SAFE
+            .decode(&self.structure)
+            .map_err(|_| "the structure is not URL-safe base64 text")?;
         let structure = Structure::decode(&bytes).map_err(|err| format!("the structure: {err}"))?;
         Ok(ChannelType {
             type_name: self.type_name.clone(),
@@ -247,13 +250,43 @@ mod tests {
         let mut manifest = Manifest::describe(&routing_table(), b"bytes", "v1".into(), None);
         manifest.structure = "not base64!".into();
         assert!(manifest.channel_type().unwrap_err().contains("not URL-safe base64"));
-        manifest.structure = crate::base64::encode(b"\x01\x02garbage");
+        manifest.structure = URL_SAFE.encode(b"\x01\x02garbage");
         assert!(manifest.channel_type().unwrap_err().starts_with("the structure: "));
         // Cut short: every prefix of a real encoding is refused, none panics.
         let encoded = routing_table().structure.encode();
         for len in 0..encoded.len() {
-            manifest.structure = crate::base64::encode(&encoded[..len]);
+            manifest.structure = URL_SAFE.encode(&encoded[..len]);
             assert!(manifest.channel_type().is_err(), "{len} bytes of {}", encoded.len());
+        }
+    }
+
+    #[test]
+    fn structure_text_is_padded_url_safe_base64_as_rfc4648_gives_it() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(URL_SAFE.encode(plain.as_bytes()), encoded, "{plain:?}");
+            assert_eq!(
+                URL_SAFE.decode(encoded).ok().as_deref(),
+                Some(plain.as_bytes()),
+                "{encoded:?}"
+            );
+        }
+        // The URL-safe alphabet: 0xfb 0xff -> "-_8=" rather than "+/8=".
+        assert_eq!(URL_SAFE.encode([0xfb, 0xff]), "-_8=");
+        assert_eq!(URL_SAFE.decode("-_8=").ok(), Some(vec![0xfb, 0xff]));
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(URL_SAFE.decode(URL_SAFE.encode(&all)).ok(), Some(all));
+        // Anything else is refused.
+        for bad in ["Zm9v!A==", "Zm9", "Zg==Zm9v", "Z===", "+/8="] {
+            assert!(URL_SAFE.decode(bad).is_err(), "{bad:?}");
         }
     }
 

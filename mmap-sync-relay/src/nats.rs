@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, object_store};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE;
 use futures_util::StreamExt;
 
 use crate::connection::{Connection, without_credentials};
@@ -334,7 +336,7 @@ impl NatsChannel {
         let bucket = bucket_name(&self.channel);
         self.object_stream
             .purge()
-            .filter(format!("$O.{bucket}.M.{}", crate::base64::encode(name.as_bytes())))
+            .filter(format!("$O.{bucket}.M.{}", URL_SAFE.encode(name.as_bytes())))
             .await
             .map(|_| ())
             .map_err(|err| unavailable(&format!("purging the marker of object {name}"), err))
@@ -358,7 +360,7 @@ impl NatsChannel {
             let (subject, _) = subject.map_err(|err| unavailable("listing objects", err))?;
             if let Some(name) = subject
                 .strip_prefix(&prefix)
-                .and_then(|text| String::from_utf8(crate::base64::decode(text)?).ok())
+                .and_then(|text| String::from_utf8(URL_SAFE.decode(text).ok()?).ok())
             {
                 names.push(name);
             }
