@@ -30,8 +30,8 @@ impl<'a> DynArchive<'a> {
     /// Nothing else of the bytes is read: each value is checked as it is read, and
     /// [`Value::check`](super::Value::check) checks the whole value at once.
     pub fn new(structure: &'a Structure, bytes: &'a [u8]) -> Result<DynArchive<'a>, DynError> {
-        check_structure(structure)?;
-        DynArchive::with_checked_structure(structure, bytes)
+        let root = check_structure(structure)?;
+        DynArchive::with_root_layout(structure, bytes, root)
     }
 
     /// As [`new`](Self::new), for a structure [`check_structure`](Self::check_structure) has
@@ -74,7 +74,7 @@ impl<'a> DynArchive<'a> {
     /// size, alignment and offset what rkyv 0.8 archives its shape to, inside its type (variant
     /// fields after the tag byte); enum tags distinct; shapes nested at most 64 levels.
     pub fn check_structure(structure: &Structure) -> Result<(), DynError> {
-        check_structure(structure)
+        check_structure(structure).map(|_| ())
     }
 
     /// The structure.

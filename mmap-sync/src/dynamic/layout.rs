@@ -315,12 +315,20 @@ fn check_layout(found: ArchivedLayout) -> Result<(), String> {
 }
 
 /// Checks `shape` and every shape inside it: named types in range, opaque layouts sound, sizes
-/// that fit, entries and B-tree nodes that can be laid out, nesting bounded.
-pub(super) fn check_shape(types: &[Definition], shape: &Shape, depth: usize) -> Result<(), String> {
+/// that fit, entries and B-tree nodes that can be laid out, nesting bounded. Gives the shape's
+/// layout ([`layout_of`]'s).
+pub(super) fn check_shape(
+    types: &[Definition],
+    shape: &Shape,
+    depth: usize,
+) -> Result<ArchivedLayout, String> {
     if depth > MAX_SHAPE_NESTING {
         return Err(format!("a shape nested more than {MAX_SHAPE_NESTING} levels"));
     }
     let inner = |s: &Shape| check_shape(types, s, depth + 1);
+    let unit = layout(0, 1);
+    // A collection's key and value layouts, for its entries or nodes.
+    let mut entries = None;
     match shape {
         Shape::Vec(s)
         | Shape::BoxSlice(s)
@@ -333,41 +341,39 @@ pub(super) fn check_shape(types: &[Definition], shape: &Shape, depth: usize) -> 
             if list.is_empty() {
                 return Err("a tuple of no elements (`()` is the unit shape)".to_owned());
             }
-            list.iter().try_for_each(inner)?;
+            for element in list {
+                inner(element)?;
+            }
         }
-        Shape::HashSet(k) | Shape::BTreeSet(k) => inner(k)?,
+        Shape::HashSet(k) | Shape::BTreeSet(k) => entries = Some((inner(k)?, unit)),
         Shape::HashMap(k, v) | Shape::BTreeMap(k, v) => {
-            inner(k)?;
-            inner(v)?;
+            let key = inner(k)?;
+            entries = Some((key, inner(v)?));
         }
         Shape::Opaque { layout, .. } => check_layout(*layout)?,
         _ => {}
     }
     let own = layout_at(types, shape, depth)?;
     let too_large = || "a collection whose entries are too large".to_owned();
-    let unit = layout(0, 1);
-    match shape {
-        Shape::HashMap(k, v) => {
-            entry_layout(layout_of(types, k)?, layout_of(types, v)?).ok_or_else(too_large)?;
+    if let Some((key, value)) = entries {
+        match shape {
+            Shape::HashMap(..) | Shape::HashSet(_) => {
+                entry_layout(key, value).ok_or_else(too_large)?;
+            }
+            _ => {
+                node_layout(key, value).ok_or_else(too_large)?;
+            }
         }
-        Shape::HashSet(k) => {
-            entry_layout(layout_of(types, k)?, unit).ok_or_else(too_large)?;
-        }
-        Shape::BTreeMap(k, v) => {
-            node_layout(layout_of(types, k)?, layout_of(types, v)?).ok_or_else(too_large)?;
-        }
-        Shape::BTreeSet(k) => {
-            node_layout(layout_of(types, k)?, unit).ok_or_else(too_large)?;
-        }
-        _ => {}
     }
-    check_layout(own)
+    check_layout(own)?;
+    Ok(own)
 }
 
 /// Checks a structure against rkyv 0.8's layouts: the encoding is [`Encoding::standard`], every
 /// shape is sound ([`check_shape`]), and every field's recorded offset and layout agree with
-/// its shape and lie inside its type (enum variant fields after the tag byte).
-pub(super) fn check_structure(structure: &Structure) -> Result<(), DynError> {
+/// its shape and lie inside its type (enum variant fields after the tag byte). Gives the root's
+/// layout.
+pub(super) fn check_structure(structure: &Structure) -> Result<ArchivedLayout, DynError> {
     let standard = Encoding::standard();
     if structure.encoding != standard {
         return Err(DynError::structure(
@@ -379,7 +385,7 @@ pub(super) fn check_structure(structure: &Structure) -> Result<(), DynError> {
         ));
     }
     let types = &structure.types;
-    check_shape(types, &structure.root, 0)
+    let root = check_shape(types, &structure.root, 0)
         .map_err(|m| DynError::structure("", format!("the root: {m}")))?;
     for definition in types {
         let name = &definition.name;
@@ -406,7 +412,7 @@ pub(super) fn check_structure(structure: &Structure) -> Result<(), DynError> {
             }
         }
     }
-    Ok(())
+    Ok(root)
 }
 
 /// Fields of a struct (`first` 0) or of an enum variant (`first` 1, after the tag).
@@ -423,8 +429,7 @@ fn check_fields(
     for field in &fields.list {
         let path = format!("{at}.{}", field.name);
         let refuse = |m: String| DynError::structure(&path, m);
-        check_shape(types, &field.shape, 0).map_err(refuse)?;
-        let archived = layout_of(types, &field.shape).map_err(refuse)?;
+        let archived = check_shape(types, &field.shape, 0).map_err(refuse)?;
         if archived != field.layout {
             return Err(refuse(format!(
                 "recorded as {} bytes aligned to {}, but rkyv 0.8 archives it in {} bytes aligned \
@@ -470,8 +475,9 @@ mod tests {
 
     fn computed<T: Describe>() -> ArchivedLayout {
         let structure = Structure::of(&T::SHAPE);
-        check_shape(&structure.types, &structure.root, 0).unwrap();
-        layout_of(&structure.types, &structure.root).unwrap()
+        let checked = check_shape(&structure.types, &structure.root, 0).unwrap();
+        assert_eq!(checked, layout_of(&structure.types, &structure.root).unwrap());
+        checked
     }
 
     macro_rules! same_as_rkyv {
