@@ -60,7 +60,7 @@ pub const DEFAULT_MAX_SIZE: u64 = 64 << 20;
 pub const DEFAULT_COPIES: usize = 3;
 
 /// Settings of a relay.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RelayOptions {
     /// Path prefix of the channel the relay writes.
     pub path: PathBuf,

@@ -42,33 +42,9 @@ pub struct ChannelConfig {
     pub name: String,
     /// The server and how to authenticate.
     pub connection: Connection,
-    /// The relay's settings: the local path, its status file, limits and timings.
-    pub options: Options,
-}
-
-/// The parts of [`RelayOptions`] a configuration sets (compared to tell a changed channel).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Options {
-    pub path: PathBuf,
-    pub expect_type: Option<String>,
-    pub status_file: Option<PathBuf>,
-    pub max_size: Option<u64>,
-    pub inactivity_timeout: Duration,
-    pub recheck: Duration,
-    pub retry_max: Duration,
-}
-
-impl Options {
-    pub fn relay_options(&self) -> RelayOptions {
-        let mut options = RelayOptions::new(&self.path);
-        options.expect_type = self.expect_type.clone();
-        options.status_path = self.status_file.clone();
-        options.max_size = self.max_size;
-        options.inactivity_timeout = self.inactivity_timeout;
-        options.recheck = self.recheck;
-        options.retry_max = self.retry_max;
-        options
-    }
+    /// The relay's settings: the local path, its status file, limits and timings (the others
+    /// stay [`RelayOptions::new`]'s), compared whole to tell a changed channel.
+    pub options: RelayOptions,
 }
 
 /// The timings a command line gives (the lowest layer of settings).
@@ -208,10 +184,9 @@ fn resolve(
     let max_size = pick(&table.max_size, &defaults.max_size)
         .map(|text| parse_size(&text).map_err(|err| format!("max_size: {err}")))
         .transpose()?;
-    let options = Options {
-        path,
+    let options = RelayOptions {
         expect_type: table.expect_type.clone(),
-        status_file: table.status_file.clone(),
+        status_path: table.status_file.clone(),
         max_size,
         inactivity_timeout: duration(
             "inactivity_timeout",
@@ -221,6 +196,7 @@ fn resolve(
         )?,
         recheck: duration("recheck", &table.recheck, &defaults.recheck, timings.recheck)?,
         retry_max: duration("retry_max", &table.retry_max, &defaults.retry_max, timings.retry_max)?,
+        ..RelayOptions::new(path)
     };
     let connection = connection(table, defaults, cli)?;
     connection.check_files()?;

@@ -27,13 +27,13 @@ use std::time::Duration;
 
 use clap::Args;
 use mmap_sync_relay::status::clear_cannot_open;
-use mmap_sync_relay::{NatsSource, Relay, RelayError};
+use mmap_sync_relay::{NatsSource, Relay, RelayError, RelayOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::args::{ConnectionArgs, parse_channel, parse_duration, parse_size};
-use crate::config::{self, ChannelConfig, Options, Timings};
+use crate::config::{self, ChannelConfig, Timings};
 use crate::exit::Exit;
 use crate::metrics::{ChannelLabels, Metrics};
 
@@ -94,14 +94,14 @@ impl FollowArgs {
         Ok(ChannelConfig {
             name: name.clone(),
             connection: self.connection.connection()?,
-            options: Options {
-                path: path.clone(),
+            options: RelayOptions {
                 expect_type: self.expect_type.clone(),
-                status_file: self.status_file.clone(),
+                status_path: self.status_file.clone(),
                 max_size: self.max_size,
                 inactivity_timeout: self.inactivity_timeout,
                 recheck: self.recheck,
                 retry_max: self.retry_max,
+                ..RelayOptions::new(path.clone())
             },
         })
     }
@@ -288,7 +288,7 @@ async fn follow(task: ChannelTask) -> Result<(), RelayError> {
     loop {
         let source = NatsSource::new(config.connection.clone(), &config.name)
             .expect("configurations hold checked channel names");
-        let result = match Relay::open(source, config.options.relay_options()) {
+        let result = match Relay::open(source, config.options.clone()) {
             Ok(relay) => {
                 let relay = match &metrics {
                     Some(metrics) => relay.observe(metrics.channel(labels(&config))),
@@ -320,7 +320,7 @@ async fn follow(task: ChannelTask) -> Result<(), RelayError> {
             () = tokio::time::sleep(delay) => {}
             () = until_stopped(stopped.clone()) => {
                 // No longer trying: the record of why it could not open goes too.
-                clear_cannot_open(&config.options.relay_options().status_file());
+                clear_cannot_open(&config.options.status_file());
                 return Ok(());
             }
         }
