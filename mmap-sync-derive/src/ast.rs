@@ -130,37 +130,31 @@ pub(crate) fn name(ident: &Ident) -> String {
 
 /// Whether the bare key `wanted` appears in an item's or field's `#[rkyv(..)]` attributes.
 fn rkyv_flag(attrs: &[syn::Attribute], wanted: &str) -> bool {
-    attrs.iter().filter(|attr| attr.path().is_ident("rkyv")).any(|attr| {
-        let syn::Meta::List(list) = &attr.meta else { return false };
-        let mut found = false;
-        let parser = |input: ParseStream| {
-            while !input.is_empty() {
-                let key = input.call(Ident::parse_any)?;
-                if input.peek(Token![=]) {
-                    input.parse::<Token![=]>()?;
-                    value_tokens(input)?;
-                } else if input.peek(syn::token::Paren) {
-                    input.parse::<proc_macro2::TokenTree>()?;
-                } else if key == wanted {
-                    found = true;
-                }
-                if !input.is_empty() {
-                    input.parse::<Token![,]>()?;
-                }
-            }
-            Ok(())
-        };
-        let _ = parser.parse2(list.tokens.clone());
-        found
-    })
+    let mut found = false;
+    rkyv_entries(attrs, |key, value| found |= value.is_none() && key == wanted);
+    found
 }
 
-/// The type given to `key = ..` in an item's or field's `#[rkyv(..)]` attributes.
-///
-/// Everything else in `#[rkyv(..)]` is rkyv's business; what cannot be read here is ignored,
-/// because rkyv's own derive reports it.
+/// The type given to `key = ..` in an item's or field's `#[rkyv(..)]` attributes (the last
+/// one given).
 fn rkyv_value(attrs: &[syn::Attribute], wanted: &str) -> Option<Type> {
     let mut found = None;
+    rkyv_entries(attrs, |key, value| {
+        if let Some(value) = value
+            && key == wanted
+        {
+            found = syn::parse2::<Type>(value).ok();
+        }
+    });
+    found
+}
+
+/// Visits the entries of an item's or field's `#[rkyv(..)]` attributes in order: a bare key
+/// with `None`, `key = value` with the value's tokens; `key(..)` is skipped.
+///
+/// Everything else in `#[rkyv(..)]` is rkyv's business; what cannot be read here is ignored
+/// (the rest of that attribute with it), because rkyv's own derive reports it.
+fn rkyv_entries(attrs: &[syn::Attribute], mut visit: impl FnMut(&Ident, Option<TokenStream>)) {
     for attr in attrs.iter().filter(|attr| attr.path().is_ident("rkyv")) {
         let syn::Meta::List(list) = &attr.meta else { continue };
         let parser = |input: ParseStream| {
@@ -169,12 +163,11 @@ fn rkyv_value(attrs: &[syn::Attribute], wanted: &str) -> Option<Type> {
                 let key = input.call(Ident::parse_any)?;
                 if input.peek(Token![=]) {
                     input.parse::<Token![=]>()?;
-                    let value = value_tokens(input)?;
-                    if key == wanted {
-                        found = syn::parse2::<Type>(value).ok();
-                    }
+                    visit(&key, Some(value_tokens(input)?));
                 } else if input.peek(syn::token::Paren) {
                     input.parse::<proc_macro2::TokenTree>()?;
+                } else {
+                    visit(&key, None);
                 }
                 if !input.is_empty() {
                     input.parse::<Token![,]>()?;
@@ -184,7 +177,6 @@ fn rkyv_value(attrs: &[syn::Attribute], wanted: &str) -> Option<Type> {
         };
         let _ = parser.parse2(list.tokens.clone());
     }
-    found
 }
 
 /// The tokens of one `key = value` value: everything up to the next top-level comma.
