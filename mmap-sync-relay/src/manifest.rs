@@ -79,7 +79,7 @@ impl Manifest {
             object,
             replaces,
             published_at_ms: unix_millis(),
-            structure: URL_SAFE.encode(ty.structure.encode()),
+            structure: encode_structure(&ty.structure),
         }
     }
 
@@ -113,6 +113,12 @@ impl Manifest {
     pub fn from_json(bytes: &[u8]) -> Result<Self, String> {
         serde_json::from_slice(bytes).map_err(|err| format!("not a manifest: {err}"))
     }
+}
+
+/// A type's structure as a manifest carries it ([`Manifest::structure`]): [`Structure::encode`]
+/// in URL-safe base64 with padding.
+pub(crate) fn encode_structure(structure: &Structure) -> String {
+    URL_SAFE.encode(structure.encode())
 }
 
 /// A manifest together with the source revision it was stored at.

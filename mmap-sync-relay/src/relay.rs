@@ -43,7 +43,9 @@ use mmap_sync::{Published, Schema};
 use tokio::io::AsyncReadExt;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::manifest::{MANIFEST_FORMAT, Sha256, Version, format_checksum, unix_millis};
+use crate::manifest::{
+    MANIFEST_FORMAT, Sha256, Version, encode_structure, format_checksum, unix_millis,
+};
 use crate::source::{Source, SourceError, bounded};
 use crate::status::{
     FileId, Problem, Progress, Record, Refusal, Resume, STATUS_FORMAT, State, Status,
@@ -306,6 +308,9 @@ pub struct Relay<S: Source> {
 struct Channel {
     writer: DynWriter,
     ty: ChannelType,
+    /// `ty`'s structure as a manifest carries it: a version whose manifest has this text has
+    /// the channel's structure without decoding it.
+    structure: String,
     state_file: FileId,
 }
 
@@ -338,7 +343,8 @@ impl Channel {
         let state = writer.paths().state.clone();
         let state_file =
             FileId::of(&state).map_err(|source| mmap_sync::Error::Io { path: state, source })?;
-        Ok(Channel { writer, ty, state_file })
+        let structure = encode_structure(&ty.structure);
+        Ok(Channel { writer, ty, structure, state_file })
     }
 
     fn schema(&self) -> Schema {
@@ -588,7 +594,9 @@ impl<S: Source> Relay<S> {
         info!(type_name = %manifest.type_name, object = %manifest.object, "applying");
         self.set_state(State::Applying);
         if self.channel.is_none() {
-            self.create_channel(ty)?;
+            self.create_channel(
+                ty.expect("a version's type is decoded while there is no channel"),
+            )?;
         }
 
         let fetch = self.source.fetch(version).await?;
@@ -676,8 +684,13 @@ impl<S: Source> Relay<S> {
         Ok(())
     }
 
-    /// The checks that need only the manifest. Returns the version's type.
-    fn check_manifest(&self, version: &Version) -> Result<ChannelType, (RefusalReason, String)> {
+    /// The checks that need only the manifest. Returns the version's type as decoded from the
+    /// manifest, or `None` when the manifest carries the channel's structure in the channel's
+    /// own text (so never without a channel).
+    fn check_manifest(
+        &self,
+        version: &Version,
+    ) -> Result<Option<ChannelType>, (RefusalReason, String)> {
         let manifest = &version.manifest;
         if manifest.format != MANIFEST_FORMAT {
             return Err((
@@ -714,31 +727,41 @@ impl<S: Source> Relay<S> {
                 ));
             }
         }
-        let ty = manifest.channel_type().map_err(|reason| {
-            (RefusalReason::Manifest, format!("the manifest's type cannot be read: {reason}"))
-        })?;
-        match &self.channel {
-            Some(channel) if channel.ty.structure != ty.structure => {
-                return Err((
-                    RefusalReason::Type,
-                    format!(
-                        "type mismatch: the version's structure of {} differs from the \
-                         channel's, under the same name and fingerprints",
-                        manifest.schema()
-                    ),
-                ));
+        // A structure in the channel's own text is the channel's: nothing to decode.
+        let ty = match &self.channel {
+            Some(channel) if channel.structure == manifest.structure => None,
+            channel => {
+                let ty = manifest.channel_type().map_err(|reason| {
+                    (
+                        RefusalReason::Manifest,
+                        format!("the manifest's type cannot be read: {reason}"),
+                    )
+                })?;
+                match channel {
+                    Some(channel) if channel.ty.structure != ty.structure => {
+                        return Err((
+                            RefusalReason::Type,
+                            format!(
+                                "type mismatch: the version's structure of {} differs from the \
+                                 channel's, under the same name and fingerprints",
+                                manifest.schema()
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                    None => DynArchive::check_structure(&ty.structure).map_err(|err| {
+                        (
+                            RefusalReason::Type,
+                            format!(
+                                "values of {} cannot be checked by this relay: {err}",
+                                manifest.schema()
+                            ),
+                        )
+                    })?,
+                }
+                Some(ty)
             }
-            Some(_) => {}
-            None => DynArchive::check_structure(&ty.structure).map_err(|err| {
-                (
-                    RefusalReason::Type,
-                    format!(
-                        "values of {} cannot be checked by this relay: {err}",
-                        manifest.schema()
-                    ),
-                )
-            })?,
-        }
+        };
         let max_size = match &self.channel {
             Some(channel) => channel.writer.max_size(),
             None => self.options.max_size.unwrap_or(DEFAULT_MAX_SIZE),
