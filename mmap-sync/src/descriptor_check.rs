@@ -101,15 +101,13 @@ impl DescriptorCheck {
     }
 
     /// Checks a descriptor's `generation`, `fingerprint` and `length` (as loaded by the caller)
-    /// against the channel; `file_len` is the data file's length, asked only when the length
-    /// passed the other checks and `file_len` gives one (a reader that knows its data file holds
-    /// at least `length` bytes already passes `None`).
+    /// against the channel. Whether the data file holds the `length` bytes is [`Self::holds`],
+    /// asked after this passes (a reader that knows its data file is long enough skips it).
     pub fn check(
         &self,
         generation: u64,
         fingerprint: u64,
         length: u64,
-        file_len: impl FnOnce() -> Option<u64>,
     ) -> std::result::Result<(), DescriptorProblem> {
         if fingerprint != self.fingerprint {
             return Err(DescriptorProblem::Fingerprint {
@@ -124,11 +122,15 @@ impl DescriptorCheck {
         if length < self.root_size {
             return Err(DescriptorProblem::ShorterThanRoot { length, root_size: self.root_size });
         }
-        match file_len() {
-            Some(file_len) if file_len < length => {
-                Err(DescriptorProblem::Truncated { length, file_len })
-            }
-            _ => Ok(()),
+        Ok(())
+    }
+
+    /// The data file, `file_len` bytes long, must hold the descriptor's `length` bytes.
+    pub fn holds(length: u64, file_len: u64) -> std::result::Result<(), DescriptorProblem> {
+        if file_len < length {
+            Err(DescriptorProblem::Truncated { length, file_len })
+        } else {
+            Ok(())
         }
     }
 }

@@ -248,8 +248,9 @@ impl Channel {
                 max_size: header.max_size,
                 root_size: 0,
             };
-            if let Err(problem) =
-                rules.check(v.generation, v.fingerprint, v.length, || Some(file_len))
+            if let Err(problem) = rules
+                .check(v.generation, v.fingerprint, v.length)
+                .and_then(|()| DescriptorCheck::holds(v.length, file_len))
             {
                 return bad(problems, problem.to_string());
             }

@@ -51,29 +51,8 @@ pub(crate) fn validate_copy(
         max_size: state.max_size(),
         root_size: rules.ty.root_size as u64,
     };
-    // Touching a mapped page past the end of the file faults: the file must really hold the
-    // bytes the descriptor promises before any is read. The writer never shrinks a data file,
-    // so a length seen before is still good; only a longer value needs a new look.
-    let mut io_error = None;
-    let verdict = check.check(generation, fingerprint, len, || {
-        if data.known_len >= len {
-            return None;
-        }
-        match crate::files::file_len(&data.file, &data.path) {
-            Ok(file_len) => {
-                data.known_len = file_len;
-                Some(file_len)
-            }
-            Err(e) => {
-                io_error = Some(e);
-                None
-            }
-        }
-    });
-    if let Some(e) = io_error {
-        return Err(e);
-    }
-    match verdict {
+    let corrupt = |problem: DescriptorProblem| Error::corrupt(&data.path, problem.to_string());
+    match check.check(generation, fingerprint, len) {
         Ok(()) => {}
         Err(DescriptorProblem::Fingerprint { .. }) => {
             return Err(Error::SchemaMismatch {
@@ -83,7 +62,14 @@ pub(crate) fn validate_copy(
                 differences: rules.ty.differences(state),
             });
         }
-        Err(problem) => return Err(Error::corrupt(&data.path, problem.to_string())),
+        Err(problem) => return Err(corrupt(problem)),
+    }
+    // Touching a mapped page past the end of the file faults: the file must really hold the
+    // bytes the descriptor promises before any is read. The writer never shrinks a data file,
+    // so a length seen before is still good; only a longer value needs a new look.
+    if data.known_len < len {
+        data.known_len = crate::files::file_len(&data.file, &data.path)?;
+        DescriptorCheck::holds(len, data.known_len).map_err(corrupt)?;
     }
     let base = data.mapping(len, on_fault)?.ptr();
     let len = len as usize;
