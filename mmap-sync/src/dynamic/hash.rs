@@ -203,22 +203,6 @@ impl<'a> Table<'a> {
         Ok(())
     }
 
-    /// The positions of the key and value of every full bucket, in storage order. For a
-    /// table [`check`](Self::check) accepted: exactly `len` of them.
-    pub(super) fn full_buckets(
-        &self,
-    ) -> Result<impl Iterator<Item = (usize, usize)> + use<'a>, DynError> {
-        let control = self.control_bytes()?;
-        let (end, size, value_offset) = (self.control, self.entry_size, self.value_offset);
-        // `open` checked that all `cap` buckets lie before the control bytes, aligned.
-        Ok(control.iter().take(self.cap).enumerate().filter(|(_, byte)| *byte & 0x80 == 0).map(
-            move |(index, _)| {
-                let position = end - (index + 1) * size;
-                (position, position + value_offset)
-            },
-        ))
-    }
-
     /// How many buckets a full scan looks at.
     pub(super) fn capacity(&self) -> usize {
         self.cap

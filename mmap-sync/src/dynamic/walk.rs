@@ -357,8 +357,10 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
         let value = self.at(shape, at);
         match shape {
             Shape::HashMap(k, v) => {
+                // `table` checked that exactly `len` of its `cap` buckets are full and charged
+                // `cap > len` steps, so the entries' own item budget (as large) never ends first.
                 let table = self.table(value, k, Some(v))?;
-                self.table_entries(&table, k, v)
+                self.map(&mut Entries::table(table))
             }
             Shape::HashSet(k) => {
                 let table = self.table(value, k, None)?;
@@ -461,29 +463,13 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
         self.punct(']')
     }
 
-    /// A B-tree map's entries.
+    /// A map's entries (a hash map's in storage order).
     #[inline(never)]
     fn map(&mut self, entries: &mut Entries<'a>) -> Result<(), DynError> {
         self.punct('{')?;
         for (i, entry) in entries.enumerate() {
             let (key, value) = entry?;
             self.entry(i, key, value)?;
-        }
-        self.punct('}')
-    }
-
-    /// A hash map's entries, read from its full buckets in storage order: [`table`](Self::table)
-    /// checked that exactly `len` of its `cap` buckets are full.
-    #[inline(never)]
-    fn table_entries(
-        &mut self,
-        table: &Table<'a>,
-        key: &'a Shape,
-        value: &'a Shape,
-    ) -> Result<(), DynError> {
-        self.punct('{')?;
-        for (i, (k, v)) in table.full_buckets()?.enumerate() {
-            self.entry(i, self.at(key, k), self.at(value, v))?;
         }
         self.punct('}')
     }
