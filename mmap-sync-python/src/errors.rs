@@ -75,29 +75,6 @@ pub fn raise(py: Python<'_>, kind: &str, path: Option<&Path>, message: String) -
     }
 }
 
-/// The kind of a runtime error: its variant's name.
-pub fn kind_of(error: &mmap_sync::Error) -> String {
-    use mmap_sync::Error as E;
-    let known = match error {
-        E::NotPublished { .. } => "NotPublished",
-        E::WriterExists { .. } => "WriterExists",
-        E::SchemaMismatch { .. } => "SchemaMismatch",
-        E::Corrupt { .. } => "Corrupt",
-        E::Incompatible { .. } => "Incompatible",
-        E::ReadersFull { .. } => "ReadersFull",
-        E::WriterBlocked { .. } => "WriterBlocked",
-        E::TooLarge { .. } => "TooLarge",
-        E::InvalidValue { .. } => "InvalidValue",
-        E::Superseded { .. } => "Superseded",
-        E::Forked { .. } => "Forked",
-        E::NoStructure { .. } => "NoStructure",
-        E::Io { .. } => "Io",
-        // A variant added after this build: `Debug` starts with its name.
-        other => return format!("{other:?}").split(':').next().unwrap_or("Error").to_owned(),
-    };
-    known.to_owned()
-}
-
 /// The exception of an error reading a value through its structure, on the channel whose
 /// state file is `state`: `KeyError`, `IndexError`, `TypeError`, `OverflowError` or
 /// `ValueError` for what Python code asks wrongly (no such field or key, an index past the
@@ -122,5 +99,5 @@ pub fn from_dyn(py: Python<'_>, error: &DynError, state: &Path) -> PyErr {
 
 /// The Python exception of a runtime error.
 pub fn from_runtime(py: Python<'_>, error: &mmap_sync::Error) -> PyErr {
-    raise(py, &kind_of(error), Some(error.path()), error.to_string())
+    raise(py, error.kind_name(), Some(error.path()), error.to_string())
 }
