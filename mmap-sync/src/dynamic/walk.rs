@@ -502,11 +502,11 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
         for _ in 0..MAX_DEPTH {
             let next = match inner.shape() {
                 Shape::Option(_) => inner.option()?,
-                Shape::Named(_) if inner.kind() == Kind::Struct => {
-                    let mut fields = inner.fields()?;
-                    match (newtype(&inner), fields.next()) {
-                        (true, Some((_, field))) => Some(field),
-                        _ => None,
+                Shape::Named(index) if inner.kind() == Kind::Struct => {
+                    match &inner.definition(*index)?.body {
+                        Body::Struct(fields) => newtype_field(fields.style, &fields.list)
+                            .map(|field| inner.field_value(field)),
+                        Body::Enum(_) => None,
                     }
                 }
                 _ => None,
@@ -568,9 +568,10 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
     #[inline(never)]
     fn structure(&mut self, fields: &'a FieldList, at: usize) -> Result<(), DynError> {
         let list = fields.list.as_slice();
+        if let Some(field) = newtype_field(fields.style, list) {
+            return self.field(field, at);
+        }
         match fields.style {
-            // A newtype struct (`struct A(T)`), which serde writes as its field.
-            Style::Unnamed if list.len() == 1 => self.field(&list[0], at),
             Style::Unit => self.put("null"),
             Style::Unnamed => self.field_values(list, at),
             Style::Named => self.field_object(list, at),
@@ -587,10 +588,10 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
         self.string(variant.name())?;
         self.punct(':')?;
         let list = variant.field_list();
-        match variant.style() {
-            Style::Unnamed if list.len() == 1 => self.field(&list[0], at)?,
-            Style::Named => self.field_object(list, at)?,
-            _ => self.field_values(list, at)?,
+        match newtype_field(variant.style(), list) {
+            Some(field) => self.field(field, at)?,
+            None if variant.style() == Style::Named => self.field_object(list, at)?,
+            None => self.field_values(list, at)?,
         }
         self.punct('}')
     }
@@ -645,21 +646,13 @@ impl<'a, 's, S: Sink + ?Sized> Walk<'a, 's, S> {
     }
 }
 
-/// How a struct's fields are named.
-fn style(value: &Value<'_>) -> Style {
-    match value.shape() {
-        Shape::Named(index) => match value.archive().structure().types.get(*index).map(|d| &d.body)
-        {
-            Some(Body::Struct(fields)) => fields.style,
-            _ => Style::Named,
-        },
-        _ => Style::Named,
+/// The field of a newtype struct or variant (`A(T)`: unnamed, one field), which serde writes
+/// as that field.
+fn newtype_field(style: Style, list: &[Field]) -> Option<&Field> {
+    match list {
+        [field] if style == Style::Unnamed => Some(field),
+        _ => None,
     }
-}
-
-/// Whether a struct is a newtype (`struct A(T)`), which serde writes as its field.
-fn newtype(value: &Value<'_>) -> bool {
-    style(value) == Style::Unnamed && value.len().ok() == Some(1)
 }
 
 /// A map key as a path segment: `"a"` or `3`, or `#i` (the entry's place) for other keys.
