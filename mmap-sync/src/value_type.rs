@@ -48,13 +48,15 @@ pub(crate) struct ValueType {
 /// Where a [`ValueType`]'s structure comes from.
 #[derive(Clone, Debug)]
 pub(crate) enum Known {
-    /// No structure: a hand-written `SharedState`, or the facade.
+    /// No structure: a hand-written `SharedState`, or the facade. Also the type a channel
+    /// records, as a reader of that channel knows it: nothing to compare against this state.
     None,
     /// A derived type's, made from its `const` shape when needed; `true` when its fingerprint
     /// stops at a recursive field ([`has_deferred`](crate::schema::has_deferred)), so that a
     /// reader compares whole structures as well.
     Static(fn() -> Structure, bool),
-    /// As a channel recorded it (a program that knows the type only as its structure).
+    /// As a program that knows the type only as its structure gives it (a dynamic writer),
+    /// to be recorded and compared with a channel's.
     Recorded(Arc<Structure>),
 }
 
@@ -113,14 +115,16 @@ impl ValueType {
         }
     }
 
-    /// The type the channel whose state is `state` records: its name, fingerprints and
-    /// structure, for a program that knows the type only as that structure. Its archives are
-    /// not checked as a whole when a generation is validated (the checksum still is): the
-    /// dynamic view checks what it reads as it reads it.
+    /// The type the channel whose state is `state` records: its name and fingerprints, and
+    /// (returned beside it) its decoded structure, for a program that knows the type only as
+    /// that structure. The type carries no structure of its own: compared with `state`, it
+    /// would be compared with itself. Its archives are not checked as a whole when a generation
+    /// is validated (the checksum still is): the dynamic view checks what it reads as it reads
+    /// it.
     ///
     /// [`Error::NoStructure`] when the writer recorded none; [`Error::Corrupt`] when what it
     /// recorded cannot be decoded.
-    pub fn recorded(state: &StateMap, path: &Path) -> Result<(ValueType, Arc<Structure>)> {
+    pub fn recorded(state: &StateMap, path: &Path) -> Result<(ValueType, Structure)> {
         let schema = state.schema();
         let description = state.description();
         if description.is_empty() {
@@ -137,7 +141,6 @@ impl ValueType {
                 "the recorded structure's root is not a struct or enum",
             ));
         };
-        let structure = Arc::new(structure);
         let ty = ValueType {
             type_name: schema.type_name,
             fingerprint: schema.fingerprint,
@@ -147,7 +150,7 @@ impl ValueType {
             root_size: root.size as usize,
             root_align: root.align as usize,
             check: |_| Ok(()),
-            structure: Known::Recorded(structure.clone()),
+            structure: Known::None,
         };
         Ok((ty, structure))
     }

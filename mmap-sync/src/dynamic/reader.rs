@@ -178,18 +178,16 @@ impl DynReaderBuilder {
                         reason: format!("the recorded structure cannot be read: {e}"),
                     }
                 })?;
-                recorded = Some(structure);
+                // The root's layout, as `recorded` found it in the structure.
+                let root =
+                    ArchivedLayout { size: ty.root_size as u64, align: ty.root_align as u64 };
+                recorded = Some((Arc::new(structure), root));
                 Ok(ty)
             },
             self.checksum,
             self.background,
         )?;
-        let structure = recorded.expect("the type was recorded before the reader opened");
-        // The structure check computed the root's layout already: this cannot fail.
-        let root = DynArchive::root_layout(&structure).map_err(|e| crate::Error::Incompatible {
-            path: path.as_ref().to_owned(),
-            reason: format!("the recorded structure cannot be read: {e}"),
-        })?;
+        let (structure, root) = recorded.expect("the type was recorded before the reader opened");
         Ok(DynReader { core, structure, root })
     }
 

@@ -62,7 +62,7 @@ impl ChannelType {
             type_name: ty.type_name,
             fingerprint: ty.fingerprint,
             layout_fingerprint: ty.layout_fingerprint,
-            structure: Structure::clone(&structure),
+            structure,
         })
     }
 
