@@ -30,8 +30,6 @@ pub(crate) struct ReaderShared {
     /// The channel's files. Declared before `validated`: their mappings are registered with
     /// the fault words that `validated` gives back to their pool when it drops.
     pub(super) files: ReaderFiles,
-    /// The identity of the state file this reader maps.
-    state_id: FileId,
     /// Latched when the path was found to name another state file.
     replaced: AtomicBool,
     /// Whether a background validator validates every new generation.
@@ -80,7 +78,6 @@ impl ReaderShared {
         let fingerprint = ty.accepts(&files.state, &files.paths.state)?;
         let slots = files.readers.slot_count();
         os::on_fork_in_child(thread_slot::after_fork_in_child);
-        let state_id = files.state_id;
         let active_word = ActiveWord(std::ptr::NonNull::from(&files.state.header().active));
         let validated = Validated::new(ty, fingerprint, checksum, fast, &mut files);
         Ok(Arc::new(ReaderShared {
@@ -88,7 +85,6 @@ impl ReaderShared {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             active_word,
             files,
-            state_id,
             replaced: AtomicBool::new(false),
             background,
             opened_in_epoch: os::fork_epoch(),
@@ -344,7 +340,7 @@ impl ReaderShared {
         }
         // A missing file is not another set: a writer may still publish into deleted files.
         let replaced = std::fs::symlink_metadata(&self.paths().state)
-            .is_ok_and(|meta| FileId::from(&meta) != self.state_id);
+            .is_ok_and(|meta| FileId::from(&meta) != self.files.state_id);
         if replaced {
             self.replaced.store(true, Ordering::Relaxed);
         }
