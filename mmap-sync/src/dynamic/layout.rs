@@ -180,6 +180,16 @@ pub(super) fn node_layout(key: ArchivedLayout, value: ArchivedLayout) -> Option<
 /// named type out of range.
 #[inline]
 pub(super) fn direct_layout(types: &[Definition], shape: &Shape) -> Option<ArchivedLayout> {
+    match shape {
+        Shape::Named(index) => Some(types.get(*index)?.layout),
+        _ => fixed_layout(shape),
+    }
+}
+
+/// The archived layout of a leaf or pointer shape, the same whatever it holds; `None` for
+/// `Option`, arrays, tuples, named types and opaque shapes.
+#[inline]
+fn fixed_layout(shape: &Shape) -> Option<ArchivedLayout> {
     Some(match shape {
         Shape::Unit => layout(0, 1),
         Shape::Bool => layout(1, 1),
@@ -191,10 +201,11 @@ pub(super) fn direct_layout(types: &[Definition], shape: &Shape) -> Option<Archi
         Shape::Box(_) => layout(4, 4),
         Shape::HashMap(..) | Shape::HashSet(_) => layout(12, 4),
         Shape::BTreeMap(..) | Shape::BTreeSet(_) => layout(8, 4),
-        Shape::Named(index) => types.get(*index)?.layout,
-        Shape::Option(_) | Shape::Array(..) | Shape::Tuple(_) | Shape::Opaque { .. } => {
-            return None;
-        }
+        Shape::Option(_)
+        | Shape::Array(..)
+        | Shape::Tuple(_)
+        | Shape::Named(_)
+        | Shape::Opaque { .. } => return None,
     })
 }
 
@@ -243,14 +254,6 @@ fn layout_at(types: &[Definition], shape: &Shape, depth: usize) -> Result<Archiv
     }
     let too_large = || format!("a shape larger than {MAX_SIZE} bytes");
     let found = match shape {
-        Shape::Unit => layout(0, 1),
-        Shape::Bool => layout(1, 1),
-        Shape::Char => layout(4, 4),
-        Shape::Int(int) => int_layout(*int),
-        Shape::Float(Float::F32) => layout(4, 4),
-        Shape::Float(Float::F64) => layout(8, 8),
-        Shape::String | Shape::BoxStr | Shape::Vec(_) | Shape::BoxSlice(_) => layout(8, 4),
-        Shape::Box(_) => layout(4, 4),
         Shape::Option(inner) => {
             option_layout(layout_at(types, inner, depth + 1)?).ok_or_else(too_large)?
         }
@@ -265,8 +268,6 @@ fn layout_at(types: &[Definition], shape: &Shape, depth: usize) -> Result<Archiv
             }
             tuple.finish().ok_or_else(too_large)?
         }
-        Shape::HashMap(..) | Shape::HashSet(_) => layout(12, 4),
-        Shape::BTreeMap(..) | Shape::BTreeSet(_) => layout(8, 4),
         Shape::Named(index) => match types.get(*index) {
             Some(definition) => {
                 check_layout(definition.layout).map_err(|m| format!("{}: {m}", definition.name))?;
@@ -275,6 +276,8 @@ fn layout_at(types: &[Definition], shape: &Shape, depth: usize) -> Result<Archiv
             None => return Err(format!("refers to type {index} of {}", types.len())),
         },
         Shape::Opaque { layout, .. } => *layout,
+        // Not reached: every other shape has a fixed layout.
+        _ => fixed_layout(shape).ok_or("a shape without a layout")?,
     };
     if found.size > MAX_SIZE {
         return Err(too_large());
