@@ -302,15 +302,7 @@ pub(super) fn tuple_offset(
 /// Refuses a layout no compiler makes: an alignment that is not a power of two up to 64 KiB,
 /// a size that is not a multiple of it or is larger than 1 TiB.
 fn check_layout(found: ArchivedLayout) -> Result<(), String> {
-    if found.align == 0 || !found.align.is_power_of_two() || found.align > 1 << 16 {
-        return Err(format!("alignment {} is not a power of two up to 65536", found.align));
-    }
-    if !found.size.is_multiple_of(found.align) {
-        return Err(format!(
-            "size {} is not a multiple of its alignment {}",
-            found.size, found.align
-        ));
-    }
+    found.check()?;
     if found.size > MAX_SIZE {
         return Err(format!("size {} is larger than {MAX_SIZE} bytes", found.size));
     }

@@ -189,16 +189,7 @@ impl Structure {
 }
 
 fn check_layout(layout: ArchivedLayout, at: &str) -> Result<(), String> {
-    if layout.align == 0 || !layout.align.is_power_of_two() || layout.align > 1 << 16 {
-        return Err(format!("{at}: alignment {} is not a power of two up to 65536", layout.align));
-    }
-    if !layout.size.is_multiple_of(layout.align) {
-        return Err(format!(
-            "{at}: size {} is not a multiple of its alignment {}",
-            layout.size, layout.align
-        ));
-    }
-    Ok(())
+    layout.check().map_err(|m| format!("{at}: {m}"))
 }
 
 impl Shape {

@@ -28,6 +28,21 @@ impl ArchivedLayout {
             align: align_of::<T::Archived>() as u64,
         }
     }
+
+    /// Refuses a layout no compiler makes: an alignment that is not a power of two up to
+    /// 64 KiB, or a size that is not a multiple of it.
+    pub(crate) fn check(self) -> Result<(), String> {
+        if self.align == 0 || !self.align.is_power_of_two() || self.align > 1 << 16 {
+            return Err(format!("alignment {} is not a power of two up to 65536", self.align));
+        }
+        if !self.size.is_multiple_of(self.align) {
+            return Err(format!(
+                "size {} is not a multiple of its alignment {}",
+                self.size, self.align
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// An integer type, as archived. `usize` and `isize` are archived with the width rkyv was
