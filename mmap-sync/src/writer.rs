@@ -95,34 +95,58 @@ impl fmt::Debug for RawWriter {
 /// A copy reserved for a value: fill [`bytes_mut`](Staged::bytes_mut), then
 /// [`publish`](Staged::publish). Dropping it publishes nothing.
 pub struct Staged<'w, T: SharedState> {
-    writer: &'w mut RawWriter,
-    copy: usize,
-    len: usize,
-    reclaimed: usize,
-    waited: Duration,
+    raw: RawStaged<'w>,
     _type: PhantomData<fn(&T)>,
 }
 
 impl<T: SharedState> fmt::Debug for Staged<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Staged").field("copy", &self.copy).field("len", &self.len).finish()
+        self.raw.debug_as("Staged", f)
     }
 }
 
 impl<T: SharedState> Staged<'_, T> {
     /// The `len` bytes of the reserved copy, in the mapped data file: write the archive here.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        let copy = self.copy;
-        self.writer.copy_bytes_mut(copy, self.len)
+        self.raw.bytes_mut()
     }
 
     /// Validates the bytes as a `T::Archived` (root at the end, as `rkyv::to_bytes` lays it
     /// out), checksums them and publishes them. Fails with [`Error::InvalidValue`] (nothing
     /// published) if they are not a valid archive.
     pub fn publish(self) -> Result<Published> {
-        let check = self.writer.ty.check;
-        let published = self.writer.publish_staged(self.copy, self.len, &check)?;
+        let check = self.raw.writer.ty.check;
+        self.raw.publish(&check)
+    }
+}
+
+/// A copy reserved by [`RawWriter::stage`] for `len` bytes, written in place and then published
+/// once checked: what [`Staged`] and the dynamic view's `DynStaged` wrap. Dropping it publishes
+/// nothing.
+pub(crate) struct RawStaged<'w> {
+    writer: &'w mut RawWriter,
+    copy: usize,
+    len: usize,
+    /// What reserving the copy reclaimed and waited, reported by the publish.
+    reclaimed: usize,
+    waited: Duration,
+}
+
+impl RawStaged<'_> {
+    /// The `len` bytes of the reserved copy, in the mapped data file.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        self.writer.copy_bytes_mut(self.copy, self.len)
+    }
+
+    /// Publishes the `len` bytes written into the copy, once `check` has validated them there.
+    pub fn publish(self, check: Check<'_>) -> Result<Published> {
+        let published = self.writer.commit(self.copy, Filled::unhashed(self.len), Some(check))?;
         Ok(Published { reclaimed: self.reclaimed, waited: self.waited, ..published })
+    }
+
+    /// The wrapper's `Debug`: its name, the copy and the length.
+    pub fn debug_as(&self, name: &str, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct(name).field("copy", &self.copy).field("len", &self.len).finish()
     }
 }
 
@@ -267,7 +291,7 @@ impl RawWriter {
     }
 
     /// Reserves a free copy with room for `len` bytes (see [`Staged`]).
-    pub fn stage(&mut self, len: usize) -> Result<(usize, usize, Duration)> {
+    pub fn stage(&mut self, len: usize) -> Result<RawStaged<'_>> {
         let max_size = self.options.set.max_size;
         if len as u64 > max_size {
             return Err(Error::TooLarge { path: self.paths.data(0), size: len as u64, max_size });
@@ -276,22 +300,11 @@ impl RawWriter {
         if (self.files.data[copy].allocated as usize) < len {
             self.grow(copy, len)?;
         }
-        Ok((copy, reclaimed, waited))
-    }
-
-    /// Publishes the `len` bytes written into copy `copy` (reserved by [`stage`](Self::stage)),
-    /// once `check` has validated them there.
-    pub fn publish_staged(
-        &mut self,
-        copy: usize,
-        len: usize,
-        check: Check<'_>,
-    ) -> Result<Published> {
-        self.commit(copy, Filled::unhashed(len), Some(check))
+        Ok(RawStaged { writer: self, copy, len, reclaimed, waited })
     }
 
     /// The first `len` bytes of data copy `copy` (allocated, not pinned by any reader).
-    pub fn copy_bytes_mut(&mut self, copy: usize, len: usize) -> &mut [u8] {
+    fn copy_bytes_mut(&mut self, copy: usize, len: usize) -> &mut [u8] {
         let data = &mut self.files.data[copy];
         let len = len.min(data.allocated as usize).min(data.map.len());
         // SAFETY: `len` bytes of the file are allocated and mapped read-write; only this writer
@@ -594,8 +607,7 @@ impl<T: SharedState> Writer<T> {
     /// [`write_bytes`](Self::write_bytes) for large values. Fails with [`Error::TooLarge`]
     /// when `len` exceeds `max_size`.
     pub fn stage(&mut self, len: usize) -> Result<Staged<'_, T>> {
-        let (copy, reclaimed, waited) = self.raw.stage(len)?;
-        Ok(Staged { writer: &mut self.raw, copy, len, reclaimed, waited, _type: PhantomData })
+        Ok(Staged { raw: self.raw.stage(len)?, _type: PhantomData })
     }
 
     /// The last published generation (0 before the first publish on a new channel).

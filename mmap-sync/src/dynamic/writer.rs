@@ -14,7 +14,7 @@ use crate::paths::ChannelPaths;
 use crate::schema::Structure;
 use crate::shared_state::SharedState;
 use crate::value_type::{Known, ValueType};
-use crate::writer::{Published, RawWriter, WriterOptions, writer_settings};
+use crate::writer::{Published, RawStaged, RawWriter, WriterOptions, writer_settings};
 
 use super::archive::DynArchive;
 
@@ -137,15 +137,14 @@ impl DynWriter {
     /// Checks `bytes` (a whole archive, root at the end) through the structure and publishes
     /// them.
     pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<Published> {
-        let structure = self.structure.clone();
-        self.raw.publish_bytes_checked(bytes, &move |bytes| check(&structure, bytes))
+        let structure = &self.structure;
+        self.raw.publish_bytes_checked(bytes, &|bytes| check(structure, bytes))
     }
 
     /// Reserves a free copy for an archive of exactly `len` bytes, to be written in place and
     /// then published with [`DynStaged::publish`], which checks it.
     pub fn stage(&mut self, len: usize) -> Result<DynStaged<'_>> {
-        let (copy, reclaimed, waited) = self.raw.stage(len)?;
-        Ok(DynStaged { writer: self, copy, len, reclaimed, waited })
+        Ok(DynStaged { raw: self.raw.stage(len)?, structure: &self.structure })
     }
 
     /// The last published generation (0 if none).
@@ -177,33 +176,29 @@ impl DynWriter {
 /// A copy reserved by [`DynWriter::stage`]: fill [`bytes_mut`](Self::bytes_mut), then
 /// [`publish`](Self::publish). Dropping it publishes nothing.
 pub struct DynStaged<'w> {
-    writer: &'w mut DynWriter,
-    copy: usize,
-    len: usize,
-    reclaimed: usize,
-    waited: Duration,
+    raw: RawStaged<'w>,
+    /// The writer's structure, which the bytes are checked through.
+    structure: &'w Structure,
 }
 
 impl fmt::Debug for DynStaged<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DynStaged").field("copy", &self.copy).field("len", &self.len).finish()
+        self.raw.debug_as("DynStaged", f)
     }
 }
 
 impl DynStaged<'_> {
     /// The `len` bytes of the reserved copy: write the archive here.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        self.writer.raw.copy_bytes_mut(self.copy, self.len)
+        self.raw.bytes_mut()
     }
 
     /// Checks the bytes through the structure, checksums and publishes them; fails with
     /// [`Error::InvalidValue`] naming the field (nothing published) if they are not a valid
     /// archive of it.
     pub fn publish(self) -> Result<Published> {
-        let structure = self.writer.structure.clone();
-        let check = move |bytes: &[u8]| check(&structure, bytes);
-        let published = self.writer.raw.publish_staged(self.copy, self.len, &check)?;
-        Ok(Published { reclaimed: self.reclaimed, waited: self.waited, ..published })
+        let structure = self.structure;
+        self.raw.publish(&|bytes| check(structure, bytes))
     }
 }
 
