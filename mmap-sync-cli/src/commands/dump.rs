@@ -7,13 +7,12 @@ use std::path::PathBuf;
 
 use mmap_sync::Error;
 use mmap_sync::dynamic::{DynError, DynErrorKind, DynReader, Kind, NumericKind, Value};
-use mmap_sync::json::Json;
 use mmap_sync::schema::Float;
 
 use crate::channel::diagnose;
 use crate::exit::Exit;
 use crate::failure::Failure;
-use crate::output::{Output, Report};
+use crate::output::Output;
 use crate::text;
 
 /// Print the channel's value, read through the structure its writer recorded: an indented tree,
@@ -39,7 +38,7 @@ pub fn run(args: &Args, out: Output) -> Result<Exit, Failure> {
     // The value is rendered while the generation is pinned, then printed after the pin is
     // released: a slow terminal never holds a copy from the writer.
     let at = args.at.as_deref();
-    let dump = {
+    let text = {
         let guard = reader.read().map_err(|e| opening(path, e))?;
         let failed = |e: DynError| {
             value_failure(&reader, guard.generation(), e.kind(), e.path(), e.message(), at)
@@ -49,11 +48,10 @@ pub fn run(args: &Args, out: Output) -> Result<Exit, Failure> {
             Some(at) => root.at(at).map_err(failed)?,
             None => root,
         };
-        let json = match out {
-            Output::Json => Some(value.to_json().map_err(failed)?),
-            Output::Text => None,
-        };
-        let tree = match out {
+        match out {
+            // The value's JSON as the dynamic view wrote it, on one line.
+            Output::Json => format!("{}\n", value.to_json().map_err(failed)?),
+            // The heading, then the tree.
             Output::Text => {
                 let mut tree = Tree { out: String::new(), limit: args.limit, path: String::new() };
                 tree.value(value, 0).map_err(|Located { path, error }| {
@@ -66,21 +64,12 @@ pub fn run(args: &Args, out: Output) -> Result<Exit, Failure> {
                         at,
                     )
                 })?;
-                Some(tree.out)
+                let heading = heading(&reader, guard.generation(), guard.bytes().len(), at);
+                format!("{heading}\n{}", tree.out)
             }
-            Output::Json => None,
-        };
-        Dump {
-            heading: heading(&reader, guard.generation(), guard.bytes().len(), args.at.as_deref()),
-            tree,
-            json,
         }
     };
-    match out {
-        Output::Text => out.print(&dump)?,
-        // The value's JSON as the dynamic view wrote it, on one line.
-        Output::Json => crate::output::say(&format!("{}\n", dump.json.unwrap_or_default()))?,
-    }
+    crate::output::say(&text)?;
     Ok(Exit::Ok)
 }
 
@@ -152,24 +141,6 @@ fn heading(reader: &DynReader, generation: u64, bytes: usize, at: Option<&str>) 
         text::shown(&schema.type_name),
         text::bytes(bytes as u64),
     )
-}
-
-/// What `dump` prints.
-struct Dump {
-    heading: String,
-    tree: Option<String>,
-    json: Option<String>,
-}
-
-impl Report for Dump {
-    fn text(&self) -> String {
-        format!("{}\n{}", self.heading, self.tree.as_deref().unwrap_or_default())
-    }
-
-    fn json(&self) -> Json {
-        // Not printed: `run` prints the value's own JSON text.
-        Json::Null
-    }
 }
 
 /// A problem found while the tree is drawn, and the path of the value it was found at.
