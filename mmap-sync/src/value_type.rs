@@ -10,7 +10,7 @@ use rkyv::{Archive, Portable, rancor};
 use crate::error::{Error, Result, Schema};
 use crate::fingerprint;
 use crate::format::StateMap;
-use crate::schema::{Difference, Structure};
+use crate::schema::{ArchivedLayout, Difference, Shape, Structure};
 use crate::shared_state::SharedState;
 
 /// Validates `bytes` as an archived `A` with its root at the end (bytecheck).
@@ -131,28 +131,43 @@ impl ValueType {
             return Err(Error::NoStructure { path: path.to_owned(), type_name: schema.type_name });
         }
         let structure = Structure::decode(&description).map_err(|e| Error::corrupt(path, e))?;
-        let root = match &structure.root {
-            crate::schema::Shape::Named(index) => structure.definition(*index).map(|d| d.layout),
-            _ => None,
-        };
-        let Some(root) = root else {
+        let Some(root) = named_root(&structure) else {
             return Err(Error::corrupt(
                 path,
                 "the recorded structure's root is not a struct or enum",
             ));
         };
-        let ty = ValueType {
+        // `decode` checked the layout: a power-of-two alignment, a size it divides.
+        let ty = ValueType::structured(
+            schema,
+            state.derived(),
+            state.layout_fingerprint(),
+            root,
+            Known::None,
+        );
+        Ok((ty, structure))
+    }
+
+    /// A type known as a structure whose root has the layout `root`: its archives are not
+    /// checked as a whole when a generation is validated (the checksum still is), the dynamic
+    /// view checks them through the structure.
+    pub fn structured(
+        schema: Schema,
+        derived: bool,
+        layout_fingerprint: u64,
+        root: ArchivedLayout,
+        structure: Known,
+    ) -> Self {
+        ValueType {
             type_name: schema.type_name,
             fingerprint: schema.fingerprint,
-            derived: state.derived(),
-            layout_fingerprint: state.layout_fingerprint(),
-            // `decode` checked the layout: a power-of-two alignment, a size it divides.
+            derived,
+            layout_fingerprint,
             root_size: root.size as usize,
             root_align: root.align as usize,
             check: |_| Ok(()),
-            structure: Known::None,
-        };
-        Ok((ty, structure))
+            structure,
+        }
     }
 
     /// Type name and fingerprint.
@@ -209,6 +224,15 @@ impl ValueType {
         let error = Error::SchemaMismatch { path: path.to_owned(), expected, found, differences };
         crate::log::schema_mismatch(&error);
         Err(error)
+    }
+}
+
+/// The layout of `structure`'s root when it is a named type (a struct or enum), as its
+/// definition records it.
+pub(crate) fn named_root(structure: &Structure) -> Option<ArchivedLayout> {
+    match &structure.root {
+        Shape::Named(index) => structure.definition(*index).map(|d| d.layout),
+        _ => None,
     }
 }
 

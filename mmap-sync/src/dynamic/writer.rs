@@ -13,7 +13,7 @@ use crate::error::{Result, Schema};
 use crate::paths::ChannelPaths;
 use crate::schema::Structure;
 use crate::shared_state::SharedState;
-use crate::value_type::{Known, ValueType};
+use crate::value_type::{Known, ValueType, named_root};
 use crate::writer::{Published, RawStaged, RawWriter, WriterOptions, writer_settings};
 
 use super::archive::DynArchive;
@@ -72,28 +72,21 @@ impl ChannelType {
             path: path.to_owned(),
             reason: format!("the structure of {} cannot be written: {e}", self.type_name),
         })?;
-        let root = match &self.structure.root {
-            crate::schema::Shape::Named(index) => self.structure.definition(*index),
-            _ => None,
-        };
-        let Some(root) = root.map(|d| d.layout) else {
+        let Some(root) = named_root(&self.structure) else {
             return Err(Error::Incompatible {
                 path: path.to_owned(),
                 reason: "the structure's root is not a struct or enum".to_owned(),
             });
         };
         let structure = Arc::new(self.structure.clone());
-        let ty = ValueType {
-            type_name: self.type_name.clone(),
-            fingerprint: self.fingerprint,
-            derived: true,
-            layout_fingerprint: self.layout_fingerprint,
-            root_size: root.size as usize,
-            root_align: root.align as usize,
-            // Checked by the dynamic writer itself, through the structure.
-            check: |_| Ok(()),
-            structure: Known::Recorded(structure.clone()),
-        };
+        // Checked by the dynamic writer itself, through the structure.
+        let ty = ValueType::structured(
+            self.schema(),
+            true,
+            self.layout_fingerprint,
+            root,
+            Known::Recorded(structure.clone()),
+        );
         Ok((ty, structure))
     }
 }
