@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use async_nats::datetime::DateTime;
 use async_nats::jetstream::{self, kv, object_store};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
@@ -274,7 +275,7 @@ impl NatsChannel {
                 continue;
             }
             if let Ok(version) = parse(&entry) {
-                let at_ms = (entry.created.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
+                let at_ms = unix_ms(entry.created);
                 versions.push((version, at_ms));
             }
         }
@@ -333,10 +334,9 @@ impl NatsChannel {
             Err(err) if err.kind() == object_store::DeleteErrorKind::NotFound => return Ok(()),
             Err(err) => return Err(unavailable(&format!("deleting object {name}"), err)),
         }
-        let bucket = bucket_name(&self.channel);
         self.object_stream
             .purge()
-            .filter(format!("$O.{bucket}.M.{}", URL_SAFE.encode(name.as_bytes())))
+            .filter(format!("{}{}", self.object_subjects('M'), URL_SAFE.encode(name.as_bytes())))
             .await
             .map(|_| ())
             .map_err(|err| unavailable(&format!("purging the marker of object {name}"), err))
@@ -349,22 +349,9 @@ impl NatsChannel {
     /// when it starts, and never ends if a concurrent deletion purges a record before it is
     /// delivered (two publishers collecting garbage at once).
     pub async fn objects(&self) -> Result<Vec<object_store::ObjectInfo>, SourceError> {
-        let prefix = format!("$O.{}.M.", bucket_name(&self.channel));
-        let mut subjects = self
-            .object_stream
-            .info_with_subjects(format!("{prefix}>"))
-            .await
-            .map_err(|err| unavailable("listing objects", err))?;
-        let mut names = Vec::new();
-        while let Some(subject) = subjects.next().await {
-            let (subject, _) = subject.map_err(|err| unavailable("listing objects", err))?;
-            if let Some(name) = subject
-                .strip_prefix(&prefix)
-                .and_then(|text| String::from_utf8(URL_SAFE.decode(text).ok()?).ok())
-            {
-                names.push(name);
-            }
-        }
+        let encoded = self.subjects_under(&self.object_subjects('M'), "listing objects").await?;
+        let names =
+            encoded.iter().filter_map(|text| String::from_utf8(URL_SAFE.decode(text).ok()?).ok());
         let mut objects = Vec::new();
         for name in names {
             match self.objects.info(&name).await {
@@ -435,24 +422,20 @@ impl NatsChannel {
             }
             let (since_ms, wait) = match replaced_at(&info.name) {
                 Some(at) => (at, grace),
-                None => (
-                    info.modified
-                        .map_or(0, |t| (t.unix_timestamp_nanos() / 1_000_000).max(0) as u64),
-                    grace.max(orphan_min_age),
-                ),
+                None => (info.modified.map_or(0, unix_ms), grace.max(orphan_min_age)),
             };
-            if u128::from(unix_millis().saturating_sub(since_ms)) >= wait.as_millis() {
+            if aged(since_ms, wait) {
                 candidates.push(info.name.clone());
             }
         }
         for name in &candidates {
             self.delete_object(name).await?;
         }
-        let bucket = bucket_name(&self.channel);
+        let chunks = self.object_subjects('C');
         for nuid in orphan_chunks {
             self.object_stream
                 .purge()
-                .filter(format!("$O.{bucket}.C.{nuid}"))
+                .filter(format!("{chunks}{nuid}"))
                 .await
                 .map_err(|err| unavailable(&format!("purging the orphaned chunks {nuid}"), err))?;
             candidates.push(format!("chunks {nuid}"));
@@ -467,35 +450,59 @@ impl NatsChannel {
         named: &[&str],
         min_age: Duration,
     ) -> Result<Vec<String>, SourceError> {
-        let prefix = format!("$O.{}.C.", bucket_name(&self.channel));
-        let mut subjects = self
-            .object_stream
-            .info_with_subjects(format!("{prefix}>"))
-            .await
-            .map_err(|err| unavailable("listing chunks", err))?;
-        let mut unnamed = Vec::new();
-        while let Some(subject) = subjects.next().await {
-            let (subject, _) = subject.map_err(|err| unavailable("listing chunks", err))?;
-            if let Some(nuid) = subject.strip_prefix(&prefix)
-                && !named.contains(&nuid)
-            {
-                unnamed.push(subject.clone());
-            }
-        }
+        let prefix = self.object_subjects('C');
+        let mut unnamed = self.subjects_under(&prefix, "listing chunks").await?;
+        unnamed.retain(|nuid| !named.contains(&nuid.as_str()));
         let mut orphans = Vec::new();
-        for subject in unnamed {
+        for nuid in unnamed {
+            let subject = format!("{prefix}{nuid}");
             let newest = match self.object_stream.get_last_raw_message_by_subject(&subject).await {
                 Ok(message) => message.time,
                 // Purged meanwhile (another publisher collecting): nothing left to do.
                 Err(_) => continue,
             };
-            let newest_ms = (newest.unix_timestamp_nanos() / 1_000_000).max(0) as u64;
-            if u128::from(unix_millis().saturating_sub(newest_ms)) >= min_age.as_millis() {
-                orphans.push(subject[prefix.len()..].to_owned());
+            if aged(unix_ms(newest), min_age) {
+                orphans.push(nuid);
             }
         }
         Ok(orphans)
     }
+
+    /// The prefix of the object stream's subjects of `kind`: `M` for the objects' records
+    /// (followed by the object's name in URL-safe base64), `C` for their chunks (followed by
+    /// the object's nuid).
+    fn object_subjects(&self, kind: char) -> String {
+        format!("$O.{}.{kind}.", bucket_name(&self.channel))
+    }
+
+    /// What follows `prefix` in each subject of the object stream that starts with it, listed
+    /// in one request; `what` says what the listing is for in its errors.
+    async fn subjects_under(&self, prefix: &str, what: &str) -> Result<Vec<String>, SourceError> {
+        let mut subjects = self
+            .object_stream
+            .info_with_subjects(format!("{prefix}>"))
+            .await
+            .map_err(|err| unavailable(what, err))?;
+        let mut tails = Vec::new();
+        while let Some(subject) = subjects.next().await {
+            let (subject, _) = subject.map_err(|err| unavailable(what, err))?;
+            if let Some(tail) = subject.strip_prefix(prefix) {
+                tails.push(tail.to_owned());
+            }
+        }
+        Ok(tails)
+    }
+}
+
+/// `time` in milliseconds since the Unix epoch (0 before it).
+fn unix_ms(time: DateTime) -> u64 {
+    (time.unix_timestamp_nanos() / 1_000_000).max(0) as u64
+}
+
+/// Whether at least `age` has passed on this host's clock since `since_ms` (milliseconds
+/// since the Unix epoch).
+fn aged(since_ms: u64, age: Duration) -> bool {
+    u128::from(unix_millis().saturating_sub(since_ms)) >= age.as_millis()
 }
 
 fn parse(entry: &kv::Entry) -> Result<Version, SourceError> {
