@@ -105,10 +105,8 @@ fn show(path: &Path, args: &StatusArgs) -> Exit {
     let seen = evaluate(path, args);
     match &seen.status {
         Ok(status) => {
-            let running = running(status);
-            print_status(status, running);
-            let silent_ms = unix_millis().saturating_sub(status.updated_at_ms);
-            if running && u128::from(silent_ms) > args.stale_after.as_millis() {
+            print_status(status, seen.running);
+            if let Some(silent_ms) = seen.stale_ms {
                 println!(
                     "STALE      no status written for {:.1}s: the relay may be stuck",
                     silent_ms as f64 / 1000.0
@@ -132,6 +130,11 @@ struct Seen {
     /// A running relay that cannot open the channel, when the record shown is another's (two
     /// relays for one channel: the one holding it writes the status file).
     cannot_open: Option<Status>,
+    /// Whether the relay that wrote the record shown still runs.
+    running: bool,
+    /// How long the running relay has written no status, in milliseconds, when that is longer
+    /// than `--stale-after`.
+    stale_ms: Option<u64>,
 }
 
 /// Whether the relay that wrote `status` still runs (and did not stop following).
@@ -164,18 +167,24 @@ fn evaluate(path: &Path, args: &StatusArgs) -> Seen {
         (status, _) => (status, None),
     };
     let Ok(shown) = &status else {
-        return Seen { exit: Exit::NoStatus, status, cannot_open };
+        return Seen { exit: Exit::NoStatus, status, cannot_open, running: false, stale_ms: None };
     };
+    let running = running(shown);
     let silent_ms = unix_millis().saturating_sub(shown.updated_at_ms);
-    let stale = running(shown) && u128::from(silent_ms) > args.stale_after.as_millis();
-    let exit = if !running(shown) {
+    let stale_ms =
+        (running && u128::from(silent_ms) > args.stale_after.as_millis()).then_some(silent_ms);
+    let exit = if !running {
         Exit::NotRunning
-    } else if stale || shown.behind > 0 || shown.last_error.is_some() || cannot_open.is_some() {
+    } else if stale_ms.is_some()
+        || shown.behind > 0
+        || shown.last_error.is_some()
+        || cannot_open.is_some()
+    {
         Exit::Behind
     } else {
         Exit::Ok
     };
-    Seen { exit, status, cannot_open }
+    Seen { exit, status, cannot_open, running, stale_ms }
 }
 
 /// "cannot open the channel (3 attempts since 12.0s ago): REASON".
