@@ -57,5 +57,5 @@ pub const fn type_fingerprint(shape: &StaticShape, schema_version: u64) -> u64 {
 /// Size of `T`'s archived root: a lower bound for any archived value of `T`, which the
 /// derive checks `max_size` against at compile time.
 pub const fn archived_root_size<T: Archivable>() -> u64 {
-    size_of::<T::Archived>() as u64
+    ArchivedLayout::of::<T>().size
 }

@@ -6,12 +6,10 @@ use std::marker::PhantomData;
 use super::shape::{ArchivedLayout, Describe, StaticField, StaticShape};
 use crate::__private::Archivable;
 
-/// Size and alignment of `T`'s archived form.
+/// Size and alignment of `T`'s archived form ([`ArchivedLayout::of`], under the bound whose
+/// error says what to do).
 pub const fn layout_of<T: Archivable>() -> ArchivedLayout {
-    ArchivedLayout {
-        size: size_of::<T::Archived>() as u64,
-        align: align_of::<T::Archived>() as u64,
-    }
+    ArchivedLayout::of::<T>()
 }
 
 /// Size and alignment of field type `F` archived through wrapper `W`.
