@@ -254,10 +254,7 @@ impl Publisher {
     {
         if (T::TYPE_NAME, T::FINGERPRINT) != (self.ty.type_name.as_str(), self.ty.fingerprint) {
             return Err(PublishError::WrongType {
-                expected: mmap_sync::Schema {
-                    type_name: self.ty.type_name.clone(),
-                    fingerprint: self.ty.fingerprint,
-                },
+                expected: self.ty.schema(),
                 found: mmap_sync::Schema {
                     type_name: T::TYPE_NAME.to_owned(),
                     fingerprint: T::FINGERPRINT,

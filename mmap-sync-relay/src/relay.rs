@@ -346,10 +346,6 @@ impl Channel {
         let structure = encode_structure(&ty.structure);
         Ok(Channel { writer, ty, structure, state_file })
     }
-
-    fn schema(&self) -> Schema {
-        Schema { type_name: self.ty.type_name.clone(), fingerprint: self.ty.fingerprint }
-    }
 }
 
 impl<S: Source> fmt::Debug for Relay<S> {
@@ -403,7 +399,7 @@ impl<S: Source> Relay<S> {
             return Err(RelayError::UnexpectedType {
                 path: mmap_sync::ChannelPaths::new(&options.path).state,
                 expected: expected.clone(),
-                found: Schema { type_name: ty.type_name.clone(), fingerprint: ty.fingerprint },
+                found: ty.schema(),
             });
         }
         let channel = ty.map(|ty| Channel::open(&options, ty)).transpose()?;
@@ -722,7 +718,7 @@ impl<S: Source> Relay<S> {
                     format!(
                         "type mismatch: the version is a {}, this channel holds {}",
                         manifest.schema(),
-                        channel.schema()
+                        channel.ty.schema()
                     ),
                 ));
             }
