@@ -232,7 +232,7 @@ impl Differ<'_> {
                     }
                 }
             }
-            (a, b) => self.push(&name, Change::Kind { expected: kind(a), found: kind(b) }),
+            (a, b) => self.push(&name, Change::Kind { expected: a.kind(), found: b.kind() }),
         }
     }
 
@@ -264,13 +264,6 @@ impl Differ<'_> {
                 self.push(&format!("{owner}.{}", fb.name), Change::FieldAdded { ty });
             }
         }
-    }
-}
-
-fn kind(body: &Body) -> &'static str {
-    match body {
-        Body::Struct(_) => "struct",
-        Body::Enum(_) => "enum",
     }
 }
 

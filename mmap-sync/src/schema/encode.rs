@@ -272,7 +272,8 @@ const BTREE_SET: u8 = 16;
 const NAMED: u8 = 17;
 const OPAQUE: u8 = 18;
 
-/// A shape: its tag, then an integer's kind (its index in [`Int::ALL`]), a float's (0 `f32`,
+/// A shape: its tag, then an integer's kind (its index in [`Int::ALL`], which lists the kinds
+/// in declaration order: its discriminant), a float's (0 `f32`,
 /// 1 `f64`), an array's length, a tuple's count, a named type's index, an opaque type's name
 /// and layout, followed by the shapes inside it.
 fn put_shape(shape: &Shape, out: &mut Vec<u8>) {
@@ -282,7 +283,7 @@ fn put_shape(shape: &Shape, out: &mut Vec<u8>) {
         Shape::Char => out.push(CHAR),
         Shape::Int(int) => {
             out.push(INT);
-            out.push(Int::ALL.iter().position(|i| i == int).unwrap_or(0) as u8);
+            out.push(*int as u8);
         }
         Shape::Float(float) => {
             out.push(FLOAT);
@@ -547,6 +548,13 @@ mod tests {
             body: Body::Struct(Fields { style: Style::Named, list: fields.collect() }),
         };
         Structure { encoding: Encoding::standard(), root: Shape::Named(0), types: vec![all] }
+    }
+
+    #[test]
+    fn an_integer_kinds_code_is_its_index_in_all() {
+        for (index, int) in Int::ALL.into_iter().enumerate() {
+            assert_eq!(int as usize, index, "{int:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A structure as one line of JSON, in a shape that stays stable across releases, written by the
 //! workspace's one JSON writer ([`crate::json`]).
 
-use super::shape::{Float, Style};
+use super::shape::Style;
 use super::structure::{Body, Fields, Shape, Structure};
 use crate::json::Json;
 
@@ -52,14 +52,7 @@ impl From<&Structure> for Json {
             .map(|definition| {
                 let mut object = vec![
                     ("name", Json::from(definition.name.as_str())),
-                    (
-                        "kind",
-                        match definition.body {
-                            Body::Struct(_) => "struct",
-                            Body::Enum(_) => "enum",
-                        }
-                        .into(),
-                    ),
+                    ("kind", definition.body.kind().into()),
                     ("size", definition.layout.size.into()),
                     ("align", definition.layout.align.into()),
                 ];
@@ -135,7 +128,7 @@ fn shape_json(structure: &Structure, shape: &Shape) -> Json {
         Shape::BoxStr => vec![kind("box_str")],
         Shape::Int(int) => vec![kind("int"), ("type", int.name().into())],
         Shape::Float(float) => {
-            vec![kind("float"), ("type", if *float == Float::F64 { "f64" } else { "f32" }.into())]
+            vec![kind("float"), ("type", float.name().into())]
         }
         Shape::Vec(s) => vec![kind("vec"), of(s)],
         Shape::BoxSlice(s) => vec![kind("box_slice"), of(s)],

@@ -70,10 +70,7 @@ impl fmt::Display for Structure {
             text: format!("root: {} ({})", cell(&self.render(&self.root)), self.encoding),
         }];
         for definition in &self.types {
-            let kind = match definition.body {
-                Body::Struct(_) => "struct",
-                Body::Enum(_) => "enum",
-            };
+            let kind = definition.body.kind();
             lines.push(Line::Heading {
                 indent: 0,
                 text: format!(

@@ -127,6 +127,16 @@ pub enum Float {
     F64,
 }
 
+impl Float {
+    /// The Rust name.
+    pub(crate) const fn name(self) -> &'static str {
+        match self {
+            Float::F32 => "f32",
+            Float::F64 => "f64",
+        }
+    }
+}
+
 /// How a struct or variant names its fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Style {

@@ -142,6 +142,16 @@ pub enum Body {
     Enum(Vec<Variant>),
 }
 
+impl Body {
+    /// `"struct"` or `"enum"`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Body::Struct(_) => "struct",
+            Body::Enum(_) => "enum",
+        }
+    }
+}
+
 /// The fields of a struct or variant.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Fields {
@@ -232,8 +242,7 @@ impl Structure {
             Shape::Bool => out.push_str("bool"),
             Shape::Char => out.push_str("char"),
             Shape::Int(int) => out.push_str(int.name()),
-            Shape::Float(Float::F32) => out.push_str("f32"),
-            Shape::Float(Float::F64) => out.push_str("f64"),
+            Shape::Float(float) => out.push_str(float.name()),
             Shape::String => out.push_str("String"),
             Shape::BoxStr => out.push_str("Box<str>"),
             Shape::Vec(inner) => one("Vec", inner, out),
