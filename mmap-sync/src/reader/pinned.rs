@@ -75,9 +75,9 @@ impl<'a> PinnedCopy<'a> {
     #[inline(always)]
     pub fn into_pinned(self, slot: &'a ThreadSlot, root: *const u8) -> Pinned<'a> {
         debug_assert!(std::ptr::eq(self.pin, slot.pin()));
-        let generation = protocol::generation(self.active);
+        let active = self.active;
         std::mem::forget(self);
-        Pinned { slot, generation, root }
+        Pinned { slot, active, root }
     }
 }
 
@@ -89,29 +89,39 @@ impl Drop for PinnedCopy<'_> {
     }
 }
 
-/// A copy served to the calling thread through its slot, with its generation and archived root.
+/// A copy served to the calling thread through its slot, with its generation, copy index and
+/// archived root.
 /// Several may share the thread's pin (nested reads of the same generation); the last one's
 /// drop releases it (reader step 5), and, if the thread's list of slots is already gone (the
 /// guard was kept in a thread-local that outlived it), gives the slot back.
 #[must_use]
 pub(crate) struct Pinned<'a> {
     slot: &'a ThreadSlot,
-    generation: u64,
+    /// The `active` word of the copy served: its generation and copy index, the copy whose
+    /// validated root `root` is.
+    active: u64,
     root: *const u8,
 }
 
 impl<'a> Pinned<'a> {
-    /// One more guard on the generation the thread's pin already holds (a nested read).
+    /// One more guard on the generation the thread's pin already holds (a nested read), in
+    /// the copy `active` names.
     #[inline]
-    pub fn nested(slot: &'a ThreadSlot, generation: u64, root: *const u8) -> Self {
+    pub fn nested(slot: &'a ThreadSlot, active: u64, root: *const u8) -> Self {
         slot.enter_nested();
-        Pinned { slot, generation, root }
+        Pinned { slot, active, root }
     }
 
     /// The generation served.
     #[inline(always)]
     pub fn generation(&self) -> u64 {
-        self.generation
+        protocol::generation(self.active)
+    }
+
+    /// The copy served: the one whose validated root [`root`](Self::root) is.
+    #[inline(always)]
+    pub fn copy(&self) -> usize {
+        protocol::copy(self.active)
     }
 
     /// The archived root of the generation served, in the channel's mapping.

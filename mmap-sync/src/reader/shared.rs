@@ -187,8 +187,8 @@ impl ReaderShared {
         // Relaxed: the thread's own pin.
         let generation = slot.pin().load(Ordering::Relaxed) & !protocol::EXACT;
         let memo = self.validated.lock(&self.files);
-        let root = self.validated.root_of_pinned(&self.files, generation, check, memo)?;
-        Ok(Pinned::nested(slot, generation, root))
+        let (copy, root) = self.validated.root_of_pinned(&self.files, generation, check, memo)?;
+        Ok(Pinned::nested(slot, protocol::pack(generation, copy), root))
     }
 
     /// After steps 1–3 pinned `copy`, which is not the fast word: validate it, or serve the

@@ -48,19 +48,12 @@ impl ReaderCore {
     /// only known as a structure, which checks what it reads as it goes.
     pub fn read_bytes(&self) -> Result<BytesGuard<'_>> {
         let pinned = self.shared.read(Check::Safe)?;
-        // The copy served is the one whose validated root the pin carries (not the one whose
-        // descriptor holds the generation: the writer marks every copy but the active one while
-        // it chooses where to write, a pinned one included, and restores it after).
+        // The copy served is the one whose validated root the pin carries, which the pin names
+        // (not the one whose descriptor holds the generation: the writer marks every copy but
+        // the active one while it chooses where to write, a pinned one included, and restores
+        // it after).
         let validated = &self.shared.validated;
-        let copy = (0..self.shared.files.state.copies())
-            .find(|&copy| validated.root(copy) == pinned.root())
-            .ok_or_else(|| {
-                crate::error::Error::corrupt(
-                    &self.shared.files.paths.state,
-                    format!("generation {}, pinned, is in no validated copy", pinned.generation()),
-                )
-            })?;
-        let start = validated.start(copy);
+        let start = validated.start(pinned.copy());
         let len = pinned.root() as usize + validated.ty().root_size - start as usize;
         // SAFETY: validation mapped the copy's `len` bytes from `start`, checked them and
         // recorded `start` with the root it found `len - root_size` bytes after it (roots and

@@ -231,7 +231,7 @@ impl Validated {
         generation: u64,
         check: Check,
         memo: MutexGuard<'_, Memo>,
-    ) -> Result<*const u8> {
+    ) -> Result<(usize, *const u8)> {
         let in_memo = (0..files.state.copies())
             .find(|&c| memo.checked[c] == generation || memo.unchecked[c] == generation);
         let copy = in_memo
@@ -253,12 +253,13 @@ impl Validated {
             Check::Safe => memo.checked[copy] == generation,
             Check::Unchecked => memo.unchecked[copy] == generation,
         };
-        if known {
+        let root = if known {
             drop(memo);
-            Ok(self.root(copy))
+            self.root(copy)
         } else {
-            self.validate(files, protocol::pack(generation, copy), check, memo, true)
-        }
+            self.validate(files, protocol::pack(generation, copy), check, memo, true)?
+        };
+        Ok((copy, root))
     }
 
     /// Validates the copy `a2` names (pinned exactly by the caller's thread), unless it already
