@@ -308,17 +308,17 @@ impl ReaderShared {
     }
 
     /// Pins the active copy on `pin` (a slot word no guard holds), validates it with the lock
-    /// the caller took, and returns it still pinned (its drop releases the pin).
+    /// the caller took (not counted as a read's validation), and returns it still pinned (its
+    /// drop releases the pin).
     pub(super) fn validate_active<'p>(
         &self,
         pin: &'p AtomicU64,
         memo: MutexGuard<'_, Memo>,
-        in_read: bool,
     ) -> Result<PinnedCopy<'p>> {
         let copy = PinnedCopy::active(pin, self.active());
         let a2 = copy.active_word();
         self.check_active(a2)?;
-        self.validated.validate(&self.files, a2, Check::Safe, memo, in_read)?;
+        self.validated.validate(&self.files, a2, Check::Safe, memo, false)?;
         Ok(copy)
     }
 

@@ -151,7 +151,7 @@ fn make_readable(
             continue;
         };
         // The copy stays pinned only while it is validated: its drop releases it.
-        if let Err(e) = shared.validate_active(slot.pin(), memo, false)
+        if let Err(e) = shared.validate_active(slot.pin(), memo)
             && !validated.failed_at_or_after(files, published)
         {
             // Not a verdict on the generation (a remap failed, say): the caller's error.
