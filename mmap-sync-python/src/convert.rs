@@ -29,7 +29,7 @@ pub enum Settled<'a> {
 }
 
 /// The style and field count of a struct value, from its definition.
-fn struct_style(value: &Value<'_>) -> Option<(Style, usize)> {
+pub(crate) fn struct_style(value: &Value<'_>) -> Option<(Style, usize)> {
     let mut shape = value.shape();
     while let Shape::Box(inner) = shape {
         shape = inner;

@@ -92,11 +92,6 @@ impl Pin {
         self.held.guard.generation()
     }
 
-    /// The lane the pin is on.
-    pub fn lane(&self) -> Lane {
-        self.lane
-    }
-
     /// Counts this pin as lingering on its thread's lane: its `with` block has ended while
     /// buffers keep it. Must be called on the owner thread (the end of a `with` block is).
     pub fn linger(&mut self) {

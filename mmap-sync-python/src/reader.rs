@@ -42,10 +42,6 @@ impl Reader {
         self.lanes.lock().unwrap_or_else(|e| e.into_inner())[0].clone()
     }
 
-    fn runtime_error(&self, py: Python<'_>, err: &mmap_sync::Error) -> PyErr {
-        errors::from_runtime(py, err)
-    }
-
     /// The lane this thread reads on: the first without a lingering pin of this thread.
     fn lane(&self, py: Python<'_>) -> PyResult<(Arc<DynReader>, Lane)> {
         let mut lanes = self.lanes.lock().unwrap_or_else(|e| e.into_inner());
@@ -56,7 +52,7 @@ impl Reader {
             }
             if index == lanes.len() {
                 let opened = DynReader::open(&self.channel.prefix)
-                    .map_err(|e| self.runtime_error(py, &e))?;
+                    .map_err(|e| errors::from_runtime(py, &e))?;
                 lanes.push(Arc::new(opened));
             }
             return Ok((lanes[index].clone(), lane));
@@ -110,7 +106,7 @@ impl Reader {
         let (reader, lane) = self.lane(py)?;
         match Pin::read(&reader, lane) {
             Ok((pin, root)) => Ok(ReadGuard::new(self.channel.clone(), pin, root)),
-            Err(ReadError::Runtime(err)) => Err(self.runtime_error(py, &err)),
+            Err(ReadError::Runtime(err)) => Err(errors::from_runtime(py, &err)),
             Err(ReadError::Value(err)) => Err(errors::from_dyn(py, &err, &self.channel.state_path)),
         }
     }
@@ -162,7 +158,7 @@ impl Reader {
                 Ok(Some(generation)) => return Ok(Some(generation)),
                 Ok(None) if deadline.is_some_and(|d| Instant::now() >= d) => return Ok(None),
                 Ok(None) => py.check_signals()?,
-                Err(err) => return Err(self.runtime_error(py, &err)),
+                Err(err) => return Err(errors::from_runtime(py, &err)),
             }
         }
     }

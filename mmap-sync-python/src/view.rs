@@ -75,8 +75,8 @@ fn face_of(value: &Value<'_>, mode: Mode) -> Result<Face, Failure> {
             Style::Named => Face::Fields,
             _ => Face::Numbered,
         },
-        (Kind::Struct, _) => match value.fields()?.next() {
-            Some((name, _)) if name.starts_with(|c: char| c.is_ascii_digit()) => Face::Numbered,
+        (Kind::Struct, _) => match convert::struct_style(value) {
+            Some((Style::Unnamed, _)) => Face::Numbered,
             _ => Face::Fields,
         },
         (Kind::List, _) => Face::List,
