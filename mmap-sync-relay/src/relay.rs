@@ -194,6 +194,16 @@ pub enum RefusalReason {
 }
 
 impl RefusalReason {
+    /// Every reason, in declaration order.
+    pub const ALL: [RefusalReason; 6] = [
+        RefusalReason::Manifest,
+        RefusalReason::Type,
+        RefusalReason::Size,
+        RefusalReason::Object,
+        RefusalReason::Digest,
+        RefusalReason::Archive,
+    ];
+
     /// The reason as a lower-case word: `manifest`, `type`, `size`, `object`, `digest`,
     /// `archive`.
     pub fn as_str(self) -> &'static str {

@@ -156,7 +156,7 @@ impl Metrics {
         self.published.remove(labels);
         self.retries.remove(labels);
         self.visible.remove(labels);
-        for reason in REASONS {
+        for reason in RefusalReason::ALL {
             self.refusals.remove(&refusal_labels(labels, reason));
         }
         if let Ok(mut last) = self.last_publish_ms.lock() {
@@ -195,15 +195,6 @@ impl Metrics {
             .expect("a response of constant parts always builds")
     }
 }
-
-const REASONS: [RefusalReason; 6] = [
-    RefusalReason::Manifest,
-    RefusalReason::Type,
-    RefusalReason::Size,
-    RefusalReason::Object,
-    RefusalReason::Digest,
-    RefusalReason::Archive,
-];
 
 fn refusal_labels(labels: &ChannelLabels, reason: RefusalReason) -> RefusalLabels {
     RefusalLabels {
