@@ -130,9 +130,9 @@ struct Waiter {
     /// When `subscribers` last dropped to 0.
     idle_since: Instant,
     /// Set by the thread when it stops (it stopped waiting, for lack of subscribers or on an
-    /// error); the thread then only returns.
+    /// error), before it tells its subscribers why; the thread then only returns.
     stopped: bool,
-    thread: Option<JoinHandle<()>>,
+    thread: JoinHandle<()>,
 }
 
 /// The waiter of each channel in this process, by state file path. Per process image: a child
@@ -258,7 +258,8 @@ fn subscribe<T: SharedState + 'static>(reader: &Reader<T>) -> Result<Arc<Subscri
     let key = reader.paths().state.clone();
     let mut registry = waiters();
     if let Some(waiter) = registry.get_mut(&key) {
-        let ended = waiter.stopped || waiter.shared.notices.borrow().end.is_some();
+        // A registered waiter sets `stopped` before it sends its `end`, both under this lock.
+        let ended = waiter.stopped;
         // A waiter whose reader follows a replaced set is no use to a reader of the new one.
         let stale = !ended && (waiter.shared.superseded)() && !reader.is_superseded();
         if !ended && !stale {
@@ -266,28 +267,26 @@ fn subscribe<T: SharedState + 'static>(reader: &Reader<T>) -> Result<Arc<Subscri
             return Ok(Arc::new(Subscription { key, shared: waiter.shared.clone() }));
         }
         let old = registry.remove(&key).expect("found above");
-        if let Some(thread) = old.thread
-            && old.stopped
-        {
+        if old.stopped {
             // It decided to stop and only returns: wait for it, so that it has given its reader
             // slot back before the next waiter takes one.
-            let _ = thread.join();
+            let _ = old.thread.join();
         }
         // A stale waiter's reader follows a replaced set and its wait ends within
         // `SUPERSEDED_CHECK`; it stops at its next look, as it is no longer registered.
     }
-    let shared = start_waiter(reader, &key)?;
+    let (shared, thread) = start_waiter(reader, &key)?;
     registry.insert(
         key.clone(),
         Waiter {
-            shared: shared.0.clone(),
+            shared: shared.clone(),
             subscribers: 1,
             idle_since: Instant::now(),
             stopped: false,
-            thread: Some(shared.1),
+            thread,
         },
     );
-    Ok(Arc::new(Subscription { key, shared: shared.0 }))
+    Ok(Arc::new(Subscription { key, shared }))
 }
 
 fn start_waiter<T: SharedState + 'static>(
