@@ -3,39 +3,24 @@
 use std::fmt;
 use std::process::ExitCode;
 
-/// How a command ended. The discriminant is the process's exit code.
+/// How a command ended. The discriminant is the process's exit code; what each means is
+/// [`Exit::meaning`], which `--help` prints.
 /// Codes are ordered by how bad they are only among `status`'s (0, 9, 10, 11), which is how
 /// `status --config` picks the worst of its channels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum Exit {
-    /// follow: stopped by a signal; publish: published; status: up to date and running;
-    /// mirror: the mirrors are in place.
     Ok = 0,
-    /// Anything not listed below (the message says what).
     Failure = 1,
-    /// The command line or the configuration is wrong.
     Usage = 2,
-    /// follow: another writer holds the channel.
     WriterExists = 3,
-    /// follow: the channel holds another type or layout (or not --expect-type), records no
-    /// structure, or its files are damaged.
     WrongChannel = 4,
-    /// follow: I/O error on the channel or the status file.
     ChannelIo = 5,
-    /// publish: another publisher moved the manifest first; mirror: a stream of a mirror's
-    /// name is something else.
     Conflict = 6,
-    /// publish: the local channel holds nothing, records no structure or cannot be read, or the
-    /// input is not a valid archive of its type.
     InvalidInput = 7,
-    /// publish, mirror, demo: the server cannot be reached.
     Unreachable = 8,
-    /// status: behind, failing, silent, or unable to open the channel.
     Behind = 9,
-    /// status: the relay is not running.
     NotRunning = 10,
-    /// status: no readable status file.
     NoStatus = 11,
 }
 
