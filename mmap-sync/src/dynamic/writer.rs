@@ -7,9 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[allow(unused_imports)] // named by the settings' documentation
-use crate::error::Error;
-use crate::error::{Result, Schema};
+use crate::error::{Error, Result, Schema};
 use crate::paths::ChannelPaths;
 use crate::schema::Structure;
 use crate::shared_state::SharedState;

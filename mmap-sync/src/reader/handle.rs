@@ -39,16 +39,11 @@ impl Handle {
         if background {
             background::spawn(shared.clone(), stop)?;
         } else {
-            match shared.read(Check::Safe) {
-                Ok(_) | Err(Error::NotPublished { .. }) => {}
-                Err(
-                    e @ (Error::ReadersFull { .. }
-                    | Error::SchemaMismatch { .. }
-                    | Error::Io { .. }),
-                ) => {
-                    return Err(e);
-                }
-                Err(_) => {}
+            if let Err(
+                e @ (Error::ReadersFull { .. } | Error::SchemaMismatch { .. } | Error::Io { .. }),
+            ) = shared.read(Check::Safe)
+            {
+                return Err(e);
             }
         }
         Ok((shared, handle))

@@ -324,7 +324,7 @@ impl ReaderShared {
 
     /// Whether a writer marked this set as replaced by a new one: one load, for paths that ask
     /// often.
-    pub fn marked_superseded(&self) -> bool {
+    fn marked_superseded(&self) -> bool {
         // Relaxed: an informational flag.
         self.files.state.header().superseded.load(Ordering::Relaxed) != 0
     }

@@ -3,7 +3,7 @@
 //! against, the newest failure, and the counters of validation work.
 
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::time::Duration;
@@ -119,6 +119,21 @@ pub(super) struct Validated {
     fast: FastWord,
 }
 
+/// The fault counts of the state and readers mappings of `files`, as a [`Memo`] starts with
+/// them.
+fn seen_faults(files: &ReaderFiles) -> [u64; 2] {
+    [files.state.mapping().faults(), files.readers.mapping().faults()]
+}
+
+/// Maps `map` (of `file`, at `path`) again in place after the file was cut short under the
+/// reader: the error that says so (`reason`), or the remap's own when it fails.
+fn remapped_truncated(map: &os::Mapping, file: &File, path: &Path, reason: &str) -> Error {
+    match map.remap_in_place(file) {
+        Ok(()) => Error::corrupt(path, reason),
+        Err(e) => Error::io(path, e),
+    }
+}
+
 impl Validated {
     /// Nothing validated yet, for the data files of `files` (taken out of it).
     pub fn new(
@@ -130,8 +145,7 @@ impl Validated {
     ) -> Validated {
         let data = std::mem::take(&mut files.data);
         let data_files = data.iter().map(|d| (d.path.clone(), d.file.clone())).collect();
-        let seen_faults = [files.state.mapping().faults(), files.readers.mapping().faults()];
-        let local = Local::new(Memo::new(seen_faults, fast.faults(), data));
+        let local = Local::new(Memo::new(seen_faults(files), fast.faults(), data));
         Validated {
             ty,
             fingerprint,
@@ -160,7 +174,6 @@ impl Validated {
     /// data file to be mapped anew. The parent's state stays as its threads left it.
     #[cold]
     fn fresh_local(&self, files: &ReaderFiles) -> Local {
-        let seen_faults = [files.state.mapping().faults(), files.readers.mapping().faults()];
         let data = self
             .data_files
             .iter()
@@ -171,7 +184,7 @@ impl Validated {
                 known_len: 0,
             })
             .collect();
-        Local::new(Memo::new(seen_faults, self.fast.faults(), data))
+        Local::new(Memo::new(seen_faults(files), self.fast.faults(), data))
     }
 
     /// The fast word (see the field).
@@ -377,11 +390,9 @@ impl Validated {
         memo.seen_all_faults = faults;
         if f.state.mapping().faults() != memo.seen_faults[0] {
             memo.seen_faults[0] = f.state.mapping().faults();
-            f.state
-                .mapping()
-                .remap_in_place(&f.state_file)
-                .map_err(|e| Error::io(&f.paths.state, e))?;
-            return Err(Error::corrupt(
+            return Err(remapped_truncated(
+                f.state.mapping(),
+                &f.state_file,
                 &f.paths.state,
                 "state file was truncated under the reader",
             ));
@@ -400,11 +411,9 @@ impl Validated {
                 }
                 return Ok(());
             }
-            f.readers
-                .mapping()
-                .remap_in_place(&f.readers_file)
-                .map_err(|e| Error::io(&f.paths.readers, e))?;
-            return Err(Error::corrupt(
+            return Err(remapped_truncated(
+                f.readers.mapping(),
+                &f.readers_file,
                 &f.paths.readers,
                 "readers file was truncated under the reader; its pins may have been lost",
             ));
