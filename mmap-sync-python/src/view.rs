@@ -75,8 +75,10 @@ fn face_of(value: &Value<'_>, mode: Mode) -> Result<Face, Failure> {
             Style::Named => Face::Fields,
             _ => Face::Numbered,
         },
+        // A tuple struct with fields is indexed; one without (`struct Empty();`) has nothing to
+        // index and shows as an empty mapping, as a unit struct does.
         (Kind::Struct, _) => match convert::struct_style(value) {
-            Some((Style::Unnamed, _)) => Face::Numbered,
+            Some((Style::Unnamed, fields)) if fields > 0 => Face::Numbered,
             _ => Face::Fields,
         },
         (Kind::List, _) => Face::List,
