@@ -27,6 +27,7 @@ pub(crate) struct Rules<'a> {
 /// Validates the copy `active` names, which the calling thread has pinned exactly: the
 /// descriptor, the file's length, fingerprint, checksum and bytecheck. Returns where the archive
 /// and its root are. `state_path` names the state file in errors about descriptors.
+#[inline(always)]
 pub(crate) fn validate_copy(
     active: u64,
     descriptor: &CopyDescriptor,

@@ -34,6 +34,7 @@ mod shared;
 mod thread_slot;
 mod untyped;
 mod validated;
+mod validation_lock;
 mod wait;
 
 pub use guard::ReadGuard;

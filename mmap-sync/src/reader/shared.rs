@@ -5,13 +5,13 @@
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use super::claims::Claims;
 use super::pinned::{Pinned, PinnedCopy};
 use super::thread_slot::{self, NO_SLOT, SlotOwner, ThreadSlot};
-use super::validated::{Check, FastWord, Memo, NONE, Validated};
+use super::validated::{Check, FastWord, MemoGuard, NONE, Validated};
 use crate::error::{Error, Result};
 use crate::format::{FileId, StateMap};
 use crate::os;
@@ -313,7 +313,7 @@ impl ReaderShared {
     pub(super) fn validate_active<'p>(
         &self,
         pin: &'p AtomicU64,
-        memo: MutexGuard<'_, Memo>,
+        memo: MemoGuard<'_>,
     ) -> Result<PinnedCopy<'p>> {
         let copy = PinnedCopy::active(pin, self.active());
         let a2 = copy.active_word();

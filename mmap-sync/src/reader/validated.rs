@@ -4,11 +4,12 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::check_copy::{self, Rules};
+use super::validation_lock::{ValidationGuard, ValidationLock};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::format::MAX_COPIES;
@@ -63,6 +64,9 @@ pub(crate) enum Check {
     Unchecked,
 }
 
+/// The validation lock held: the memo.
+pub(super) type MemoGuard<'a> = ValidationGuard<'a, Memo>;
+
 /// The per-copy verdicts, held under the validation lock (one validation at a time).
 #[derive(Debug)]
 pub(super) struct Memo {
@@ -84,10 +88,12 @@ pub(super) struct Memo {
 /// its parent validated gets a fresh one and never waits for that thread.
 struct Local {
     /// Held while a thread validates a copy.
-    memo: Mutex<Memo>,
-    /// Notified after every validation (success or failure), when someone waits.
-    validated: Condvar,
-    /// Threads waiting on `validated`.
+    memo: ValidationLock<Memo>,
+    /// A futex word bumped after a validation (success or failure) when someone waits for one
+    /// ([`Validated::wait_validated`]).
+    validations_done: AtomicU32,
+    /// Threads waiting on `validations_done`. Counted up and read under the validation lock,
+    /// so a validation either sees a waiter or finished before the waiter looked.
     waiters: AtomicUsize,
     /// The newest generation that failed validation, if newer than the newest served.
     failure: Mutex<Option<ValidationFailure>>,
@@ -221,17 +227,14 @@ impl Validated {
     }
 
     /// The validation lock, waiting for it.
-    pub fn lock(&self, files: &ReaderFiles) -> MutexGuard<'_, Memo> {
-        self.local(files).memo.lock().unwrap_or_else(|e| e.into_inner())
+    pub fn lock(&self, files: &ReaderFiles) -> MemoGuard<'_> {
+        self.local(files).memo.lock()
     }
 
     /// The validation lock, unless another thread holds it (it validates).
-    pub fn try_lock(&self, files: &ReaderFiles) -> Option<MutexGuard<'_, Memo>> {
-        match self.local(files).memo.try_lock() {
-            Ok(memo) => Some(memo),
-            Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
+    #[inline]
+    pub fn try_lock(&self, files: &ReaderFiles) -> Option<MemoGuard<'_>> {
+        self.local(files).memo.try_lock()
     }
 
     /// The copy that holds `generation`, pinned by the calling thread, and its validated root:
@@ -243,7 +246,7 @@ impl Validated {
         files: &ReaderFiles,
         generation: u64,
         check: Check,
-        memo: MutexGuard<'_, Memo>,
+        memo: MemoGuard<'_>,
     ) -> Result<(usize, *const u8)> {
         let in_memo = (0..files.state.copies())
             .find(|&c| memo.checked[c] == generation || memo.unchecked[c] == generation);
@@ -282,7 +285,7 @@ impl Validated {
         files: &ReaderFiles,
         a2: u64,
         check: Check,
-        mut memo: MutexGuard<'_, Memo>,
+        mut memo: MemoGuard<'_>,
         in_read: bool,
     ) -> Result<*const u8> {
         self.account_faults(files, &mut memo)?;
@@ -358,8 +361,7 @@ impl Validated {
                         }
                     }
                 }
-                drop(memo);
-                self.notify_validated(local);
+                Self::notify_validated(local, memo);
                 Ok(root)
             }
             Err(e) => {
@@ -372,8 +374,7 @@ impl Validated {
                     Some(ValidationFailure { generation, error: error.clone() });
                 // Relaxed: read and written under the validation lock.
                 local.has_failure.store(true, Ordering::Relaxed);
-                drop(memo);
-                self.notify_validated(local);
+                Self::notify_validated(local, memo);
                 Err(error.duplicate())
             }
         }
@@ -444,28 +445,45 @@ impl Validated {
         let local = self.local(files);
         // Acquire: as every load of the fast word.
         let before = self.fast.word().load(Ordering::Acquire);
-        let memo = local.memo.lock().unwrap_or_else(|e| e.into_inner());
-        // Relaxed: the count is only read by validators after they release the lock this
-        // increment happens under; the mutex orders the two.
-        local.waiters.fetch_add(1, Ordering::Relaxed);
-        if self.fast.word().load(Ordering::Acquire) == before {
-            let _ = local.validated.wait_timeout(memo, timeout);
+        // Taking the lock waits for a validation under way.
+        let memo = local.memo.lock();
+        if self.fast.word().load(Ordering::Acquire) != before {
+            return;
         }
+        // Relaxed (both): under the validation lock, which orders them with a validation's
+        // look at the count and its bump of the word (`notify_validated`).
+        local.waiters.fetch_add(1, Ordering::Relaxed);
+        let done = local.validations_done.load(Ordering::Relaxed);
+        drop(memo);
+        if os::futex_wait(&local.validations_done, done, Some(timeout)).is_err() {
+            // No futex: a nap all the same, never a spin.
+            std::thread::sleep(timeout.min(Duration::from_millis(1)));
+        }
+        // Relaxed: a count seen late by a validation costs it one needless wake.
         local.waiters.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Wakes the threads waiting for a validation, if any: after the background validator
     /// handled a publish, whatever the verdict.
     pub fn notify(&self, files: &ReaderFiles) {
-        self.notify_validated(self.local(files));
+        let local = self.local(files);
+        Self::notify_validated(local, local.memo.lock());
     }
 
-    /// Wakes the threads waiting for a validation, if any (a condition variable's wake is a
-    /// system call; a validation with nobody waiting, the common case, makes none).
-    fn notify_validated(&self, local: &Local) {
-        // Relaxed: see `wait_validated`; the caller released the validation lock before.
-        if local.waiters.load(Ordering::Relaxed) > 0 {
-            local.validated.notify_all();
+    /// Gives the validation lock `memo` back and wakes the threads waiting for a validation, if
+    /// any (a wake is a system call; a validation with nobody waiting, the common case, makes
+    /// none).
+    #[inline]
+    fn notify_validated(local: &Local, memo: MemoGuard<'_>) {
+        // Relaxed: read under the lock that waiters count themselves under.
+        let wake = local.waiters.load(Ordering::Relaxed) > 0;
+        if wake {
+            // Relaxed: under the lock, as the waiters' loads of it; the futex compares it.
+            local.validations_done.fetch_add(1, Ordering::Relaxed);
+        }
+        drop(memo);
+        if wake {
+            let _ = os::futex_wake_all(&local.validations_done);
         }
     }
 
@@ -509,8 +527,8 @@ impl Validated {
 impl Local {
     fn new(memo: Memo) -> Local {
         Local {
-            memo: Mutex::new(memo),
-            validated: Condvar::new(),
+            memo: ValidationLock::new(memo),
+            validations_done: AtomicU32::new(0),
             waiters: AtomicUsize::new(0),
             failure: Mutex::new(None),
             has_failure: AtomicBool::new(false),
