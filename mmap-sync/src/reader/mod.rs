@@ -10,7 +10,8 @@
 //! * [`pinned`]: pins as values, whose drop is reader step 5, and [`guard`]: the guard a read
 //!   returns, which holds one;
 //! * [`validated`]: what the process validated (memo, roots, fast word, failures, counters),
-//!   and [`check_copy`]: the one-time check of a published copy;
+//!   [`validation_lock`]: the lock that elects one validator at a time, and [`check_copy`]:
+//!   the one-time check of a published copy;
 //! * [`claims`]: the slots a process holds; [`thread_slot`]: each thread's slot of each reader;
 //! * [`wait`]: futex waits and waiter bits; [`background`]: the background validator.
 

@@ -170,7 +170,7 @@ mod tests {
                 let lock = lock.clone();
                 std::thread::spawn(move || {
                     for i in 0..ROUNDS {
-                        let mut guard = if (i + t as u64) % 3 == 0 {
+                        let mut guard = if (i + t as u64).is_multiple_of(3) {
                             loop {
                                 if let Some(g) = lock.try_lock() {
                                     break g;
@@ -182,7 +182,7 @@ mod tests {
                         };
                         // A read and a write apart: a second holder would lose updates.
                         let seen = *guard;
-                        if i % 1000 == 0 {
+                        if i.is_multiple_of(1000) {
                             std::thread::yield_now();
                         }
                         *guard = seen + 1;
