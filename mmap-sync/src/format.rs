@@ -567,6 +567,11 @@ impl StateMap {
         self.header().layout_fingerprint.load(Ordering::Relaxed)
     }
 
+    /// The fingerprint the channel's copy descriptors carry (the schema's, without its name).
+    pub fn fingerprint(&self) -> u64 {
+        self.header().fingerprint.load(Ordering::Relaxed)
+    }
+
     /// The schema recorded by the writer.
     pub fn schema(&self) -> Schema {
         let header = self.header();

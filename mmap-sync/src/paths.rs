@@ -1,6 +1,7 @@
 //! The names of a channel's files, derived from its path prefix.
 
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -36,9 +37,9 @@ impl ChannelPaths {
     pub fn new(prefix: impl AsRef<Path>) -> Self {
         let prefix = prefix.as_ref().to_path_buf();
         ChannelPaths {
-            state: suffixed(&prefix, "_state"),
-            readers: suffixed(&prefix, "_readers"),
-            writer: suffixed(&prefix, "_writer"),
+            state: suffixed(&prefix, &["_state"]),
+            readers: suffixed(&prefix, &["_readers"]),
+            writer: suffixed(&prefix, &["_writer"]),
             prefix,
         }
     }
@@ -46,7 +47,9 @@ impl ChannelPaths {
     /// Refuses a prefix whose longest file name would not fit a file name's 255 bytes, naming
     /// the limit ([`Self::MAX_PREFIX_NAME_LEN`]), before any file is touched.
     pub(crate) fn check_name_length(&self) -> Result<()> {
-        let len = self.prefix.file_name().map_or(0, |name| name.len());
+        // The bytes after the last `/`: what the suffixes are appended to.
+        let bytes = self.prefix.as_os_str().as_bytes();
+        let len = bytes.rsplit(|&b| b == b'/').next().map_or(0, <[u8]>::len);
         if len <= Self::MAX_PREFIX_NAME_LEN {
             return Ok(());
         }
@@ -66,7 +69,20 @@ impl ChannelPaths {
 
     /// The data file of copy `index`.
     pub fn data(&self, index: usize) -> PathBuf {
-        suffixed(&self.prefix, &format!("_data_{index}"))
+        // Built in one allocation: a reader makes one per copy at every open.
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut rest = index;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let digits = std::str::from_utf8(&digits[at..]).expect("ASCII digits");
+        suffixed(&self.prefix, &["_data_", digits])
     }
 
     /// Every file of a channel with `copies` copies: state, readers, data files, writer lock.
@@ -78,8 +94,33 @@ impl ChannelPaths {
     }
 }
 
-fn suffixed(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut name = OsString::from(prefix.as_os_str());
-    name.push(suffix);
+/// `prefix` with `parts` appended to its last component, in one allocation.
+fn suffixed(prefix: &Path, parts: &[&str]) -> PathBuf {
+    let len = prefix.as_os_str().len() + parts.iter().map(|p| p.len()).sum::<usize>();
+    let mut name = OsString::with_capacity(len);
+    name.push(prefix.as_os_str());
+    for part in parts {
+        name.push(part);
+    }
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_append_their_suffixes_to_the_prefix() {
+        let paths = ChannelPaths::new("/dev/shm/a.b/chan");
+        assert_eq!(paths.state, Path::new("/dev/shm/a.b/chan_state"));
+        assert_eq!(paths.readers, Path::new("/dev/shm/a.b/chan_readers"));
+        assert_eq!(paths.writer, Path::new("/dev/shm/a.b/chan_writer"));
+        for (index, name) in [(0, "chan_data_0"), (9, "chan_data_9"), (10, "chan_data_10")] {
+            assert_eq!(paths.data(index), Path::new("/dev/shm/a.b").join(name));
+        }
+        assert_eq!(
+            paths.data(usize::MAX),
+            Path::new(&format!("/dev/shm/a.b/chan_data_{}", usize::MAX))
+        );
+    }
 }

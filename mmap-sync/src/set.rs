@@ -13,7 +13,8 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -28,20 +29,104 @@ use crate::value_type::ValueType;
 const OPEN_RETRIES: u32 = 20;
 const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(2);
 
-/// Smallest mapping of a data file a reader makes.
-const MIN_DATA_MAP: u64 = 64 << 10;
+/// One data file of the set (`P_data_i`), as the readers of one reader handle know it: the
+/// identity the state file records for it, and the file once opened. The copy that holds the
+/// published value when the reader opens is opened then (an unusable one is an error of `open`);
+/// every other copy at the first validation of a generation in it, with the same checks, its
+/// failure that generation's. Shared by the memo of each process image (a child forked later
+/// reuses what its parent opened). Its path is made when needed, from the channel's
+/// ([`ChannelPaths::data`]).
+#[derive(Debug)]
+pub(crate) struct DataFile {
+    /// The identity `P_state` records for the file, as it was when the reader opened.
+    id: FileId,
+    /// The file, once opened: set at most once.
+    file: OnceFile,
+}
 
-/// One data file as a reader holds it: opened with the other files (so an unusable one is an
-/// error at `open`), mapped at its first use and at least as long as the longest value read from
-/// it. A longer value maps the file again, larger; earlier
-/// mappings stay until the reader is dropped, because other threads may still be reading
-/// through them.
+impl DataFile {
+    /// The file, opened now (it is `path`) if no thread did yet, with its length then. An error
+    /// names the file: missing, another file than the one recorded, or one that cannot be
+    /// opened.
+    pub fn open(&self, path: impl FnOnce() -> PathBuf) -> Result<(&File, Option<u64>)> {
+        if let Some(file) = self.file.get() {
+            return Ok((file, None));
+        }
+        let (file, len) = self.open_checked(&path()).map_err(|(e, _)| e)?;
+        Ok((self.file.set(file), Some(len)))
+    }
+
+    /// Opens the file at `path` and checks that it is the one recorded; the error says
+    /// whether it is because the file is missing or another (a set being replaced: `true`).
+    fn open_checked(&self, path: &Path) -> std::result::Result<(File, u64), (Error, bool)> {
+        let opened =
+            files::open_existing_with_metadata(path, Access::ReadOnly).map_err(|e| (e, false))?;
+        match opened {
+            None => Err((not_recorded(path, "missing"), true)),
+            Some((_, meta)) if FileId::from(&meta) != self.id => {
+                Err((not_recorded(path, "another file"), true))
+            }
+            Some((file, meta)) => Ok((file, meta.len())),
+        }
+    }
+}
+
+/// A file set at most once and then shared without a lock (a set racing with `fork` in another
+/// thread leaves the child either the file or nothing, never a lock held by a thread it lacks).
+#[derive(Debug, Default)]
+struct OnceFile(AtomicPtr<File>);
+
+impl OnceFile {
+    fn get(&self) -> Option<&File> {
+        // Acquire: pairs with the Release of `set`; the boxed file is seen whole.
+        let file = self.0.load(Ordering::Acquire);
+        // SAFETY: non-null only once `set` stored a leaked box, freed only by `drop`.
+        unsafe { file.as_ref() }
+    }
+
+    /// Stores `file` unless a file is already set (that one is kept, `file` closed); returns the
+    /// one set.
+    fn set(&self, file: File) -> &File {
+        let fresh = Box::into_raw(Box::new(file));
+        // AcqRel: publishes the box (Release); sees a box set by another thread (Acquire).
+        match self.0.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: `fresh` is now the set box, freed only by `drop`.
+            Ok(_) => unsafe { &*fresh },
+            Err(set) => {
+                // SAFETY: `fresh` was never shared; `set` is the box another thread stored.
+                unsafe {
+                    drop(Box::from_raw(fresh));
+                    &*set
+                }
+            }
+        }
+    }
+}
+
+impl Drop for OnceFile {
+    fn drop(&mut self) {
+        let file = *self.0.get_mut();
+        if !file.is_null() {
+            // SAFETY: a box leaked by `set`, not shared any more (`&mut self`).
+            drop(unsafe { Box::from_raw(file) });
+        }
+    }
+}
+
+/// One data file as the memo of a reader's process holds it: mapped at the first validation of a
+/// generation in it, and at least as long as the longest value read from it. A longer value maps
+/// the file again, larger; earlier mappings stay until the reader is dropped, because other
+/// threads may still be reading through them.
 #[derive(Debug)]
 pub(crate) struct ReaderData {
-    pub path: PathBuf,
-    /// Shared with the reader's list of its data files, from which a forked child maps them
-    /// anew.
-    pub file: std::sync::Arc<File>,
+    /// The set's data files, shared; this one is `files[index]`.
+    files: Arc<[DataFile]>,
+    index: usize,
     /// Every mapping made of the file, the current (largest) last; each with the fault count
     /// already accounted for.
     pub maps: Vec<(Mapping, u64)>,
@@ -51,18 +136,71 @@ pub(crate) struct ReaderData {
 }
 
 impl ReaderData {
+    /// One per data file of `files`, nothing mapped yet.
+    pub fn every(files: &Arc<[DataFile]>) -> Vec<ReaderData> {
+        (0..files.len())
+            .map(|index| ReaderData { files: files.clone(), index, maps: Vec::new(), known_len: 0 })
+            .collect()
+    }
+
+    /// The set's data files, this one's among them.
+    pub fn files(&self) -> &Arc<[DataFile]> {
+        &self.files
+    }
+
+    /// The file's path in the channel at `paths`, for errors.
+    pub fn path(&self, paths: &ChannelPaths) -> PathBuf {
+        paths.data(self.index)
+    }
+
+    /// Maps again, in place, every mapping of the file the fault guard repaired since last seen
+    /// (see [`Mapping::remap_in_place`]); whether there was one.
+    pub fn remap_faulted(&mut self, paths: &ChannelPaths) -> Result<bool> {
+        // A mapping exists only of an opened file.
+        let Some(file) = self.files[self.index].file.get() else { return Ok(false) };
+        let mut faulted = false;
+        for (map, seen) in &mut self.maps {
+            if map.faults() != *seen {
+                *seen = map.faults();
+                faulted = true;
+                map.remap_in_place(file).map_err(|e| Error::io(paths.data(self.index), e))?;
+            }
+        }
+        Ok(faulted)
+    }
+
+    /// The file's length now, from the file (an `fstat`, or the open's when this opens it),
+    /// remembered as known. `paths`: the channel's.
+    pub fn fresh_len(&mut self, paths: &ChannelPaths) -> Result<u64> {
+        let index = self.index;
+        let len = match self.files[index].open(|| paths.data(index))? {
+            (_, Some(len)) => len,
+            (file, None) => files::file_len(file, &paths.data(index))?,
+        };
+        self.known_len = len;
+        Ok(len)
+    }
+
     /// The current mapping, at least `len` bytes long (mapping the file again if needed).
     /// `on_fault` is the word the fault guard clears when a page of the mapping faults.
     pub fn mapping(
         &mut self,
         len: u64,
+        paths: &ChannelPaths,
         on_fault: &'static crate::os::FaultWords,
     ) -> Result<&Mapping> {
         let current = self.maps.last().map_or(0, |(m, _)| m.len() as u64);
         if current < len || self.maps.is_empty() {
-            let size = len.max(MIN_DATA_MAP).next_power_of_two();
-            let map = Mapping::map_populated(&self.file, size as usize, false, Some(on_fault))
-                .map_err(|e| Error::io(&self.path, e))?;
+            // As long as the file (a value is never longer), so that populating the mapping
+            // stops at its end rather than at a page it cannot fault in.
+            let size = len.max(self.known_len).max(1).next_power_of_two();
+            let index = self.index;
+            let (file, opened_len) = self.files[index].open(|| paths.data(index))?;
+            if let Some(opened_len) = opened_len {
+                self.known_len = self.known_len.max(opened_len);
+            }
+            let map = Mapping::map_populated(file, size as usize, false, Some(on_fault))
+                .map_err(|e| Error::io(paths.data(index), e))?;
             let faults = map.faults();
             self.maps.push((map, faults));
         }
@@ -70,8 +208,8 @@ impl ReaderData {
     }
 }
 
-/// The files a reader opened, all of one set (data files are mapped at first use: see
-/// [`ReaderData`]).
+/// The files a reader opened, all of one set (data files are opened and mapped at first use:
+/// see [`DataFile`] and [`ReaderData`]).
 #[derive(Debug)]
 pub(crate) struct ReaderFiles {
     pub paths: ChannelPaths,
@@ -107,8 +245,18 @@ pub(crate) fn open_for_reading(
     paths.check_name_length()?;
     let mut last = None;
     for _ in 0..OPEN_RETRIES {
-        match try_open_for_reading(&paths, on_fault) {
-            Ok(files) => return Ok(files),
+        match open_set_files(&paths, on_fault) {
+            Ok(set) => {
+                return Ok(ReaderFiles {
+                    paths,
+                    state_file: set.state_file,
+                    state_id: set.state_id,
+                    state: set.state,
+                    readers_file: set.readers_file,
+                    readers: set.readers,
+                    data: set.data,
+                });
+            }
             Err(Attempt::Failed(e)) => return Err(e),
             Err(Attempt::Mismatch(e)) => last = Some(e),
         }
@@ -118,19 +266,36 @@ pub(crate) fn open_for_reading(
 }
 
 fn mismatch(path: &Path, what: &str) -> Attempt {
-    Attempt::Mismatch(Error::corrupt(
+    Attempt::Mismatch(not_recorded(path, what))
+}
+
+/// The file at `path` is `what` ("missing", "another file") rather than the one `P_state`
+/// records.
+fn not_recorded(path: &Path, what: &str) -> Error {
+    Error::corrupt(
         path,
         format!(
             "{what}: not the file the state file records (a writer is replacing the channel's \
              files, or they were replaced by hand)"
         ),
-    ))
+    )
 }
 
-fn try_open_for_reading(
+/// The files one attempt of [`open_for_reading`] opened: a [`ReaderFiles`] but for its paths.
+struct SetFiles {
+    state_file: File,
+    state_id: FileId,
+    state: StateMap,
+    readers_file: File,
+    readers: ReadersMap,
+    data: Vec<ReaderData>,
+}
+
+/// One attempt of [`open_for_reading`].
+fn open_set_files(
     paths: &ChannelPaths,
     on_fault: &'static crate::os::FaultWords,
-) -> std::result::Result<ReaderFiles, Attempt> {
+) -> std::result::Result<SetFiles, Attempt> {
     let (state_file, state, state_id) = map_state(paths, Some(on_fault))?;
 
     let (readers_file, readers) =
@@ -142,28 +307,27 @@ fn try_open_for_reading(
             }
             Err(ReadersNotOpened::Failed(e)) => return Err(Attempt::Failed(e)),
         };
-    let mut data = Vec::with_capacity(state.copies());
-    for index in 0..state.copies() {
-        let path = paths.data(index);
-        let Some((file, meta)) = files::open_existing_with_metadata(&path, Access::ReadOnly)?
-        else {
-            return Err(mismatch(&path, "missing"));
-        };
-        if FileId::from(&meta) != state.data_id(index) {
-            return Err(mismatch(&path, "another file"));
+    let files: Arc<[DataFile]> = (0..state.copies())
+        .map(|index| DataFile { id: state.data_id(index), file: OnceFile::default() })
+        .collect();
+    // The copy that holds the published value, which the first read validates: opened now, so
+    // that a set being replaced is retried as a whole.
+    // Acquire: as every load of `active`; only its copy index is used.
+    let active = state.header().active.load(Ordering::Acquire);
+    let mut data = ReaderData::every(&files);
+    if protocol::generation(active) != 0
+        && let Some(copy) = data.get_mut(protocol::copy(active))
+    {
+        match files[copy.index].open_checked(&paths.data(copy.index)) {
+            Ok((file, len)) => {
+                files[copy.index].file.set(file);
+                copy.known_len = len;
+            }
+            Err((e, true)) => return Err(Attempt::Mismatch(e)),
+            Err((e, false)) => return Err(Attempt::Failed(e)),
         }
-        let file = std::sync::Arc::new(file);
-        data.push(ReaderData { path, file, maps: Vec::new(), known_len: meta.len() });
     }
-    Ok(ReaderFiles {
-        paths: paths.clone(),
-        state_file,
-        state_id,
-        state,
-        readers_file,
-        readers,
-        data,
-    })
+    Ok(SetFiles { state_file, state_id, state, readers_file, readers, data })
 }
 
 /// Why [`map_readers`] did not return the set's readers file.
@@ -194,8 +358,13 @@ pub(crate) fn map_readers(
     }
     let slots = state.reader_slots();
     let writable = !matches!(access, Access::ReadOnly);
-    let map = Mapping::map_populated(&file, format::readers_file_len(slots), writable, on_fault)
-        .map_err(|e| ReadersNotOpened::Failed(Error::io(path, e)))?;
+    let len = format::readers_file_len(slots);
+    let map = if on_fault.is_some() {
+        Mapping::map(&file, len, writable, on_fault)
+    } else {
+        Mapping::map_populated(&file, len, writable, on_fault)
+    }
+    .map_err(|e| ReadersNotOpened::Failed(Error::io(path, e)))?;
     let readers = ReadersMap::parse(map, meta.len(), slots).map_err(|(_, problem)| {
         ReadersNotOpened::Failed(Error::corrupt(path, problem.to_string()))
     })?;
@@ -683,7 +852,7 @@ pub(crate) fn create_set(
     let new = NewState {
         schema: &ty.schema(),
         derived: ty.derived,
-        layout_fingerprint: ty.layout_fingerprint,
+        layout_fingerprint: ty.layout_fingerprint(),
         description: &description,
         copies: options.copies,
         reader_slots: slots,

@@ -1,6 +1,7 @@
 //! What a program knows about the type of the value it writes or reads ([`ValueType`]), and
 //! whether a channel's files hold that type ([`ValueType::accepts`]).
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -28,14 +29,15 @@ pub(crate) type ArchiveCheck = fn(&[u8]) -> Result<(), String>;
 #[derive(Clone, Debug)]
 pub(crate) struct ValueType {
     /// The type's name as recorded in the header.
-    pub type_name: String,
+    pub type_name: Cow<'static, str>,
     /// The fingerprint this program's copies carry when it creates a channel: the derived one if
     /// any, else the layout one.
     pub fingerprint: u64,
     /// Whether `fingerprint` is derived.
     pub derived: bool,
-    /// The layout fingerprint ([`fingerprint::layout_fingerprint`]).
-    pub layout_fingerprint: u64,
+    /// The layout fingerprint ([`fingerprint::layout_fingerprint`]), or how to compute it:
+    /// see [`layout_fingerprint`](Self::layout_fingerprint).
+    pub layout: Layout,
     /// Size and alignment of the archived root.
     pub root_size: usize,
     pub root_align: usize,
@@ -43,6 +45,13 @@ pub(crate) struct ValueType {
     pub check: ArchiveCheck,
     /// The type's structure, if it has one.
     pub structure: Known,
+}
+
+/// A [`ValueType`]'s layout fingerprint, or the probe that computes it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Layout {
+    Known(u64),
+    Probe(fn() -> u64),
 }
 
 /// Where a [`ValueType`]'s structure comes from.
@@ -74,10 +83,12 @@ impl ValueType {
     /// A type that derives (or hand-implements) `SharedState`.
     pub fn of<T: SharedState>() -> Self {
         ValueType {
-            type_name: T::TYPE_NAME.to_owned(),
+            type_name: Cow::Borrowed(T::TYPE_NAME),
             fingerprint: T::FINGERPRINT,
             derived: true,
-            layout_fingerprint: fingerprint::layout_fingerprint::<T>(),
+            // Probed only when asked: a derived reader of a derived channel never needs it, and
+            // the probe runs bytecheck on a few synthetic roots (about a microsecond).
+            layout: Layout::Probe(fingerprint::layout_fingerprint::<T>),
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
@@ -104,10 +115,10 @@ impl ValueType {
     {
         let layout = fingerprint::layout_fingerprint::<T>();
         ValueType {
-            type_name: fingerprint::short_type_name(std::any::type_name::<T>()),
+            type_name: Cow::Owned(fingerprint::short_type_name(std::any::type_name::<T>())),
             fingerprint: layout,
             derived: false,
-            layout_fingerprint: layout,
+            layout: Layout::Known(layout),
             root_size: size_of::<T::Archived>(),
             root_align: align_of::<T::Archived>(),
             check: check_archive::<T::Archived>,
@@ -159,10 +170,10 @@ impl ValueType {
         structure: Known,
     ) -> Self {
         ValueType {
-            type_name: schema.type_name,
+            type_name: Cow::Owned(schema.type_name),
             fingerprint: schema.fingerprint,
             derived,
-            layout_fingerprint,
+            layout: Layout::Known(layout_fingerprint),
             root_size: root.size as usize,
             root_align: root.align as usize,
             check: |_| Ok(()),
@@ -170,9 +181,17 @@ impl ValueType {
         }
     }
 
+    /// The layout fingerprint ([`fingerprint::layout_fingerprint`]).
+    pub fn layout_fingerprint(&self) -> u64 {
+        match self.layout {
+            Layout::Known(fingerprint) => fingerprint,
+            Layout::Probe(probe) => probe(),
+        }
+    }
+
     /// Type name and fingerprint.
     pub fn schema(&self) -> Schema {
-        Schema { type_name: self.type_name.clone(), fingerprint: self.fingerprint }
+        Schema { type_name: self.type_name.to_string(), fingerprint: self.fingerprint }
     }
 
     /// The encoded structure (empty when the type has none, or it is too large to store).
@@ -200,27 +219,28 @@ impl ValueType {
     /// both sides have a structure, the structures must be equal too: the fingerprint stops
     /// where a type refers to itself (`#[rkyv(omit_bounds)]`), the structure does not.
     pub fn accepts(&self, state: &StateMap, path: &Path) -> Result<u64> {
-        let channel = state.schema();
+        // The fingerprint copy descriptors carry (the type's name is read only for an error).
+        let carried = state.fingerprint();
         let (mine, theirs) = if self.derived && state.derived() {
-            (self.fingerprint, channel.fingerprint)
+            (self.fingerprint, carried)
         } else {
-            (self.layout_fingerprint, state.layout_fingerprint())
+            (self.layout_fingerprint(), state.layout_fingerprint())
         };
         // The fingerprint covers the whole structure unless it stops at a recursive field.
         let whole = matches!(self.structure, Known::Static(_, false) | Known::None);
         if mine == theirs && whole {
-            return Ok(channel.fingerprint);
+            return Ok(carried);
         }
         let differences = if mine == theirs {
             match self.stored(state) {
                 Some((mine, found)) if mine != found => crate::schema::diff(&mine, &found),
-                _ => return Ok(channel.fingerprint),
+                _ => return Ok(carried),
             }
         } else {
             self.differences(state)
         };
-        let expected = Schema { type_name: self.type_name.clone(), fingerprint: mine };
-        let found = Schema { type_name: channel.type_name, fingerprint: theirs };
+        let expected = Schema { type_name: self.type_name.to_string(), fingerprint: mine };
+        let found = Schema { type_name: state.schema().type_name, fingerprint: theirs };
         let error = Error::SchemaMismatch { path: path.to_owned(), expected, found, differences };
         crate::log::schema_mismatch(&error);
         Err(error)

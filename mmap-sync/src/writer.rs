@@ -215,7 +215,7 @@ impl RawWriter {
 
     /// The layout fingerprint of the writer's type.
     pub fn layout_fingerprint(&self) -> u64 {
-        self.ty.layout_fingerprint
+        self.ty.layout_fingerprint()
     }
 
     /// The schema recorded in the channel's header.

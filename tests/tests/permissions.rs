@@ -197,13 +197,44 @@ fn readers_of_other_users_read_with_permission_and_get_permission_denied_without
     let line = read_as(&bin, &prefix, NOBODY, NOBODY);
     assert_denied(&line, &ChannelPaths::new(&prefix).readers);
 
-    // And a reader who can open the state file but not the data files is refused at those.
+    // And a reader who can open the state file but not the data file that holds the published
+    // value is refused at that file, when it opens ...
     let prefix = dir.prefix("no-data");
     publish(&prefix, 0o644, 0o666);
     let paths = ChannelPaths::new(&prefix);
-    std::fs::set_permissions(paths.data(1), std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (holding, other) = data_files(&prefix);
+    std::fs::set_permissions(&holding, std::fs::Permissions::from_mode(0o640)).unwrap();
     let line = read_as(&bin, &prefix, NOBODY, NOBODY);
-    assert_denied(&line, &paths.data(1));
+    assert_denied(&line, &holding);
+    // ... while a copy no value of which it has read yet is opened when first needed: a data
+    // file it cannot read then fails the generation published into it, naming the file, and
+    // reads go on serving the value validated before.
+    std::fs::set_permissions(&holding, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let mut reader = Probe::spawn_command({
+        let mut command = Command::new(&bin);
+        command.arg("read-note-then-the-next").arg(&prefix).uid(NOBODY).gid(NOBODY);
+        command
+    });
+    let first = reader.expect("ok", LONG);
+    assert_eq!(first.field("generation"), "1", "{first}");
+    let mut writer = Writer::<Note>::open(&prefix).unwrap();
+    let next = writer.write(&Note { version: 8, messages: vec![] }).unwrap();
+    assert_eq!(paths.data(next.copy), other, "the next publish goes to the other copy");
+    let failure = reader.next(LONG);
+    assert_denied(&failure, &other);
+    assert_eq!(failure.field("generation"), "2", "{failure}");
+    let served = reader.expect("served", LONG);
+    assert_eq!(served.field("generation"), "1", "{served}");
+    reader.wait_success(LONG);
+}
+
+/// The data file that holds the channel's published value, and the other one.
+fn data_files(prefix: &Path) -> (PathBuf, PathBuf) {
+    let channel = mmap_sync::inspect::Channel::open(prefix).unwrap();
+    let active = channel.header().active.expect("a value is published");
+    let paths = channel.paths();
+    (paths.data(active.copy), paths.data(1 - active.copy))
 }
 
 #[test]

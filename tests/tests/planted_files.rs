@@ -35,9 +35,25 @@ fn channel_files(prefix: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// How many files [`channel_files`] lists, and how many of them (the first ones) readers open.
+/// How many files [`channel_files`] lists.
 const WRITER_FILES: usize = <Note as SharedState>::COPIES + 3;
-const READER_FILES: usize = WRITER_FILES - 1;
+
+/// Whether a reader opening the channel at `prefix` opens file `index` of [`channel_files`]:
+/// the state file, the slot table, and the data file that holds the published value. Other
+/// data files are opened when a generation is first published into them (and refused then, by
+/// that generation's validation), the writer's lock file never. Asked before anything is
+/// planted.
+fn opened_by_readers(prefix: &Path, index: usize) -> bool {
+    let copies = <Note as SharedState>::COPIES;
+    match index {
+        0 | 1 => true,
+        i if i < 2 + copies => {
+            let channel = mmap_sync::inspect::Channel::open(prefix).unwrap();
+            channel.header().active.is_some_and(|active| active.copy == i - 2)
+        }
+        _ => false,
+    }
+}
 
 fn chown(path: &Path, uid: u32, gid: u32) {
     std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
@@ -101,6 +117,7 @@ fn a_symlink_swapped_in_after_creation_is_refused_by_writer_and_reader() {
         let dir = ChannelDir::new("symlink-swap");
         let prefix = dir.prefix("note");
         Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
+        let opened_by_readers = opened_by_readers(&prefix, index);
         let planted = channel_files(&prefix)[index].clone();
         let moved = dir.path().join("moved");
         std::fs::rename(&planted, &moved).unwrap();
@@ -108,9 +125,11 @@ fn a_symlink_swapped_in_after_creation_is_refused_by_writer_and_reader() {
 
         let err = Writer::<Note>::open(&prefix).unwrap_err();
         assert_io_naming(&err, &planted, "symbolic link");
-        if index < READER_FILES {
+        if opened_by_readers {
             let err = Reader::<Note>::open(&prefix).unwrap_err();
             assert_io_naming(&err, &planted, "symbolic link");
+        } else {
+            assert_reads_without(&prefix, &planted);
         }
     }
 }
@@ -150,6 +169,7 @@ fn a_directory_planted_at_a_path_is_refused_by_writer_and_reader() {
         if index > 0 {
             Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
         }
+        let opened_by_readers = opened_by_readers(&prefix, index);
         let planted = channel_files(&prefix)[index].clone();
         let _ = std::fs::remove_file(&planted);
         std::fs::create_dir(&planted).unwrap();
@@ -157,12 +177,22 @@ fn a_directory_planted_at_a_path_is_refused_by_writer_and_reader() {
         assert!(matches!(err, Error::Io { .. }), "{err:?}");
         assert_eq!(err.path(), planted, "{err}");
         // "not a regular file", or EISDIR where the file is opened for writing.
-        if index < READER_FILES {
+        if opened_by_readers {
             let err = Reader::<Note>::open(&prefix).unwrap_err();
             assert!(matches!(err, Error::Io { .. }), "{err:?}");
             assert_eq!(err.path(), planted, "{err}");
+        } else if index > 0 {
+            assert_reads_without(&prefix, &planted);
         }
     }
+}
+
+/// A reader opens the channel at `prefix` and reads its value without opening `planted` (a
+/// data file that holds no published value).
+fn assert_reads_without(prefix: &Path, planted: &Path) {
+    let reader = Reader::<Note>::open(prefix)
+        .unwrap_or_else(|e| panic!("{} is not needed to read: {e}", planted.display()));
+    assert_eq!(reader.read().unwrap().version, 1);
 }
 
 fn mkfifo(path: &Path) {
@@ -177,6 +207,7 @@ fn a_fifo_planted_at_a_path_is_refused_without_hanging_writer_or_reader() {
         if index > 0 {
             Writer::<Note>::open(&prefix).unwrap().write(&note(1)).unwrap();
         }
+        let opened_by_readers = opened_by_readers(&prefix, index);
         let planted = channel_files(&prefix)[index].clone();
         let _ = std::fs::remove_file(&planted);
         mkfifo(&planted);
@@ -186,13 +217,38 @@ fn a_fifo_planted_at_a_path_is_refused_without_hanging_writer_or_reader() {
         let mut reader = Probe::spawn(CHAOS, args!["read-note", prefix]);
         let line = reader.next(LONG);
         reader.wait_success(LONG);
-        if index < READER_FILES {
+        if opened_by_readers {
             line.assert_error("Io", &planted);
             assert!(line.field("source").contains("not a regular file"), "{line}");
         } else {
-            assert!(line.is("ok"), "readers never open the writer's lock file: {line}");
+            assert!(line.is("ok"), "readers open neither the lock file nor an unused copy: {line}");
         }
         let err = Writer::<Note>::open(&prefix).unwrap_err();
         assert_io_naming(&err, &planted, "not a regular file");
     }
+}
+
+#[test]
+fn a_data_file_planted_before_its_first_use_fails_the_generation_published_into_it() {
+    let dir = ChannelDir::new("planted-late");
+    let prefix = dir.prefix("note");
+    let mut writer = Writer::<Note>::open(&prefix).unwrap();
+    let first = writer.write(&note(1)).unwrap();
+    let reader = Reader::<Note>::open(&prefix).unwrap();
+    assert_eq!(reader.read().unwrap().version, 1);
+
+    // The copy the next publish goes to, never read so far, is swapped for a link to its own
+    // file; the writer writes through the file it holds, the reader finds the link.
+    let unused = ChannelPaths::new(&prefix).data(1 - first.copy);
+    let moved = dir.path().join("moved");
+    std::fs::rename(&unused, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &unused).unwrap();
+    let second = writer.write(&note(2)).unwrap();
+    assert_eq!(ChannelPaths::new(&prefix).data(second.copy), unused);
+
+    // The generation fails, naming the link; reads serve the value validated before.
+    assert_eq!(reader.read().unwrap().version, 1);
+    let failure = reader.last_failure().expect("the generation published into the link failed");
+    assert_eq!(failure.generation, second.generation);
+    assert_io_naming(&failure.error, &unused, "symbolic link");
 }

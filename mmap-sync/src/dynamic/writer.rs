@@ -43,9 +43,9 @@ impl ChannelType {
         let ty = ValueType::of::<T>();
         let structure = T::SHAPE.map(|shape| Structure::of(&shape))?;
         Some(ChannelType {
-            type_name: ty.type_name,
+            layout_fingerprint: ty.layout_fingerprint(),
+            type_name: ty.type_name.into_owned(),
             fingerprint: ty.fingerprint,
-            layout_fingerprint: ty.layout_fingerprint,
             structure,
         })
     }
@@ -57,9 +57,9 @@ impl ChannelType {
         let state = channel.state();
         let (ty, structure) = ValueType::recorded(state, &channel.paths().state)?;
         Ok(ChannelType {
-            type_name: ty.type_name,
+            layout_fingerprint: ty.layout_fingerprint(),
+            type_name: ty.type_name.into_owned(),
             fingerprint: ty.fingerprint,
-            layout_fingerprint: ty.layout_fingerprint,
             structure,
         })
     }

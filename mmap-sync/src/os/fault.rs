@@ -111,6 +111,11 @@ fn claim_region() -> &'static Region {
             // SAFETY: chunks are leaked and never freed.
             let c = unsafe { c.as_ref() };
             for region in &c.regions {
+                // Relaxed: a look before the compare-exchange (a locked instruction each) below,
+                // which decides; entries in use are passed over without one.
+                if region.start.load(Ordering::Relaxed) != 0 {
+                    continue;
+                }
                 // AcqRel: taking the entry orders after its previous owner's release.
                 if region
                     .start

@@ -2,12 +2,12 @@
 //! length, checksum, fingerprint and bytecheck — after which reading that generation is a
 //! pointer cast.
 
-use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use crate::descriptor_check::{DescriptorCheck, DescriptorProblem};
 use crate::error::{Error, Result, Schema};
 use crate::format::{CopyDescriptor, StateMap};
+use crate::paths::ChannelPaths;
 use crate::protocol;
 use crate::set::ReaderData;
 use crate::value_type::ValueType;
@@ -26,7 +26,7 @@ pub(crate) struct Rules<'a> {
 
 /// Validates the copy `active` names, which the calling thread has pinned exactly: the
 /// descriptor, the file's length, fingerprint, checksum and bytecheck. Returns where the archive
-/// and its root are. `state_path` names the state file in errors about descriptors.
+/// and its root are. `paths` name the channel's files in errors.
 #[inline(always)]
 pub(crate) fn validate_copy(
     active: u64,
@@ -34,7 +34,7 @@ pub(crate) fn validate_copy(
     data: &mut ReaderData,
     rules: Rules<'_>,
     state: &StateMap,
-    state_path: &Path,
+    paths: &ChannelPaths,
     on_fault: &'static crate::os::FaultWords,
 ) -> Result<ValidCopy> {
     let generation = protocol::generation(active);
@@ -42,7 +42,7 @@ pub(crate) fn validate_copy(
     // before it. A 0 is a writer's transient mark (see `protocol`), harmless while pinned.
     let held = descriptor.generation.load(Ordering::Acquire);
     DescriptorCheck::published(protocol::copy(active), held, generation)
-        .map_err(|problem| Error::corrupt(state_path, problem.to_string()))?;
+        .map_err(|problem| Error::corrupt(&paths.state, problem.to_string()))?;
     // Relaxed (all three): written before the generation and `active` that the caller loaded.
     let fingerprint = descriptor.fingerprint.load(Ordering::Relaxed);
     let len = descriptor.length.load(Ordering::Relaxed);
@@ -52,27 +52,29 @@ pub(crate) fn validate_copy(
         max_size: state.max_size(),
         root_size: rules.ty.root_size as u64,
     };
-    let corrupt = |problem: DescriptorProblem| Error::corrupt(&data.path, problem.to_string());
+    let corrupt = |data: &ReaderData, problem: DescriptorProblem| {
+        Error::corrupt(data.path(paths), problem.to_string())
+    };
     match check.check(generation, fingerprint, len) {
         Ok(()) => {}
         Err(DescriptorProblem::Fingerprint { .. }) => {
             return Err(Error::SchemaMismatch {
-                path: data.path.clone(),
+                path: data.path(paths),
                 expected: rules.ty.schema(),
                 found: Schema { type_name: state.schema().type_name, fingerprint },
                 differences: rules.ty.differences(state),
             });
         }
-        Err(problem) => return Err(corrupt(problem)),
+        Err(problem) => return Err(corrupt(data, problem)),
     }
     // Touching a mapped page past the end of the file faults: the file must really hold the
     // bytes the descriptor promises before any is read. The writer never shrinks a data file,
     // so a length seen before is still good; only a longer value needs a new look.
     if data.known_len < len {
-        data.known_len = crate::files::file_len(&data.file, &data.path)?;
-        DescriptorCheck::holds(len, data.known_len).map_err(corrupt)?;
+        let known = data.fresh_len(paths)?;
+        DescriptorCheck::holds(len, known).map_err(|problem| corrupt(data, problem))?;
     }
-    let base = data.mapping(len, on_fault)?.ptr();
+    let base = data.mapping(len, paths, on_fault)?.ptr();
     let len = len as usize;
     // SAFETY: `len` bytes are mapped (the mapping is at least `len` long, and the file holds
     // them), and the caller's exact pin keeps the writer away from the copy while it is
@@ -81,20 +83,20 @@ pub(crate) fn validate_copy(
     let root = len - rules.ty.root_size;
     if !(base as usize + root).is_multiple_of(rules.ty.root_align) {
         return Err(Error::corrupt(
-            &data.path,
+            data.path(paths),
             format!("archived root at offset {root} is misaligned"),
         ));
     }
     if rules.checksum && crate::checksum::xxh3_64(bytes) != checksum {
         return Err(Error::corrupt(
-            &data.path,
+            data.path(paths),
             format!("checksum mismatch for generation {generation}"),
         ));
     }
     if rules.bytecheck {
         (rules.ty.check)(bytes).map_err(|e| {
             Error::corrupt(
-                &data.path,
+                data.path(paths),
                 format!("generation {generation} fails archive validation: {e}"),
             )
         })?;

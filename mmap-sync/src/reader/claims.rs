@@ -35,18 +35,27 @@ struct Held {
     epoch: u64,
     /// Which slots this process holds.
     held: Vec<bool>,
+    /// How many (`release_all` stops after the last).
+    count: usize,
 }
 
 impl Claims {
     /// No slot held yet, in the process that opens the reader.
     pub fn new(slots: usize) -> Claims {
-        let held = Held { forked: None, epoch: os::fork_epoch(), held: vec![false; slots] };
+        let held =
+            Held { forked: None, epoch: os::fork_epoch(), held: vec![false; slots], count: 0 };
         Claims { local: PerProcess::with(Mutex::new(held)), slots }
     }
 
     fn held(&self) -> MutexGuard<'_, Held> {
-        let fresh =
-            || Mutex::new(Held { forked: None, epoch: NO_EPOCH, held: vec![false; self.slots] });
+        let fresh = || {
+            Mutex::new(Held {
+                forked: None,
+                epoch: NO_EPOCH,
+                held: vec![false; self.slots],
+                count: 0,
+            })
+        };
         self.local.get(fresh).lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -58,6 +67,7 @@ impl Claims {
             // A forked child: the inherited descriptor shares the parent's locks. Take our own.
             claims.forked = Some(reopen_readers(files)?);
             claims.held.iter_mut().for_each(|h| *h = false);
+            claims.count = 0;
             claims.epoch = epoch;
         }
         let readers = &files.readers;
@@ -72,6 +82,7 @@ impl Claims {
             });
         };
         claims.held[index] = true;
+        claims.count += 1;
         Ok((index, &readers.slots()[index].pin))
     }
 
@@ -85,6 +96,7 @@ impl Claims {
         let file = claims.forked.as_ref().unwrap_or(&files.readers_file);
         let _ = set::give_back_slot(&files.readers, file, index);
         claims.held[index] = false;
+        claims.count -= 1;
     }
 
     /// Gives every slot this process holds back: the reader is closing. Explicitly, because
@@ -96,10 +108,9 @@ impl Claims {
             return;
         }
         let file = claims.forked.as_ref().unwrap_or(&files.readers_file);
-        for (index, held) in claims.held.iter().enumerate() {
-            if *held {
-                let _ = set::give_back_slot(&files.readers, file, index);
-            }
+        let held = claims.held.iter().enumerate().filter(|(_, held)| **held);
+        for (index, _) in held.take(claims.count) {
+            let _ = set::give_back_slot(&files.readers, file, index);
         }
     }
 }

@@ -19,7 +19,8 @@ use crate::value_type::ValueType;
 #[derive(Debug)]
 pub(super) struct Handle {
     shared: Arc<ReaderShared>,
-    stop: Arc<AtomicBool>,
+    /// The background validator's stop flag, if it runs.
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Handle {
@@ -34,9 +35,9 @@ impl Handle {
         background: bool,
     ) -> Result<(Arc<ReaderShared>, Arc<Handle>)> {
         let shared = ReaderShared::open_as(prefix, ty, checksum, background)?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let stop = background.then(|| Arc::new(AtomicBool::new(false)));
         let handle = Arc::new(Handle { shared: shared.clone(), stop: stop.clone() });
-        if background {
+        if let Some(stop) = stop {
             background::spawn(shared.clone(), stop)?;
         } else {
             if let Err(
@@ -52,9 +53,9 @@ impl Handle {
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        // Release: the validator that sees the flag sees everything before it.
-        self.stop.store(true, Ordering::Release);
-        if self.shared.background {
+        if let Some(stop) = &self.stop {
+            // Release: the validator that sees the flag sees everything before it.
+            stop.store(true, Ordering::Release);
             // Wakes every waiter on the channel (spuriously for all but our validator).
             let _ = os::futex_wake_all(&self.shared.files.state.header().publish_futex);
         }

@@ -3,7 +3,7 @@
 //! against, the newest failure, and the counters of validation work.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -11,11 +11,10 @@ use std::time::Duration;
 use super::check_copy::{self, Rules};
 use super::validation_lock::{ValidationGuard, ValidationLock};
 use crate::error::{Error, Result};
-use crate::files;
 use crate::format::MAX_COPIES;
 use crate::os::{self, FAULT_CLEARED, FaultWords, PerProcess};
 use crate::protocol;
-use crate::set::{ReaderData, ReaderFiles};
+use crate::set::{DataFile, ReaderData, ReaderFiles};
 use crate::value_type::ValueType;
 
 /// "No validated generation": the value of the fast word before the first validation, and the
@@ -108,7 +107,7 @@ pub(super) struct Validated {
     fingerprint: u64,
     checksum: bool,
     /// The data files, as opened: a forked child maps them anew from these.
-    data_files: Vec<(PathBuf, Arc<File>)>,
+    data_files: Arc<[DataFile]>,
     local: PerProcess<Local>,
     counters: Counters,
     /// Per copy, the archived root of the generation last validated in it. A forked child
@@ -150,7 +149,8 @@ impl Validated {
         files: &mut ReaderFiles,
     ) -> Validated {
         let data = std::mem::take(&mut files.data);
-        let data_files = data.iter().map(|d| (d.path.clone(), d.file.clone())).collect();
+        // Every entry shares the one list.
+        let data_files = data.first().map_or_else(|| Arc::from([]), |d| d.files().clone());
         let local = Local::new(Memo::new(seen_faults(files), fast.faults(), data));
         Validated {
             ty,
@@ -180,16 +180,7 @@ impl Validated {
     /// data file to be mapped anew. The parent's state stays as its threads left it.
     #[cold]
     fn fresh_local(&self, files: &ReaderFiles) -> Local {
-        let data = self
-            .data_files
-            .iter()
-            .map(|(path, file)| ReaderData {
-                path: path.clone(),
-                file: file.clone(),
-                maps: Vec::new(),
-                known_len: 0,
-            })
-            .collect();
+        let data = ReaderData::every(&self.data_files);
         Local::new(Memo::new(seen_faults(files), self.fast.faults(), data))
     }
 
@@ -327,7 +318,7 @@ impl Validated {
             &mut memo.data[c],
             rules,
             &files.state,
-            &files.paths.state,
+            &files.paths,
             self.fast.0,
         );
         let result = result.and_then(|copy| {
@@ -421,19 +412,11 @@ impl Validated {
         }
         let Memo { data, checked, unchecked, failed, .. } = memo;
         for (i, data) in data.iter_mut().enumerate() {
-            let mut faulted = false;
-            for (map, seen) in &mut data.maps {
-                if map.faults() != *seen {
-                    *seen = map.faults();
-                    faulted = true;
-                    map.remap_in_place(&data.file).map_err(|e| Error::io(&data.path, e))?;
-                }
-            }
-            if faulted {
+            if data.remap_faulted(&f.paths)? {
                 checked[i] = 0;
                 unchecked[i] = 0;
                 failed[i] = None;
-                data.known_len = files::file_len(&data.file, &data.path)?;
+                data.fresh_len(&f.paths)?;
             }
         }
         Ok(())

@@ -125,7 +125,7 @@ where
         Some(w) if same_type(w.type_name, name) => {}
         Some(w) => {
             let ty = ValueType::of_archive::<T>();
-            if w.raw.layout_fingerprint() != ty.layout_fingerprint {
+            if w.raw.layout_fingerprint() != ty.layout_fingerprint() {
                 return Err(SynchronizerError::new(
                     Error::SchemaMismatch {
                         path: w.raw.paths().state.clone(),

@@ -39,6 +39,7 @@ fn main() {
         ["hold-slot", path] => hold_slot(path),
         ["hostile-batch", dir, cases] => hostile_batch(Path::new(dir), cases.parse().unwrap()),
         ["read-note", path] => say(&read_note(Path::new(path))),
+        ["read-note-then-the-next", path] => read_note_then_the_next(Path::new(path)),
         ["maps", path] => maps(path),
         ["umask-writer", path, mask] => {
             let mask = u32::from_str_radix(mask, 8).expect("octal umask");
@@ -142,6 +143,37 @@ fn read_note(path: &Path) -> Line {
             .with("bytes", bytes))
     });
     outcome.unwrap_or_else(|e| error_line(&e))
+}
+
+/// Reads the channel (saying so), waits up to 20 s for the next publish to be validated or to
+/// fail validation, then says the failure recorded, if any, and what a read serves.
+fn read_note_then_the_next(path: &Path) {
+    let reader = match Reader::<Note>::open(path) {
+        Ok(reader) => reader,
+        Err(e) => return say(&error_line(&e)),
+    };
+    let first = match reader.read() {
+        Ok(guard) => guard.generation(),
+        Err(e) => return say(&error_line(&e)),
+    };
+    say(&Line::new("ok").with("generation", first));
+    // A wait validates what it waits for; a generation that fails is not a change, so the wait
+    // runs its course while the failure is recorded: waits are short, the failure is looked for.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while reader.last_failure().is_none() && std::time::Instant::now() < deadline {
+        match reader.wait_for_change(first, Duration::from_millis(100)) {
+            Ok(Some(_)) | Err(_) => break,
+            Ok(None) => {}
+        }
+    }
+    match reader.last_failure() {
+        Some(failure) => say(&error_line(&failure.error).with("generation", failure.generation)),
+        None => say(&Line::new("no-failure")),
+    }
+    match reader.read() {
+        Ok(guard) => say(&Line::new("served").with("generation", guard.generation())),
+        Err(e) => say(&error_line(&e)),
+    }
 }
 
 /// For each hostile channel `dir/case{i}/note`: read it; then open a writer on it and publish;
