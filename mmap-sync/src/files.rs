@@ -2,13 +2,13 @@
 //! regular file is accepted, and the writer refuses files planted by another user or reached by
 //! a second name. Temporary files for a new set are created here too.
 
-use std::fs::{File, Metadata, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::os;
+use crate::os::{self, FileStat};
 
 /// How a channel file is opened.
 #[derive(Clone, Copy, Debug)]
@@ -32,7 +32,7 @@ pub(crate) fn open(path: &Path, access: Access) -> Result<File> {
 }
 
 /// [`open`], also returning the file's metadata (one `fstat` for both).
-pub(crate) fn open_with_metadata(path: &Path, access: Access) -> Result<(File, Metadata)> {
+pub(crate) fn open_with_metadata(path: &Path, access: Access) -> Result<(File, FileStat)> {
     let mut options = OpenOptions::new();
     options.read(true).custom_flags(os::OPEN_FLAGS);
     match access {
@@ -57,8 +57,8 @@ pub(crate) fn open_with_metadata(path: &Path, access: Access) -> Result<(File, M
         ),
         _ => Error::io(path, source),
     })?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if !meta.file_type().is_file() {
+    let meta = FileStat::of(&file).map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() {
         return Err(Error::io(
             path,
             io::Error::new(io::ErrorKind::InvalidInput, "is not a regular file"),
@@ -71,7 +71,7 @@ pub(crate) fn open_with_metadata(path: &Path, access: Access) -> Result<(File, M
 pub(crate) fn open_existing_with_metadata(
     path: &Path,
     access: Access,
-) -> Result<Option<(File, Metadata)>> {
+) -> Result<Option<(File, FileStat)>> {
     match open_with_metadata(path, access) {
         Ok(opened) => Ok(Some(opened)),
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -87,7 +87,7 @@ pub(crate) fn open_existing(path: &Path, access: Access) -> Result<Option<File>>
 /// For files the writer opens (`meta` is the open file's, from [`open_with_metadata`]): refuses
 /// a file owned by another user (a file planted in a shared directory) unless `allow_foreign`,
 /// and a file with more than one name.
-pub(crate) fn check_owner(meta: &Metadata, path: &Path, allow_foreign: bool) -> Result<()> {
+pub(crate) fn check_owner(meta: &FileStat, path: &Path, allow_foreign: bool) -> Result<()> {
     let me = os::effective_uid();
     if meta.uid() != me && !allow_foreign {
         return Err(Error::io(

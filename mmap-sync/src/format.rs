@@ -325,6 +325,13 @@ pub struct FileId {
     pub ino: u64,
 }
 
+impl From<&crate::os::FileStat> for FileId {
+    fn from(meta: &crate::os::FileStat) -> FileId {
+        FileId { dev: meta.dev(), ino: meta.ino() }
+    }
+}
+
+/// For metadata read by path (`symlink_metadata`).
 impl From<&std::fs::Metadata> for FileId {
     fn from(meta: &std::fs::Metadata) -> FileId {
         use std::os::unix::fs::MetadataExt;
@@ -335,9 +342,7 @@ impl From<&std::fs::Metadata> for FileId {
 impl FileId {
     /// The identity of an open file.
     pub fn of(file: &std::fs::File) -> io::Result<FileId> {
-        use std::os::unix::fs::MetadataExt;
-        let meta = file.metadata()?;
-        Ok(FileId { dev: meta.dev(), ino: meta.ino() })
+        Ok(FileId::from(&crate::os::FileStat::of(file)?))
     }
 }
 

@@ -1,7 +1,7 @@
 //! Every system call the crate makes beyond `std::fs`, each family in a file of its own:
 //! shared mappings ([`mapping`]), the fault guard that turns a SIGBUS on a truncated channel file
-//! into an error ([`fault`]), open-file-description locks ([`lock`]), futexes ([`futex`]) and
-//! `fork()` ([`fork`]). Nothing outside this module calls `libc`.
+//! into an error ([`fault`]), open-file-description locks ([`lock`]), futexes ([`futex`]), `fork()` ([`fork`])
+//! and `fstat` ([`stat`]). Nothing outside this module calls `libc`.
 //!
 //! Each function is a safe wrapper whose doc says what the caller may rely on; the `unsafe`
 //! blocks of these files are the only ones in the crate that talk to the kernel.
@@ -12,6 +12,7 @@ pub mod futex;
 pub mod lock;
 pub mod mapping;
 pub mod page;
+pub mod stat;
 
 pub use fault::{FAULT_CLEARED, FaultWords};
 pub use fork::{PerProcess, fork_epoch, on_fork_in_child, process_id, thread_id};
@@ -19,6 +20,7 @@ pub use futex::{futex_wait, futex_wake_all};
 pub use lock::{is_locked, try_lock, unlock};
 pub use mapping::{Mapping, allocate};
 pub use page::page_size;
+pub use stat::FileStat;
 
 /// `O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK`, for `OpenOptionsExt::custom_flags`: no path of a
 /// channel is ever followed through a symlink (a planted link in a shared directory must not

@@ -14,13 +14,13 @@ use crate::format::StateMap;
 use crate::os;
 use crate::value_type::ValueType;
 
-/// Held by every clone of a reader; the last clone's drop stops the background validator and
-/// wakes it.
+/// Held by every clone of a reader that validates in the background; the last clone's drop
+/// stops the background validator and wakes it. (A reader without one needs no handle.)
 #[derive(Debug)]
 pub(super) struct Handle {
     shared: Arc<ReaderShared>,
-    /// The background validator's stop flag, if it runs.
-    stop: Option<Arc<AtomicBool>>,
+    /// The background validator's stop flag.
+    stop: Arc<AtomicBool>,
 }
 
 impl Handle {
@@ -33,32 +33,30 @@ impl Handle {
         ty: impl FnOnce(&StateMap, &Path) -> Result<ValueType>,
         checksum: bool,
         background: bool,
-    ) -> Result<(Arc<ReaderShared>, Arc<Handle>)> {
+    ) -> Result<(Arc<ReaderShared>, Option<Arc<Handle>>)> {
         let shared = ReaderShared::open_as(prefix, ty, checksum, background)?;
-        let stop = background.then(|| Arc::new(AtomicBool::new(false)));
-        let handle = Arc::new(Handle { shared: shared.clone(), stop: stop.clone() });
-        if let Some(stop) = stop {
+        if background {
+            let stop = Arc::new(AtomicBool::new(false));
+            let handle = Arc::new(Handle { shared: shared.clone(), stop: stop.clone() });
             background::spawn(shared.clone(), stop)?;
-        } else {
-            if let Err(
-                e @ (Error::ReadersFull { .. } | Error::SchemaMismatch { .. } | Error::Io { .. }),
-            ) = shared.read(Check::Safe)
-            {
-                return Err(e);
-            }
+            return Ok((shared, Some(handle)));
         }
-        Ok((shared, handle))
+        if let Err(
+            e @ (Error::ReadersFull { .. } | Error::SchemaMismatch { .. } | Error::Io { .. }),
+        ) = shared.read(Check::Safe)
+        {
+            return Err(e);
+        }
+        Ok((shared, None))
     }
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        if let Some(stop) = &self.stop {
-            // Release: the validator that sees the flag sees everything before it.
-            stop.store(true, Ordering::Release);
-            // Wakes every waiter on the channel (spuriously for all but our validator).
-            let _ = os::futex_wake_all(&self.shared.files.state.header().publish_futex);
-        }
+        // Release: the validator that sees the flag sees everything before it.
+        self.stop.store(true, Ordering::Release);
+        // Wakes every waiter on the channel (spuriously for all but our validator).
+        let _ = os::futex_wake_all(&self.shared.files.state.header().publish_futex);
     }
 }
 

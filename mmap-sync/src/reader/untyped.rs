@@ -21,8 +21,8 @@ use crate::value_type::ValueType;
 #[derive(Clone, Debug)]
 pub(crate) struct ReaderCore {
     pub(super) shared: Arc<ReaderShared>,
-    /// Dropped with the last clone: stops the background validator, if any.
-    _handle: Arc<Handle>,
+    /// Dropped with the last clone: stops the background validator (none without one).
+    _handle: Option<Arc<Handle>>,
 }
 
 impl ReaderCore {
