@@ -71,6 +71,11 @@ pub fn fork_epoch() -> u64 {
 /// fewer hooks than there are places for; one more is ignored (in debug builds, a panic).
 pub fn on_fork_in_child(hook: fn()) {
     let address = hook as usize;
+    // Every reader's open registers its hook again: a look first finds it without a locked
+    // instruction. Acquire: as the compare-exchange's failure load below.
+    if CHILD_HOOKS.iter().any(|place| place.load(Ordering::Acquire) == address) {
+        return;
+    }
     for place in &CHILD_HOOKS {
         // AcqRel: a hook is stored once; the child handler's Acquire load sees it whole.
         match place.compare_exchange(0, address, Ordering::AcqRel, Ordering::Acquire) {

@@ -33,8 +33,8 @@ struct Held {
     forked: Option<File>,
     /// The fork epoch the locks belong to.
     epoch: u64,
-    /// Which slots this process holds.
-    held: Vec<bool>,
+    /// Which slots this process holds: bit `i % 64` of word `i / 64`.
+    held: Vec<u64>,
     /// How many (`release_all` stops after the last).
     count: usize,
 }
@@ -42,20 +42,13 @@ struct Held {
 impl Claims {
     /// No slot held yet, in the process that opens the reader.
     pub fn new(slots: usize) -> Claims {
-        let held =
-            Held { forked: None, epoch: os::fork_epoch(), held: vec![false; slots], count: 0 };
+        let held = Held { forked: None, epoch: os::fork_epoch(), held: bits(slots), count: 0 };
         Claims { local: PerProcess::with(Mutex::new(held)), slots }
     }
 
     fn held(&self) -> MutexGuard<'_, Held> {
-        let fresh = || {
-            Mutex::new(Held {
-                forked: None,
-                epoch: NO_EPOCH,
-                held: vec![false; self.slots],
-                count: 0,
-            })
-        };
+        let fresh =
+            || Mutex::new(Held { forked: None, epoch: NO_EPOCH, held: bits(self.slots), count: 0 });
         self.local.get(fresh).lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -66,14 +59,14 @@ impl Claims {
         if claims.epoch != epoch {
             // A forked child: the inherited descriptor shares the parent's locks. Take our own.
             claims.forked = Some(reopen_readers(files)?);
-            claims.held.iter_mut().for_each(|h| *h = false);
+            claims.held.iter_mut().for_each(|word| *word = 0);
             claims.count = 0;
             claims.epoch = epoch;
         }
         let readers = &files.readers;
         let file = claims.forked.as_ref().unwrap_or(&files.readers_file);
         // Slots held already are skipped: a lock we hold would be granted to us again.
-        let claimed = set::claim_slot(readers, file, |index| claims.held[index])
+        let claimed = set::claim_slot(readers, file, |index| claims.holds(index))
             .map_err(|e| Error::io(&files.paths.readers, e))?;
         let Some(index) = claimed else {
             return Err(Error::ReadersFull {
@@ -81,7 +74,7 @@ impl Claims {
                 slots: readers.slot_count() as u32,
             });
         };
-        claims.held[index] = true;
+        claims.held[index / 64] |= 1 << (index % 64);
         claims.count += 1;
         Ok((index, &readers.slots()[index].pin))
     }
@@ -90,12 +83,12 @@ impl Claims {
     /// forked child).
     pub fn release(&self, files: &ReaderFiles, index: usize) {
         let mut claims = self.held();
-        if claims.epoch != os::fork_epoch() || !claims.held.get(index).copied().unwrap_or(false) {
+        if claims.epoch != os::fork_epoch() || !claims.holds(index) {
             return;
         }
         let file = claims.forked.as_ref().unwrap_or(&files.readers_file);
         let _ = set::give_back_slot(&files.readers, file, index);
-        claims.held[index] = false;
+        claims.held[index / 64] &= !(1 << (index % 64));
         claims.count -= 1;
     }
 
@@ -108,10 +101,22 @@ impl Claims {
             return;
         }
         let file = claims.forked.as_ref().unwrap_or(&files.readers_file);
-        let held = claims.held.iter().enumerate().filter(|(_, held)| **held);
-        for (index, _) in held.take(claims.count) {
+        let held = (0..claims.held.len() * 64).filter(|&index| claims.holds(index));
+        for index in held.take(claims.count) {
             let _ = set::give_back_slot(&files.readers, file, index);
         }
+    }
+}
+
+/// No slot of `slots` held.
+fn bits(slots: usize) -> Vec<u64> {
+    vec![0; slots.div_ceil(64)]
+}
+
+impl Held {
+    /// Whether this process holds slot `index`.
+    fn holds(&self, index: usize) -> bool {
+        self.held.get(index / 64).is_some_and(|word| word & (1 << (index % 64)) != 0)
     }
 }
 
