@@ -28,6 +28,9 @@ use crate::value_type::ValueType;
 const OPEN_RETRIES: u32 = 20;
 const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(2);
 
+/// The smallest room a reader maps for the values of a data file (when the file is that long).
+const MIN_DATA_MAP: u64 = 64 << 10;
+
 /// One data file of the set (`P_data_i`), as the readers of one reader handle know it: the
 /// identity the state file records for it, and the file once opened. The copy that holds the
 /// published value when the reader opens is opened then (an unusable one is an error of `open`);
@@ -190,9 +193,12 @@ impl ReaderData {
     ) -> Result<&Mapping> {
         let current = self.maps.last().map_or(0, |(m, _)| m.len() as u64);
         if current < len || self.maps.is_empty() {
-            // As long as the file (a value is never longer), so that populating the mapping
-            // stops at its end rather than at a page it cannot fault in.
-            let size = len.max(self.known_len).max(1).next_power_of_two();
+            // Room for values a little longer than this one, but no page past the file's end
+            // (populating the mapping would try to fault it in) and, in a file longer than
+            // the value, no more than the room (every page mapped here is populated).
+            let room = len.max(MIN_DATA_MAP).next_power_of_two();
+            let file_end = self.known_len.next_multiple_of(os::page_size() as u64);
+            let size = room.min(file_end).max(len).max(1);
             let index = self.index;
             let (file, opened_len) = self.files[index].open(|| paths.data(index))?;
             if let Some(opened_len) = opened_len {

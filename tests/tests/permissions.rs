@@ -99,6 +99,38 @@ fn a_reader_maps_state_and_data_read_only_and_only_its_slot_table_writable() {
     assert_eq!(perms_of(&paths.readers), ["rw-s"], "{maps:?}");
 }
 
+#[test]
+fn a_reader_maps_a_small_value_in_a_large_data_file_without_mapping_the_whole_file() {
+    let dir = ChannelDir::new("maps-room");
+    let prefix = dir.prefix("note");
+    let mut writer = Writer::<Note>::open(&prefix).unwrap();
+    // Both copies grow to hold a 4 MiB value; the writer never shrinks a data file.
+    let big = Note { version: 1, messages: vec!["x".repeat(4 << 20)] };
+    writer.write(&big).unwrap();
+    writer.write(&big).unwrap();
+    let small = writer.write(&Note { version: 2, messages: vec!["small".into()] }).unwrap();
+    let holding = ChannelPaths::new(&prefix).data(small.copy);
+    assert!(std::fs::metadata(&holding).unwrap().len() >= 4 << 20);
+
+    let mut reader = Probe::spawn(CHAOS, args!["maps", prefix]);
+    let mut mapped = Vec::new();
+    loop {
+        let line = reader.next(LONG);
+        if line.is("end") {
+            break;
+        }
+        if line.path("path") == holding {
+            let (start, end) = line.field("range").split_once('-').unwrap();
+            let len = |hex: &str| u64::from_str_radix(hex, 16).unwrap();
+            mapped.push(len(end) - len(start));
+        }
+    }
+    reader.wait_success(LONG);
+    // Every page a reader maps of a data file is populated at once: a small value gets the room
+    // for its growth (64 KiB), not the file's 4 MiB.
+    assert_eq!(mapped, [64 << 10], "mappings of {}", holding.display());
+}
+
 /// The chaos binary, somewhere `nobody` can execute it: where cargo built it if every directory
 /// above it is searchable, else a copy in a world-readable temporary directory.
 fn binary_for_nobody(scratch: &Path) -> Result<PathBuf, String> {
