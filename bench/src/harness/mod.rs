@@ -280,6 +280,7 @@ by hand plus a repeat read (a first read that validates in full does at least th
 and mapping a reader's three files and locking a slot byte by hand (opening a reader does at \
 least that); a publish with one reader plus a load of one slot line per live reader (a publish \
 that looks at every live reader's slot does at least that); iceoryx2's publish-to-visible with \
-its reader hashing each received sample in full (a reader that checksums each new generation \
-in full after the bytes moved as iceoryx2 moves them does at least that). Each floor but the \
+its publisher hashing each sample as it copies it in and its reader hashing each received \
+sample in full (a channel that checksums each generation as it is written and checks it in \
+full when it is read, the bytes moving as iceoryx2 moves them, does at least that). Each floor but the \
 last has a row of its own above; the sections below say more.";
