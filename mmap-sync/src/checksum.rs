@@ -229,9 +229,10 @@ unsafe fn absorb_avx2(acc: &mut [u64; 8], stripes: &mut usize, archive: &[u8], k
 }
 
 /// [`absorb_stripes`] with 512-bit vectors: a stripe is one register, the eight accumulators
-/// another, so a stripe costs a load and five vector instructions. About 1.5 times as fast as
-/// [`absorb_avx2`] on a megabyte another core just wrote (32 against 49 µs here), where a
-/// reader's first read of a large value spends its time.
+/// another, so a stripe costs a load and five vector instructions. 1.1 to 1.5 times as fast as
+/// [`absorb_avx2`] on a megabyte another core just wrote (32 against 49 µs here, 88 against
+/// 97 µs while the machine ran slower), where a reader's first read of a large value spends
+/// its time.
 ///
 /// # Safety
 ///
