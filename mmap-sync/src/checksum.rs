@@ -258,7 +258,6 @@ unsafe fn absorb_avx512(acc: &mut [u64; 8], stripes: &mut usize, archive: &[u8],
 
 /// The secret as 512-bit vectors: the sixteen stripe keys and the scramble's.
 #[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
 struct Keys512 {
     stripe: [std::arch::x86_64::__m512i; STRIPES_PER_BLOCK],
     scramble: std::arch::x86_64::__m512i,
@@ -314,21 +313,24 @@ impl Keys512 {
     }
 }
 
+/// Which vectors a hash may use. A reader's check of a copy is all hashing, and 512-bit
+/// vectors pay there; a writer hashes as it copies, and with them its publish was slower
+/// (`docs/decisions.md`), so it stops at 256 bits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Vectors {
+    Reader,
+    Writer,
+}
+
 /// xxh3-64 of `bytes`, the same value as `xxhash_rust::xxh3::xxh3_64`: the hash a reader
-/// checks a copy with. It uses the widest vectors the CPU has, 512-bit ones where there are
-/// (the writer's hashing stays on 256-bit ones: see [`CopyHasher::absorb`]).
+/// checks a copy with, on the widest vectors the CPU has ([`Vectors::Reader`]).
 pub fn xxh3_64(bytes: &[u8]) -> u64 {
     // Short inputs are not hashed in stripes: none to take before `digest`.
     if bytes.len() <= SHORT_MAX {
         return xxhash_rust::xxh3::xxh3_64(bytes);
     }
     let mut hasher = CopyHasher::new();
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (detected just above).
-        unsafe { absorb_avx512(&mut hasher.acc, &mut hasher.stripes, bytes, bytes.len()) };
-    }
-    hasher.absorb(bytes, bytes.len());
+    hasher.absorb_with(bytes, bytes.len(), Vectors::Reader);
     hasher.digest(bytes)
 }
 
@@ -386,21 +388,35 @@ impl CopyHasher {
     }
 
     /// Takes the stripes of `archive` (the archive's bytes from its start, written up to
-    /// `known`) that are complete and followed by at least one written byte.
+    /// `known`) that are complete and followed by at least one written byte: the writer's
+    /// hashing, on vectors of at most 256 bits (see [`Vectors`]).
     pub fn absorb(&mut self, archive: &[u8], known: usize) {
+        self.absorb_with(archive, known, Vectors::Writer);
+    }
+
+    /// [`absorb`](Self::absorb) with the widest vectors `vectors` allows that the CPU has.
+    fn absorb_with(&mut self, archive: &[u8], known: usize, vectors: Vectors) {
         let known = known.min(archive.len());
         if !self.next_fits(known) {
             return;
         }
         let (mut acc, mut stripes) = (self.acc, self.stripes);
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
+        if vectors == Vectors::Reader && std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (detected just above).
+            unsafe { absorb_avx512(&mut acc, &mut stripes, archive, known) };
+        } else if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2 (detected just above).
             unsafe { absorb_avx2(&mut acc, &mut stripes, archive, known) };
-            (self.acc, self.stripes) = (acc, stripes);
-            return;
+        } else {
+            absorb_stripes(&mut acc, &mut stripes, archive, known);
         }
-        absorb_stripes(&mut acc, &mut stripes, archive, known);
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            // One width elsewhere.
+            let _ = vectors;
+            absorb_stripes(&mut acc, &mut stripes, archive, known);
+        }
         (self.acc, self.stripes) = (acc, stripes);
     }
 
@@ -551,8 +567,8 @@ mod tests {
     }
 
     /// A write large enough for streaming stores gives the bytes and the hash readers compute:
-    /// into a buffer 64-byte aligned (512-bit streaming stores where the CPU has them) and one
-    /// only 16-byte aligned (128-bit ones), from its start and after a few bytes written before.
+    /// into a buffer on a 64-byte boundary and one 16 bytes past it (streaming stores need
+    /// 16-byte alignment), from its start and after a few bytes written before.
     #[test]
     fn a_streamed_copy_gives_the_hash_readers_compute() {
         #[repr(C, align(64))]

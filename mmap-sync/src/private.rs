@@ -11,13 +11,6 @@ pub use ::std;
 /// The checksum readers verify a copy with (xxh3-64, with the widest vectors the CPU has), for
 /// the benchmarks' floor of a reader's first read.
 pub use crate::checksum::xxh3_64 as copy_checksum;
-
-/// Copies `bytes` into the front of `buf` (which must hold them) and returns their checksum,
-/// in one pass, as a writer copies a large value into a data copy: for the benchmarks' floor
-/// of a publish that checksums what it publishes.
-pub fn copy_checksummed(buf: &mut [u8], bytes: &[u8]) -> u64 {
-    crate::serialize::copy_hashed(buf, bytes)
-}
 pub use crate::fingerprint::{fold_fingerprint, hash_str};
 // The runtime's limits, which generated code asserts the derive's attribute values against.
 pub use crate::format::{DEFAULT_COPIES, MAX_COPIES, MAX_READER_SLOTS, MIN_COPIES};
@@ -29,6 +22,13 @@ pub use crate::schema::{
     StaticVariant, Style, definition_fingerprint,
 };
 pub use crate::{Error, Reader, Result, SharedState, Writer};
+
+/// Copies `bytes` into the front of `buf` (which must hold them) and returns their checksum,
+/// in one pass, as a writer copies a large value into a data copy: for the benchmarks' floor
+/// of a publish that checksums what it publishes.
+pub fn copy_checksummed(buf: &mut [u8], bytes: &[u8]) -> u64 {
+    crate::serialize::copy_hashed(buf, bytes)
+}
 
 /// The validator a copy's archived bytes are checked with.
 pub type Validator<'a> = rkyv::api::high::HighValidator<'a, rkyv::rancor::Error>;

@@ -8,7 +8,7 @@ use upstream::synchronizer::Synchronizer;
 
 use crate::harness::measure::{BATCH, group, median, timed};
 use crate::harness::report::{self, Row, Section, Target, ns};
-use crate::harness::{Context, Outcome, Result};
+use crate::harness::{Context, Outcome, Result, sys};
 use crate::values::{BIG_LEN, UPSTREAM_GRACE, ours as o, upstream as u};
 
 /// Alternating single writes of the 64 MiB value (each style's samples).
@@ -42,12 +42,7 @@ pub fn run(cx: &mut Context) -> Result<Outcome> {
         timed(|| copy(&mut touched)),
         timed(|| {
             copy(&mut hashed);
-            // SAFETY: the bytes of a u64 slice, 8 per element, are initialized and any byte
-            // value is a valid u8.
-            let bytes = unsafe {
-                std::slice::from_raw_parts(hashed.as_ptr().cast::<u8>(), hashed.len() * 8)
-            };
-            black_box(xxhash_rust::xxh3::xxh3_64(bytes));
+            black_box(xxhash_rust::xxh3::xxh3_64(sys::word_bytes(&hashed)));
         }),
     ]);
     let (batched_ours, batched_upstream, batched_copy, floor) = (m[0], m[1], m[2], m[3]);

@@ -16,6 +16,14 @@ fn clock(id: libc::clockid_t) -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// The bytes of `words`, 8 per word, in memory order: for hashing a `u64` payload as the
+/// runtime hashes a copy's bytes.
+pub fn word_bytes(words: &[u64]) -> &[u8] {
+    // SAFETY: the view covers exactly the bytes of `words` and borrows them; every byte of a
+    // u64 is initialized, and u8 has no alignment or validity requirement.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), size_of_val(words)) }
+}
+
 /// CLOCK_MONOTONIC in ns: one clock for every process of the host, so a writer process and a
 /// reader process can time one publish between them.
 pub fn monotonic_ns() -> u64 {

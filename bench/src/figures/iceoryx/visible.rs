@@ -241,13 +241,7 @@ fn iceoryx_side(payload: Payload, count: u32, hashed: bool) -> Result<Side> {
                             std::mem::size_of_val(payload),
                         )
                     };
-                    // SAFETY: u64 has no padding or invalid bit patterns.
-                    let words = unsafe {
-                        std::slice::from_raw_parts(
-                            source.as_ptr().cast::<u8>(),
-                            std::mem::size_of_val(&source[..]),
-                        )
-                    };
+                    let words = sys::word_bytes(&source);
                     black_box(ours::__private::copy_checksummed(bytes, words));
                     // SAFETY: every element was just written (the copy covers the payload).
                     unsafe { sample.assume_init() }
@@ -433,17 +427,7 @@ pub fn child(args: &[String]) -> Result<()> {
                     wait_and_receive(&listener, count, &mut seen, || {
                         Ok(subscriber.receive()?.map(|s| {
                             if hashed {
-                                let words: &[u64] = &s;
-                                // SAFETY: the bytes of `words`, which the sample keeps alive
-                                // and unchanged while it is held; u8 has no alignment or
-                                // validity requirement.
-                                let bytes = unsafe {
-                                    std::slice::from_raw_parts(
-                                        words.as_ptr().cast::<u8>(),
-                                        std::mem::size_of_val(words),
-                                    )
-                                };
-                                black_box(ours::__private::copy_checksum(bytes));
+                                black_box(ours::__private::copy_checksum(sys::word_bytes(&s)));
                             }
                             s[0]
                         }))
