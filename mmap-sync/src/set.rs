@@ -12,7 +12,6 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicPtr, Ordering};
 use std::time::Duration;
 
@@ -126,8 +125,7 @@ impl Drop for OnceFile {
 /// threads may still be reading through them.
 #[derive(Debug)]
 pub(crate) struct ReaderData {
-    /// The set's data files, shared; this one is `files[index]`.
-    files: Arc<[DataFile]>,
+    /// Which of the set's data files this is (`files[index]` of the list the methods are given).
     index: usize,
     /// Every mapping made of the file, the current (largest) last; each with the fault count
     /// already accounted for.
@@ -139,15 +137,8 @@ pub(crate) struct ReaderData {
 
 impl ReaderData {
     /// One per data file of `files`, nothing mapped yet.
-    pub fn every(files: &Arc<[DataFile]>) -> Vec<ReaderData> {
-        (0..files.len())
-            .map(|index| ReaderData { files: files.clone(), index, maps: Vec::new(), known_len: 0 })
-            .collect()
-    }
-
-    /// The set's data files, this one's among them.
-    pub fn files(&self) -> &Arc<[DataFile]> {
-        &self.files
+    pub fn every(files: &[DataFile]) -> Vec<ReaderData> {
+        (0..files.len()).map(|index| ReaderData { index, maps: Vec::new(), known_len: 0 }).collect()
     }
 
     /// The file's path in the channel at `paths`, for errors.
@@ -157,9 +148,10 @@ impl ReaderData {
 
     /// Maps again, in place, every mapping of the file the fault guard repaired since last seen
     /// (see [`Mapping::remap_in_place`]); whether there was one.
-    pub fn remap_faulted(&mut self, paths: &ChannelPaths) -> Result<bool> {
+    /// `files`: the set's data files.
+    pub fn remap_faulted(&mut self, files: &[DataFile], paths: &ChannelPaths) -> Result<bool> {
         // A mapping exists only of an opened file.
-        let Some(file) = self.files[self.index].file.get() else { return Ok(false) };
+        let Some(file) = files[self.index].file.get() else { return Ok(false) };
         let mut faulted = false;
         for (map, seen) in &mut self.maps {
             if map.faults() != *seen {
@@ -172,10 +164,10 @@ impl ReaderData {
     }
 
     /// The file's length now, from the file (an `fstat`, or the open's when this opens it),
-    /// remembered as known. `paths`: the channel's.
-    pub fn fresh_len(&mut self, paths: &ChannelPaths) -> Result<u64> {
+    /// remembered as known. `files`: the set's data files; `paths`: the channel's.
+    pub fn fresh_len(&mut self, files: &[DataFile], paths: &ChannelPaths) -> Result<u64> {
         let index = self.index;
-        let len = match self.files[index].open(|| paths.data(index))? {
+        let len = match files[index].open(|| paths.data(index))? {
             (_, Some(len)) => len,
             (file, None) => files::file_len(file, &paths.data(index))?,
         };
@@ -187,6 +179,7 @@ impl ReaderData {
     /// `on_fault` is the word the fault guard clears when a page of the mapping faults.
     pub fn mapping(
         &mut self,
+        files: &[DataFile],
         len: u64,
         paths: &ChannelPaths,
         on_fault: &'static crate::os::FaultWords,
@@ -200,7 +193,7 @@ impl ReaderData {
             let file_end = self.known_len.next_multiple_of(os::page_size() as u64);
             let size = room.min(file_end).max(len).max(1);
             let index = self.index;
-            let (file, opened_len) = self.files[index].open(|| paths.data(index))?;
+            let (file, opened_len) = files[index].open(|| paths.data(index))?;
             if let Some(opened_len) = opened_len {
                 self.known_len = self.known_len.max(opened_len);
             }
@@ -224,6 +217,8 @@ pub(crate) struct ReaderFiles {
     pub state: StateMap,
     pub readers_file: File,
     pub readers: ReadersMap,
+    /// The set's data files, as opened (see [`DataFile`]).
+    pub data_files: Box<[DataFile]>,
     pub data: Vec<ReaderData>,
 }
 
@@ -259,6 +254,7 @@ pub(crate) fn open_for_reading(
                     state: set.state,
                     readers_file: set.readers_file,
                     readers: set.readers,
+                    data_files: set.data_files,
                     data: set.data,
                 });
             }
@@ -293,6 +289,7 @@ struct SetFiles {
     state: StateMap,
     readers_file: File,
     readers: ReadersMap,
+    data_files: Box<[DataFile]>,
     data: Vec<ReaderData>,
 }
 
@@ -312,7 +309,7 @@ fn open_set_files(
             }
             Err(ReadersNotOpened::Failed(e)) => return Err(Attempt::Failed(e)),
         };
-    let files: Arc<[DataFile]> = (0..state.copies())
+    let files: Box<[DataFile]> = (0..state.copies())
         .map(|index| DataFile { id: state.data_id(index), file: OnceFile::default() })
         .collect();
     // The copy that holds the published value, which the first read validates: opened now, so
@@ -332,7 +329,7 @@ fn open_set_files(
             Err((e, false)) => return Err(Attempt::Failed(e)),
         }
     }
-    Ok(SetFiles { state_file, state_id, state, readers_file, readers, data })
+    Ok(SetFiles { state_file, state_id, state, readers_file, readers, data_files: files, data })
 }
 
 /// Why [`map_readers`] did not return the set's readers file.

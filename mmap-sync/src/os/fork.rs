@@ -150,6 +150,16 @@ impl<T> PerProcess<T> {
         self.renew(current, epoch, init)
     }
 
+    /// This process image's value, if it has one, through the only reference there is: no
+    /// other thread can be using it.
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        let current = *self.current.get_mut();
+        // SAFETY: entries are leaked boxes, freed only by `drop`; `&mut self` means no other
+        // reference into this one is alive.
+        let entry = unsafe { current.as_mut() }?;
+        (entry.epoch == fork_epoch()).then_some(&mut entry.value)
+    }
+
     #[cold]
     fn renew(&self, seen: *mut Epoched<T>, epoch: u64, init: impl FnOnce() -> T) -> &T {
         let fresh = Box::into_raw(Box::new(Epoched { epoch, value: init() }));
@@ -189,3 +199,35 @@ impl<T> Drop for PerProcess<T> {
 unsafe impl<T: Send + Sync> Sync for PerProcess<T> {}
 // SAFETY: it owns its `T` (through a pointer), like a `Box<T>`.
 unsafe impl<T: Send> Send for PerProcess<T> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn get_mut_reaches_this_process_images_value_and_not_a_parents() {
+        let mut empty = PerProcess::<u32>::new();
+        assert!(empty.get_mut().is_none(), "nothing was made yet");
+
+        let mut held = PerProcess::with(7u32);
+        *held.get_mut().expect("made in this process image") += 1;
+        assert_eq!(*held.get(|| 0), 8, "the change is seen through `get`");
+
+        // In a child, the parent's value is not this image's: `get_mut` must not hand it out.
+        // The child only loads and exits (async-signal-safe), and reports through its status.
+        // SAFETY: the child runs no code that could need a lock another thread holds.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            let status = if held.get_mut().is_none() { 0 } else { 1 };
+            // SAFETY: leaves the child at once, without running the parent's destructors.
+            unsafe { libc::_exit(status) };
+        }
+        let mut status = 0;
+        // SAFETY: waits for the child forked above.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "the child did not exit: status {status}");
+        assert_eq!(libc::WEXITSTATUS(status), 0, "the child was handed its parent's value");
+        assert_eq!(held.get_mut().copied(), Some(8), "the parent keeps its value");
+    }
+}

@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 
 use crate::descriptor_check::{DescriptorCheck, DescriptorProblem};
 use crate::error::{Error, Result, Schema};
-use crate::format::{CopyDescriptor, StateMap};
+use crate::format::StateMap;
 use crate::paths::ChannelPaths;
 use crate::protocol;
-use crate::set::ReaderData;
+use crate::set::{DataFile, ReaderData};
 use crate::value_type::ValueType;
 
 /// How a copy is validated.
@@ -24,20 +24,22 @@ pub(crate) struct Rules<'a> {
     pub checksum: bool,
 }
 
-/// Validates the copy `active` names, which the calling thread has pinned exactly: the
-/// descriptor, the file's length, fingerprint, checksum and bytecheck. Returns where the archive
-/// and its root are. `paths` name the channel's files in errors.
+/// Validates the copy `active` names (an index the caller checked is in range), which the
+/// calling thread has pinned exactly: the descriptor, the file's length, fingerprint, checksum
+/// and bytecheck. `data` is that copy's, one of the set's `data_files`. Returns where the
+/// archive and its root are. `paths` name the channel's files in errors.
 #[inline(always)]
 pub(crate) fn validate_copy(
     active: u64,
-    descriptor: &CopyDescriptor,
     data: &mut ReaderData,
+    data_files: &[DataFile],
     rules: Rules<'_>,
     state: &StateMap,
     paths: &ChannelPaths,
     on_fault: &'static crate::os::FaultWords,
 ) -> Result<ValidCopy> {
     let generation = protocol::generation(active);
+    let descriptor = &state.descriptors()[protocol::copy(active)];
     // Acquire: pairs with the writer's release of the generation; the fields below were written
     // before it. A 0 is a writer's transient mark (see `protocol`), harmless while pinned.
     let held = descriptor.generation.load(Ordering::Acquire);
@@ -71,10 +73,10 @@ pub(crate) fn validate_copy(
     // bytes the descriptor promises before any is read. The writer never shrinks a data file,
     // so a length seen before is still good; only a longer value needs a new look.
     if data.known_len < len {
-        let known = data.fresh_len(paths)?;
+        let known = data.fresh_len(data_files, paths)?;
         DescriptorCheck::holds(len, known).map_err(|problem| corrupt(data, problem))?;
     }
-    let base = data.mapping(len, paths, on_fault)?.ptr();
+    let base = data.mapping(data_files, len, paths, on_fault)?.ptr();
     let len = len as usize;
     // SAFETY: `len` bytes are mapped (the mapping is at least `len` long, and the file holds
     // them), and the caller's exact pin keeps the writer away from the copy while it is

@@ -94,9 +94,11 @@ impl Claims {
 
     /// Gives every slot this process holds back: the reader is closing. Explicitly, because
     /// closing the descriptor alone would leave the locks held while a child forked by another
-    /// thread still shares it (until it execs).
-    pub fn release_all(&self, files: &ReaderFiles) {
-        let claims = self.held();
+    /// thread still shares it (until it execs). No lock is taken: nothing else refers to the
+    /// claims any more.
+    pub fn release_all(&mut self, files: &ReaderFiles) {
+        let Some(claims) = self.local.get_mut() else { return };
+        let claims = claims.get_mut().unwrap_or_else(|e| e.into_inner());
         if claims.epoch != os::fork_epoch() {
             return;
         }

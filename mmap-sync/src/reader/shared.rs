@@ -164,8 +164,8 @@ impl ReaderShared {
 
     /// The calling thread's slot of this reader, claimed if needed.
     pub(super) fn thread_slot(self: &Arc<Self>) -> Result<&ThreadSlot> {
-        let owner: Weak<dyn SlotOwner> = Arc::downgrade(self) as Weak<dyn SlotOwner>;
-        let slot = thread_slot::find_or_insert(self.id, &owner).ok_or_else(|| {
+        let owner = || Arc::downgrade(self) as Weak<dyn SlotOwner>;
+        let slot = thread_slot::find_or_insert(self.id, owner).ok_or_else(|| {
             Error::io(
                 &self.paths().readers,
                 std::io::Error::other("this thread is exiting; it cannot take a reader slot"),

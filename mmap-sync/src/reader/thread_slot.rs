@@ -178,10 +178,12 @@ pub(crate) fn current<'r>(reader: u64) -> Option<&'r ThreadSlot> {
 
 /// The calling thread's slot of reader `reader`, created (unclaimed) if the thread has none.
 /// `None` while the thread is exiting (its thread-locals are being destroyed). The hot path
-/// does not find it until [`set_current`] is called once it holds a claimed slot.
+/// does not find it until [`set_current`] is called once it holds a claimed slot. `owner` is
+/// asked for only when the slot is created (making a weak reference and dropping it are two
+/// locked instructions).
 pub(crate) fn find_or_insert(
     reader: u64,
-    owner: &Weak<dyn SlotOwner>,
+    owner: impl FnOnce() -> Weak<dyn SlotOwner>,
 ) -> Option<*const ThreadSlot> {
     HELD.try_with(|held| {
         let mut held = held.0.try_borrow_mut().ok()?;
@@ -193,7 +195,7 @@ pub(crate) fn find_or_insert(
                 held.retain(|s| s.owner.strong_count() > 0);
                 held.push(Box::new(ThreadSlot {
                     reader,
-                    owner: owner.clone(),
+                    owner: owner(),
                     index: Cell::new(NO_SLOT),
                     pin: Cell::new(&DUMMY_PIN),
                     extra: Cell::new(0),

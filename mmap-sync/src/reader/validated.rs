@@ -107,7 +107,7 @@ pub(super) struct Validated {
     fingerprint: u64,
     checksum: bool,
     /// The data files, as opened: a forked child maps them anew from these.
-    data_files: Arc<[DataFile]>,
+    data_files: Box<[DataFile]>,
     local: PerProcess<Local>,
     counters: Counters,
     /// Per copy, the archived root of the generation last validated in it. A forked child
@@ -149,8 +149,7 @@ impl Validated {
         files: &mut ReaderFiles,
     ) -> Validated {
         let data = std::mem::take(&mut files.data);
-        // Every entry shares the one list.
-        let data_files = data.first().map_or_else(|| Arc::from([]), |d| d.files().clone());
+        let data_files = std::mem::take(&mut files.data_files);
         let local = Local::new(Memo::new(seen_faults(files), fast.faults(), data));
         Validated {
             ty,
@@ -314,8 +313,8 @@ impl Validated {
         };
         let result = check_copy::validate_copy(
             a2,
-            &files.state.descriptors()[c],
             &mut memo.data[c],
+            &self.data_files,
             rules,
             &files.state,
             &files.paths,
@@ -412,11 +411,11 @@ impl Validated {
         }
         let Memo { data, checked, unchecked, failed, .. } = memo;
         for (i, data) in data.iter_mut().enumerate() {
-            if data.remap_faulted(&f.paths)? {
+            if data.remap_faulted(&self.data_files, &f.paths)? {
                 checked[i] = 0;
                 unchecked[i] = 0;
                 failed[i] = None;
-                data.fresh_len(&f.paths)?;
+                data.fresh_len(&self.data_files, &f.paths)?;
             }
         }
         Ok(())
