@@ -233,7 +233,8 @@ pub struct ReaderSlot {
     pub pid: AtomicU32,
     /// Thread id of the owner (recorded at claim; informational).
     pub tid: AtomicU32,
-    /// When the slot was claimed (unix nanoseconds; informational).
+    /// When the slot was claimed (unix nanoseconds, to the kernel's tick of a few
+    /// milliseconds; informational).
     pub claimed_at: AtomicU64,
     pad: [u8; SLOT_SIZE - 24],
 }

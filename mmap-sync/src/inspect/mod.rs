@@ -245,7 +245,7 @@ pub struct SlotInfo {
     pub pid: u32,
     /// The thread id its holder recorded.
     pub tid: u32,
-    /// When the slot was claimed (unix nanoseconds).
+    /// When the slot was claimed (unix nanoseconds, to the kernel's tick of a few milliseconds).
     pub claimed_at: u64,
     /// What it pins; `None` when its (live) reader reads nothing right now.
     pub pin: Option<Pin>,

@@ -106,9 +106,10 @@ pub(super) struct Validated {
     /// The fingerprint the channel's copies carry.
     fingerprint: u64,
     checksum: bool,
-    /// The data files, as opened: a forked child maps them anew from these.
-    data_files: Box<[DataFile]>,
     local: PerProcess<Local>,
+    /// The data files, as opened: a forked child maps them anew from these. Declared after
+    /// `local`, whose memo holds their mappings: unmapped before closed.
+    data_files: Box<[DataFile]>,
     counters: Counters,
     /// Per copy, the archived root of the generation last validated in it. A forked child
     /// keeps them, with the fast word: each pairs a copy with the root validated in it, and a
