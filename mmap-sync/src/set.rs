@@ -132,7 +132,7 @@ impl Drop for OnceFile {
 /// threads may still be reading through them.
 #[derive(Debug)]
 pub(crate) struct ReaderData {
-    /// Which of the set's data files this is (`files[index]` of the list the methods are given).
+    /// Which of the set's data files this is (its methods are given that [`DataFile`]).
     index: usize,
     /// Every mapping made of the file, the current (largest) last; each with the fault count
     /// already accounted for.
@@ -143,9 +143,9 @@ pub(crate) struct ReaderData {
 }
 
 impl ReaderData {
-    /// One per data file of `files`, nothing mapped yet.
-    pub fn every(files: &[DataFile]) -> Vec<ReaderData> {
-        (0..files.len()).map(|index| ReaderData { index, maps: Vec::new(), known_len: 0 }).collect()
+    /// One per data file of a set of `copies`, nothing mapped yet.
+    pub fn every(copies: usize) -> Vec<ReaderData> {
+        (0..copies).map(|index| ReaderData { index, maps: Vec::new(), known_len: 0 }).collect()
     }
 
     /// The file's path in the channel at `paths`, for errors.
@@ -155,10 +155,10 @@ impl ReaderData {
 
     /// Maps again, in place, every mapping of the file the fault guard repaired since last seen
     /// (see [`Mapping::remap_in_place`]); whether there was one.
-    /// `files`: the set's data files.
-    pub fn remap_faulted(&mut self, files: &[DataFile], paths: &ChannelPaths) -> Result<bool> {
+    /// `file`: this one.
+    pub fn remap_faulted(&mut self, file: &DataFile, paths: &ChannelPaths) -> Result<bool> {
         // A mapping exists only of an opened file.
-        let Some(file) = files[self.index].file.get() else { return Ok(false) };
+        let Some(file) = file.file.get() else { return Ok(false) };
         let mut faulted = false;
         for (map, seen) in &mut self.maps {
             if map.faults() != *seen {
@@ -171,10 +171,10 @@ impl ReaderData {
     }
 
     /// The file's length now, from the file (an `fstat`, or the open's when this opens it),
-    /// remembered as known. `files`: the set's data files; `paths`: the channel's.
-    pub fn fresh_len(&mut self, files: &[DataFile], paths: &ChannelPaths) -> Result<u64> {
+    /// remembered as known. `file`: this one; `paths`: the channel's.
+    pub fn fresh_len(&mut self, file: &DataFile, paths: &ChannelPaths) -> Result<u64> {
         let index = self.index;
-        let len = match files[index].open(|| paths.data(index))? {
+        let len = match file.open(|| paths.data(index))? {
             (_, Some(len)) => len,
             (file, None) => files::file_len(file, &paths.data(index))?,
         };
@@ -186,7 +186,7 @@ impl ReaderData {
     /// `on_fault` is the word the fault guard clears when a page of the mapping faults.
     pub fn mapping(
         &mut self,
-        files: &[DataFile],
+        file: &DataFile,
         len: u64,
         paths: &ChannelPaths,
         on_fault: &'static crate::os::FaultWords,
@@ -200,7 +200,7 @@ impl ReaderData {
             let file_end = self.known_len.next_multiple_of(os::page_size() as u64);
             let size = room.min(file_end).max(len).max(1);
             let index = self.index;
-            let (file, opened_len) = files[index].open(|| paths.data(index))?;
+            let (file, opened_len) = file.open(|| paths.data(index))?;
             if let Some(opened_len) = opened_len {
                 self.known_len = self.known_len.max(opened_len);
             }
@@ -218,10 +218,7 @@ impl ReaderData {
 #[derive(Debug)]
 pub(crate) struct ReaderFiles {
     pub paths: ChannelPaths,
-    // Each mapping is declared (so dropped) before its file. Closing a file that is still
-    // mapped leaves the mapping its last reference, and unmapping it then defers the file's
-    // release to the kernel's return to user space (task work, with an rseq update): a few
-    // tenths of a microsecond per file, where `close` after `munmap` releases it at once.
+    // Each mapping is declared (so dropped) before its file: see [`Mapping`].
     pub state: StateMap,
     pub state_file: File,
     /// The state file's identity, as opened (one `fstat` fewer for the reader).
@@ -327,7 +324,7 @@ fn open_set_files(
     // that a set being replaced is retried as a whole.
     // Acquire: as every load of `active`; only its copy index is used.
     let active = state.header().active.load(Ordering::Acquire);
-    let mut data = ReaderData::every(&files);
+    let mut data = ReaderData::every(files.len());
     if protocol::generation(active) != 0
         && let Some(copy) = data.get_mut(protocol::copy(active))
     {
@@ -469,7 +466,7 @@ pub(crate) struct SetOptions {
 pub(crate) struct WriterData {
     pub path: PathBuf,
     /// Reserved for `max_size` (or the file's length if larger): it never moves. Declared
-    /// before the file: unmapped, then closed (see [`ReaderFiles`]).
+    /// before the file: unmapped, then closed (see [`Mapping`]).
     pub map: Mapping,
     pub file: File,
     /// Bytes of storage allocated for the file (`posix_fallocate`d, or found at open).
@@ -481,7 +478,7 @@ pub(crate) struct WriterData {
 /// The writer's set of files.
 #[derive(Debug)]
 pub(crate) struct WriterFiles {
-    // Each mapping is declared (so dropped) before its file, as in [`ReaderFiles`].
+    // Each mapping is declared (so dropped) before its file: see [`Mapping`].
     pub state: StateMap,
     /// Kept open with the mapping (the descriptor itself is not used again).
     pub _state_file: File,

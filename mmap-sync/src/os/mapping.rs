@@ -13,6 +13,12 @@ use super::page::page_size;
 /// file are address space reserved for the file to grow into, so a mapping never has to move
 /// (readers on other threads keep pointers into it). Touching a page past the end of the file
 /// raises SIGBUS, which the [fault guard](FaultGuard) turns into a recorded fault.
+///
+/// Its owner drops it before the file it maps (in a struct, declares it first). A file closed
+/// while still mapped has the mapping as its last reference, and the `munmap` that drops it
+/// makes the kernel defer the file's release to the return to user space (task work, with an
+/// rseq update): a few tenths of a microsecond per file, where `close` after `munmap` releases
+/// it at once.
 #[derive(Debug)]
 pub struct Mapping {
     ptr: NonNull<u8>,

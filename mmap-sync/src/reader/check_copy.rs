@@ -26,13 +26,13 @@ pub(crate) struct Rules<'a> {
 
 /// Validates the copy `active` names (an index the caller checked is in range), which the
 /// calling thread has pinned exactly: the descriptor, the file's length, fingerprint, checksum
-/// and bytecheck. `data` is that copy's, one of the set's `data_files`. Returns where the
+/// and bytecheck. `data` and `file` are that copy's. Returns where the
 /// archive and its root are. `paths` name the channel's files in errors.
 #[inline(always)]
 pub(crate) fn validate_copy(
     active: u64,
     data: &mut ReaderData,
-    data_files: &[DataFile],
+    file: &DataFile,
     rules: Rules<'_>,
     state: &StateMap,
     paths: &ChannelPaths,
@@ -73,10 +73,10 @@ pub(crate) fn validate_copy(
     // bytes the descriptor promises before any is read. The writer never shrinks a data file,
     // so a length seen before is still good; only a longer value needs a new look.
     if data.known_len < len {
-        let known = data.fresh_len(data_files, paths)?;
+        let known = data.fresh_len(file, paths)?;
         DescriptorCheck::holds(len, known).map_err(|problem| corrupt(data, problem))?;
     }
-    let base = data.mapping(data_files, len, paths, on_fault)?.ptr();
+    let base = data.mapping(file, len, paths, on_fault)?.ptr();
     let len = len as usize;
     // SAFETY: `len` bytes are mapped (the mapping is at least `len` long, and the file holds
     // them), and the caller's exact pin keeps the writer away from the copy while it is

@@ -108,7 +108,7 @@ pub(super) struct Validated {
     checksum: bool,
     local: PerProcess<Local>,
     /// The data files, as opened: a forked child maps them anew from these. Declared after
-    /// `local`, whose memo holds their mappings: unmapped before closed.
+    /// `local`, whose memo holds their mappings: unmapped before closed (see `Mapping`).
     data_files: Box<[DataFile]>,
     counters: Counters,
     /// Per copy, the archived root of the generation last validated in it. A forked child
@@ -180,7 +180,7 @@ impl Validated {
     /// data file to be mapped anew. The parent's state stays as its threads left it.
     #[cold]
     fn fresh_local(&self, files: &ReaderFiles) -> Local {
-        let data = ReaderData::every(&self.data_files);
+        let data = ReaderData::every(self.data_files.len());
         Local::new(Memo::new(seen_faults(files), self.fast.faults(), data))
     }
 
@@ -315,7 +315,7 @@ impl Validated {
         let result = check_copy::validate_copy(
             a2,
             &mut memo.data[c],
-            &self.data_files,
+            &self.data_files[c],
             rules,
             &files.state,
             &files.paths,
@@ -412,11 +412,12 @@ impl Validated {
         }
         let Memo { data, checked, unchecked, failed, .. } = memo;
         for (i, data) in data.iter_mut().enumerate() {
-            if data.remap_faulted(&self.data_files, &f.paths)? {
+            let file = &self.data_files[i];
+            if data.remap_faulted(file, &f.paths)? {
                 checked[i] = 0;
                 unchecked[i] = 0;
                 failed[i] = None;
-                data.fresh_len(&self.data_files, &f.paths)?;
+                data.fresh_len(file, &f.paths)?;
             }
         }
         Ok(())
